@@ -1,0 +1,312 @@
+"""The local AWS world: moto's server in a child process, seeded with the access-broker scenario."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import pathlib
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, Any
+
+import boto3
+
+REGION = "us-east-1"
+SOURCE_ACCOUNT = "111111111111"
+TARGET_ACCOUNT = "222222222222"
+PEOPLE = ("s3-access", "alice", "bob", "carol")
+BROKER_USER = "access-broker"
+BROKER_PROFILE = "broker"
+ROLE_NAME = "switch-role-for-S3"
+BUCKET = "account2-shared-files"
+BROKER_POLICY_PATH = "/access-broker/"
+BROKER_RUNTIME_POLICY = "access-broker-runtime"
+
+START_TIMEOUT_S = 15.0
+
+# What the broker's Lambdas do in the source account.  Resource is "*" because moto refuses
+# scoped resources on IAM actions (FACTS.md); the deployed policy files are scoped and checked elsewhere.
+BROKER_RUNTIME_DOCUMENT: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "ManageGrantPolicies",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreatePolicy",
+                "iam:DeletePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                "iam:TagPolicy",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicies",
+                "iam:ListPolicyVersions",
+                "iam:ListEntitiesForPolicy",
+                "iam:AttachUserPolicy",
+                "iam:DetachUserPolicy",
+                "iam:ListAttachedUserPolicies",
+                "iam:GetUser",
+            ],
+            "Resource": "*",
+        },
+        {"Sid": "Store", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+        {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
+        {"Sid": "InvokeSelf", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"},
+    ],
+}
+
+TRUST_SOURCE_ACCOUNT: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{SOURCE_ACCOUNT}:root"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+# Inline rather than AmazonS3FullAccess: moto only loads AWS managed policies when asked to.
+S3_FULL_ACCESS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+}
+
+# Runs inside the child.  werkzeug logs every request despite verbose=False.  Reading stdin to EOF
+# makes the child exit when the parent goes away, however it goes (even SIGKILL); os._exit skips a
+# slow interpreter teardown.  A failed bind kills the serving thread and ThreadedMotoServer.start()
+# would then wait forever, so an uncaught thread error ends the process instead.
+_CHILD = """
+import logging, os, sys, threading
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+from moto.server import ThreadedMotoServer
+
+def _die(args):
+    threading.__excepthook__(args)
+    os._exit(1)
+
+threading.excepthook = _die
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+os._exit(0)
+"""
+
+
+@dataclass(frozen=True)
+class Keys:
+    access_key_id: str
+    # Kept out of repr so keys printed in test failures or logs do not carry the secret.
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)  # assumed-role credentials only
+
+
+class Emulator:
+    """moto's server in its own child process on 127.0.0.1 (own process => isolated state)."""
+
+    def __init__(self, proc: subprocess.Popen[str], port: int, log: IO[bytes]) -> None:
+        self._proc = proc
+        self._log = log
+        self.port = port
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    @classmethod
+    def start(cls, port: int | None = None) -> Emulator:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        # Nameless, so nothing is left behind in /tmp even when the parent is killed.
+        log = tempfile.TemporaryFile()
+        # Port 0 lets the child bind and report the port it got: no window for another process to take it.
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(port or 0)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        try:
+            bound = _read_port(proc, deadline, log)
+            emulator = cls(proc, bound, log)
+            emulator._wait_until_answering(deadline)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            log.close()
+            raise
+        return emulator
+
+    def _wait_until_answering(self, deadline: float) -> None:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=2):
+                    return
+            except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"moto server on {self.endpoint} did not answer within {START_TIMEOUT_S:.0f} s "
+                        f"({exc}); its stderr:\n{_tail(self._log)}"
+                    ) from exc
+                time.sleep(0.05)
+
+    def _post(self, path: str, body: bytes = b"") -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint}{path}",
+            data=body,
+            method="POST",
+            # moto reads the raw body; urllib's default form content type makes it read nothing (FACTS.md).
+            headers={"Content-Type": "text/plain"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def reset(self) -> None:
+        self._post("/moto-api/reset")
+        self.enforce_iam(False)
+
+    def enforce_iam(self, on: bool = True) -> None:
+        self._post("/moto-api/reset-auth", b"0" if on else b"inf")
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+        self._log.close()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _read_port(proc: subprocess.Popen[str], deadline: float, log: IO[bytes]) -> int:
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout=max(0.0, deadline - time.monotonic()))
+    line = proc.stdout.readline().strip() if ready else ""
+    if not line.isdigit():
+        code = proc.poll()
+        what = (
+            f"exited with code {code}"
+            if code is not None
+            else f"did not start within {START_TIMEOUT_S:.0f} s"
+        )
+        raise RuntimeError(f"moto server {what}; its stderr:\n{_tail(log)}")
+    return int(line)
+
+
+def _tail(log: IO[bytes], limit: int = 2000) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")[-limit:]
+
+
+def aws_client(endpoint: str, service: str, keys: Keys | None = None, account: str | None = None) -> Any:
+    keys = keys or Keys("testing", "testing")  # moto accepts anything while enforcement is off
+    client = boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=keys.access_key_id,
+        aws_secret_access_key=keys.secret_access_key,
+        aws_session_token=keys.session_token,
+    )
+    if account is not None:
+        # Without the header moto uses the account owning the access key, or its default one.
+        client.meta.events.register(
+            "before-sign.*.*",
+            lambda request, **_: request.headers.__setitem__("x-moto-account-id", account),
+        )
+    return client
+
+
+def _new_keys(iam: Any, user: str) -> Keys:
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return Keys(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def provision(endpoint: str) -> dict[str, Keys]:
+    """Seeds the scenario with enforcement off, returns access keys by credentials-profile name:
+    one per person ("s3-access", "alice", "bob", "carol") and "broker". Caller turns enforcement on."""
+    iam = aws_client(endpoint, "iam", account=SOURCE_ACCOUNT)
+    keys: dict[str, Keys] = {}
+    # People get no policies: any access they have comes from a grant.
+    for person in PEOPLE:
+        iam.create_user(UserName=person)
+        keys[person] = _new_keys(iam, person)
+
+    iam.create_user(UserName=BROKER_USER)
+    runtime = iam.create_policy(
+        PolicyName=BROKER_RUNTIME_POLICY,
+        Path="/",
+        PolicyDocument=json.dumps(BROKER_RUNTIME_DOCUMENT),
+        Description="What the access-broker Lambdas may do (local world)",
+    )
+    iam.attach_user_policy(UserName=BROKER_USER, PolicyArn=runtime["Policy"]["Arn"])
+    keys[BROKER_PROFILE] = _new_keys(iam, BROKER_USER)
+
+    target_iam = aws_client(endpoint, "iam", account=TARGET_ACCOUNT)
+    target_iam.create_role(
+        RoleName=ROLE_NAME,
+        AssumeRolePolicyDocument=json.dumps(TRUST_SOURCE_ACCOUNT),
+        MaxSessionDuration=3600,
+        Description="Switch role for S3 (access-broker demo)",
+    )
+    target_iam.put_role_policy(
+        RoleName=ROLE_NAME, PolicyName="s3-full-access", PolicyDocument=json.dumps(S3_FULL_ACCESS)
+    )
+
+    s3 = aws_client(endpoint, "s3", account=TARGET_ACCOUNT)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="hello.txt", Body=b"hello from account 2\n")
+    return keys
+
+
+def write_credentials_file(path: pathlib.Path, keys: dict[str, Keys]) -> None:
+    config = configparser.ConfigParser(interpolation=None)
+    for profile, key in keys.items():
+        config[profile] = {
+            "aws_access_key_id": key.access_key_id,
+            "aws_secret_access_key": key.secret_access_key,
+        }
+        if key.session_token:
+            config[profile]["aws_session_token"] = key.session_token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # 0600 before any secret is written; fchmod because open's mode is ignored for an existing file.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        config.write(out)
+
+
+def start_world(port: int | None = None) -> tuple[Emulator, dict[str, Keys]]:
+    emulator = Emulator.start(port)
+    try:
+        keys = provision(emulator.endpoint)
+        emulator.enforce_iam(True)
+    except BaseException:
+        emulator.stop()
+        raise
+    return emulator, keys
