@@ -1,0 +1,53 @@
+"""Console links: the AWS switch-role URL and our own signed, expiring `/v1/console/{token}` tokens."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from chalicelib.catalog import Catalog, Profile
+from chalicelib.domain.errors import Forbidden, Gone
+
+
+def switch_role_url(catalog: Catalog, profile: Profile) -> str:
+    params = {"account": profile.account, "roleName": profile.role, "displayName": profile.display_name}
+    if profile.color:
+        params["color"] = profile.color
+    return f"https://{catalog.signin_host}/switchrole?{urlencode(params)}"
+
+
+class ConsoleTokens:
+    """HMAC-SHA256 tokens naming a request and the moment the link stops working."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the console-link key must be at least 16 bytes")
+        self._key = key
+
+    def sign(self, request_id: str, expires_at: datetime) -> str:
+        payload = _b64(json.dumps({"r": request_id, "e": int(expires_at.timestamp())}, separators=(",", ":")).encode())
+        return f"{payload}.{self._mac(payload)}"
+
+    def verify(self, token: str, now: datetime) -> str:
+        """The request id in a valid token. 403 on a bad signature, 410 once the link has expired."""
+        payload, _, signature = token.partition(".")
+        if not payload or not hmac.compare_digest(signature.encode(), self._mac(payload).encode()):
+            raise Forbidden("this console link is not valid; use the link access-broker sent you")
+        claims = json.loads(_unb64(payload))
+        if now >= datetime.fromtimestamp(claims["e"], tz=timezone.utc):
+            raise Gone("this console link has expired; request access again")
+        return claims["r"]
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,55 @@
+"""The one place that wires adapters into the Broker. Built on first use, once per process (a Lambda container)."""
+from __future__ import annotations
+
+import threading
+
+from chalicelib.aws.iam_grants import IamGrants
+from chalicelib.aws.links import ConsoleTokens
+from chalicelib.catalog import load_catalog
+from chalicelib.domain.errors import CatalogError
+from chalicelib.service import Broker
+from chalicelib.settings import Settings
+from chalicelib.store import models
+from chalicelib.store.repository import Repository
+
+_lock = threading.RLock()  # building the broker builds the settings inside
+_built: dict[str, object] = {}
+
+
+def settings() -> Settings:
+    return _once("settings", Settings.from_env)
+
+
+def broker() -> Broker:
+    return _once("broker", _build_broker)
+
+
+def reset() -> None:
+    """Forgets everything built, so the next call reads the environment again (tests, `make run`)."""
+    with _lock:
+        _built.clear()
+
+
+def secret(name: str) -> str:
+    value = settings().secrets.get(name)
+    if not value:
+        raise CatalogError(f"{name} is not set; put it in the environment (see README, Configuration)")
+    return value
+
+
+def _build_broker() -> Broker:
+    config = settings()
+    catalog = load_catalog(config.catalog_path)
+    models.bind(config.table_name)
+    return Broker(catalog=catalog, repository=Repository(), grants=IamGrants(catalog.source_account, catalog.partition),
+                  tokens=ConsoleTokens(secret("ACCESS_BROKER_CONSOLE_KEY").encode()), public_url=config.public_url)
+
+
+def _once(name: str, build):  # type: ignore[no-untyped-def]
+    found = _built.get(name)
+    if found is None:
+        with _lock:
+            found = _built.get(name)
+            if found is None:
+                found = _built[name] = build()
+    return found

@@ -1,0 +1,250 @@
+"""The catalog (policy as code): people, groups and profiles from one YAML file, validated at load.
+
+Answers "who may request or approve what". Every error names the key and the problem."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chalicelib.domain.durations import format_duration, parse_duration
+from chalicelib.domain.errors import CatalogError, DomainError
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_IAM_USER = re.compile(r"^[\w+=,.@-]{1,64}$")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_COLORS = re.compile(r"^[0-9A-Fa-f]{6}$")
+_SIGNIN_HOSTS = {"aws": "signin.aws.amazon.com", "aws-cn": "signin.amazonaws.cn",
+                 "aws-us-gov": "signin.amazonaws-us-gov.com"}
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    iam_user: str | None
+    slack_user_id: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    account: str
+    role: str
+    display_name: str
+    color: str | None
+    default_duration: int
+    min_duration: int
+    max_duration: int
+    approvers: frozenset[str]  # person ids, groups expanded
+    approvals_required: int
+    requesters: frozenset[str]  # person ids, groups expanded
+    approval_channel: str | None
+    approval_timeout: int
+    reminder_after: int
+    extension_allowed: bool
+    extension_auto_approve: bool
+    break_glass: bool
+    partition: str = "aws"
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:role/{self.role}"
+
+    def allowed_range(self) -> str:
+        return f"{format_duration(self.min_duration)} to {format_duration(self.max_duration)}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    source_account: str
+    partition: str
+    security_channel: str | None
+    trusted_tools: frozenset[str]
+    people: dict[str, Person]
+    groups: dict[str, frozenset[str]]
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+    @property
+    def signin_host(self) -> str:
+        return _SIGNIN_HOSTS[self.partition]
+
+    def person_by_iam_user(self, iam_user: str) -> Person | None:
+        return next((p for p in self.people.values() if p.iam_user == iam_user), None)
+
+    def person_by_slack_id(self, slack_user_id: str) -> Person | None:
+        return next((p for p in self.people.values() if p.slack_user_id == slack_user_id), None)
+
+    def requestable_by(self, person_id: str) -> list[Profile]:
+        return [p for p in self.profiles.values() if person_id in p.requesters]
+
+    def approvable_by(self, person_id: str) -> list[Profile]:
+        return [p for p in self.profiles.values() if person_id in p.approvers]
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    import yaml  # only when a catalog is loaded: keeps YAML off the import path
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise CatalogError(f"catalog file {path} does not exist; set ACCESS_BROKER_CATALOG to its path") from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"catalog file {path} is not valid YAML: {exc}") from None
+    return parse_catalog(raw)
+
+
+def parse_catalog(raw: Any) -> Catalog:
+    """Validates a decoded catalog document; raises CatalogError naming the key."""
+    doc = _mapping(raw, "catalog")
+    _known(doc, "catalog", {"source_account", "partition", "security_channel", "trusted_tools", "people", "groups",
+                            "profiles"})
+    source = _account(doc.get("source_account"), "source_account")
+    partition = doc.get("partition", "aws")
+    if partition not in _SIGNIN_HOSTS:
+        raise CatalogError(f"partition: {partition!r} is not one of {', '.join(_SIGNIN_HOSTS)}")
+    people = {pid: _person(pid, spec) for pid, spec in _mapping(doc.get("people"), "people").items()}
+    if not people:
+        raise CatalogError("people: the catalog needs at least one person")
+    groups = _groups(doc.get("groups") or {}, people)
+    profiles = {name: _profile(name, spec, people, groups, partition)
+                for name, spec in _mapping(doc.get("profiles"), "profiles").items()}
+    tools = doc.get("trusted_tools") or []
+    if not isinstance(tools, list) or not all(isinstance(t, str) and t.startswith("arn:") for t in tools):
+        raise CatalogError("trusted_tools: must be a list of IAM ARNs like arn:aws:iam::111111111111:role/tool")
+    return Catalog(source_account=source, partition=partition,
+                   security_channel=_channel(doc.get("security_channel"), "security_channel"),
+                   trusted_tools=frozenset(tools), people=people, groups=groups, profiles=profiles)
+
+
+def _person(pid: Any, spec: Any) -> Person:
+    key = f"people.{pid}"
+    if not isinstance(pid, str) or not _ID.match(pid):
+        raise CatalogError(f"{key}: person ids are lowercase letters, digits, '.', '_' or '-'")
+    spec = _mapping(spec or {}, key)
+    _known(spec, key, {"iam_user", "slack_user_id", "email"})
+    iam_user = spec.get("iam_user")
+    if iam_user is not None and (not isinstance(iam_user, str) or not _IAM_USER.match(iam_user)):
+        raise CatalogError(f"{key}.iam_user: {iam_user!r} is not a valid IAM user name")
+    slack = spec.get("slack_user_id")
+    if slack is not None and (not isinstance(slack, str) or not _SLACK_USER.match(slack)):
+        raise CatalogError(f"{key}.slack_user_id: {slack!r} is not a Slack user id like U01ABCDEF")
+    return Person(id=pid, iam_user=iam_user, slack_user_id=slack, email=spec.get("email"))
+
+
+def _groups(raw: Any, people: dict[str, Person]) -> dict[str, frozenset[str]]:
+    groups = {}
+    for name, members in _mapping(raw, "groups").items():
+        key = f"groups.{name}"
+        if name in people:
+            raise CatalogError(f"{key}: a group cannot share its name with a person")
+        if not isinstance(members, list):
+            raise CatalogError(f"{key}: must be a list of person ids")
+        for member in members:
+            if member not in people:
+                raise CatalogError(f"{key}: unknown person {member!r}; add them under people first")
+        groups[name] = frozenset(members)
+    return groups
+
+
+def _members(value: Any, key: str, people: dict[str, Person], groups: dict[str, frozenset[str]]) -> frozenset[str]:
+    if not isinstance(value, list) or not value:
+        raise CatalogError(f"{key}: must be a non-empty list of person ids or group names")
+    found: set[str] = set()
+    for name in value:
+        if name in groups:
+            found |= groups[name]
+        elif name in people:
+            found.add(name)
+        else:
+            raise CatalogError(f"{key}: unknown person or group {name!r}")
+    return frozenset(found)
+
+
+_PROFILE_KEYS = {"account", "role", "display_name", "color", "default_duration", "min_duration", "max_duration",
+                 "approvers", "approvals_required", "requesters", "approval_channel", "approval_timeout",
+                 "reminder_after", "extension", "break_glass"}
+
+
+def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, frozenset[str]],
+             partition: str) -> Profile:
+    key = f"profiles.{name}"
+    if not isinstance(name, str) or not _ID.match(name):
+        raise CatalogError(f"{key}: profile names are lowercase letters, digits, '.', '_' or '-'")
+    spec = _mapping(spec, key)
+    _known(spec, key, _PROFILE_KEYS)
+    role = spec.get("role")
+    if not isinstance(role, str) or not _ROLE.match(role):
+        raise CatalogError(f"{key}.role: {role!r} is not a valid IAM role name (1-64 of letters, digits, +=,.@_-)")
+    durations = {k: _duration(spec.get(k, default), f"{key}.{k}")
+                 for k, default in (("default_duration", "1h"), ("min_duration", "15m"), ("max_duration", "4h"),
+                                    ("approval_timeout", "1h"), ("reminder_after", "15m"))}
+    if "min_duration" not in spec:  # a short profile need not spell out a minimum below its default
+        durations["min_duration"] = min(durations["min_duration"], durations["default_duration"])
+    if durations["max_duration"] < durations["default_duration"]:
+        raise CatalogError(f"{key}.max_duration: {format_duration(durations['max_duration'])} is below "
+                           f"default_duration {format_duration(durations['default_duration'])}")
+    if durations["min_duration"] > durations["default_duration"]:
+        raise CatalogError(f"{key}.min_duration: {format_duration(durations['min_duration'])} is above "
+                           f"default_duration {format_duration(durations['default_duration'])}")
+    approvers = _members(spec.get("approvers"), f"{key}.approvers", people, groups)
+    required = spec.get("approvals_required", 1)
+    if not isinstance(required, int) or isinstance(required, bool) or not 1 <= required <= len(approvers):
+        raise CatalogError(f"{key}.approvals_required: must be a whole number from 1 to the number of approvers "
+                           f"({len(approvers)})")
+    requesters = (_members(spec["requesters"], f"{key}.requesters", people, groups)
+                  if "requesters" in spec else frozenset(people))
+    extension = _mapping(spec.get("extension") or {}, f"{key}.extension")
+    _known(extension, f"{key}.extension", {"allowed", "auto_approve"})
+    for flag in ("allowed", "auto_approve"):
+        if not isinstance(extension.get(flag, False), bool):
+            raise CatalogError(f"{key}.extension.{flag}: must be true or false")
+    break_glass = spec.get("break_glass", False)
+    if not isinstance(break_glass, bool):
+        raise CatalogError(f"{key}.break_glass: must be true or false")
+    color = spec.get("color")
+    if color is not None and (not isinstance(color, str) or not _COLORS.match(color)):
+        raise CatalogError(f"{key}.color: {color!r} must be a 6-digit hex colour like F2B0A9")
+    return Profile(
+        name=name, account=_account(spec.get("account"), f"{key}.account"), role=role,
+        display_name=str(spec.get("display_name") or name)[:64], color=color,
+        approvers=approvers, approvals_required=required, requesters=requesters,
+        approval_channel=_channel(spec.get("approval_channel"), f"{key}.approval_channel"),
+        extension_allowed=extension.get("allowed", True), extension_auto_approve=extension.get("auto_approve", False),
+        break_glass=break_glass, partition=partition, **durations)
+
+
+def _duration(value: Any, key: str) -> int:
+    try:
+        return parse_duration(str(value))
+    except DomainError as exc:
+        raise CatalogError(f"{key}: {exc.detail}") from None
+
+
+def _account(value: Any, key: str) -> str:
+    text = str(value) if isinstance(value, (str, int)) else ""
+    if not _ACCOUNT.match(text):
+        raise CatalogError(f"{key}: {value!r} is not a 12-digit AWS account id (quote it in YAML: \"012345678901\")")
+    return text
+
+
+def _channel(value: Any, key: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not _SLACK_CHANNEL.match(value)):
+        raise CatalogError(f"{key}: {value!r} is not a Slack channel id like C01ABCDEF")
+    return value
+
+
+def _mapping(value: Any, key: str) -> dict:
+    if not isinstance(value, dict):
+        raise CatalogError(f"{key}: must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _known(spec: dict, key: str, allowed: set[str]) -> None:
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise CatalogError(f"{key}: unknown key {unknown[0]!r}; known keys are {', '.join(sorted(allowed))}")

@@ -1,0 +1,35 @@
+"""Durations as people type them (`90m`, `2h`, `1h30m`, ISO 8601 `PT2H`) and as we print them."""
+from __future__ import annotations
+
+import re
+
+from chalicelib.domain.errors import Unprocessable
+
+_SHORT = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+_ISO = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+HELP = "use minutes or hours like `90m`, `2h`, `1h30m`, or ISO 8601 like `PT2H`"
+
+
+def parse_duration(text: object) -> int:
+    """Seconds in `text`; raises Unprocessable naming the accepted forms."""
+    if not isinstance(text, str) or not text.strip():
+        raise Unprocessable(f"duration must be a non-empty string: {HELP}")
+    cleaned = text.strip()
+    match = _ISO.match(cleaned.upper()) if cleaned.upper().startswith("P") else _SHORT.match(cleaned.lower())
+    if not match or not any(match.groupdict().values()):
+        raise Unprocessable(f"duration {cleaned!r} is not understood: {HELP}")
+    seconds = sum(int(v) * _UNITS[k] for k, v in match.groupdict().items() if v)
+    if seconds <= 0:
+        raise Unprocessable(f"duration {cleaned!r} must be longer than zero")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """`2h`, `90m` -> `1h30m`, `45s`: the short form people type."""
+    parts = []
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"

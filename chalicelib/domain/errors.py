@@ -1,0 +1,55 @@
+"""Domain errors. Each carries the HTTP status an entrypoint answers with, so routes never guess."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidInput(DomainError):
+    status = 400
+    title = "Invalid input"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    title = "Not authenticated"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class Gone(DomainError):
+    status = 410
+    title = "Gone"
+
+
+class Unprocessable(DomainError):
+    status = 422
+    title = "Unprocessable request"
+
+
+class StaleWrite(Exception):
+    """Someone else changed the item between our read and our conditional write: re-read and retry."""
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed. The message names the key and the problem."""

@@ -1,0 +1,1 @@
+"""Entrypoints: Chalice blueprints that verify, parse, call one service function and render."""

@@ -1,0 +1,157 @@
+"""The JSON API for people and internal tools: /v1/..."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+
+from chalice import Blueprint, IAMAuthorizer, Response
+
+from chalicelib import bootstrap
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.requests import State
+from chalicelib.openapi import openapi_document
+from chalicelib.routes.http import caller, json_body, json_response, routes
+from chalicelib.routes.views import event_view, request_view, rfc3339
+from chalicelib.store.repository import IdempotencyClaim
+
+api = Blueprint(__name__)
+route = routes(api)
+signed = IAMAuthorizer()  # deployed stages: API Gateway checks SigV4 before the Lambda runs
+
+
+@route("/v1/health")
+def health() -> Response:
+    return json_response({"ok": True})
+
+
+@route("/v1/openapi.json")
+def openapi() -> Response:
+    return json_response(openapi_document())
+
+
+@route("/v1/profiles", authorizer=signed)
+def profiles() -> Response:
+    who = caller(api)
+    return json_response({"profiles": [
+        {"name": p.name, "display_name": p.display_name, "account": p.account, "role_arn": p.role_arn,
+         "default_duration_seconds": p.default_duration, "min_duration_seconds": p.min_duration,
+         "max_duration_seconds": p.max_duration, "approvals_required": p.approvals_required,
+         "break_glass": p.break_glass}
+        for p in bootstrap.broker().profiles_for(who)]})
+
+
+@route("/v1/requests", methods=["POST"], authorizer=signed)
+def create_request() -> Response:
+    who = caller(api)
+    body = json_body(api, {"profile": str, "duration": str, "reason": str, "requester": str},
+                     required=("profile", "reason"))
+    key = api.current_request.headers.get("idempotency-key")
+    claim = None
+    if key is not None:
+        if not 1 <= len(key) <= 255:
+            raise InvalidInput("Idempotency-Key must be 1 to 255 characters")
+        fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        claim = IdempotencyClaim(who.principal, key, fingerprint)
+    request = bootstrap.broker().request_access(who, body["profile"], body.get("duration"), body["reason"],
+                                                requester=body.get("requester"), idempotency=claim)
+    return json_response(request_view(request), 201, {"Location": f"/v1/requests/{request.id}"})
+
+
+@route("/v1/requests", authorizer=signed)
+def list_requests() -> Response:
+    who = caller(api)
+    params = api.current_request.query_params or {}
+    state = params.get("state")
+    if state is not None and state not in {s.value for s in State}:
+        raise InvalidInput(f"state {state!r} is not one of {', '.join(s.value for s in State)}")
+    limit = _int(params.get("limit", "50"), "limit", 1, 200)
+    page = bootstrap.broker().list(who, State(state) if state else None, mine=_flag(params, "mine"),
+                                   awaiting_me=_flag(params, "awaiting_me"), limit=limit, cursor=params.get("next"))
+    return json_response({"requests": [request_view(r) for r in page.items], "next": page.next})
+
+
+@route("/v1/requests/{request_id}", authorizer=signed)
+def get_request(request_id: str) -> Response:
+    return json_response(request_view(bootstrap.broker().get(caller(api), request_id)))
+
+
+@route("/v1/requests/{request_id}/events", authorizer=signed)
+def request_events(request_id: str) -> Response:
+    events = bootstrap.broker().events(caller(api), request_id)
+    return json_response({"events": [event_view(e) for e in events]})
+
+
+@route("/v1/requests/{request_id}/approve", methods=["POST"], authorizer=signed)
+def approve(request_id: str) -> Response:
+    who, comment = caller(api), _comment()
+    return json_response(request_view(bootstrap.broker().approve(who, request_id, comment)))
+
+
+@route("/v1/requests/{request_id}/deny", methods=["POST"], authorizer=signed)
+def deny(request_id: str) -> Response:
+    who, comment = caller(api), _comment()
+    return json_response(request_view(bootstrap.broker().deny(who, request_id, comment)))
+
+
+@route("/v1/requests/{request_id}/cancel", methods=["POST"], authorizer=signed)
+def cancel(request_id: str) -> Response:
+    who = caller(api)
+    json_body(api, {})
+    return json_response(request_view(bootstrap.broker().cancel(who, request_id)))
+
+
+@route("/v1/requests/{request_id}/revoke", methods=["POST"], authorizer=signed)
+def revoke(request_id: str) -> Response:
+    who = caller(api)
+    json_body(api, {})
+    return json_response(request_view(bootstrap.broker().revoke(who, request_id)))
+
+
+@route("/v1/audit", authorizer=signed)
+def audit() -> Response:
+    who = caller(api)
+    params = api.current_request.query_params or {}
+    now = bootstrap.broker().clock()
+    until = _time(params.get("until"), "until") or now
+    since = _time(params.get("since"), "since") or until - timedelta(days=1)
+    if since >= until:
+        raise InvalidInput("`since` must be before `until`")
+    page = bootstrap.broker().audit(who, since, until, _int(params.get("limit", "500"), "limit", 1, 1000),
+                                    params.get("next"))
+    lines = "".join(json.dumps(event_view(e)) + "\n" for e in page.items)
+    headers = {"Content-Type": "application/x-ndjson"}
+    if page.next:
+        headers["Link"] = f'</v1/audit?since={rfc3339(since)}&until={rfc3339(until)}&next={page.next}>; rel="next"'
+        headers["X-Next-Cursor"] = page.next
+    return Response(body=lines, status_code=200, headers=headers)
+
+
+def _comment() -> str:
+    comment = json_body(api, {"comment": str}).get("comment") or ""
+    if len(comment) > 1000:
+        raise InvalidInput(f"comment is {len(comment)} characters; keep it to 1000")
+    return comment
+
+
+def _flag(params: dict, name: str) -> bool:
+    value = params.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise InvalidInput(f"{name} must be true or false")
+    return value == "true"
+
+
+def _int(text: str, name: str, low: int, high: int) -> int:
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def _time(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an RFC 3339 time like 2026-11-28T13:00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

@@ -1,0 +1,42 @@
+"""How requests and events look in JSON: RFC 3339 UTC times, one shape for the API and the audit export."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib.domain.requests import AccessRequest, Event
+
+
+def rfc3339(when: datetime | None) -> str | None:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+def request_view(request: AccessRequest) -> dict[str, Any]:
+    grant = request.grant if request.grant and request.grant.policy_arn else None
+    return {
+        "id": request.id,
+        "state": request.state.value,
+        "profile": request.profile,
+        "account": request.account,
+        "role_arn": request.role_arn,
+        "requester": {"id": request.requester, "iam_user": request.requester_iam_user},
+        "requested_by_tool": request.requested_by_tool,
+        "reason": request.reason,
+        "duration_seconds": request.duration_seconds,
+        "approvals_required": request.approvals_required,
+        "approvals": [{"by": a.by, "at": rfc3339(a.at), "comment": a.comment} for a in request.approvals],
+        "decided_by": request.decided_by,
+        "decision_comment": request.decision_comment,
+        "failure_reason": request.failure_reason or None,
+        "created_at": rfc3339(request.created_at),
+        "updated_at": rfc3339(request.updated_at),
+        "grant": None if grant is None else {
+            "role_arn": grant.role_arn, "policy_arn": grant.policy_arn, "starts_at": rfc3339(grant.starts_at),
+            "expires_at": rfc3339(grant.expires_at), "switch_role_url": grant.switch_role_url,
+            "console_url": grant.console_url},
+    }
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    return {"request_id": event.request_id, "version": event.version, "kind": event.kind, "at": rfc3339(event.at),
+            "actor": event.actor, "channel": event.channel, "details": event.details}

@@ -1,0 +1,40 @@
+"""Frozen settings from the stage's environment. Read on first use, never at import."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+APP_DIR = Path(__file__).resolve().parent.parent
+LOCAL_STAGE = "local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_name: str
+    catalog_path: Path
+    public_url: str  # where people reach this API; prefixes console links
+    in_lambda: bool
+    secrets: Mapping[str, str] = field(repr=False, default_factory=dict)  # names -> values; never logged
+
+    @property
+    def local_identity_allowed(self) -> bool:
+        """`X-Local-Principal` stands in for SigV4 only on a developer's machine."""
+        return self.stage == LOCAL_STAGE and not self.in_lambda
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        catalog = Path(env.get("ACCESS_BROKER_CATALOG", "chalicelib/catalog/demo.yaml"))
+        return cls(
+            stage=env.get("ACCESS_BROKER_STAGE", "dev"),
+            table_name=env.get("ACCESS_BROKER_TABLE", "access-broker-local"),
+            catalog_path=catalog if catalog.is_absolute() else APP_DIR / catalog,
+            public_url=env.get("ACCESS_BROKER_PUBLIC_URL", "").rstrip("/"),
+            in_lambda="AWS_LAMBDA_FUNCTION_NAME" in env,
+            secrets={name: env[name] for name in SECRET_NAMES if env.get(name)},
+        )
+
+
+SECRET_NAMES = ("ACCESS_BROKER_CONSOLE_KEY", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")

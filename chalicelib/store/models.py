@@ -1,0 +1,117 @@
+"""pynamodb models of the one table: requests, their events, and idempotency claims.
+
+Item keys: a request is (REQ#<id>, REQ); its events are (REQ#<id>, EVT#<version>#<kind>...);
+an idempotency claim is (IDEM#<caller>#<key>, IDEM). Indexes are sparse: an item is in an index only
+while it holds that index's key attributes."""
+from __future__ import annotations
+
+from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+DEFAULT_TABLE = "access-broker-local"
+
+
+class _Index(GlobalSecondaryIndex):
+    class Meta:
+        projection = AllProjection()
+
+
+class ByRequester(_Index):
+    class Meta(_Index.Meta):
+        index_name = "by-requester"
+    requester = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ByState(_Index):
+    class Meta(_Index.Meta):
+        index_name = "by-state"
+    state = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Due(_Index):
+    """Only requests that still need the sweeper: `due_state` is removed once a request ends."""
+    class Meta(_Index.Meta):
+        index_name = "due"
+    due_state = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class AuditLog(_Index):
+    class Meta(_Index.Meta):
+        index_name = "audit"
+    audit_day = UnicodeAttribute(hash_key=True)
+    audit_key = UnicodeAttribute(range_key=True)
+
+
+class _Item(Model):
+    class Meta:
+        table_name = DEFAULT_TABLE
+        region = None  # botocore's usual resolution (AWS_DEFAULT_REGION, profile)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class RequestItem(_Item):
+    class Meta(_Item.Meta):
+        pass
+
+    profile = UnicodeAttribute()
+    requester = UnicodeAttribute()
+    requester_iam_user = UnicodeAttribute()
+    account = UnicodeAttribute()
+    role_arn = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    duration_seconds = NumberAttribute()
+    approvals_required = NumberAttribute()
+    state = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    body = JSONAttribute()  # approvals, grant, decision: read and written whole, never queried
+    due_state = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    by_requester = ByRequester()
+    by_state = ByState()
+    due = Due()
+
+
+class EventItem(_Item):
+    class Meta(_Item.Meta):
+        pass
+
+    request_id = UnicodeAttribute()
+    version = NumberAttribute()
+    kind = UnicodeAttribute()
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    details = JSONAttribute()
+    audit_day = UnicodeAttribute()
+    audit_key = UnicodeAttribute()
+
+    audit = AuditLog()
+
+
+class IdempotencyItem(_Item):
+    class Meta(_Item.Meta):
+        pass
+
+    request_id = UnicodeAttribute()
+    fingerprint = UnicodeAttribute()
+    expires = NumberAttribute()  # TTL attribute: DynamoDB removes old claims
+
+
+MODELS = (RequestItem, EventItem, IdempotencyItem)
+
+
+def bind(table_name: str) -> None:
+    """Points every model at `table_name` and drops cached connections (the endpoint comes from the
+    environment, e.g. AWS_ENDPOINT_URL, read when the next connection is made)."""
+    for model in MODELS:
+        model.Meta.table_name = table_name
+        model._connection = None

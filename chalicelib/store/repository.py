@@ -1,0 +1,253 @@
+"""The repository: maps AccessRequest and Event to items and back, with every write conditional.
+
+A transition is one transaction: the request saved on condition that its version is the one we read,
+and its event put on condition that it does not exist. A lost race surfaces as StaleWrite."""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterator
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite
+from chalicelib.domain.requests import AccessRequest, Approval, Event, Grant, State
+from chalicelib.store.models import EventItem, IdempotencyItem, RequestItem
+
+_CONDITION_FAILED = "ConditionalCheckFailed"
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    caller: str
+    key: str
+    fingerprint: str  # hash of the request body: the same key with another body is a mistake
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next: str | None
+
+
+class Repository:
+    def create(self, request: AccessRequest, event: Event, claim: IdempotencyClaim | None = None) -> AccessRequest:
+        """Stores a new request with its first event. With a claim, a second create under the same
+        idempotency key returns the first request instead (or 409 if the body differs)."""
+        item = _to_item(request)
+        with _translated(request.id, claim):
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(item, condition=RequestItem.pk.does_not_exist())
+                tx.save(_event_item(event), condition=EventItem.pk.does_not_exist())
+                if claim:
+                    tx.save(IdempotencyItem(
+                        _claim_pk(claim), "IDEM", request_id=request.id, fingerprint=claim.fingerprint,
+                        expires=int((request.created_at + IDEMPOTENCY_TTL).timestamp())),
+                        condition=IdempotencyItem.pk.does_not_exist())
+        return _from_item(item)
+
+    def claimed(self, claim: IdempotencyClaim) -> AccessRequest | None:
+        """The request an idempotency key already created, if any; 409 when the body differs."""
+        try:
+            found = IdempotencyItem.get(_claim_pk(claim), "IDEM", consistent_read=True)
+        except DoesNotExist:
+            return None
+        if found.fingerprint != claim.fingerprint:
+            raise Conflict("this Idempotency-Key was already used with a different body; use a new key")
+        return self.get(found.request_id)
+
+    def get(self, request_id: str) -> AccessRequest:
+        try:
+            return _from_item(RequestItem.get(_request_pk(request_id), "REQ", consistent_read=True))
+        except DoesNotExist:
+            raise NotFound(f"no request with id {request_id!r}") from None
+
+    def transition(self, before: AccessRequest, after: AccessRequest, event: Event) -> AccessRequest:
+        """Saves `after` only if the stored request is still at `before.version`, with its event."""
+        item = _to_item(after, version=before.version)
+        with _translated(before.id):
+            with TransactWrite(connection=_connection()) as tx:
+                tx.save(item)  # the VersionAttribute adds "version = before.version"
+                tx.save(_event_item(event), condition=EventItem.pk.does_not_exist())
+        return _from_item(item)
+
+    def note(self, event: Event) -> None:
+        """Appends an event that changes no state (a notification outcome, a reminder)."""
+        item = _event_item(event, unique=True)
+        item.save(condition=EventItem.pk.does_not_exist())
+
+    def events(self, request_id: str) -> list[Event]:
+        pk = _request_pk(request_id)
+        return [_event_from_item(i) for i in EventItem.query(pk, EventItem.sk.startswith("EVT#"), consistent_read=True)]
+
+    def by_requester(self, person: str, limit: int, cursor: str | None) -> Page:
+        return _page(RequestItem.by_requester.query(
+            person, scan_index_forward=False, limit=limit, last_evaluated_key=_decode(cursor)), limit)
+
+    def by_state(self, state: State, limit: int, cursor: str | None) -> Page:
+        return _page(RequestItem.by_state.query(
+            state.value, scan_index_forward=False, limit=limit, last_evaluated_key=_decode(cursor)), limit)
+
+    def due(self, state: State, now: datetime, limit: int = 100) -> Iterator[AccessRequest]:
+        """Requests in `state` whose next sweep is due: a key condition, so only due items are read."""
+        for item in RequestItem.due.query(state.value, RequestItem.due_at <= _ts(now), limit=limit):
+            yield _from_item(item)
+
+    def audit(self, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page:
+        """Events in [since, until), oldest first, across every request: one Query per UTC day."""
+        position = _decode(cursor) or {"day": since.date().isoformat(), "key": None}
+        day, start = date.fromisoformat(position["day"]), position["key"]
+        found: list[Event] = []
+        while day <= until.date() and len(found) < limit:
+            query = EventItem.audit.query(
+                day.isoformat(), EventItem.audit_key.between(_ts(since), _ts(until)),
+                limit=limit - len(found), last_evaluated_key=start)
+            found.extend(_event_from_item(i) for i in query)
+            if query.last_evaluated_key:
+                return Page(found, _encode({"day": day.isoformat(), "key": query.last_evaluated_key}))
+            start, day = None, day + timedelta(days=1)
+        return Page(found, _encode({"day": day.isoformat(), "key": None}) if day <= until.date() else None)
+
+
+def _connection() -> Connection:
+    return RequestItem._get_connection().connection
+
+
+class _translated:
+    """Turns failed conditions into domain errors at the storage boundary."""
+
+    def __init__(self, request_id: str, claim: IdempotencyClaim | None = None) -> None:
+        self.request_id, self.claim = request_id, claim
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+        if not isinstance(exc, TransactWriteError):
+            return False
+        reasons = [(r.code if r else None) for r in (exc.cancellation_reasons or [])]
+        if _CONDITION_FAILED in (reasons[2:3] if self.claim else []):
+            raise _IdempotentReplay()
+        if reasons[:1] == [_CONDITION_FAILED] or _CONDITION_FAILED in reasons:
+            raise StaleWrite(self.request_id)
+        if exc.cause_response_code == "IdempotentParameterMismatchException":
+            raise Conflict("this request was already submitted with different content")
+        return False
+
+
+class _IdempotentReplay(Exception):
+    """The idempotency key was already claimed: the caller returns the first request."""
+
+
+IdempotentReplay = _IdempotentReplay
+
+
+def _request_pk(request_id: str) -> str:
+    return f"REQ#{request_id}"
+
+
+def _claim_pk(claim: IdempotencyClaim) -> str:
+    return f"IDEM#{claim.caller}#{claim.key}"
+
+
+def _ts(when: datetime) -> str:
+    """RFC 3339 UTC with a fixed width, so string order is time order."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc) if text else None
+
+
+_COLUMNS = ("profile", "requester", "requester_iam_user", "account", "role_arn", "reason", "duration_seconds",
+            "approvals_required")
+
+
+def _to_item(request: AccessRequest, version: int | None = None) -> RequestItem:
+    """Queried fields become attributes; the rest travels in `body`, read and written whole."""
+    body = {f.name: _encode_value(getattr(request, f.name)) for f in fields(request)
+            if f.name not in _COLUMNS + ("id", "state", "created_at", "updated_at", "due_at", "version")}
+    due_at = None if request.ended else request.due_at
+    item = RequestItem(
+        _request_pk(request.id), "REQ", state=request.state.value, created_at=_ts(request.created_at),
+        updated_at=_ts(request.updated_at or request.created_at), body=body,
+        due_state=request.state.value if due_at else None, due_at=_ts(due_at) if due_at else None,
+        **{name: getattr(request, name) for name in _COLUMNS})
+    if version:  # unset: the VersionAttribute writes version 1 on condition the item is new
+        item.version = version
+    return item
+
+
+def _from_item(item: RequestItem) -> AccessRequest:
+    body = item.body or {}
+    known = {f.name for f in fields(AccessRequest)}
+    return AccessRequest(
+        id=item.pk.removeprefix("REQ#"), state=State(item.state), created_at=_time(item.created_at),
+        updated_at=_time(item.updated_at), due_at=_time(item.due_at), version=int(item.version or 0),
+        **{name: getattr(item, name) for name in _COLUMNS if name not in ("duration_seconds", "approvals_required")},
+        duration_seconds=int(item.duration_seconds), approvals_required=int(item.approvals_required),
+        **{name: _decode_value(name, value) for name, value in body.items() if name in known})
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _ts(value)
+    if is_dataclass(value):
+        return {f.name: _encode_value(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_encode_value(v) for v in value]
+    return value
+
+
+def _decode_value(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name == "approvals":
+        return tuple(Approval(a["by"], _time(a["at"]), a.get("comment", "")) for a in value)
+    if name == "grant":
+        return Grant(**{k: _time(v) if k.endswith("_at") else v for k, v in value.items()})
+    if name.endswith("_at"):
+        return _time(value)
+    return value
+
+
+def _event_item(event: Event, unique: bool = False) -> EventItem:
+    at = _ts(event.at)
+    sk = f"EVT#{event.version:06d}#{event.kind}"
+    if unique:  # notes may repeat at one version; transitions may not
+        sk += f"#{at}#{secrets.token_hex(3)}"
+    return EventItem(
+        _request_pk(event.request_id), sk, request_id=event.request_id, version=event.version, kind=event.kind,
+        at=at, actor=event.actor, channel=event.channel, details=event.details,
+        audit_day=at[:10], audit_key=f"{at}#{event.request_id}#{sk}")
+
+
+def _event_from_item(item: EventItem) -> Event:
+    return Event(request_id=item.request_id, version=int(item.version), kind=item.kind, at=_time(item.at),
+                 actor=item.actor, channel=item.channel, details=item.details or {})
+
+
+def _page(query: Any, limit: int) -> Page:
+    items = [_from_item(i) for i in query]
+    return Page(items, _encode(query.last_evaluated_key) if query.last_evaluated_key and len(items) >= limit else None)
+
+
+def _encode(key: dict | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode() if key else None
+
+
+def _decode(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        assert isinstance(key, dict)
+        return key
+    except Exception:
+        raise InvalidInput("the `next` cursor is not one this API returned; start again without it") from None
