@@ -1,0 +1,119 @@
+"""`make run`: the local AWS world, the table, the API on 127.0.0.1:8000 and the sweeper every 15 s.
+
+Writes .local/env and .local/aws-credentials so the stock AWS CLI works against the world.
+Ctrl-C stops everything it started."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import threading
+from pathlib import Path
+
+from tools.world import BROKER_PROFILE, REGION, start_world, write_credentials_file
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+SWEEP_EVERY_S = 15.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ACCESS_BROKER_PORT", "8000")))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    emulator, keys = start_world()
+    try:
+        env = _environment(emulator.endpoint, keys[BROKER_PROFILE], args.port)
+        write_credentials_file(LOCAL / "aws-credentials", keys)
+        _write_env(LOCAL / "env", env)
+        os.environ.update(env)
+        serve(args.port)
+    finally:
+        emulator.stop()
+
+
+def _environment(endpoint: str, broker_keys, port: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    url = f"http://127.0.0.1:{port}"
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": broker_keys.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": broker_keys.secret_access_key,
+        "ACCESS_BROKER_URL": url,
+        "ACCESS_BROKER_PUBLIC_URL": url,
+        "ACCESS_BROKER_STAGE": "local",
+        "ACCESS_BROKER_TABLE": "access-broker-local",
+        "ACCESS_BROKER_CONSOLE_KEY": os.environ.get("ACCESS_BROKER_CONSOLE_KEY") or secrets.token_urlsafe(32),
+        "SLACK_SIGNING_SECRET": os.environ.get("SLACK_SIGNING_SECRET") or secrets.token_hex(16),
+    }
+
+
+def _write_env(path: Path, env: dict[str, str]) -> None:
+    """Shell KEY=value lines. The broker's own keys stay out: people use .local/aws-credentials."""
+    shown = {k: v for k, v in env.items() if not k.startswith("AWS_") or k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+    shown["AWS_SHARED_CREDENTIALS_FILE"] = str(LOCAL / "aws-credentials")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.writelines(f"{k}={v}\n" for k, v in shown.items())
+
+
+def serve(port: int) -> None:
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import create_local_server
+
+    from chalicelib import bootstrap
+    from chalicelib.store.schema import create_table
+    from chalicelib.sweeper import sweep
+
+    factory = CLIFactory(str(ROOT))
+    config = factory.create_config_obj(chalice_stage_name="local")
+    os.environ.update(config.environment_variables)
+    create_table(bootstrap.settings().table_name)
+    server = create_local_server(config.chalice_app, config, "127.0.0.1", port)
+    stop = threading.Event()
+
+    def sweeper() -> None:
+        while not stop.wait(SWEEP_EVERY_S):
+            try:
+                report = sweep(bootstrap.broker())
+                if report.expired or report.timed_out or report.applied:
+                    logging.info("sweep: %s", report)
+            except Exception:
+                logging.exception("sweep failed; trying again in %ss", SWEEP_EVERY_S)
+
+    threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
+    _print_welcome(port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopping: API, sweeper and the local AWS world")
+    finally:
+        stop.set()
+
+
+def _print_welcome(port: int) -> None:
+    url = f"http://127.0.0.1:{port}"
+    print(f"""
+access-broker is running on {url} (stage local), against a local AWS world.
+
+In another shell:
+  set -a; . .local/env; set +a
+  # ask for access as s3-access, approve as bob:
+  curl -s -X POST $ACCESS_BROKER_URL/v1/requests -H 'X-Local-Principal: arn:aws:iam::111111111111:user/s3-access' \\
+       -H 'Content-Type: application/json' -d '{{"profile": "s3-prod", "duration": "1h", "reason": "fixing the export job"}}'
+  curl -s -X POST $ACCESS_BROKER_URL/v1/requests/<id>/approve -H 'X-Local-Principal: arn:aws:iam::111111111111:user/bob'
+  # then, as s3-access, with the stock AWS CLI:
+  aws --profile s3-access --endpoint-url "$AWS_ENDPOINT_URL" sts assume-role \\
+      --role-arn arn:aws:iam::222222222222:role/switch-role-for-S3 --role-session-name me
+
+Ctrl-C stops everything.
+""", flush=True)
+
+
+if __name__ == "__main__":
+    main()
