@@ -84,6 +84,8 @@ def broker(world: World, clock: Clock):  # type: ignore[no-untyped-def]
     built = bootstrap.broker()
     built.clock = clock
     yield built
+    for arn in built.grants.owned_policies():  # the IAM half of the world is shared by the session
+        built.grants.remove(arn)
     bootstrap.reset()
 
 
@@ -124,3 +126,26 @@ def api(broker) -> Api:  # type: ignore[no-untyped-def]
 
     with Client(app.app, stage_name="local", project_dir=str(Path(__file__).resolve().parent.parent)) as client:
         yield Api(client)
+
+
+@pytest.fixture
+def catalog_file(tmp_path: Path, broker, clock):  # type: ignore[no-untyped-def]
+    """Returns `use(change)`: rewires the app with the demo catalog changed by `change(doc)`."""
+    import yaml
+
+    demo = Path(__file__).resolve().parent.parent / "chalicelib" / "catalog" / "demo.yaml"
+
+    def use(change) -> Any:  # type: ignore[no-untyped-def]
+        doc = yaml.safe_load(demo.read_text())
+        change(doc)
+        path = tmp_path / "catalog.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        os.environ["ACCESS_BROKER_CATALOG"] = str(path)
+        bootstrap.reset()
+        rebuilt = bootstrap.broker()
+        rebuilt.clock = clock
+        return rebuilt
+
+    yield use
+    os.environ.pop("ACCESS_BROKER_CATALOG", None)
+    bootstrap.reset()

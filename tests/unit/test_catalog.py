@@ -1,0 +1,70 @@
+"""A malformed catalog fails at load with a message naming the key and the problem."""
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chalicelib.catalog import load_catalog, parse_catalog
+from chalicelib.domain.errors import CatalogError
+
+DEMO = Path(__file__).resolve().parents[2] / "chalicelib" / "catalog" / "demo.yaml"
+
+
+@pytest.fixture
+def doc() -> dict:
+    return yaml.safe_load(DEMO.read_text())
+
+
+def test_the_demo_catalog_mirrors_the_local_world():
+    catalog = load_catalog(DEMO)
+    prod, short = catalog.profiles["s3-prod"], catalog.profiles["s3-prod-short"]
+    assert prod.role_arn == "arn:aws:iam::222222222222:role/switch-role-for-S3"
+    assert prod.approvers == {"bob", "carol"} and prod.approvals_required == 1
+    assert (prod.default_duration, prod.max_duration, prod.approval_channel) == (3600, 4 * 3600, "C01APPROVALS")
+    assert (short.min_duration, short.max_duration) == (60, 300) and short.approvers == prod.approvers
+    assert {p.slack_user_id for p in catalog.people.values()} == {"U01S3ACCESS", "U01ALICE", "U01BOB", "U01CAROL"}
+    for person in catalog.people.values():
+        assert person.id == person.iam_user
+        assert {p.name for p in catalog.requestable_by(person.id)} == {"s3-prod", "s3-prod-short"}
+
+
+def test_a_profile_can_be_four_lines():
+    catalog = parse_catalog({"source_account": "111111111111", "people": {"ann": {"iam_user": "ann"}, "ben": {}},
+                             "profiles": {"logs": {"account": "333333333333", "role": "ReadLogs",
+                                                   "approvers": ["ben"]}}})
+    logs = catalog.profiles["logs"]
+    assert (logs.default_duration, logs.max_duration, logs.approvals_required) == (3600, 4 * 3600, 1)
+    assert logs.requesters == {"ann", "ben"} and logs.display_name == "logs"
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["profiles"]["s3-prod"].update(approvers=["mallory"]),
+     "profiles.s3-prod.approvers: unknown person or group 'mallory'"),
+    (lambda d: d["profiles"]["s3-prod"].update(max_duration="30m"),
+     "profiles.s3-prod.max_duration: 30m is below default_duration 1h"),
+    (lambda d: d["profiles"]["s3-prod"].update(account="2222"), "profiles.s3-prod.account: '2222' is not a 12-digit"),
+    (lambda d: d.update(source_account="abc"), "source_account: 'abc' is not a 12-digit"),
+    (lambda d: d["profiles"]["s3-prod"].update(role="bad role!"), "profiles.s3-prod.role: 'bad role!' is not a valid"),
+    (lambda d: d["profiles"]["s3-prod"].update(approvals_required=3), "profiles.s3-prod.approvals_required"),
+    (lambda d: d["profiles"]["s3-prod"].update(default_duration="forever"), "profiles.s3-prod.default_duration"),
+    (lambda d: d["profiles"]["s3-prod"].update(approvers_list=["bob"]), "profiles.s3-prod: unknown key 'approvers_list'"),
+    (lambda d: d["groups"].update(team=["nobody"]), "groups.team: unknown person 'nobody'"),
+    (lambda d: d["people"]["bob"].update(slack_user_id="bob"), "people.bob.slack_user_id"),
+    (lambda d: d["profiles"]["s3-prod"].update(approval_channel="#approvals"), "profiles.s3-prod.approval_channel"),
+])
+def test_a_malformed_catalog_names_the_key_and_the_problem(doc, change, message):
+    broken = copy.deepcopy(doc)
+    change(broken)
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(broken)
+    assert message in str(caught.value)
+
+
+def test_a_missing_or_unparsable_file_says_what_to_do(tmp_path):
+    with pytest.raises(CatalogError, match="ACCESS_BROKER_CATALOG"):
+        load_catalog(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("profiles: [unclosed")
+    with pytest.raises(CatalogError, match="not valid YAML"):
+        load_catalog(bad)
