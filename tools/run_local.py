@@ -23,7 +23,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACCESS_BROKER_PORT", "8000")))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    for noisy in ("werkzeug", "pynamodb", "botocore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     emulator, keys = start_world()
     try:
