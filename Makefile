@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test sweep clean
+.PHONY: install run test sweep clean lint
 
 install: $(INSTALLED)
 
@@ -20,6 +20,9 @@ run: install  ## the local AWS world + the API on http://127.0.0.1:8000 + the sw
 
 test: install  ## the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install  ## the broker's own IAM policies: parliament, no findings (tests/security checks their scoping)
+	$(BIN)/parliament --files .chalice/policy-dev.json,.chalice/policy-prod.json < /dev/null
 
 clean:
 	rm -rf $(VENV) .local .cache .pytest_cache

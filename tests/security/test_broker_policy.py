@@ -1,0 +1,107 @@
+"""The broker's own IAM policy files allow what it needs on its own resources, and nothing broader."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.broker_policy import CHALICE_DIR, ROOT, deployed_stages, parameter_prefix, rendered
+
+CONFIG = json.loads((CHALICE_DIR / "config.json").read_text())
+STAGES = deployed_stages(CONFIG)
+SOURCE = "111111111111"  # the demo catalog's source account
+UNSCOPABLE = {"iam:ListPolicies"}  # the one action IAM cannot scope to a resource; its Sid says why
+ATTACH = {"iam:AttachUserPolicy", "iam:DetachUserPolicy"}
+BROKER_POLICIES = f"arn:aws:iam::{SOURCE}:policy/access-broker/*"
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def problems(policy: dict[str, Any], stage: str) -> list[str]:
+    """Everything in `policy` broader than the broker of `stage` needs."""
+    found = []
+    table = STAGES[stage]["environment_variables"]["ACCESS_BROKER_TABLE"]
+    for statement in policy["Statement"]:
+        sid, actions, resources = statement.get("Sid", "?"), _list(statement.get("Action", [])), \
+            _list(statement.get("Resource", []))
+        if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement:
+            found.append(f"{sid}: only plain Allow statements expected")
+        found += [f"{sid}: wildcard action {a}" for a in actions if "*" in a]
+        if "*" in resources and not set(actions) <= UNSCOPABLE:
+            found.append(f"{sid}: Resource * for {sorted(set(actions) - UNSCOPABLE)}")
+        if set(actions) & ATTACH:
+            if statement.get("Condition") != {"ArnLike": {"iam:PolicyARN": BROKER_POLICIES}}:
+                found.append(f"{sid}: attach/detach without Condition ArnLike iam:PolicyARN {BROKER_POLICIES}")
+            if resources != [f"arn:aws:iam::{SOURCE}:user/*"]:
+                found.append(f"{sid}: attach/detach beyond the source account's users")
+        for resource in resources:
+            service = resource.split(":")[2] if resource.startswith("arn:") else ""
+            if service == "dynamodb" and resource.split(":table/")[-1] not in (table, f"{table}/index/*"):
+                found.append(f"{sid}: {resource} is not this stage's table")
+            if service == "iam" and ":policy/" in resource and resource != BROKER_POLICIES:
+                found.append(f"{sid}: {resource} is outside /access-broker/")
+            if service in ("lambda", "logs") and f"access-broker-{stage}" not in resource:
+                found.append(f"{sid}: {resource} is not this stage's function")
+            if service in ("ssm", "secretsmanager") and f"{parameter_prefix(stage).strip('/')}/*" not in resource:
+                found.append(f"{sid}: {resource} is not under {parameter_prefix(stage)}")
+    return found
+
+
+def _policy(stage: str) -> dict[str, Any]:
+    return json.loads((CHALICE_DIR / STAGES[stage]["iam_policy_file"]).read_text())
+
+
+def test_every_deployed_stage_has_a_hand_written_policy() -> None:
+    assert CONFIG["autogen_policy"] is False
+    assert {"dev", "prod"} <= set(STAGES)
+
+
+def test_policy_files_are_up_to_date_with_config_and_catalog() -> None:
+    for path, text in rendered().items():
+        assert path.read_text() == text, f"{path.name} is stale: run `python -m tools.broker_policy`"
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_policy_is_least_privilege(stage: str) -> None:
+    policy = _policy(stage)
+    assert problems(policy, stage) == []
+    actions = {a for s in policy["Statement"] for a in _list(s["Action"])}
+    assert ATTACH <= actions and "lambda:InvokeFunction" in actions and "ssm:GetParameter" in actions
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"Action": "iam:*", "Resource": BROKER_POLICIES}, "wildcard action"),
+    ({"Action": "dynamodb:GetItem", "Resource": "*"}, "Resource *"),
+    ({"Action": "iam:AttachUserPolicy", "Resource": f"arn:aws:iam::{SOURCE}:user/*"}, "without Condition"),
+    ({"Action": "iam:DetachUserPolicy", "Resource": f"arn:aws:iam::{SOURCE}:user/*",
+      "Condition": {"ArnLike": {"iam:PolicyARN": "arn:aws:iam::111111111111:policy/*"}}}, "without Condition"),
+    ({"Action": "dynamodb:Query", "Resource": f"arn:aws:dynamodb:*:{SOURCE}:table/other"}, "not this stage's table"),
+    ({"Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:*:{SOURCE}:parameter/*"}, "not under"),
+])
+def test_checks_catch_a_broader_statement(bad: dict, expected: str) -> None:
+    policy = _policy("prod")
+    policy["Statement"].append({"Sid": "Broader", "Effect": "Allow", **bad})
+    assert any(expected in p for p in problems(policy, "prod")), problems(policy, "prod")
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_secret_names_in_config_are_readable_under_the_policy(stage: str) -> None:
+    names = {k: v for k, v in STAGES[stage]["environment_variables"].items() if k.endswith("_PARAMETER")}
+    assert set(names) == {"ACCESS_BROKER_CONSOLE_KEY_PARAMETER", "SLACK_SIGNING_SECRET_PARAMETER",
+                          "SLACK_BOT_TOKEN_PARAMETER"}
+    for key, name in names.items():
+        assert name.removeprefix("/aws/reference/secretsmanager").startswith(parameter_prefix(stage)), \
+            f"{key}={name} is outside what the policy lets the broker read"
+
+
+def test_parliament_finds_nothing() -> None:
+    files = ",".join(str((CHALICE_DIR / s["iam_policy_file"]).relative_to(ROOT)) for s in STAGES.values())
+    result = subprocess.run([str(Path(sys.executable).parent / "parliament"), "--files", files], cwd=ROOT,
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr

@@ -1,0 +1,98 @@
+"""The broker's own IAM policy per deployed stage: renders .chalice/policy-<stage>.json from config.json and the catalog.
+
+`python -m tools.broker_policy` rewrites the files; tests/security/test_broker_policy.py fails when they are stale
+or when anything in them is broader than the broker needs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CHALICE_DIR = ROOT / ".chalice"
+APP_NAME = "access-broker"
+WORKER = "worker"  # the Lambda that does slow work after Slack has its answer: `@app.lambda_function(name="worker")`
+GRANT_POLICIES = "policy/access-broker/*"  # iam_grants.POLICY_PATH: the only policies the broker may touch
+
+# The IAM actions chalicelib/aws/iam_grants.py needs on its own policies, and nothing else.
+GRANT_POLICY_ACTIONS = [
+    "iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
+    "iam:ListPolicyVersions", "iam:ListEntitiesForPolicy",
+]
+# pynamodb: DescribeTable on first use; transactions need the per-item actions. No Scan (the sweeper and the
+# audit export query indexes), no DeleteItem (events are append-only; requests are never deleted).
+TABLE_ACTIONS = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                 "dynamodb:ConditionCheckItem", "dynamodb:Query"]
+
+
+def deployed_stages(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Stages with their own policy file (autogen_policy false): everything but `local`."""
+    return {name: stage for name, stage in config["stages"].items() if stage.get("iam_policy_file")}
+
+
+def parameter_prefix(stage: str) -> str:
+    """Where a stage's secrets live (SSM parameters or Secrets Manager secrets): its names in config.json
+    must start with this."""
+    return f"/{APP_NAME}/{stage}/"
+
+
+def broker_policy(stage: str, table: str, account: str, partition: str = "aws") -> dict[str, Any]:
+    """What the broker's Lambdas in `stage` may do in the source account `account`."""
+    arn = f"arn:{partition}"
+    prefix = parameter_prefix(stage).strip("/")
+    functions = f"{APP_NAME}-{stage}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "TableAndIndexes", "Effect": "Allow", "Action": TABLE_ACTIONS,
+             "Resource": [f"{arn}:dynamodb:*:{account}:table/{table}",
+                          f"{arn}:dynamodb:*:{account}:table/{table}/index/*"]},
+            {"Sid": "GrantPoliciesUnderAccessBrokerPath", "Effect": "Allow", "Action": GRANT_POLICY_ACTIONS,
+             "Resource": f"{arn}:iam::{account}:{GRANT_POLICIES}"},
+            # ListPolicies takes no resource: IAM only authorizes it against "*". The broker calls it with
+            # PathPrefix=/access-broker/ (drift repair) and it returns metadata only.
+            {"Sid": "ListPoliciesHasNoResourceLevelPermissions", "Effect": "Allow", "Action": "iam:ListPolicies",
+             "Resource": "*"},
+            {"Sid": "AttachOnlyAccessBrokerPoliciesToUsers", "Effect": "Allow",
+             "Action": ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
+             "Resource": f"{arn}:iam::{account}:user/*",
+             "Condition": {"ArnLike": {"iam:PolicyARN": f"{arn}:iam::{account}:{GRANT_POLICIES}"}}},
+            {"Sid": "InvokeOwnWorker", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+             "Resource": f"{arn}:lambda:*:{account}:function:{functions}-{WORKER}"},
+            {"Sid": "ReadOwnParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
+             "Resource": [f"{arn}:ssm:*:{account}:parameter/{prefix}/*",
+                          f"{arn}:ssm:*:{account}:parameter/aws/reference/secretsmanager/{prefix}/*"]},
+            {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": f"{arn}:secretsmanager:*:{account}:secret:{prefix}/*"},
+            {"Sid": "OwnLogs", "Effect": "Allow",
+             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": [f"{arn}:logs:*:{account}:log-group:/aws/lambda/{functions}*",
+                          f"{arn}:logs:*:{account}:log-group:/aws/lambda/{functions}*:log-stream:*"]},
+        ],
+    }
+
+
+def rendered() -> dict[Path, str]:
+    """Each deployed stage's policy file and the text it should hold."""
+    from chalicelib.catalog import load_catalog
+
+    config = json.loads((CHALICE_DIR / "config.json").read_text())
+    catalog_path = config.get("environment_variables", {}).get("ACCESS_BROKER_CATALOG", "chalicelib/catalog/demo.yaml")
+    files = {}
+    for name, stage in deployed_stages(config).items():
+        env = {**config.get("environment_variables", {}), **stage.get("environment_variables", {})}
+        catalog = load_catalog(ROOT / env.get("ACCESS_BROKER_CATALOG", catalog_path))
+        policy = broker_policy(name, env["ACCESS_BROKER_TABLE"], catalog.source_account, catalog.partition)
+        files[CHALICE_DIR / stage["iam_policy_file"]] = json.dumps(policy, indent=2) + "\n"
+    return files
+
+
+def main() -> None:
+    for path, text in rendered().items():
+        path.write_text(text)
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
