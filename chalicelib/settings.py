@@ -25,7 +25,8 @@ class Settings:
         return self.stage == LOCAL_STAGE and not self.in_lambda
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env  # looked up per call: chalice's test client swaps os.environ
         catalog = Path(env.get("ACCESS_BROKER_CATALOG", "chalicelib/catalog/demo.yaml"))
         return cls(
             stage=env.get("ACCESS_BROKER_STAGE", "dev"),
