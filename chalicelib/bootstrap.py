@@ -5,8 +5,8 @@ import threading
 
 from chalicelib.aws.iam_grants import IamGrants
 from chalicelib.aws.links import ConsoleTokens
+from chalicelib.aws.secrets import ParameterStore, SecretUnavailable
 from chalicelib.catalog import load_catalog
-from chalicelib.domain.errors import CatalogError
 from chalicelib.service import Broker
 from chalicelib.settings import Settings
 from chalicelib.store import models
@@ -31,9 +31,16 @@ def reset() -> None:
 
 
 def secret(name: str) -> str:
-    value = settings().secrets.get(name)
+    """The secret `name` (one of settings.SECRET_NAMES). Deployed stages name an SSM parameter in `<name>_PARAMETER`
+    (.chalice/config.json): read on first use, then cached for the life of the container. Locally: the environment."""
+    config = settings()
+    parameter = config.secret_parameters.get(name)
+    if parameter:
+        return _once(f"secret:{name}", lambda: ParameterStore().get(parameter))
+    value = config.secrets.get(name)
     if not value:
-        raise CatalogError(f"{name} is not set; put it in the environment (see README, Configuration)")
+        raise SecretUnavailable(f"{name} is not set; put it in the environment, or name its SSM parameter in "
+                                f"{name}_PARAMETER (see README, Deploy)")
     return value
 
 

@@ -18,6 +18,7 @@ class Settings:
     public_url: str  # where people reach this API; prefixes console links
     in_lambda: bool
     secrets: Mapping[str, str] = field(repr=False, default_factory=dict)  # names -> values; never logged
+    secret_parameters: Mapping[str, str] = field(default_factory=dict)  # names -> SSM parameter names (deployed)
 
     @property
     def local_identity_allowed(self) -> bool:
@@ -35,6 +36,7 @@ class Settings:
             public_url=env.get("ACCESS_BROKER_PUBLIC_URL", "").rstrip("/"),
             in_lambda="AWS_LAMBDA_FUNCTION_NAME" in env,
             secrets={name: env[name] for name in SECRET_NAMES if env.get(name)},
+            secret_parameters={name: env[f"{name}_PARAMETER"] for name in SECRET_NAMES if env.get(f"{name}_PARAMETER")},
         )
 
 

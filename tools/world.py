@@ -62,6 +62,8 @@ BROKER_RUNTIME_DOCUMENT: dict[str, Any] = {
         {"Sid": "Store", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
         {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
         {"Sid": "InvokeSelf", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"},
+        {"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["ssm:GetParameter", "secretsmanager:GetSecretValue"],
+         "Resource": "*"},
     ],
 }
 

@@ -73,12 +73,14 @@ def list_requests() -> Response:
 
 @route("/v1/requests/{request_id}", authorizer=signed)
 def get_request(request_id: str) -> Response:
-    return json_response(request_view(bootstrap.broker().get(caller(api), request_id)))
+    who = caller(api)  # identity first: an anonymous call never builds the broker (nor reads its secrets)
+    return json_response(request_view(bootstrap.broker().get(who, request_id)))
 
 
 @route("/v1/requests/{request_id}/events", authorizer=signed)
 def request_events(request_id: str) -> Response:
-    events = bootstrap.broker().events(caller(api), request_id)
+    who = caller(api)
+    events = bootstrap.broker().events(who, request_id)
     return json_response({"events": [event_view(e) for e in events]})
 
 

@@ -1,0 +1,131 @@
+"""Secrets come from SSM (SecureString, or a Secrets Manager secret through SSM) in deployed stages, read once per
+container; from the environment locally. They never show up in logs, responses or events."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.aws.links import ConsoleTokens
+from chalicelib.aws.secrets import SecretUnavailable
+from chalicelib.settings import SECRET_NAMES
+from tools.world import SOURCE_ACCOUNT, aws_client
+
+PREFIX = "/access-broker/test/"
+VALUES = {
+    "ACCESS_BROKER_CONSOLE_KEY": "console-key-from-ssm-5c1b7e0d9a8f4e2b",
+    "SLACK_SIGNING_SECRET": "signing-secret-from-ssm-77aa01f3c2",
+    "SLACK_BOT_TOKEN": "xoxb-bot-token-from-secrets-manager-91d2",
+}
+
+
+@contextmanager
+def admin(world) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Sets the world up as an operator would (enforcement off), then hands it back enforced."""
+    world.emulator.enforce_iam(False)
+    try:
+        yield
+    finally:
+        world.emulator.enforce_iam(True)
+
+
+def ssm(world):  # type: ignore[no-untyped-def]
+    return aws_client(world.emulator.endpoint, "ssm", account=SOURCE_ACCOUNT)
+
+
+@pytest.fixture
+def deployed_secrets(world, broker, monkeypatch):  # type: ignore[no-untyped-def]
+    """The stage names its secrets' parameters, as dev and prod do in .chalice/config.json; no values in the env."""
+    with admin(world):
+        for name in ("ACCESS_BROKER_CONSOLE_KEY", "SLACK_SIGNING_SECRET"):
+            ssm(world).put_parameter(Name=PREFIX + name.lower(), Value=VALUES[name], Type="SecureString",
+                                     Overwrite=True)
+        sm = aws_client(world.emulator.endpoint, "secretsmanager", account=SOURCE_ACCOUNT)
+        try:
+            sm.create_secret(Name="access-broker/test/slack_bot_token", SecretString=VALUES["SLACK_BOT_TOKEN"])
+        except sm.exceptions.ResourceExistsException:
+            sm.put_secret_value(SecretId="access-broker/test/slack_bot_token",
+                                SecretString=VALUES["SLACK_BOT_TOKEN"])
+    for name in SECRET_NAMES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(f"{name}_PARAMETER", PREFIX + name.lower())
+    monkeypatch.setenv("SLACK_BOT_TOKEN_PARAMETER", "/aws/reference/secretsmanager/access-broker/test/slack_bot_token")
+    clock = broker.clock
+    bootstrap.reset()
+    bootstrap.broker().clock = clock  # the app's broker, now wired with secrets from SSM, on the test's clock
+    yield VALUES
+    bootstrap.reset()
+
+
+def test_secrets_come_from_ssm_and_secrets_manager(deployed_secrets) -> None:
+    for name, value in deployed_secrets.items():
+        assert bootstrap.secret(name) == value, name
+
+
+def test_console_links_are_signed_with_the_key_from_ssm(deployed_secrets, api) -> None:
+    request = api.create()
+    grant = api.post(f"/v1/requests/{request['id']}/approve", "bob").json["grant"]
+    token = grant["console_url"].removeprefix("/v1/console/")
+    key = deployed_secrets["ACCESS_BROKER_CONSOLE_KEY"].encode()
+    assert ConsoleTokens(key).verify(token, bootstrap.broker().clock()) == request["id"]
+    assert api.get(grant["console_url"]).status_code == 302
+
+
+def test_a_secret_is_read_once_per_container(deployed_secrets, world) -> None:
+    name = PREFIX + "slack_signing_secret"
+    assert bootstrap.secret("SLACK_SIGNING_SECRET") == deployed_secrets["SLACK_SIGNING_SECRET"]
+    with admin(world):
+        ssm(world).put_parameter(Name=name, Value="rotated-signing-secret", Type="SecureString", Overwrite=True)
+    assert bootstrap.secret("SLACK_SIGNING_SECRET") == deployed_secrets["SLACK_SIGNING_SECRET"], "read again"
+    bootstrap.reset()  # a new container
+    assert bootstrap.secret("SLACK_SIGNING_SECRET") == "rotated-signing-secret"
+
+
+def test_a_missing_parameter_is_named_without_any_value(deployed_secrets, monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN_PARAMETER", PREFIX + "nowhere")
+    bootstrap.reset()
+    with pytest.raises(SecretUnavailable) as caught:
+        bootstrap.secret("SLACK_BOT_TOKEN")
+    assert PREFIX + "nowhere" in str(caught.value) and "ParameterNotFound" in str(caught.value)
+
+
+def test_locally_secrets_come_from_the_environment(world, monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "local-signing-secret")
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    bootstrap.reset()
+    try:
+        assert bootstrap.secret("SLACK_SIGNING_SECRET") == "local-signing-secret"
+        with pytest.raises(SecretUnavailable, match="SLACK_BOT_TOKEN is not set"):
+            bootstrap.secret("SLACK_BOT_TOKEN")
+    finally:
+        bootstrap.reset()
+
+
+def test_no_secret_appears_in_logs_responses_or_events_of_a_whole_scenario(deployed_secrets, api, caplog,
+                                                                             capfd) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in SECRET_NAMES:  # as the Slack adapter does on its first message
+        bootstrap.secret(name)
+    bodies = []
+    # create, approve, console link, a tampered link, revoke, the link again, the audit export; and a denial
+    request = api.create()
+    bodies.append(request)
+    approved = api.post(f"/v1/requests/{request['id']}/approve", "bob")
+    console = approved.json["grant"]["console_url"]
+    bodies += [approved.body, api.get(console).headers, api.get(console[:-2] + "xx").body]
+    bodies.append(api.post(f"/v1/requests/{request['id']}/revoke", "s3-access").body)
+    bodies.append(api.get(console).body)
+    denied = api.create(as_="alice")
+    bodies.append(api.post(f"/v1/requests/{denied['id']}/deny", "carol", {"comment": "not today"}).body)
+    bodies.append(api.get(f"/v1/requests/{request['id']}/events", "bob").body)
+    bodies.append(api.get("/v1/audit", "bob").body)
+
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    out, err = capfd.readouterr()
+    everything = "\n".join([logged, out, err, *map(str, bodies)])
+    assert caplog.records, "nothing was logged: the capture is not working"
+    for name, value in deployed_secrets.items():
+        assert value not in everything, f"{name} leaked"
