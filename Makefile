@@ -18,6 +18,9 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 run: install  ## the local AWS world + the API on http://127.0.0.1:8000 + the sweeper
 	$(BIN)/python -m tools.run_local
 
+sweep: install  ## one sweep pass against the world `make run` started (reads .local/env)
+	$(BIN)/python -m tools.sweep_once
+
 test: install  ## the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -12,9 +12,7 @@ app.register_blueprint(console)
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep(event):  # type: ignore[no-untyped-def]
-    """Ends what is due: expired grants, stale pending requests, half-applied grants."""
+    """Does what is due (expiries, timeouts, reminders, warnings, half-applied grants) and repairs drift."""
     from chalicelib.sweeper import sweep as sweep_once
 
-    report = sweep_once(bootstrap.broker())
-    app.log.info("sweep: %d expired, %d timed out, %d applied", len(report.expired), len(report.timed_out),
-                 len(report.applied))
+    app.log.info("sweep: %s", sweep_once(bootstrap.broker()))

@@ -17,13 +17,15 @@ from chalicelib.catalog import Catalog, Person, Profile
 from chalicelib.domain.durations import format_duration, parse_duration
 from chalicelib.domain.errors import Conflict, Forbidden, Gone, NotFound, StaleWrite, Unprocessable
 from chalicelib.domain.ids import new_request_id
-from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.domain.requests import AccessRequest, Event, Grant, State
 from chalicelib.store.repository import IdempotencyClaim, IdempotentReplay, Page, Repository
 
 log = logging.getLogger(__name__)
 MAX_REASON = 1000
 SYSTEM = "access-broker"
 _RETRIES = 8
+APPLY_RETRY_AFTER = timedelta(minutes=2)
+WARN_BEFORE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -40,6 +42,9 @@ class Caller:
     @property
     def actor(self) -> str:
         return self.person.id if self.person else self.principal
+
+
+SYSTEM_CALLER = Caller(SYSTEM, None, "system")
 
 
 class Notifier(Protocol):
@@ -178,14 +183,48 @@ class Broker:
         return self._end(request_id, decide, "revoked", caller)
 
     def expire(self, request: AccessRequest) -> AccessRequest:
-        system = Caller(SYSTEM, None, "system")
-        return self._end(request.id, lambda r: r.end(State.EXPIRED, SYSTEM, self.clock()), "expired", system,
-                         current=request)
+        def decide(current: AccessRequest) -> AccessRequest:
+            now = self.clock()
+            if current.grant and now < current.grant.expires_at:  # extended since the sweeper read it
+                raise Conflict(f"the grant of request {current.id} now ends at {_rfc3339(current.grant.expires_at)}")
+            return current.end(State.EXPIRED, SYSTEM, now)
+
+        return self._end(request.id, decide, "expired", SYSTEM_CALLER, current=request)
 
     def time_out(self, request: AccessRequest) -> AccessRequest:
         system = Caller(SYSTEM, None, "system")
         return self._transition(request.id, lambda r: r.time_out(self.clock()), "timed_out", system,
                                 current=request)
+
+    def sweep_due(self, request: AccessRequest) -> str:
+        """Does what is due for one request read from the due index; returns what that was. Each step
+        re-checks on the stored request (version condition), so a stale index entry changes nothing."""
+        now = self.clock()
+        if request.state == State.PENDING:
+            if now >= self._timeout_at(request):
+                return self.time_out(request).state.value
+            return self._nudge(request, lambda r: r.remind(now), "reminder_sent", {
+                "approvers": sorted(self._profile(request.profile).approvers),
+                "timeout_at": _rfc3339(self._timeout_at(request))})
+        if request.grant and now >= request.grant.expires_at:  # active, or approved but never applied
+            return self.expire(request).state.value
+        if request.state == State.APPROVED:
+            return self.apply_grant(request).state.value
+        return self._nudge(request, lambda r: r.warn(now), "expiry_warning", {
+            "expires_at": _rfc3339(request.grant.expires_at),
+            "extendable": self._profile(request.profile).extension_allowed})
+
+    def _nudge(self, request: AccessRequest, decide: Callable[[AccessRequest], AccessRequest], kind: str,
+               details: dict) -> str:
+        """A once-only message (reminder, warning): the flag and its event are written together, and only
+        when the stored request still says it is due."""
+        def due_now(current: AccessRequest) -> AccessRequest:
+            if current.due_at is None or self.clock() < current.due_at:
+                raise Conflict(f"nothing is due for request {current.id} yet")
+            return decide(current)
+
+        self._transition(request.id, due_now, kind, SYSTEM_CALLER, details, current=request)
+        return kind
 
     def apply_grant(self, request: AccessRequest) -> AccessRequest:
         """Approved -> active: attach the grant policy, then record it. Safe to re-run; a failure in IAM
@@ -208,6 +247,32 @@ class Broker:
         except Conflict:  # revoked or failed while IAM was busy: take the policy away again
             self._cleanup(request)
             return self.repo.get(request.id)
+
+    def restore_grant(self, request: AccessRequest) -> str | None:
+        """Drift: an active grant whose policy is gone is re-applied; if IAM refuses, it ends `failed`."""
+        current = self.repo.get(request.id)  # the index may lag: act only on what is stored now
+        if current.state != State.ACTIVE or not current.grant or self.clock() >= current.grant.expires_at:
+            return None
+        try:
+            self.grants.apply(current.id, current.requester_iam_user, current.role_arn, current.grant.expires_at)
+        except GrantError as exc:
+            self._cleanup(current)
+            self._transition(current.id, lambda r: r.fail(str(exc), self.clock()), "failed", SYSTEM_CALLER,
+                             {"reason": str(exc), "drift": "grant policy missing"}, current=current)
+            return "marked failed"
+        if self.repo.get(current.id).state != State.ACTIVE:  # ended while we re-applied: take it away again
+            self._cleanup(current)
+            return None
+        self.record_repair(current, current.id, "grant_policy_restored",
+                           {"policy_arn": self.grants.policy_arn(current.id)})
+        return "re-applied"
+
+    def record_repair(self, request: AccessRequest | None, request_id: str, action: str, details: dict) -> None:
+        event = Event(request_id, request.version if request else 0, "drift_repaired", self.clock(), SYSTEM, "system",
+                      {"action": action, **details})
+        self.repo.note(event)
+        if request:
+            self._notify(request, event)
 
     # -- internals
 
@@ -256,13 +321,22 @@ class Broker:
                                  {"event": event.kind, "error": type(exc).__name__}))
 
     def _due(self, request: AccessRequest) -> datetime | None:
+        """The next moment the sweeper must act: reminder, timeout, retry, warning or expiry."""
         if request.state == State.PENDING:
-            return request.created_at + timedelta(seconds=self._profile(request.profile).approval_timeout)
+            return min(filter(None, (self._reminder_at(request), self._timeout_at(request))))
         if request.state == State.APPROVED:  # a grant stuck half-applied is retried by the sweeper
-            return (request.updated_at or request.created_at) + timedelta(minutes=2)
+            return (request.updated_at or request.created_at) + APPLY_RETRY_AFTER
         if request.state == State.ACTIVE and request.grant:
-            return request.grant.expires_at
+            return request.grant.expires_at if request.warned_at else _warning_at(request.grant)
         return None
+
+    def _timeout_at(self, request: AccessRequest) -> datetime:
+        return request.created_at + timedelta(seconds=self._profile(request.profile).approval_timeout)
+
+    def _reminder_at(self, request: AccessRequest) -> datetime | None:
+        """Once, `reminder_after` into the approval window; never when the request times out first."""
+        remind_at = request.created_at + timedelta(seconds=self._profile(request.profile).reminder_after)
+        return None if request.reminded_at or remind_at >= self._timeout_at(request) else remind_at
 
     def _may_see(self, caller: Caller, request: AccessRequest) -> bool:
         if caller.principal in self.catalog.trusted_tools:
@@ -328,6 +402,11 @@ def _reason(reason: object) -> str:
     if len(reason) > MAX_REASON:
         raise Unprocessable(f"reason is {len(reason)} characters; keep it to {MAX_REASON}")
     return reason.strip()
+
+
+def _warning_at(grant: Grant) -> datetime:
+    """About ten minutes before the end; half-way through grants shorter than twenty minutes."""
+    return grant.expires_at - min(WARN_BEFORE, (grant.expires_at - grant.starts_at) / 2)
 
 
 def _rfc3339(when: datetime) -> str:

@@ -1,39 +1,49 @@
-"""One sweep pass: end what is due. Reads only due items (a key condition on the `due` index)."""
+"""One sweep pass: do what is due, then repair drift. Reads only due items (a key condition on the `due` index)."""
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import State
 from chalicelib.service import Broker
 
+log = logging.getLogger(__name__)
+# Approved first: a grant left half-applied by a crash is finished (or ended) before anything else.
+_DUE_STATES = (State.APPROVED, State.ACTIVE, State.PENDING)
+
 
 @dataclass
 class SweepReport:
-    expired: list[str] = field(default_factory=list)
-    timed_out: list[str] = field(default_factory=list)
-    applied: list[str] = field(default_factory=list)
+    done: Counter = field(default_factory=Counter)  # what was done -> how many: expired, reminder_sent, ...
+    repaired: list[str] = field(default_factory=list)  # drift repairs, as recorded in `drift_repaired` events
+    errors: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.done or self.repaired or self.errors)
+
+    def __str__(self) -> str:
+        parts = [f"{count} {what}" for what, count in sorted(self.done.items())]
+        parts += [f"{len(self.repaired)} drift repaired"] if self.repaired else []
+        parts += [f"{self.errors} errors (retried next pass)"] if self.errors else []
+        return ", ".join(parts) or "nothing due"
 
 
-def sweep(broker: Broker) -> SweepReport:
+def sweep(broker: Broker, repair: bool = True) -> SweepReport:
+    from chalicelib.drift import repair_drift
+
     now = broker.clock()
     report = SweepReport()
-    for request in broker.repo.due(State.ACTIVE, now):
-        if _settled(lambda: broker.expire(request)):
-            report.expired.append(request.id)
-    for request in broker.repo.due(State.PENDING, now):
-        if _settled(lambda: broker.time_out(request)):
-            report.timed_out.append(request.id)
-    for request in broker.repo.due(State.APPROVED, now):  # a grant left half-applied by a crash
-        if _settled(lambda: broker.apply_grant(request)):
-            report.applied.append(request.id)
+    for state in _DUE_STATES:
+        for request in broker.repo.due(state, now):
+            try:
+                report.done[broker.sweep_due(request)] += 1
+            except Conflict:  # someone else changed it first (a revoke, an approval): theirs, not an error
+                continue
+            except Exception:  # one bad item must not stop the pass; it stays due and is retried next pass
+                log.exception("sweep: request %s (%s) not handled; retrying next pass", request.id, state.value)
+                report.errors += 1
+    if repair:
+        report.repaired = repair_drift(broker)
     return report
-
-
-def _settled(action) -> bool:  # type: ignore[no-untyped-def]
-    """Runs one item's change; a request someone else just changed is theirs (Conflict), not an error."""
-    try:
-        action()
-        return True
-    except Conflict:
-        return False

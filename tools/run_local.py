@@ -82,7 +82,7 @@ def serve(port: int) -> None:
         while not stop.wait(SWEEP_EVERY_S):
             try:
                 report = sweep(bootstrap.broker())
-                if report.expired or report.timed_out or report.applied:
+                if report:
                     logging.info("sweep: %s", report)
             except Exception:
                 logging.exception("sweep failed; trying again in %ss", SWEEP_EVERY_S)

@@ -84,6 +84,11 @@ def policy_name(request_id: str) -> str:
     return f"access-broker-{request_id}"
 
 
+def request_id_of(policy_arn: str) -> str:
+    """The request a grant policy belongs to, from its name."""
+    return policy_arn.rsplit("/", 1)[-1].removeprefix("access-broker-")
+
+
 def policy_document(role_arn: str, expires_at: datetime) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",

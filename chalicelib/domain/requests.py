@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, Forbidden
+from chalicelib.domain.durations import format_duration
+from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable
 
 
 class State(str, enum.Enum):
@@ -48,6 +49,15 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Extension:
+    """An open request to make an active grant last longer, waiting for its own approval round."""
+    seconds: int
+    requested_by: str
+    requested_at: datetime
+    approvals: tuple[Approval, ...] = ()
+
+
+@dataclass(frozen=True)
 class Event:
     """One line of a request's audit trail. `version` is the request version the event belongs to."""
     request_id: str
@@ -80,6 +90,9 @@ class AccessRequest:
     requested_by_tool: str | None = None  # IAM ARN of a trusted tool that asked on the requester's behalf
     failure_reason: str = ""
     due_at: datetime | None = None  # when the sweeper next needs to look at this request
+    reminded_at: datetime | None = None  # approvers were reminded (once) while pending
+    warned_at: datetime | None = None  # the requester was warned (once per expiry) before the grant ends
+    extension: Extension | None = None  # an extension waiting for approval
     version: int = 0  # 0: never stored
 
     @property
@@ -148,3 +161,72 @@ class AccessRequest:
     def fail(self, reason: str, now: datetime) -> AccessRequest:
         self._require(State.APPROVED, State.ACTIVE, action="marked failed")
         return self._with(now, state=State.FAILED, failure_reason=reason)
+
+    # -- the sweeper's once-only nudges
+
+    def remind(self, now: datetime) -> AccessRequest:
+        self._require(State.PENDING, action="reminded about")
+        if self.reminded_at:
+            raise Conflict(f"approvers of request {self.id} were already reminded")
+        return self._with(now, reminded_at=now)
+
+    def warn(self, now: datetime) -> AccessRequest:
+        self._require(State.ACTIVE, action="warned about")
+        if self.warned_at:
+            raise Conflict(f"the requester of request {self.id} was already warned")
+        return self._with(now, warned_at=now)
+
+    # -- extensions: a new approval round on an active grant
+
+    def request_extension(self, person: str, seconds: int, max_seconds: int, now: datetime,
+                          auto_approve: bool) -> AccessRequest:
+        if person != self.requester:
+            raise Forbidden("only the requester can extend a grant")
+        self._require(State.ACTIVE, action="extended")
+        if self.extension:
+            raise Conflict(f"request {self.id} already has an extension waiting for approval "
+                           f"(+{format_duration(self.extension.seconds)}); wait for the approvers' decision")
+        self._check_extension_total(seconds, max_seconds)
+        extension = Extension(seconds, person, now)
+        if auto_approve:
+            return self._extended(extension, now)
+        return self._with(now, extension=extension)
+
+    def approve_extension(self, approver: str, now: datetime, max_seconds: int) -> AccessRequest:
+        extension = self._open_extension(approver, "approve")
+        if any(a.by == approver for a in extension.approvals):
+            raise Conflict(f"you already approved the extension of request {self.id}; it needs another approver")
+        extension = dataclasses.replace(extension, approvals=extension.approvals + (Approval(approver, now),))
+        if len(extension.approvals) < self.approvals_required:
+            return self._with(now, extension=extension)
+        self._check_extension_total(extension.seconds, max_seconds)
+        return self._extended(extension, now)
+
+    def deny_extension(self, approver: str, now: datetime) -> AccessRequest:
+        self._open_extension(approver, "deny")
+        return self._with(now, extension=None)
+
+    def _open_extension(self, approver: str, verb: str) -> Extension:
+        if approver == self.requester:
+            raise Forbidden(f"nobody may {verb} the extension of their own grant; ask one of the profile's approvers")
+        self._require(State.ACTIVE, action="extended")
+        if self.extension is None:
+            raise Conflict(f"request {self.id} has no extension waiting for a decision")
+        return self.extension
+
+    def _check_extension_total(self, seconds: int, max_seconds: int) -> None:
+        assert self.grant is not None
+        granted = int((self.grant.expires_at - self.grant.starts_at).total_seconds())
+        room = max(0, max_seconds - granted)
+        if seconds > room:
+            longest = f"the longest extension allowed is {format_duration(room)}" if room else \
+                "it cannot be extended further"
+            raise Unprocessable(f"a grant of this profile may last at most {format_duration(max_seconds)} in total; "
+                                f"this one already lasts {format_duration(granted)}, so {longest}",
+                                max_extension_seconds=room)
+
+    def _extended(self, extension: Extension, now: datetime) -> AccessRequest:
+        """The grant lasts `extension.seconds` longer; the warning before the new end is due again."""
+        assert self.grant is not None
+        grant = dataclasses.replace(self.grant, expires_at=self.grant.expires_at + timedelta(seconds=extension.seconds))
+        return self._with(now, grant=grant, extension=None, warned_at=None)

@@ -16,7 +16,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite
-from chalicelib.domain.requests import AccessRequest, Approval, Event, Grant, State
+from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension, Grant, State
 from chalicelib.store.models import EventItem, IdempotencyItem, RequestItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
@@ -210,6 +210,9 @@ def _decode_value(name: str, value: Any) -> Any:
         return None
     if name == "approvals":
         return tuple(Approval(a["by"], _time(a["at"]), a.get("comment", "")) for a in value)
+    if name == "extension":
+        return Extension(int(value["seconds"]), value["requested_by"], _time(value["requested_at"]),
+                         _decode_value("approvals", value.get("approvals") or []))
     if name == "grant":
         return Grant(**{k: _time(v) if k.endswith("_at") else v for k, v in value.items()})
     if name.endswith("_at"):
