@@ -180,9 +180,15 @@ def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, 
     role = spec.get("role")
     if not isinstance(role, str) or not _ROLE.match(role):
         raise CatalogError(f"{key}.role: {role!r} is not a valid IAM role name (1-64 of letters, digits, +=,.@_-)")
-    durations = {k: _duration(spec.get(k, default), f"{key}.{k}")
-                 for k, default in (("default_duration", "1h"), ("min_duration", "15m"), ("max_duration", "4h"),
+    break_glass = spec.get("break_glass", False)
+    if not isinstance(break_glass, bool):
+        raise CatalogError(f"{key}.break_glass: must be true or false")
+    durations = {k: _duration(spec.get(k, default), f"{key}.{k}")  # break-glass access is short unless said otherwise
+                 for k, default in (("default_duration", "1h"), ("min_duration", "15m"),
+                                    ("max_duration", "1h" if break_glass else "4h"),
                                     ("approval_timeout", "1h"), ("reminder_after", "15m"))}
+    if "default_duration" not in spec:  # a profile capped below an hour defaults to its cap
+        durations["default_duration"] = min(durations["default_duration"], durations["max_duration"])
     if "min_duration" not in spec:  # a short profile need not spell out a minimum below its default
         durations["min_duration"] = min(durations["min_duration"], durations["default_duration"])
     if durations["max_duration"] < durations["default_duration"]:
@@ -203,9 +209,6 @@ def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, 
     for flag in ("allowed", "auto_approve"):
         if not isinstance(extension.get(flag, False), bool):
             raise CatalogError(f"{key}.extension.{flag}: must be true or false")
-    break_glass = spec.get("break_glass", False)
-    if not isinstance(break_glass, bool):
-        raise CatalogError(f"{key}.break_glass: must be true or false")
     color = spec.get("color")
     if color is not None and (not isinstance(color, str) or not _COLORS.match(color)):
         raise CatalogError(f"{key}.color: {color!r} must be a 6-digit hex colour like F2B0A9")

@@ -60,7 +60,8 @@ def openapi_document() -> dict[str, Any]:
                     "profile": {"type": "string"}, "account": {"type": "string"}, "role_arn": {"type": "string"},
                     "requester": {"type": "object", "properties": {"id": {"type": "string"},
                                                                    "iam_user": {"type": "string"}}},
-                    "requested_by_tool": _NULLABLE_STR, "reason": {"type": "string"},
+                    "requested_by_tool": _NULLABLE_STR, "break_glass": {"type": "boolean"},
+                    "reason": {"type": "string"},
                     "duration_seconds": {"type": "integer"}, "approvals_required": {"type": "integer"},
                     "approvals": {"type": "array", "items": {"type": "object", "properties": {
                         "by": {"type": "string"}, "at": _TIME, "comment": {"type": "string"}}}},
@@ -77,7 +78,10 @@ def openapi_document() -> dict[str, Any]:
                                    "profile": {"type": "string"},
                                    "duration": {"type": "string", "description": "PT2H, 90m or 2h"},
                                    "reason": {"type": "string", "minLength": 1, "maxLength": 1000},
-                                   "requester": {"type": "string", "description": "trusted tools only"}}},
+                                   "requester": {"type": "string", "description": "trusted tools only"},
+                                   "break_glass": {"type": "boolean", "description":
+                                                   "break-glass profiles only: active at once without approval, "
+                                                   "reason of 20+ characters, announced and flagged for review"}}},
             },
         },
         "paths": {
@@ -96,7 +100,8 @@ def openapi_document() -> dict[str, Any]:
                                          "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
                          "requestBody": {"required": True, **_json(_ref("NewRequest"))},
                          "responses": {"201": {"description": "created", **_json(_ref("Request"))}, **_COMMON,
-                                       "403": _problem("may not request on behalf of others"),
+                                       "403": _problem("may not request on behalf of others, or no "
+                                                       "break-glass on this profile"),
                                        "409": _problem("idempotency key reused with another body"),
                                        "422": _problem("unknown profile, duration out of range, unmapped person")}},
                 "get": {"summary": "list requests", "security": [{"sigv4": []}], "parameters": [

@@ -22,6 +22,7 @@ from chalicelib.store.repository import IdempotencyClaim, IdempotentReplay, Page
 
 log = logging.getLogger(__name__)
 MAX_REASON = 1000
+BREAK_GLASS_MIN_REASON = 20
 SYSTEM = "access-broker"
 _RETRIES = 8
 APPLY_RETRY_AFTER = timedelta(minutes=2)
@@ -125,11 +126,17 @@ class Broker:
     # -- use cases
 
     def request_access(self, caller: Caller, profile: object, duration: object, reason: object,
-                       requester: object = None, idempotency: IdempotencyClaim | None = None) -> AccessRequest:
+                       requester: object = None, idempotency: IdempotencyClaim | None = None,
+                       break_glass: bool = False) -> AccessRequest:
+        """A new pending request; with `break_glass` on a break-glass profile, active at once without approval
+        (its one event, `break_glass_activated`, is flagged for review and announced to the approval and security
+        channels by the notifier)."""
         person = self._requester(caller, requester)
         chosen = self._requestable(person, profile)
         seconds = self._duration(chosen, duration)
         reason = _reason(reason)
+        if break_glass:
+            _allow_break_glass(chosen, reason)
         if idempotency and (earlier := self.repo.claimed(idempotency)):
             return earlier
         now = self.clock()
@@ -137,17 +144,23 @@ class Broker:
             id=self.new_id(now), profile=chosen.name, requester=person.id, requester_iam_user=person.iam_user,
             account=chosen.account, role_arn=chosen.role_arn, reason=reason, duration_seconds=seconds,
             approvals_required=chosen.approvals_required, created_at=now, updated_at=now,
-            requested_by_tool=caller.principal if requester is not None else None)
+            requested_by_tool=caller.principal if requester is not None else None, break_glass=break_glass)
+        if break_glass:
+            request = request.break_glass_approve(now)
         request = dataclasses.replace(request, due_at=self._due(request))
-        event = Event(request.id, 1, "created", now, caller.actor, caller.channel,
-                      {"profile": chosen.name, "duration_seconds": seconds, "reason": reason,
-                       **({"requested_by_tool": caller.principal} if requester is not None else {})})
+        details = {"profile": chosen.name, "duration_seconds": seconds, "reason": reason,
+                   **({"requested_by_tool": caller.principal} if requester is not None else {})}
+        if break_glass:
+            details.update(review=True, approval_channel=chosen.approval_channel,
+                           security_channel=self.catalog.security_channel)
+        event = Event(request.id, 1, "break_glass_activated" if break_glass else "created", now, caller.actor,
+                      caller.channel, details)
         try:
             stored = self.repo.create(request, event, idempotency)
         except IdempotentReplay:  # a concurrent twin with the same key won the race
             return self.repo.claimed(idempotency)
         self._notify(stored, event)
-        return stored
+        return self.apply_grant(stored) if stored.state == State.APPROVED else stored
 
     def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
         person = self._person(caller)
@@ -407,6 +420,14 @@ def _reason(reason: object) -> str:
 def _warning_at(grant: Grant) -> datetime:
     """About ten minutes before the end; half-way through grants shorter than twenty minutes."""
     return grant.expires_at - min(WARN_BEFORE, (grant.expires_at - grant.starts_at) / 2)
+
+
+def _allow_break_glass(profile: Profile, reason: str) -> None:
+    if not profile.break_glass:
+        raise Forbidden(f"profile {profile.name} has no break-glass access; leave out break_glass and ask for approval")
+    if len(reason) < BREAK_GLASS_MIN_REASON:
+        raise Unprocessable(f"break-glass needs a reason of at least {BREAK_GLASS_MIN_REASON} characters (this one "
+                            f"has {len(reason)}): say what is broken and why it cannot wait for an approver")
 
 
 def _rfc3339(when: datetime) -> str:

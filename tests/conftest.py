@@ -103,7 +103,7 @@ class Api:
         raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
         response = getattr(self.http, method.lower())(path, headers=sent, body=raw)
         response.json = json.loads(response.body) if response.body and response.headers.get(
-            "Content-Type", "").endswith("json") else None
+            "Content-Type", "").endswith(("/json", "+json")) else None
         return response
 
     def get(self, path: str, as_: str | None = None, **kw: Any) -> Any:

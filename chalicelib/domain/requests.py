@@ -88,6 +88,7 @@ class AccessRequest:
     updated_at: datetime | None = None
     grant: Grant | None = None
     requested_by_tool: str | None = None  # IAM ARN of a trusted tool that asked on the requester's behalf
+    break_glass: bool = False  # self-approved emergency access: flagged for review after the fact
     failure_reason: str = ""
     due_at: datetime | None = None  # when the sweeper next needs to look at this request
     reminded_at: datetime | None = None  # approvers were reminded (once) while pending
@@ -126,11 +127,19 @@ class AccessRequest:
         approvals = self.approvals + (Approval(approver, now, comment),)
         if len(approvals) < self.approvals_required:
             return self._with(now, approvals=approvals)
-        starts = now
-        planned = Grant(role_arn=self.role_arn, policy_arn="", starts_at=starts,
-                        expires_at=starts + timedelta(seconds=self.duration_seconds))
         return self._with(now, approvals=approvals, state=State.APPROVED, decided_by=approver,
-                          decision_comment=comment, grant=planned)
+                          decision_comment=comment, grant=self._planned_grant(now))
+
+    def break_glass_approve(self, now: datetime) -> AccessRequest:
+        """Emergency access on a break-glass profile: approved by nobody but the requester, reviewed afterwards."""
+        assert self.break_glass, "only a break-glass request skips approval"
+        self._require(State.PENDING, action="activated by break-glass")
+        return self._with(now, state=State.APPROVED, decided_by=self.requester, decision_comment="break-glass",
+                          grant=self._planned_grant(now))
+
+    def _planned_grant(self, now: datetime) -> Grant:
+        return Grant(role_arn=self.role_arn, policy_arn="", starts_at=now,
+                     expires_at=now + timedelta(seconds=self.duration_seconds))
 
     def deny(self, approver: str, now: datetime, comment: str = "") -> AccessRequest:
         if approver == self.requester:

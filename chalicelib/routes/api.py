@@ -44,7 +44,7 @@ def profiles() -> Response:
 @route("/v1/requests", methods=["POST"], authorizer=signed)
 def create_request() -> Response:
     who = caller(api)
-    body = json_body(api, {"profile": str, "duration": str, "reason": str, "requester": str},
+    body = json_body(api, {"profile": str, "duration": str, "reason": str, "requester": str, "break_glass": bool},
                      required=("profile", "reason"))
     key = api.current_request.headers.get("idempotency-key")
     claim = None
@@ -54,7 +54,8 @@ def create_request() -> Response:
         fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         claim = IdempotencyClaim(who.principal, key, fingerprint)
     request = bootstrap.broker().request_access(who, body["profile"], body.get("duration"), body["reason"],
-                                                requester=body.get("requester"), idempotency=claim)
+                                                requester=body.get("requester"), idempotency=claim,
+                                                break_glass=body.get("break_glass") is True)
     return json_response(request_view(request), 201, {"Location": f"/v1/requests/{request.id}"})
 
 

@@ -21,6 +21,7 @@ def request_view(request: AccessRequest) -> dict[str, Any]:
         "role_arn": request.role_arn,
         "requester": {"id": request.requester, "iam_user": request.requester_iam_user},
         "requested_by_tool": request.requested_by_tool,
+        "break_glass": request.break_glass,
         "reason": request.reason,
         "duration_seconds": request.duration_seconds,
         "approvals_required": request.approvals_required,
