@@ -4,10 +4,12 @@ from chalice import Chalice, Rate
 from chalicelib import bootstrap
 from chalicelib.routes.api import api
 from chalicelib.routes.console import console
+from chalicelib.routes.slack import slack
 
 app = Chalice(app_name="access-broker")
 app.register_blueprint(api)
 app.register_blueprint(console)
+app.register_blueprint(slack)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
@@ -16,3 +18,11 @@ def sweep(event):  # type: ignore[no-untyped-def]
     from chalicelib.sweeper import sweep as sweep_once
 
     app.log.info("sweep: %s", sweep_once(bootstrap.broker()))
+
+
+@app.lambda_function(name="deferred_work")
+def deferred_work(event, context):  # type: ignore[no-untyped-def]
+    """Slow Slack and IAM work, invoked asynchronously (InvocationType=Event) once Slack has its answer."""
+    from chalicelib.slack.worker import run
+
+    run(event)

@@ -24,6 +24,20 @@ def broker() -> Broker:
     return _once("broker", _build_broker)
 
 
+def deferred():  # type: ignore[no-untyped-def]
+    """Where slow work goes after the answer (chalicelib/slack/deferred.py)."""
+    from chalicelib.slack.deferred import for_settings
+
+    return _once("deferred", lambda: for_settings(settings()))
+
+
+def slack_web():  # type: ignore[no-untyped-def]
+    """The Slack Web API client; imported on first use, off the answer path."""
+    from chalicelib.slack.web import SlackWeb
+
+    return _once("slack_web", lambda: SlackWeb(secret("SLACK_BOT_TOKEN"), settings().slack_api_url))
+
+
 def reset() -> None:
     """Forgets everything built, so the next call reads the environment again (tests, `make run`)."""
     with _lock:
@@ -49,7 +63,19 @@ def _build_broker() -> Broker:
     catalog = load_catalog(config.catalog_path)
     models.bind(config.table_name)
     return Broker(catalog=catalog, repository=Repository(), grants=IamGrants(catalog.source_account, catalog.partition),
-                  tokens=ConsoleTokens(secret("ACCESS_BROKER_CONSOLE_KEY").encode()), public_url=config.public_url)
+                  tokens=ConsoleTokens(secret("ACCESS_BROKER_CONSOLE_KEY").encode()), public_url=config.public_url,
+                  notifier=_slack_notifier())
+
+
+def _slack_notifier():  # type: ignore[no-untyped-def]
+    """Slack notifications when a bot token is configured (read later, by the worker); none otherwise."""
+    config = settings()
+    if "SLACK_BOT_TOKEN" not in config.secrets and "SLACK_BOT_TOKEN" not in config.secret_parameters:
+        return None
+    from chalicelib.slack.deferred import DeferredNotifier
+    from chalicelib.store.outbox import Outbox
+
+    return DeferredNotifier(deferred(), Outbox())
 
 
 def _once(name: str, build):  # type: ignore[no-untyped-def]

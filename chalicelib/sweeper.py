@@ -46,4 +46,8 @@ def sweep(broker: Broker, repair: bool = True) -> SweepReport:
                 report.errors += 1
     if repair:
         report.repaired = repair_drift(broker)
+    resend = getattr(broker.notifier, "resend_due", None)  # notifiers with an outbox of failed notifications
+    resent = resend(now) if resend else []
+    if resent:
+        report.done["notification_resent"] += len(resent)
     return report

@@ -1,7 +1,7 @@
 """pynamodb models of the one table: requests, their events, and idempotency claims.
 
 Item keys: a request is (REQ#<id>, REQ); its events are (REQ#<id>, EVT#<version>#<kind>...);
-an idempotency claim is (IDEM#<caller>#<key>, IDEM). Indexes are sparse: an item is in an index only
+an idempotency claim is (IDEM#<caller>#<key>, IDEM); a notification to retry is (OUTBOX, <due>#...). Indexes are sparse: an item is in an index only
 while it holds that index's key attributes."""
 from __future__ import annotations
 
@@ -106,7 +106,16 @@ class IdempotencyItem(_Item):
     expires = NumberAttribute()  # TTL attribute: DynamoDB removes old claims
 
 
-MODELS = (RequestItem, EventItem, IdempotencyItem)
+class OutboxItem(_Item):
+    """A notification that failed, waiting for its retry: (OUTBOX, <due>#<request id>#<nonce>)."""
+    class Meta(_Item.Meta):
+        pass
+
+    request_id = UnicodeAttribute()
+    job = JSONAttribute()
+
+
+MODELS = (RequestItem, EventItem, IdempotencyItem, OutboxItem)
 
 
 def bind(table_name: str) -> None:

@@ -1,0 +1,157 @@
+"""Slack's front door: POST /slack/commands and /slack/interactions.
+
+Each request is verified before anything is parsed (a bare 401 otherwise), parsed into a typed object
+(400 if Slack would never send it), handed to one service function, and answered at once; work that may
+be slow (IAM, the Slack Web API) is deferred until after the answer."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+
+from chalicelib import bootstrap
+from chalicelib.aws.secrets import SecretUnavailable
+from chalicelib.domain.errors import Conflict, DomainError, Unprocessable
+from chalicelib.service import Caller
+from chalicelib.slack import parse, texts
+from chalicelib.slack.verify import is_authentic
+from chalicelib.store.repository import IdempotencyClaim
+
+log = logging.getLogger(__name__)
+slack = Blueprint(__name__)
+# Slack sends forms; the rest are accepted only so that anything unsigned gets its 401, not a 415.
+CONTENT_TYPES = ["application/x-www-form-urlencoded", "application/json", "text/plain", "application/octet-stream",
+                 "multipart/form-data"]
+
+
+def slack_route(path: str) -> Callable:
+    def register(view: Callable[[bytes], Response]) -> Callable:
+        @functools.wraps(view)
+        def guarded() -> Response:
+            request = slack.current_request
+            body = request.raw_body or b""
+            if not _authentic(request.headers, body):
+                return Response(body="", status_code=401)
+            try:
+                return view(body)
+            except parse.Malformed as exc:
+                return Response(body=exc.detail, status_code=400, headers={"Content-Type": "text/plain"})
+            except DomainError as exc:
+                return ephemeral(texts.problem(exc.detail))
+            except Exception:
+                log.exception("unhandled error in POST %s", path)
+                return ephemeral(":warning: Something went wrong on our side; it has been logged. Try again.")
+        return slack.route(path, methods=["POST"], content_types=CONTENT_TYPES)(guarded)
+    return register
+
+
+@slack_route("/slack/commands")
+def commands(body: bytes) -> Response:
+    command = parse.parse_command(body)
+    asked = parse.subcommand(command.text)
+    if isinstance(asked, parse.Help):
+        return ephemeral(texts.HELP)
+    broker = bootstrap.broker()
+    who = broker.caller_from_slack(command.user_id)
+    if who.person is None:
+        return ephemeral(texts.unmapped(command.user_id))
+    if isinstance(asked, parse.ListMine):
+        return ephemeral(texts.listing(broker.catalog, broker.list(who, mine=True, limit=15).items))
+    if isinstance(asked, parse.OpenForm):
+        defer("open_view", view="request_access", user_id=command.user_id, trigger_id=command.trigger_id,
+              response_url=command.response_url)
+        return Response(body="", status_code=200)
+    if isinstance(asked, parse.Revoke):
+        defer("act", action="revoke", request_id=asked.request_id, user_id=command.user_id,
+              response_url=command.response_url, confirm=True)
+        return ephemeral(f"Revoking `{texts.escape(asked.request_id)}`…")
+    request = broker.request_access(who, asked.profile, asked.duration, asked.reason, idempotency=_claim(who, body))
+    return ephemeral(texts.created(broker.catalog, request))
+
+
+@slack_route("/slack/interactions")
+def interactions(body: bytes) -> Response:
+    event = parse.parse_interaction(body)
+    if isinstance(event, parse.Click):
+        if event.action in ("deny", "extend"):  # both ask for more (a reason, a duration) in a modal first
+            defer("open_view", view=event.action, user_id=event.user_id, trigger_id=event.trigger_id,
+                  request_id=event.request_id, response_url=event.response_url)
+        else:
+            defer("act", action=event.action, request_id=event.request_id, user_id=event.user_id,
+                  response_url=event.response_url)
+        return Response(body="", status_code=200)
+    return _submitted(event, body)
+
+
+def _submitted(form: parse.Submission, body: bytes) -> Response:
+    """A modal's submission: quick service calls, answered in the modal itself (errors under the field)."""
+    broker = bootstrap.broker()
+    who = broker.caller_from_slack(form.user_id)
+    values, request_id = form.values, form.metadata.get("request_id", "")
+    try:
+        if form.callback_id == "request_access":
+            request = broker.request_access(who, values.get("profile") or None, values.get("duration") or None,
+                                            values.get("reason"), idempotency=_claim(who, body))
+            _respond(form, texts.created(broker.catalog, request))
+        elif form.callback_id == "deny":
+            broker.deny(who, request_id, values.get("reason", ""))
+        else:
+            extend = getattr(broker, "extend", None)  # the service's extend arrives with issue 4
+            if extend is None:
+                raise Unprocessable("extending a grant is not available yet; request access again instead")
+            extend(who, request_id, values.get("duration") or None)
+    except Conflict as exc:
+        if form.callback_id == "deny":
+            return _field_error(form, "reason", texts.already_decided(broker.catalog, broker.repo.get(request_id)))
+        return _field_error(form, _field(form, exc), exc.detail)
+    except DomainError as exc:
+        return _field_error(form, _field(form, exc), exc.detail)
+    return Response(body="", status_code=200)  # an empty 200 closes the modal
+
+
+def _field(form: parse.Submission, exc: DomainError) -> str:
+    """The input block an error is about, so Slack shows it in the right place."""
+    if "profiles" in exc.extra and "profile" in form.values:
+        return "profile"
+    if "duration" in exc.detail.lower() and "duration" in form.values:
+        return "duration"
+    return "reason" if "reason" in form.values else next(iter(form.values), "reason")
+
+
+def _field_error(form: parse.Submission, block: str, detail: str) -> Response:
+    body = {"response_action": "errors", "errors": {block: detail[:150]}}
+    return Response(body=json.dumps(body), status_code=200, headers={"Content-Type": "application/json"})
+
+
+def _respond(form: parse.Submission, text: str) -> None:
+    if form.metadata.get("response_url"):
+        defer("respond", response_url=form.metadata["response_url"], message={"response_type": "ephemeral",
+                                                                            "text": text})
+
+
+def defer(kind: str, **job: Any) -> None:
+    bootstrap.deferred().submit({"kind": kind, **job})
+
+
+def ephemeral(text: str) -> Response:
+    return Response(body=json.dumps({"response_type": "ephemeral", "text": text}), status_code=200,
+                    headers={"Content-Type": "application/json"})
+
+
+def _claim(who: Caller, body: bytes) -> IdempotencyClaim:
+    """Slack re-delivers the same body (X-Slack-Retry-Num) when our answer was late: it must not create twice."""
+    digest = hashlib.sha256(body).hexdigest()
+    return IdempotencyClaim(caller=who.principal, key=f"slack-{digest[:32]}", fingerprint=digest)
+
+
+def _authentic(headers: Any, body: bytes) -> bool:
+    try:
+        secret = bootstrap.secret("SLACK_SIGNING_SECRET")
+    except SecretUnavailable as exc:
+        log.error("every Slack request is refused until the signing secret can be read: %s", exc)
+        return False
+    return is_authentic(secret, headers, body, bootstrap.broker().clock().timestamp())

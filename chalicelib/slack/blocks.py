@@ -1,0 +1,162 @@
+"""Block Kit for everything access-broker posts: the approval message, the requester's DMs, the modals.
+
+Built with slack_sdk.models, whose objects validate themselves. Every message is rendered from the
+request's current state, so updating it in place always tells the truth."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ContextBlock, InputBlock, MarkdownTextObject,
+                                     Option, PlainTextInputElement, SectionBlock, StaticSelectElement)
+from slack_sdk.models.views import View
+
+from chalicelib.catalog import Catalog, Profile
+from chalicelib.domain.durations import format_duration
+from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.slack.texts import escape, local_time, mention, utc
+from chalicelib.slack.texts import approvers as approvers_text
+
+Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
+
+
+def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
+    """Posted to the profile's approval channel; Approve and Deny buttons while the request is pending."""
+    who, profile = mention(catalog, request.requester), _profile_text(catalog, request)
+    blocks: list[Block] = [
+        SectionBlock(block_id="summary", text=MarkdownTextObject(
+            text=f":key: {who} requests *{profile}* for *{format_duration(request.duration_seconds)}*")),
+        SectionBlock(block_id="details", fields=[
+            MarkdownTextObject(text=f"*Account*\n`{request.account}`"),
+            MarkdownTextObject(text=f"*Role*\n`{request.role_arn.rsplit('/', 1)[-1]}`"),
+            MarkdownTextObject(text=f"*Duration*\n{format_duration(request.duration_seconds)}"),
+            MarkdownTextObject(text=f"*Request*\n`{request.id}`")]),
+        SectionBlock(block_id="reason", text=MarkdownTextObject(text=f"*Reason*\n{escape(request.reason)}")),
+        ContextBlock(block_id="status", elements=[MarkdownTextObject(text=line)
+                                                  for line in _status_lines(catalog, request)]),
+    ]
+    if request.state == State.PENDING:
+        blocks.append(ActionsBlock(block_id="decide", elements=[
+            ButtonElement(text="Approve", action_id="approve", value=request.id, style="primary"),
+            ButtonElement(text="Deny", action_id="deny", value=request.id, style="danger")]))
+    text = f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} ({_state(request)})"
+    return text, blocks
+
+
+def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
+    """The requester's DM once the grant is active: links, expiry, and Revoke / Extend while it lasts."""
+    grant = request.grant
+    assert grant is not None, "a grant message needs a grant"
+    profile = _profile_text(catalog, request)
+    blocks: list[Block] = [
+        SectionBlock(block_id="granted", text=MarkdownTextObject(
+            text=f":unlock: Your access to *{profile}* is active (request `{request.id}`), approved by "
+                 f"{_approvers_done(catalog, request)}.")),
+        SectionBlock(block_id="links", text=MarkdownTextObject(
+            text=f"*Console:* <{grant.console_url}|Open the AWS console as {escape(request.role_arn.rsplit('/', 1)[-1])}>"
+                 f"\n*Switch-role URL:* {grant.switch_role_url}")),
+        SectionBlock(block_id="expiry", text=MarkdownTextObject(
+            text=f"*Expires:* {utc(grant.expires_at)} ({local_time(grant.expires_at)} your time)")),
+    ]
+    if request.state == State.ACTIVE:
+        blocks.append(ActionsBlock(block_id="grant", elements=[
+            ButtonElement(text="Revoke now (I'm done)", action_id="revoke", value=request.id, style="danger"),
+            ButtonElement(text="Extend", action_id="extend", value=request.id)]))
+    else:
+        blocks.append(ContextBlock(block_id="status", elements=[
+            MarkdownTextObject(text=_status_lines(catalog, request)[-1])]))
+    return f"Your access to {profile} is {_state(request)} until {utc(grant.expires_at)}", blocks
+
+
+def ended_message(catalog: Catalog, request: AccessRequest) -> Message:
+    """The requester's DM when a request ends without (or after) a grant: denied, timed out, expired, ..."""
+    line = _status_lines(catalog, request)[-1]
+    profile = _profile_text(catalog, request)
+    text = f"Your request `{request.id}` for *{profile}*: {line}"
+    if request.state in (State.DENIED, State.TIMED_OUT, State.FAILED):
+        text += "\nYou can ask again with `/request-access`."
+    return f"Your request for {profile} is {_state(request)}", [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def request_form(profiles: list[Profile], metadata: dict[str, str]) -> View:
+    options = [Option(value=p.name, text=f"{p.display_name} ({p.name})"[:75]) for p in profiles[:100]]
+    return View(type="modal", callback_id="request_access", title="Request access", submit="Request",
+                close="Cancel", private_metadata=json.dumps(metadata), blocks=[
+                    InputBlock(block_id="profile", label="Profile",
+                               element=StaticSelectElement(action_id="value", options=options,
+                                                           placeholder="Choose a profile")),
+                    InputBlock(block_id="duration", label="Duration", optional=True,
+                               hint="Like 90m, 2h or PT2H; empty for the profile's default",
+                               element=PlainTextInputElement(action_id="value", placeholder="1h")),
+                    InputBlock(block_id="reason", label="Reason",
+                               element=PlainTextInputElement(action_id="value", multiline=True, max_length=1000,
+                                                             placeholder="What you need it for")),
+                ])
+
+
+def deny_form(catalog: Catalog, request: AccessRequest, metadata: dict[str, str]) -> View:
+    return View(type="modal", callback_id="deny", title="Deny request", submit="Deny", close="Cancel",
+                private_metadata=json.dumps(metadata), blocks=[
+                    SectionBlock(text=MarkdownTextObject(
+                        text=f"Deny {mention(catalog, request.requester)}'s request for "
+                             f"*{_profile_text(catalog, request)}* (`{request.id}`)?")),
+                    InputBlock(block_id="reason", label="Reason (the requester sees it)", optional=True,
+                               element=PlainTextInputElement(action_id="value", multiline=True, max_length=1000)),
+                ])
+
+
+def extend_form(catalog: Catalog, request: AccessRequest, metadata: dict[str, str]) -> View:
+    profile = catalog.profiles.get(request.profile)
+    limit = f"; at most {format_duration(profile.max_duration)} in all" if profile else ""
+    return View(type="modal", callback_id="extend", title="Extend access", submit="Extend", close="Cancel",
+                private_metadata=json.dumps(metadata), blocks=[
+                    InputBlock(block_id="duration", label="Extend by", hint=f"Like 30m or 1h{limit}",
+                               element=PlainTextInputElement(action_id="value", placeholder="1h")),
+                ])
+
+
+def as_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
+    return [b.to_dict() for b in blocks]
+
+
+def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
+    need = request.approvals_required
+    lines = [f":white_check_mark: Approved by {mention(catalog, a.by)} {local_time(a.at)} ({i} of {need})"
+             for i, a in enumerate(request.approvals, 1)]
+    when = local_time(request.updated_at or request.created_at)
+    by = mention(catalog, request.decided_by)
+    if request.state == State.PENDING:
+        lines.append(f":hourglass_flowing_sand: Waiting for approval ({len(request.approvals)} of {need}) from "
+                     f"{approvers_text(catalog, request)}")
+    elif request.state == State.APPROVED:
+        lines.append(":gear: Approved; granting access now")
+    elif request.state == State.ACTIVE and request.grant:
+        lines.append(f":unlock: Access active until {local_time(request.grant.expires_at)}")
+    elif request.state == State.DENIED:
+        comment = f": {escape(request.decision_comment)}" if request.decision_comment else ""
+        lines.append(f":x: Denied by {by} {when}{comment}")
+    elif request.state == State.CANCELLED:
+        lines.append(f":no_entry_sign: Cancelled by {by} {when}")
+    elif request.state == State.TIMED_OUT:
+        lines.append(f":alarm_clock: Timed out {when}: no approver decided in time")
+    elif request.state == State.EXPIRED:
+        lines.append(f":checkered_flag: Access expired {when}")
+    elif request.state == State.REVOKED:
+        lines.append(f":octagonal_sign: Access revoked by {by} {when}")
+    elif request.state == State.FAILED:
+        lines.append(f":warning: Granting access failed {when}: {escape(request.failure_reason or 'unknown error')}; "
+                     f"nothing was left attached")
+    return lines
+
+
+def _approvers_done(catalog: Catalog, request: AccessRequest) -> str:
+    return ", ".join(mention(catalog, a.by) for a in request.approvals) or "policy"
+
+
+def _profile_text(catalog: Catalog, request: AccessRequest) -> str:
+    profile = catalog.profiles.get(request.profile)
+    return escape(profile.display_name if profile else request.profile)
+
+
+def _state(request: AccessRequest) -> str:
+    return request.state.value.replace("_", " ")

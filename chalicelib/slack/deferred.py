@@ -1,0 +1,123 @@
+"""Deferred work: what may be slow (IAM, the Slack Web API) runs after Slack has its answer.
+
+A job is a small JSON object run by `chalicelib.slack.worker.run`. On Lambda it goes to the worker
+function through an asynchronous invocation (InvocationType=Event); inside the worker, jobs it spawns run
+inline; on a developer's machine (make run, tests) one background thread runs them in order."""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable, Protocol
+
+from chalicelib.domain.requests import AccessRequest, Event
+from chalicelib.settings import Settings
+
+log = logging.getLogger(__name__)
+Job = dict[str, Any]
+
+
+class Deferred(Protocol):
+    def submit(self, job: Job) -> None: ...
+
+
+def _run(job: Job) -> None:
+    from chalicelib.slack.worker import run  # the worker pulls in slack_sdk: never on the answer path
+
+    run(job)
+
+
+class Inline:
+    """Runs the job now: inside the worker function, which is already off Slack's clock."""
+
+    def __init__(self, run: Callable[[Job], None] = _run) -> None:
+        self._run = run
+
+    def submit(self, job: Job) -> None:
+        self._run(job)
+
+
+class Background:
+    """One daemon thread running jobs in submission order, so a request's messages change in order."""
+
+    def __init__(self, run: Callable[[Job], None] = _run) -> None:
+        self._run, self._jobs = run, queue.Queue()  # type: ignore[var-annotated]
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="deferred-work", daemon=True)
+                self._thread.start()
+        self._jobs.put(job)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Waits until every submitted job (and the jobs they submitted) has run: for tests and the CLI."""
+        deadline = time.monotonic() + timeout
+        while self._jobs.unfinished_tasks:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"deferred work still running after {timeout}s")
+            time.sleep(0.01)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                self._run(job)
+            except Exception:  # the worker logs its own failures; this keeps the thread alive
+                log.exception("deferred job %s failed", job.get("kind"))
+            finally:
+                self._jobs.task_done()
+
+
+class LambdaInvoke:
+    """Sends the job to the worker function and returns at once (the invocation is queued by Lambda)."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self._client: Any = None
+
+    def submit(self, job: Job) -> None:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("lambda")
+        self._client.invoke(FunctionName=self.function_name, InvocationType="Event",
+                            Payload=json.dumps(job).encode())
+
+
+def for_settings(settings: Settings) -> Deferred:
+    if not settings.in_lambda:
+        return Background()
+    if settings.function_name == settings.worker_function:
+        return Inline()
+    return LambdaInvoke(settings.worker_function)
+
+
+class DeferredNotifier:
+    """The Broker's notifier when Slack is configured: queues a `notify` job instead of calling Slack,
+    and re-queues notifications that failed once their retry is due (the sweeper calls `resend_due`)."""
+
+    def __init__(self, deferred: Deferred, outbox: Any) -> None:
+        self.deferred, self.outbox = deferred, outbox
+
+    def notify(self, request: AccessRequest, event: Event) -> None:
+        self.deferred.submit(notify_job(request.id, event))
+
+    def resend_due(self, now: Any) -> list[str]:
+        sent = []
+        for job in self.outbox.take_due(now):
+            self.deferred.submit(job)
+            sent.append(job["request_id"])
+        return sent
+
+
+def notify_job(request_id: str, event: Event, attempts: int = 0) -> Job:
+    return {"kind": "notify", "request_id": request_id, "attempts": attempts,
+            "event": {"kind": event.kind, "version": event.version, "at": event.at.isoformat(),
+                      "actor": event.actor, "channel": event.channel, "details": event.details}}
+
+

@@ -1,0 +1,65 @@
+"""Slack notifications: posts the approval message and the requester's DMs, and keeps them true.
+
+Where a message was posted (channel and ts) is recorded as a `slack_posted` event on the request, so any
+worker can update it later and a retried notification never posts twice."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Callable
+
+from chalicelib.catalog import Catalog
+from chalicelib.domain.requests import AccessRequest, Event
+from chalicelib.slack.blocks import Message, approval_message, as_dicts, ended_message, grant_message
+from chalicelib.slack.web import SlackWeb
+from chalicelib.store.repository import Repository
+
+log = logging.getLogger(__name__)
+POSTED = "slack_posted"
+SYSTEM = "access-broker"
+ENDINGS = {"denied", "timed_out", "expired", "revoked", "failed"}  # the requester hears about each of these
+
+
+class SlackNotifier:
+    def __init__(self, web: SlackWeb, repo: Repository, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+        self.web, self.repo, self.catalog, self.clock = web, repo, catalog, clock
+
+    def notify(self, request: AccessRequest, event: Event) -> None:
+        """Renders `request` as it is now. Raises SlackFailure on the first Web API call that fails."""
+        posted = self._posted(request.id)
+        profile = self.catalog.profiles.get(request.profile)
+        requester = self.catalog.people.get(request.requester)
+        dm = requester.slack_user_id if requester else None
+        if "approval" in posted:
+            self._keep_true(request, posted["approval"], approval_message)
+        elif event.kind == "created" and profile and profile.approval_channel:
+            self._post(request, "approval", profile.approval_channel, approval_message(self.catalog, request))
+        if "grant" in posted:
+            self._keep_true(request, posted["grant"], grant_message)
+        elif event.kind == "activated" and dm and request.grant:
+            self._post(request, "grant", dm, grant_message(self.catalog, request))
+        if event.kind in ENDINGS and dm and "ended" not in posted:
+            self._post(request, "ended", dm, ended_message(self.catalog, request))
+
+    def _post(self, request: AccessRequest, purpose: str, channel: str, message: Message) -> None:
+        text, blocks = message
+        answer = self.web.call("chat.postMessage", channel=channel, text=text, blocks=as_dicts(blocks),
+                               unfurl_links=False)
+        self.repo.note(Event(request.id, request.version, POSTED, self.clock(), SYSTEM, "system",
+                             {"purpose": purpose, "channel": answer.get("channel", channel), "ts": answer.get("ts")}))
+
+    def _keep_true(self, request: AccessRequest, where: tuple[str, str],
+                   render: Callable[[Catalog, AccessRequest], Message]) -> None:
+        """Updates the message to the request's state; if the request moved on meanwhile (another worker's
+        update may have landed first), renders again, so the last update shows the latest state."""
+        for _ in range(3):
+            text, blocks = render(self.catalog, request)
+            self.web.call("chat.update", channel=where[0], ts=where[1], text=text, blocks=as_dicts(blocks))
+            latest = self.repo.get(request.id)
+            if latest.version == request.version:
+                return
+            request = latest
+
+    def _posted(self, request_id: str) -> dict[str, tuple[str, str]]:
+        return {e.details["purpose"]: (e.details["channel"], e.details["ts"])
+                for e in self.repo.events(request_id) if e.kind == POSTED and e.details.get("ts")}

@@ -1,0 +1,189 @@
+"""Slack's request bodies into small typed objects: slash-command forms and interaction `payload=` JSON.
+
+Never crashes on odd input: anything Slack would not send is `Malformed` (a 400). Only the shape is
+checked here; whether a profile, a duration or a request exists is the service's business."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalicelib.domain.errors import InvalidInput
+
+_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_REQUEST_ID = re.compile(r"^[0-9a-z]{26}$")
+_LOOKS_LIKE_DURATION = re.compile(r"^(\d|p\d|pt\d)", re.IGNORECASE)  # `2h`, `90m`, `PT2H`, `P1D`
+ACTIONS = ("approve", "deny", "revoke", "extend")  # button action_ids; the value is the request id
+VIEWS = ("request_access", "deny", "extend")  # modal callback_ids
+
+
+class Malformed(InvalidInput):
+    """A verified body that is not shaped like anything Slack sends."""
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    user_id: str
+    text: str
+    trigger_id: str
+    response_url: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class ListMine:
+    pass
+
+
+@dataclass(frozen=True)
+class OpenForm:
+    pass
+
+
+@dataclass(frozen=True)
+class Revoke:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    profile: str
+    duration: str | None
+    reason: str
+
+
+Subcommand = Help | ListMine | OpenForm | Revoke | Ask
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button in one of our messages: `action` is one of ACTIONS."""
+    user_id: str
+    action: str
+    request_id: str
+    trigger_id: str
+    response_url: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A modal submitted: `values` maps each input block_id to what was typed or chosen ("" if nothing)."""
+    user_id: str
+    callback_id: str
+    values: dict[str, str]
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def parse_command(body: bytes) -> SlashCommand:
+    form = _form(body)
+    return SlashCommand(user_id=_user(form.get("user_id")), text=form.get("text", "").strip(),
+                        trigger_id=form.get("trigger_id", ""), response_url=form.get("response_url", ""),
+                        channel_id=form.get("channel_id", ""))
+
+
+def subcommand(text: str) -> Subcommand:
+    """`/request-access <profile> [duration] [reason...]`, or alone, or `list`, `revoke <id>`, `help`."""
+    words = text.split()
+    if not words:
+        return OpenForm()
+    first = words[0].lower()
+    if first in ("help", "-h", "--help", "?"):
+        return Help()
+    if first == "list" and len(words) == 1:
+        return ListMine()
+    if first == "revoke" and len(words) == 2:
+        return Revoke(words[1].lower())
+    duration = words[1] if len(words) > 1 and _LOOKS_LIKE_DURATION.match(words[1]) else None
+    reason = " ".join(words[2:] if duration else words[1:])
+    return Ask(profile=words[0], duration=duration, reason=reason)
+
+
+def parse_interaction(body: bytes) -> Click | Submission:
+    raw = _form(body).get("payload")
+    if raw is None:
+        raise Malformed("an interaction body carries a `payload` form field")
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        raise Malformed("the `payload` field is not valid JSON") from None
+    payload = _obj(payload, "payload")
+    user = _user(_obj(payload.get("user"), "payload.user").get("id"))
+    kind = payload.get("type")
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or len(actions) != 1:
+            raise Malformed("payload.actions must hold exactly one action")
+        action = _obj(actions[0], "payload.actions[0]")
+        if action.get("action_id") not in ACTIONS:
+            raise Malformed(f"unknown action_id {str(action.get('action_id'))[:40]!r}; known: {', '.join(ACTIONS)}")
+        return Click(user_id=user, action=action["action_id"], request_id=_request_id(action.get("value")),
+                     trigger_id=_str(payload.get("trigger_id")), response_url=_str(payload.get("response_url")))
+    if kind == "view_submission":
+        view = _obj(payload.get("view"), "payload.view")
+        if view.get("callback_id") not in VIEWS:
+            raise Malformed(f"unknown callback_id {str(view.get('callback_id'))[:40]!r}; known: {', '.join(VIEWS)}")
+        return Submission(user_id=user, callback_id=view["callback_id"], values=_values(view.get("state")),
+                          metadata=_metadata(view.get("private_metadata")))
+    raise Malformed(f"unsupported interaction type {str(kind)[:40]!r}; expected block_actions or view_submission")
+
+
+def _form(body: bytes) -> dict[str, str]:
+    try:
+        pairs = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=64)
+    except (UnicodeDecodeError, ValueError):
+        raise Malformed("the body is not a UTF-8 form (application/x-www-form-urlencoded)") from None
+    return {name: values[0] for name, values in pairs.items()}
+
+
+def _values(state: Any) -> dict[str, str]:
+    """`state.values` is {block_id: {action_id: element state}}; each of our inputs has one element."""
+    blocks = _obj(_obj(state, "payload.view.state").get("values"), "payload.view.state.values")
+    found = {}
+    for block_id, elements in blocks.items():
+        for element in _obj(elements, f"payload.view.state.values.{block_id}").values():
+            element = _obj(element, f"payload.view.state.values.{block_id}")
+            selected = element.get("selected_option")
+            value = selected.get("value") if isinstance(selected, dict) else element.get("value")
+            found[str(block_id)] = value if isinstance(value, str) else ""
+    return found
+
+
+def _metadata(raw: Any) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise Malformed("payload.view.private_metadata is not the JSON object access-broker put there")
+    return data
+
+
+def _obj(value: Any, name: str) -> dict:
+    if not isinstance(value, dict):
+        raise Malformed(f"{name} must be a JSON object")
+    return value
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _user(value: Any) -> str:
+    if not isinstance(value, str) or not _USER.match(value):
+        raise Malformed("the Slack user id is missing or malformed")
+    return value
+
+
+def _request_id(value: Any) -> str:
+    if not isinstance(value, str) or not _REQUEST_ID.match(value):
+        raise Malformed("the button's value is not a request id")
+    return value

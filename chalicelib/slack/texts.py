@@ -1,0 +1,94 @@
+"""The words people read in Slack: mentions, times, and the ephemeral answers. Pure strings, no slack_sdk,
+so the answer path stays light."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from chalicelib.catalog import Catalog
+from chalicelib.domain.durations import format_duration
+from chalicelib.domain.requests import AccessRequest, State
+
+COMMAND = "/request-access"
+HELP = f"""*access-broker*: time-boxed, approved access to AWS accounts.
+• `{COMMAND} <profile> [duration] <reason>`: ask for access, e.g. `{COMMAND} s3-prod 2h fixing the export`. \
+Durations like `90m`, `2h`, `PT2H`; leave it out for the profile's default.
+• `{COMMAND}` alone: a form to fill in.
+• `{COMMAND} list`: your requests and grants.
+• `{COMMAND} revoke <id>`: end a grant now.
+• `{COMMAND} help`: this message."""
+
+_VERB = {State.APPROVED: "approved", State.ACTIVE: "approved", State.DENIED: "denied",
+         State.CANCELLED: "cancelled", State.TIMED_OUT: "timed out", State.EXPIRED: "expired",
+         State.REVOKED: "revoked", State.FAILED: "failed"}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters in user-supplied text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(catalog: Catalog, person_id: str | None) -> str:
+    person = catalog.people.get(person_id or "")
+    if person and person.slack_user_id:
+        return f"<@{person.slack_user_id}>"
+    return escape(person_id or "someone")
+
+
+def utc(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def local_time(when: datetime) -> str:
+    """Slack renders this in the reader's time zone; the UTC text is the fallback."""
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{utc(when)}>"
+
+
+def approvers(catalog: Catalog, request: AccessRequest) -> str:
+    profile = catalog.profiles.get(request.profile)
+    names = sorted(profile.approvers - {request.requester}) if profile else []
+    return " or ".join(mention(catalog, n) for n in names) or "nobody (the profile has no other approver)"
+
+
+def created(catalog: Catalog, request: AccessRequest) -> str:
+    profile = catalog.profiles.get(request.profile)
+    where = f" in <#{profile.approval_channel}>" if profile and profile.approval_channel else ""
+    needed = f"{request.approvals_required} approvals" if request.approvals_required > 1 else "approval"
+    return (f":inbox_tray: Request `{request.id}` for *{escape(_display(catalog, request))}* (`{request.profile}`) "
+            f"for *{format_duration(request.duration_seconds)}*. Waiting for {needed} from "
+            f"{approvers(catalog, request)}{where}. I'll message you when it is decided.")
+
+
+def listing(catalog: Catalog, requests: list[AccessRequest]) -> str:
+    if not requests:
+        return f"You have no requests yet. Ask with `{COMMAND} <profile> [duration] <reason>`."
+    return "*Your requests, newest first:*\n" + "\n".join(f"• {summary(catalog, r)}" for r in requests)
+
+
+def summary(catalog: Catalog, request: AccessRequest) -> str:
+    line = f"`{request.id}` *{request.profile}* for {format_duration(request.duration_seconds)}: {request.state.value}"
+    if request.state == State.ACTIVE and request.grant:
+        line += f" until {local_time(request.grant.expires_at)}"
+    elif request.decided_by and request.state in _VERB:
+        line += f" by {mention(catalog, request.decided_by)}"
+    return line
+
+
+def already_decided(catalog: Catalog, request: AccessRequest) -> str:
+    """What a click on a request that is no longer pending answers: nothing changed."""
+    who = f" by {mention(catalog, request.decided_by)}" if request.decided_by else ""
+    return f"Request `{request.id}` is already {_VERB.get(request.state, request.state.value)}{who}; nothing changed."
+
+
+def unmapped(user_id: str) -> str:
+    return (f"I don't know who you are yet: your Slack user `{user_id}` is not in access-broker's catalog. "
+            f"Ask an admin to add `slack_user_id: {user_id}` to your entry under `people` in the catalog "
+            f"(the same entry that holds your `iam_user`).")
+
+
+def problem(detail: str) -> str:
+    return f":warning: {escape(detail)}"
+
+
+def _display(catalog: Catalog, request: AccessRequest) -> str:
+    profile = catalog.profiles.get(request.profile)
+    return profile.display_name if profile else request.profile

@@ -1,0 +1,111 @@
+"""The deferred Slack work, run once Slack has its answer: notifications, modals, button actions and
+response_url replies. A job is a small JSON object (see chalicelib/slack/deferred.py)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from chalicelib import bootstrap
+from chalicelib.domain.errors import Conflict, DomainError
+from chalicelib.domain.requests import Event, State
+from chalicelib.service import Broker, Caller
+from chalicelib.slack import blocks, texts
+from chalicelib.slack.notifier import SYSTEM, SlackNotifier
+from chalicelib.slack.web import SlackFailure
+from chalicelib.store.outbox import Outbox
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8  # about four hours of retries with the backoff below
+Job = dict[str, Any]
+
+
+def run(job: Job) -> None:
+    handler = _HANDLERS.get(str(job.get("kind")))
+    if handler is None:
+        log.error("unknown deferred job kind %r; dropped", job.get("kind"))
+        return
+    try:
+        handler(bootstrap.broker(), job)
+    except SlackFailure as exc:  # views.open and response_url replies are short-lived: nothing to retry later
+        log.warning("deferred %s: Slack answered %s to %s", job["kind"], exc.error, exc.method)
+    except Exception:
+        log.exception("deferred %s failed", job["kind"])
+
+
+def notify(broker: Broker, job: Job) -> None:
+    """Tells Slack about one event. A failure is recorded on the request and retried later (the outbox)."""
+    request = broker.repo.get(job["request_id"])
+    raw = job["event"]
+    event = Event(request.id, raw["version"], raw["kind"], datetime.fromisoformat(raw["at"]), raw["actor"],
+                  raw["channel"], raw.get("details") or {})
+    try:
+        SlackNotifier(bootstrap.slack_web(), broker.repo, broker.catalog, broker.clock).notify(request, event)
+    except SlackFailure as exc:
+        attempt = int(job.get("attempts", 0)) + 1
+        retry = attempt < MAX_ATTEMPTS
+        wait = max(exc.retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
+        broker.repo.note(Event(request.id, request.version, "notify_failed", broker.clock(), SYSTEM, "system", {
+            "event": event.kind, "method": exc.method, "error": exc.error, "attempt": attempt,
+            "retry_in_seconds": wait if retry else None}))
+        if retry:
+            Outbox().add(request.id, {**job, "attempts": attempt}, broker.clock() + timedelta(seconds=wait))
+        else:
+            log.error("gave up telling Slack about %s of request %s after %d attempts", event.kind, request.id, attempt)
+
+
+def open_view(broker: Broker, job: Job) -> None:
+    who = broker.caller_from_slack(job["user_id"])
+    if who.person is None:
+        return _reply(job, texts.unmapped(job["user_id"]))
+    metadata = {"response_url": job.get("response_url", "")}
+    if job["view"] == "request_access":
+        view = blocks.request_form(broker.profiles_for(who), metadata)
+    else:
+        try:
+            request = broker.get(who, job["request_id"])
+        except DomainError as exc:
+            return _reply(job, texts.problem(exc.detail))
+        if job["view"] == "deny" and request.state != State.PENDING:
+            return _reply(job, texts.already_decided(broker.catalog, request))
+        metadata["request_id"] = request.id
+        form = blocks.deny_form if job["view"] == "deny" else blocks.extend_form
+        view = form(broker.catalog, request, metadata)
+    bootstrap.slack_web().call("views.open", trigger_id=job["trigger_id"], view=view.to_dict())
+
+
+def act(broker: Broker, job: Job) -> None:
+    """A button or `revoke <id>`: the same service call the HTTP API makes; refusals answered ephemerally."""
+    who: Caller = broker.caller_from_slack(job["user_id"])
+    if who.person is None:
+        return _reply(job, texts.unmapped(job["user_id"]))
+    request_id, action = job["request_id"], job["action"]
+    try:
+        if action == "approve":
+            broker.approve(who, request_id)
+        elif action == "revoke":
+            broker.revoke(who, request_id)
+            if job.get("confirm"):
+                _reply(job, f":octagonal_sign: Revoked `{request_id}`: the grant policy is gone.")
+        else:
+            log.error("unknown action %r; dropped", action)
+    except Conflict as exc:
+        current = broker.repo.get(request_id)
+        _reply(job, texts.already_decided(broker.catalog, current) if current.state != State.PENDING
+               else texts.problem(exc.detail))
+    except DomainError as exc:
+        _reply(job, texts.problem(exc.detail))
+
+
+def respond(broker: Broker, job: Job) -> None:
+    bootstrap.slack_web().respond(job["response_url"], job["message"])
+
+
+def _reply(job: Job, text: str) -> None:
+    if job.get("response_url"):
+        bootstrap.slack_web().respond(job["response_url"], {"response_type": "ephemeral", "replace_original": False,
+                                                            "text": text})
+
+
+_HANDLERS: dict[str, Callable[[Broker, Job], None]] = {"notify": notify, "open_view": open_view, "act": act,
+                                                       "respond": respond}

@@ -1,0 +1,106 @@
+"""Slack fixtures: a local stub Web API (session), Slack settings pointing at it, and `slack`, which sends
+genuinely signed Slack requests through Chalice's test client as a chosen person."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import bootstrap
+from tools.slack_cli import click_payload, command_body, interaction_body, signed_headers, submission_payload
+from tools.slack_stub import Call, SlackStub, visible
+
+SIGNING_SECRET = "test-slack-signing-secret-0123456789"
+BOT_TOKEN = "xoxb-test-bot-token"
+SLACK_IDS = {"s3-access": "U01S3ACCESS", "alice": "U01ALICE", "bob": "U01BOB", "carol": "U01CAROL"}
+NAMES = {slack_id: person for person, slack_id in SLACK_IDS.items()}  # so assertions read "@bob"
+
+
+@pytest.fixture(scope="session")
+def slack_stub() -> Iterator[SlackStub]:
+    stub = SlackStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture(autouse=True)
+def slack_settings(world, slack_stub: SlackStub, monkeypatch: pytest.MonkeyPatch) -> SlackStub:  # type: ignore[no-untyped-def]
+    """Before the broker is built: Slack configured, pointing at the stub."""
+    monkeypatch.setenv("SLACK_API_URL", slack_stub.api_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    slack_stub.reset()
+    bootstrap.reset()
+    return slack_stub
+
+
+class Slack:
+    """Slack's side of the conversation: signed commands, clicks and submissions, and what the stub saw."""
+
+    def __init__(self, client: Client, stub: SlackStub, clock: Any) -> None:
+        self.http, self.stub, self.clock = client.http, stub, clock
+
+    def send(self, path: str, body: bytes, timestamp: int | None = None, secret: str = SIGNING_SECRET,
+             retry: int | None = None, headers: dict[str, str] | None = None) -> Any:
+        stamp = int(self.clock().timestamp()) if timestamp is None else timestamp
+        response = self.http.post(path, headers=headers if headers is not None else signed_headers(
+            secret, body, stamp, retry), body=body)
+        text = response.body.decode() if isinstance(response.body, bytes) else response.body
+        response.text = text
+        response.json = json.loads(text) if text and response.headers.get("Content-Type") == "application/json" else None
+        return response
+
+    def command(self, text: str, as_: str = "s3-access", **kw: Any) -> Any:
+        return self.send("/slack/commands", self.command_body(text, as_), **kw)
+
+    def command_body(self, text: str, as_: str = "s3-access") -> bytes:
+        return command_body(SLACK_IDS.get(as_, as_), text, self.stub.response_url(as_))
+
+    def click(self, action: str, request_id: str, as_: str = "bob", **kw: Any) -> Any:
+        payload = click_payload(SLACK_IDS.get(as_, as_), action, request_id, self.stub.response_url(as_))
+        return self.send("/slack/interactions", interaction_body(payload), **kw)
+
+    def submit(self, callback_id: str, values: dict[str, str], metadata: dict[str, str] | None = None,
+               as_: str = "bob", **kw: Any) -> Any:
+        payload = submission_payload(SLACK_IDS.get(as_, as_), callback_id, values,
+                                     {"response_url": self.stub.response_url(as_), **(metadata or {})})
+        return self.send("/slack/interactions", interaction_body(payload), **kw)
+
+    def create(self, text: str = "s3-prod 1h fixing the export job", as_: str = "s3-access") -> str:
+        """Asks for access; returns the new request's id (from the ephemeral answer)."""
+        answer = self.command(text, as_)
+        assert answer.status_code == 200 and answer.json, answer.text
+        found = re.search(r"Request `([0-9a-z]{26})`", answer.json["text"])
+        assert found, f"no request id in the answer: {answer.json['text']}"
+        self.drain()
+        return found.group(1)
+
+    def drain(self) -> None:
+        bootstrap.deferred().drain()
+
+    def calls(self, method: str | None = None, channel: str | None = None) -> list[Call]:
+        return [c for c in self.stub.calls(method) if channel is None or c.body.get("channel") == channel]
+
+    def seen(self, method: str, channel: str | None = None) -> str:
+        """What a person sees in the latest `method` call (to `channel`)."""
+        found = self.calls(method, channel)
+        assert found, f"Slack never got {method}{' to ' + channel if channel else ''}; got {self.stub.calls()}"
+        return visible(found[-1].body, NAMES)
+
+    def replies(self, as_: str) -> list[str]:
+        """The response_url replies a person got (ephemeral answers after the first)."""
+        return [c.body.get("text", "") for c in self.stub.calls("response_url") if c.path == f"/response/{as_}"]
+
+
+@pytest.fixture
+def slack(broker, slack_stub: SlackStub, clock) -> Iterator[Slack]:  # type: ignore[no-untyped-def]
+    import app
+
+    with Client(app.app, stage_name="local", project_dir=str(Path(__file__).resolve().parents[2])) as client:
+        helper = Slack(client, slack_stub, clock)
+        yield helper
+        helper.drain()

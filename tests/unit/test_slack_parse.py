@@ -1,0 +1,73 @@
+"""Slack bodies into typed objects: what Slack documents parses, anything else is Malformed (a 400)."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.slack.parse import (Ask, Click, Help, ListMine, Malformed, OpenForm, Revoke, Submission, parse_command,
+                                    parse_interaction, subcommand)
+from tools.slack_cli import click_payload, command_body, interaction_body, submission_payload
+
+REQUEST_ID = "01jbx5v6d8k2m3n4p5q6r7s8t9"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("s3-prod 2h fixing the export", Ask("s3-prod", "2h", "fixing the export")),
+    ("s3-prod PT2H fixing", Ask("s3-prod", "PT2H", "fixing")),
+    ("s3-prod 90m", Ask("s3-prod", "90m", "")),
+    ("s3-prod fixing the export", Ask("s3-prod", None, "fixing the export")),
+    ("s3-prod 2hours oops", Ask("s3-prod", "2hours", "oops")),  # looks like a duration: the service names the error
+    ("", OpenForm()), ("  ", OpenForm()), ("help", Help()), ("HELP", Help()), ("list", ListMine()),
+    (f"revoke {REQUEST_ID.upper()}", Revoke(REQUEST_ID)),
+])
+def test_subcommands(text: str, expected: object) -> None:
+    assert subcommand(text) == expected
+
+
+def test_a_slash_command_form() -> None:
+    command = parse_command(command_body("U01BOB", "s3-prod 1h test", "https://hooks.slack.com/commands/T/1/x"))
+    assert (command.user_id, command.text, command.response_url) == (
+        "U01BOB", "s3-prod 1h test", "https://hooks.slack.com/commands/T/1/x")
+    assert command.trigger_id
+
+
+def test_block_actions_and_view_submission() -> None:
+    click = parse_interaction(interaction_body(click_payload("U01BOB", "approve", REQUEST_ID, "https://r")))
+    assert click == Click("U01BOB", "approve", REQUEST_ID, click.trigger_id, "https://r")
+    form = parse_interaction(interaction_body(submission_payload(
+        "U01ALICE", "request_access", {"profile": "s3-prod", "duration": "", "reason": "why"}, {"response_url": "u"})))
+    assert form == Submission("U01ALICE", "request_access", {"profile": "s3-prod", "duration": "", "reason": "why"},
+                              {"response_url": "u"})
+
+
+@pytest.mark.parametrize("body", [b"", b"\xff\xfe", b"user_id=&text=x", b"user_id=bob", b"text=s3-prod"])
+def test_odd_command_forms_are_malformed(body: bytes) -> None:
+    with pytest.raises(Malformed):
+        parse_command(body)
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"\xff\xfe", b"payload=", b"payload=%7Bnot+json", interaction_body("[1, 2]"),
+    interaction_body({"type": "block_actions", "user": "U01BOB"}),
+    interaction_body({"type": "block_actions", "user": {"id": "U01BOB"}}),
+    interaction_body({"type": "block_actions", "user": {"id": "U01BOB"},
+                      "actions": [{"action_id": "delete_all", "value": REQUEST_ID}]}),
+    interaction_body({"type": "block_actions", "user": {"id": "U01BOB"},
+                      "actions": [{"action_id": "approve", "value": "../../etc"}]}),
+    interaction_body({"type": "view_submission", "user": {"id": "U01BOB"}, "view": {"callback_id": "other"}}),
+    interaction_body({"type": "view_submission", "user": {"id": "U01BOB"},
+                      "view": {"callback_id": "deny", "state": {"values": []}}}),
+    interaction_body({"type": "view_submission", "user": {"id": "U01BOB"},
+                      "view": {"callback_id": "deny", "state": {"values": {}}, "private_metadata": "not json"}}),
+    interaction_body({"type": "shortcut", "user": {"id": "U01BOB"}}),
+])
+def test_odd_interactions_are_malformed_never_a_crash(body: bytes) -> None:
+    with pytest.raises(Malformed):
+        parse_interaction(body)
+
+
+def test_malformed_messages_name_the_problem() -> None:
+    with pytest.raises(Malformed, match="unknown action_id 'delete_all'"):
+        parse_interaction(interaction_body({"type": "block_actions", "user": {"id": "U01BOB"},
+                                            "actions": [{"action_id": "delete_all", "value": REQUEST_ID}]}))
+    with pytest.raises(Malformed, match="not valid JSON"):
+        parse_interaction(b"payload=%7B%22a%22%3A")
