@@ -78,6 +78,26 @@ def ended_message(catalog: Catalog, request: AccessRequest) -> Message:
     return f"Your request for {profile} is {_state(request)}", [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
+def reminder_message(catalog: Catalog, request: AccessRequest) -> Message:
+    """A nudge in the approval message's thread, once, when nobody has decided after `reminder_after`."""
+    text = (f":bell: Reminder: {approvers_text(catalog, request)}, this request from "
+            f"{mention(catalog, request.requester)} is still waiting for a decision.")
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def expiry_warning(catalog: Catalog, request: AccessRequest, extendable: bool) -> Message:
+    """The requester's DM shortly before the grant ends, with Extend (if the profile allows it)."""
+    grant = request.grant
+    assert grant is not None, "an expiry warning needs a grant"
+    text = (f":hourglass: Your access to *{_profile_text(catalog, request)}* (request `{request.id}`) ends at "
+            f"{utc(grant.expires_at)} ({local_time(grant.expires_at)} your time).")
+    buttons = [ButtonElement(text="Extend", action_id="extend", value=request.id)] if extendable else []
+    buttons.append(ButtonElement(text="Revoke now (I'm done)", action_id="revoke", value=request.id, style="danger"))
+    return (f"Your access to {_profile_text(catalog, request)} ends at {utc(grant.expires_at)}",
+            [SectionBlock(block_id="warning", text=MarkdownTextObject(text=text)),
+             ActionsBlock(block_id="grant", elements=buttons)])
+
+
 def request_form(profiles: list[Profile], metadata: dict[str, str]) -> View:
     options = [Option(value=p.name, text=f"{p.display_name} ({p.name})"[:75]) for p in profiles[:100]]
     return View(type="modal", callback_id="request_access", title="Request access", submit="Request",

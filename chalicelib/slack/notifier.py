@@ -10,8 +10,9 @@ from typing import Callable
 
 from chalicelib.catalog import Catalog
 from chalicelib.domain.requests import AccessRequest, Event
-from chalicelib.slack.blocks import Message, approval_message, as_dicts, ended_message, grant_message
-from chalicelib.slack.web import SlackWeb
+from chalicelib.slack.blocks import (Message, approval_message, as_dicts, ended_message, expiry_warning, grant_message,
+                                     reminder_message)
+from chalicelib.slack.web import SlackFailure, SlackWeb
 from chalicelib.store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -25,26 +26,44 @@ class SlackNotifier:
         self.web, self.repo, self.catalog, self.clock = web, repo, catalog, clock
 
     def notify(self, request: AccessRequest, event: Event) -> None:
-        """Renders `request` as it is now. Raises SlackFailure on the first Web API call that fails."""
+        """Renders `request` as it is now. Each message is tried on its own (a channel Slack refuses must not
+        keep the requester's DM from going out); then the first failure, if any, is raised as SlackFailure.
+        Running it again is safe: posts already made are recorded and skipped, updates are idempotent."""
         posted = self._posted(request.id)
         profile = self.catalog.profiles.get(request.profile)
         requester = self.catalog.people.get(request.requester)
         dm = requester.slack_user_id if requester else None
+        steps: list[Callable[[], None]] = []
         if "approval" in posted:
-            self._keep_true(request, posted["approval"], approval_message)
+            steps.append(lambda: self._keep_true(request, posted["approval"], approval_message))
         elif event.kind == "created" and profile and profile.approval_channel:
-            self._post(request, "approval", profile.approval_channel, approval_message(self.catalog, request))
+            steps.append(lambda: self._post(request, "approval", profile.approval_channel,
+                                            approval_message(self.catalog, request)))
         if "grant" in posted:
-            self._keep_true(request, posted["grant"], grant_message)
+            steps.append(lambda: self._keep_true(request, posted["grant"], grant_message))
         elif event.kind == "activated" and dm and request.grant:
-            self._post(request, "grant", dm, grant_message(self.catalog, request))
+            steps.append(lambda: self._post(request, "grant", dm, grant_message(self.catalog, request)))
         if event.kind in ENDINGS and dm and "ended" not in posted:
-            self._post(request, "ended", dm, ended_message(self.catalog, request))
+            steps.append(lambda: self._post(request, "ended", dm, ended_message(self.catalog, request)))
+        if event.kind == "reminder_sent" and "approval" in posted and "reminder" not in posted:
+            steps.append(lambda: self._post(request, "reminder", posted["approval"][0],
+                                            reminder_message(self.catalog, request), thread_ts=posted["approval"][1]))
+        if event.kind == "expiry_warning" and dm and request.grant and "warning" not in posted:
+            extendable = bool(event.details.get("extendable", True))
+            steps.append(lambda: self._post(request, "warning", dm, expiry_warning(self.catalog, request, extendable)))
+        failures = []
+        for step in steps:
+            try:
+                step()
+            except SlackFailure as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
-    def _post(self, request: AccessRequest, purpose: str, channel: str, message: Message) -> None:
+    def _post(self, request: AccessRequest, purpose: str, channel: str, message: Message, **options: str) -> None:
         text, blocks = message
         answer = self.web.call("chat.postMessage", channel=channel, text=text, blocks=as_dicts(blocks),
-                               unfurl_links=False)
+                               unfurl_links=False, **options)
         self.repo.note(Event(request.id, request.version, POSTED, self.clock(), SYSTEM, "system",
                              {"purpose": purpose, "channel": answer.get("channel", channel), "ts": answer.get("ts")}))
 

@@ -1,0 +1,211 @@
+"""Buttons and modals: the same rules as over HTTP, and messages that stay true after every decision."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.domain.requests import State
+from tools.slack_cli import interaction_body
+
+EXPECTED = Path(__file__).parent / "expected"
+
+
+def state_of(request_id: str) -> State:
+    return bootstrap.broker().repo.get(request_id).state
+
+
+def test_approve_grants_access_updates_the_message_and_dms_the_requester(slack, world) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    [posted] = slack.calls("chat.postMessage", "C01APPROVALS")
+    answer = slack.click("approve", request_id, as_="bob")
+    assert (answer.status_code, answer.text) == (200, "")
+    slack.drain()
+
+    request = bootstrap.broker().repo.get(request_id)
+    assert request.state == State.ACTIVE
+    attached = world.client("iam").list_attached_user_policies(UserName="s3-access")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [request.grant.policy_arn]
+
+    update = slack.calls("chat.update", "C01APPROVALS")[-1]
+    assert update.body["ts"] == posted.body.get("ts", update.body["ts"])
+    message = slack.seen("chat.update", "C01APPROVALS")
+    assert "Approved by @bob" in message and "(1 of 1)" in message and "Access active until" in message
+    assert "[Approve]" not in message, "a decided request keeps no buttons"
+
+    dm = slack.seen("chat.postMessage", "U01S3ACCESS")
+    assert "Your access to *S3 prod* is active" in dm and "approved by @bob" in dm
+    assert f"{request.grant.console_url}" in dm and "/v1/console/" in dm, "the signed console link"
+    assert "https://signin.aws.amazon.com/switchrole?account=222222222222&roleName=switch-role-for-S3" in dm
+    expires = request.grant.expires_at
+    assert expires.strftime("%Y-%m-%d %H:%M UTC") in dm
+    raw = json.dumps(slack.calls("chat.postMessage", "U01S3ACCESS")[-1].body)
+    assert f"<!date^{int(expires.timestamp())}^{{date_short_pretty}} {{time}}|" in raw
+    assert "[Revoke now (I'm done)] [Extend]" in dm
+
+
+def test_the_pending_approval_message_matches_the_stored_block_kit(slack) -> None:  # type: ignore[no-untyped-def]
+    from chalicelib.slack.blocks import approval_message, as_dicts
+    from chalicelib.domain.requests import AccessRequest
+    from datetime import datetime, timezone
+
+    at = datetime(2026, 11, 28, 13, 0, tzinfo=timezone.utc)
+    request = AccessRequest(id="01jbx5v6d8k2m3n4p5q6r7s8t9", profile="s3-prod", requester="s3-access",
+                            requester_iam_user="s3-access", account="222222222222",
+                            role_arn="arn:aws:iam::222222222222:role/switch-role-for-S3",
+                            reason="fixing <the> export & more", duration_seconds=7200, approvals_required=1,
+                            created_at=at, updated_at=at)
+    text, blocks = approval_message(bootstrap.broker().catalog, request)
+    assert as_dicts(blocks) == json.loads((EXPECTED / "approval_pending.json").read_text())
+    assert text == "Access request from <@U01S3ACCESS>: S3 prod for 2h (pending)"
+
+
+def test_self_approval_is_refused_ephemerally_and_changes_nothing(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="s3-access")
+    slack.drain()
+    assert state_of(request_id) == State.PENDING
+    [reply] = slack.replies("s3-access")
+    assert "nobody may approve their own request" in reply
+    assert slack.calls("response_url")[-1].body["response_type"] == "ephemeral"
+    assert slack.calls("chat.update") == []
+
+
+def test_non_approvers_are_refused(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="alice")
+    slack.drain()
+    assert state_of(request_id) == State.PENDING
+    assert "only approvers of profile s3-prod may decide: bob, carol" in slack.replies("alice")[0]
+
+
+def test_a_click_on_a_decided_request_says_who_decided_and_changes_nothing(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="bob")
+    slack.drain()
+    before = bootstrap.broker().repo.get(request_id)
+    updates = len(slack.calls("chat.update"))
+    slack.click("approve", request_id, as_="carol")
+    slack.click("deny", request_id, as_="carol")
+    slack.drain()
+    assert slack.replies("carol") == [f"Request `{request_id}` is already approved by <@U01BOB>; nothing changed."] * 2
+    assert bootstrap.broker().repo.get(request_id).version == before.version
+    assert len(slack.calls("chat.update")) == updates
+    assert slack.calls("views.open") == [], "no deny form for a decided request"
+
+
+def test_deny_asks_for_a_reason_then_updates_the_message_and_tells_the_requester(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("deny", request_id, as_="carol")
+    slack.drain()
+    [opened] = slack.calls("views.open")
+    assert opened.body["view"]["callback_id"] == "deny"
+    assert "Deny @s3-access's request for *S3 prod*" in slack.seen("views.open")
+    metadata = json.loads(opened.body["view"]["private_metadata"])
+    assert metadata["request_id"] == request_id
+
+    closed = slack.submit("deny", {"reason": "use the staging bucket"}, {"request_id": request_id}, as_="carol")
+    assert (closed.status_code, closed.text) == (200, ""), "an empty answer closes the modal"
+    slack.drain()
+    assert state_of(request_id) == State.DENIED
+    message = slack.seen("chat.update", "C01APPROVALS")
+    assert "Denied by @carol" in message and "use the staging bucket" in message and "[Approve]" not in message
+    dm = slack.seen("chat.postMessage", "U01S3ACCESS")
+    assert f"Your request `{request_id}` for *S3 prod*: :x: Denied by @carol" in dm
+
+
+def test_deny_by_the_requester_is_refused_inside_the_modal(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    answer = slack.submit("deny", {"reason": ""}, {"request_id": request_id}, as_="s3-access")
+    assert answer.json["response_action"] == "errors"
+    assert "nobody may decide their own request" in answer.json["errors"]["reason"]
+    assert state_of(request_id) == State.PENDING
+
+
+def test_revoke_now_from_the_dm_ends_the_grant_and_the_buttons(slack, world) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="bob")
+    slack.drain()
+    slack.click("revoke", request_id, as_="s3-access")
+    slack.drain()
+    assert state_of(request_id) == State.REVOKED
+    assert world.client("iam").list_attached_user_policies(UserName="s3-access")["AttachedPolicies"] == []
+    grant_dm = [c for c in slack.calls("chat.update") if c.body["channel"] == "D01S3ACCESS"][-1]
+    assert "[Revoke now" not in str(grant_dm.body["blocks"]), "the grant DM keeps no buttons once it ended"
+    assert "Access revoked by @s3-access" in slack.seen("chat.update", "D01S3ACCESS")
+    assert "Access revoked by @s3-access" in slack.seen("chat.postMessage", "U01S3ACCESS")
+    assert "Access revoked by @s3-access" in slack.seen("chat.update", "C01APPROVALS")
+
+
+def test_revoke_subcommand(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="bob")
+    slack.drain()
+    answer = slack.command(f"revoke {request_id}")
+    assert answer.json["text"] == f"Revoking `{request_id}`…"
+    slack.drain()
+    assert state_of(request_id) == State.REVOKED
+    assert f"Revoked `{request_id}`" in slack.replies("s3-access")[-1]
+    slack.command(f"revoke {request_id}")
+    slack.drain()
+    assert "already revoked by <@U01S3ACCESS>" in slack.replies("s3-access")[-1]
+
+
+def test_two_approvals_show_progress(slack, clock, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    catalog = (Path(bootstrap.settings().catalog_path).read_text()
+               .replace("approvals_required: 1", "approvals_required: 2"))
+    (tmp_path / "catalog.yaml").write_text(catalog)
+    monkeypatch.setenv("ACCESS_BROKER_CATALOG", str(tmp_path / "catalog.yaml"))
+    bootstrap.reset()
+    bootstrap.broker().clock = clock
+    request_id = slack.create()
+    assert "Waiting for approval (0 of 2)" in slack.seen("chat.postMessage", "C01APPROVALS")
+    slack.click("approve", request_id, as_="bob")
+    slack.drain()
+    message = slack.seen("chat.update", "C01APPROVALS")
+    assert "Approved by @bob" in message and "(1 of 2)" in message
+    assert "Waiting for approval (1 of 2) from @bob or @carol" in message and "[Approve] [Deny]" in message
+    slack.click("approve", request_id, as_="bob")
+    slack.drain()
+    assert "you already approved" in slack.replies("bob")[-1]
+    slack.click("approve", request_id, as_="carol")
+    slack.drain()
+    message = slack.seen("chat.update", "C01APPROVALS")
+    assert "(1 of 2)" in message and "Approved by @carol" in message and "(2 of 2)" in message
+    assert "[Approve]" not in message and state_of(request_id) == State.ACTIVE
+
+
+def test_the_request_form_submission_creates_a_request(slack) -> None:  # type: ignore[no-untyped-def]
+    answer = slack.submit("request_access", {"profile": "s3-prod-short", "duration": "3m", "reason": "watch expiry"},
+                          as_="alice")
+    assert (answer.status_code, answer.text) == (200, "")
+    slack.drain()
+    [request] = bootstrap.broker().repo.by_requester("alice", 10, None).items
+    assert (request.profile, request.duration_seconds) == ("s3-prod-short", 180)
+    assert f"Request `{request.id}`" in slack.replies("alice")[-1]
+
+
+def test_form_errors_show_under_the_field(slack) -> None:  # type: ignore[no-untyped-def]
+    answer = slack.submit("request_access", {"profile": "s3-prod", "duration": "9h", "reason": "x"}, as_="alice")
+    assert list(answer.json["errors"]) == ["duration"] and "15m to 4h" in answer.json["errors"]["duration"]
+    answer = slack.submit("request_access", {"profile": "s3-prod", "duration": "", "reason": ""}, as_="alice")
+    assert list(answer.json["errors"]) == ["reason"]
+    assert bootstrap.broker().repo.by_requester("alice", 10, None).items == []
+
+
+@pytest.mark.parametrize("body", [
+    b"payload=%7Bbroken",
+    interaction_body({"type": "block_actions", "user": {"id": "U01BOB"},
+                      "actions": [{"action_id": "approve_everything", "value": "01jbx5v6d8k2m3n4p5q6r7s8t9"}]}),
+])
+def test_malformed_or_unknown_actions_are_400_and_write_nothing(slack, body) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    before = bootstrap.broker().repo.events(request_id)
+    calls = len(slack.calls())
+    answer = slack.send("/slack/interactions", body)
+    slack.drain()
+    assert answer.status_code == 400
+    assert bootstrap.broker().repo.events(request_id) == before
+    assert len(slack.calls()) == calls
