@@ -49,9 +49,11 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
     assert grant is not None, "a grant message needs a grant"
     profile = _profile_text(catalog, request)
     blocks: list[Block] = [
-        SectionBlock(block_id="granted", text=MarkdownTextObject(
-            text=f":unlock: Your access to *{profile}* is active (request `{request.id}`), approved by "
-                 f"{_approvers_done(catalog, request)}.")),
+        SectionBlock(block_id="granted", text=MarkdownTextObject(text=(
+            f":rotating_light: Your break-glass access to *{profile}* is active (request `{request.id}`); it is "
+            f"flagged for review." if request.break_glass else
+            f":unlock: Your access to *{profile}* is active (request `{request.id}`), approved by "
+            f"{', '.join(mention(catalog, a.by) for a in request.approvals)}."))),
         SectionBlock(block_id="links", text=MarkdownTextObject(
             text=f"*Console:* <{grant.console_url}|Open the AWS console as {escape(request.role_arn.rsplit('/', 1)[-1])}>"
                  f"\n*Switch-role URL:* {grant.switch_role_url}")),
@@ -145,6 +147,9 @@ def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
              for i, a in enumerate(request.approvals, 1)]
     when = local_time(request.updated_at or request.created_at)
     by = mention(catalog, request.decided_by)
+    if request.break_glass:
+        lines.insert(0, f":rotating_light: *Break-glass*: active without approval {local_time(request.created_at)}; "
+                        f"flagged for review")
     if request.state == State.PENDING:
         lines.append(f":hourglass_flowing_sand: Waiting for approval ({len(request.approvals)} of {need}) from "
                      f"{approvers_text(catalog, request)}")
@@ -167,10 +172,6 @@ def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
         lines.append(f":warning: Granting access failed {when}: {escape(request.failure_reason or 'unknown error')}; "
                      f"nothing was left attached")
     return lines
-
-
-def _approvers_done(catalog: Catalog, request: AccessRequest) -> str:
-    return ", ".join(mention(catalog, a.by) for a in request.approvals) or "policy"
 
 
 def _profile_text(catalog: Catalog, request: AccessRequest) -> str:

@@ -18,6 +18,7 @@ from chalicelib.store.repository import Repository
 log = logging.getLogger(__name__)
 POSTED = "slack_posted"
 SYSTEM = "access-broker"
+BREAK_GLASS = "break_glass_activated"
 ENDINGS = {"denied", "timed_out", "expired", "revoked", "failed"}  # the requester hears about each of these
 
 
@@ -36,9 +37,12 @@ class SlackNotifier:
         steps: list[Callable[[], None]] = []
         if "approval" in posted:
             steps.append(lambda: self._keep_true(request, posted["approval"], approval_message))
-        elif event.kind == "created" and profile and profile.approval_channel:
+        elif event.kind in ("created", BREAK_GLASS) and profile and profile.approval_channel:
             steps.append(lambda: self._post(request, "approval", profile.approval_channel,
                                             approval_message(self.catalog, request)))
+        security = self.catalog.security_channel
+        if event.kind == BREAK_GLASS and security and "security" not in posted:  # loud: security hears too
+            steps.append(lambda: self._post(request, "security", security, approval_message(self.catalog, request)))
         if "grant" in posted:
             steps.append(lambda: self._keep_true(request, posted["grant"], grant_message))
         elif event.kind == "activated" and dm and request.grant:

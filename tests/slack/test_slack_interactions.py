@@ -153,13 +153,8 @@ def test_revoke_subcommand(slack) -> None:  # type: ignore[no-untyped-def]
     assert "already revoked by <@U01S3ACCESS>" in slack.replies("s3-access")[-1]
 
 
-def test_two_approvals_show_progress(slack, clock, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    catalog = (Path(bootstrap.settings().catalog_path).read_text()
-               .replace("approvals_required: 1", "approvals_required: 2"))
-    (tmp_path / "catalog.yaml").write_text(catalog)
-    monkeypatch.setenv("ACCESS_BROKER_CATALOG", str(tmp_path / "catalog.yaml"))
-    bootstrap.reset()
-    bootstrap.broker().clock = clock
+def test_two_approvals_show_progress(slack, catalog_file) -> None:  # type: ignore[no-untyped-def]
+    catalog_file(lambda doc: doc["profiles"]["s3-prod"].update(approvals_required=2))
     request_id = slack.create()
     assert "Waiting for approval (0 of 2)" in slack.seen("chat.postMessage", "C01APPROVALS")
     slack.click("approve", request_id, as_="bob")
@@ -209,3 +204,18 @@ def test_malformed_or_unknown_actions_are_400_and_write_nothing(slack, body) -> 
     assert answer.status_code == 400
     assert bootstrap.broker().repo.events(request_id) == before
     assert len(slack.calls()) == calls
+
+
+def test_break_glass_is_announced_loudly_to_the_approval_and_security_channels(slack, api, catalog_file) -> None:  # type: ignore[no-untyped-def]
+    catalog_file(lambda doc: doc["profiles"].update({"s3-break-glass": {
+        **doc["profiles"]["s3-prod"], "break_glass": True, "display_name": "S3 break-glass"}}))
+    created = api.post("/v1/requests", "alice", {"profile": "s3-break-glass", "break_glass": True,
+                                                 "reason": "prod export is down, on-call pager INC-7"})
+    assert created.status_code == 201, created.body
+    slack.drain()
+    for channel in ("C01APPROVALS", "C01SECURITY"):
+        seen = slack.seen("chat.postMessage", channel)
+        assert "Break-glass" in seen and "flagged for review" in seen and "@alice requests *S3 break-glass*" in seen
+        assert "[Approve]" not in seen
+    assert "Access active until" in slack.seen("chat.update", "C01APPROVALS")
+    assert "Your break-glass access to *S3 break-glass* is active" in slack.seen("chat.postMessage", "U01ALICE")
