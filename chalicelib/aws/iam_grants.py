@@ -1,17 +1,26 @@
 """The grant in IAM: one customer managed policy per request under /access-broker/, attached to the requester.
 
 Every method is safe to re-run. The broker never touches a policy outside its path: `_owned` checks
-each ARN before any call that changes IAM."""
+each ARN before any call that changes IAM. Throttling, 5xx answers and dropped connections are retried
+here with exponential backoff (botocore's own retries are off, so there is one retry policy and tests
+can inject the sleep)."""
 from __future__ import annotations
 
 import json
+import random
+import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 
 POLICY_PATH = "/access-broker/"
+ATTEMPTS = 5  # per IAM call
+BACKOFF_BASE_S, BACKOFF_CAP_S = 0.25, 4.0  # waits of about 0.25, 0.5, 1, 2 s between the 5 attempts
+_RETRYABLE_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable",
+                    "ServiceUnavailableException", "InternalFailure", "InternalError", "ServiceFailure"}
 
 
 class GrantError(Exception):
@@ -19,14 +28,16 @@ class GrantError(Exception):
 
 
 class IamGrants:
-    def __init__(self, source_account: str, partition: str = "aws", client: Any = None) -> None:
+    def __init__(self, source_account: str, partition: str = "aws", client: Any = None,
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random) -> None:
         self.source_account, self.partition = source_account, partition
-        self._client = client
+        self._client, self.sleep, self.jitter = client, sleep, jitter
 
     @property
     def iam(self) -> Any:
         if self._client is None:  # built on first use: no client at import or cold start
-            self._client = boto3.client("iam")
+            self._client = boto3.client("iam", config=Config(
+                retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15))
         return self._client
 
     def policy_arn(self, request_id: str) -> str:
@@ -37,38 +48,52 @@ class IamGrants:
         arn = self.policy_arn(request_id)
         document = json.dumps(policy_document(role_arn, expires_at))
         try:
-            self.iam.create_policy(
-                PolicyName=policy_name(request_id), Path=POLICY_PATH, PolicyDocument=document,
-                Description=f"access-broker grant for request {request_id}"[:1000],
-                Tags=[{"Key": "access-broker:request-id", "Value": request_id},
-                      {"Key": "access-broker:expires-at", "Value": _rfc3339(expires_at)}])
+            self._call("create_policy",
+                       PolicyName=policy_name(request_id), Path=POLICY_PATH, PolicyDocument=document,
+                       Description=f"access-broker grant for request {request_id}"[:1000],
+                       Tags=[{"Key": "access-broker:request-id", "Value": request_id},
+                             {"Key": "access-broker:expires-at", "Value": _rfc3339(expires_at)}])
         except ClientError as exc:
             if _code(exc) != "EntityAlreadyExists":  # a re-run: the policy from the first attempt is ours
                 raise GrantError(_explain("create the grant policy", exc)) from None
         try:
-            self.iam.attach_user_policy(UserName=iam_user, PolicyArn=_owned(arn))
+            self._call("attach_user_policy", UserName=iam_user, PolicyArn=_owned(arn))
         except ClientError as exc:
             raise GrantError(_explain(f"attach the grant policy to IAM user {iam_user}", exc)) from None
         return arn
 
+    def set_expiry(self, request_id: str, role_arn: str, expires_at: datetime) -> None:
+        """Moves the grant's end: a new default policy version carries the new condition (IAM switches the
+        default atomically: no gap, no overlap), then every older version is deleted."""
+        arn = _owned(self.policy_arn(request_id))
+        try:
+            self._call("create_policy_version", PolicyArn=arn, SetAsDefault=True,
+                       PolicyDocument=json.dumps(policy_document(role_arn, expires_at)))
+            self._delete_old_versions(arn)
+            self._call("tag_policy", PolicyArn=arn,
+                       Tags=[{"Key": "access-broker:expires-at", "Value": _rfc3339(expires_at)}])
+        except ClientError as exc:
+            raise GrantError(_explain("change the grant policy's expiry", exc)) from None
+
     def remove(self, policy_arn: str, iam_user: str | None = None) -> None:
         """Detaches the policy (from `iam_user`, or from everyone it is attached to) and deletes it."""
         arn = _owned(policy_arn)
-        users = [iam_user] if iam_user else self.attached_users(arn)
         try:
+            users = [iam_user] if iam_user else self.attached_users(arn)
             for user in users:
-                _ignore_missing(self.iam.detach_user_policy, UserName=user, PolicyArn=arn)
-            _ignore_missing(self.iam.delete_policy, PolicyArn=arn)
+                self._ignore_missing("detach_user_policy", UserName=user, PolicyArn=arn)
+            self._delete_old_versions(arn)  # IAM refuses to delete a policy that has other versions
+            self._ignore_missing("delete_policy", PolicyArn=arn)
         except ClientError as exc:
             if _code(exc) == "DeleteConflict" and iam_user:  # attached elsewhere too: detach from all
                 return self.remove(policy_arn)
             raise GrantError(_explain("remove the grant policy", exc)) from None
 
     def attached_users(self, policy_arn: str) -> list[str]:
-        pages = self.iam.get_paginator("list_entities_for_policy").paginate(
-            PolicyArn=_owned(policy_arn), EntityFilter="User")
         try:
-            return [u["UserName"] for page in pages for u in page["PolicyUsers"]]
+            return [u["UserName"] for page in self._pages("list_entities_for_policy", "PolicyUsers",
+                                                          PolicyArn=_owned(policy_arn), EntityFilter="User")
+                    for u in page]
         except ClientError as exc:
             if _code(exc) == "NoSuchEntity":
                 return []
@@ -76,8 +101,50 @@ class IamGrants:
 
     def owned_policies(self) -> list[str]:
         """ARNs of every policy under the broker's path, paginated."""
-        pages = self.iam.get_paginator("list_policies").paginate(Scope="Local", PathPrefix=POLICY_PATH)
-        return [p["Arn"] for page in pages for p in page["Policies"]]
+        return [p["Arn"] for page in self._pages("list_policies", "Policies", Scope="Local", PathPrefix=POLICY_PATH)
+                for p in page]
+
+    def _delete_old_versions(self, arn: str) -> None:
+        try:
+            versions = self._call("list_policy_versions", PolicyArn=arn)["Versions"]
+        except ClientError as exc:
+            if _code(exc) == "NoSuchEntity":
+                return
+            raise
+        for version in versions:
+            if not version["IsDefaultVersion"]:
+                self._ignore_missing("delete_policy_version", PolicyArn=arn, VersionId=version["VersionId"])
+
+    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[list[dict]]:
+        marker = None
+        while True:
+            page = self._call(operation, **kwargs, **({"Marker": marker} if marker else {}))
+            yield page[key]
+            if not page.get("IsTruncated"):
+                return
+            marker = page["Marker"]
+
+    def _ignore_missing(self, operation: str, **kwargs: Any) -> None:
+        try:
+            self._call(operation, **kwargs)
+        except ClientError as exc:
+            if _code(exc) != "NoSuchEntity":
+                raise
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        """One IAM call, retried with capped exponential backoff and jitter on throttling, 5xx and dropped
+        connections. A connection that never comes back becomes a GrantError."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return getattr(self.iam, operation)(**kwargs)
+            except ClientError as exc:
+                if attempt == ATTEMPTS - 1 or not _retryable(exc):
+                    raise
+            except (BotoConnectionError, HTTPClientError) as exc:
+                if attempt == ATTEMPTS - 1:
+                    raise GrantError(f"IAM did not answer ({operation}): {exc}") from None
+            self.sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt) * (0.5 + self.jitter() / 2))
+        raise AssertionError("unreachable")
 
 
 def policy_name(request_id: str) -> str:
@@ -109,12 +176,9 @@ def _owned(policy_arn: str) -> str:
     return policy_arn
 
 
-def _ignore_missing(call: Any, **kwargs: Any) -> None:
-    try:
-        call(**kwargs)
-    except ClientError as exc:
-        if _code(exc) != "NoSuchEntity":
-            raise
+def _retryable(exc: ClientError) -> bool:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return _code(exc) in _RETRYABLE_CODES or status >= 500
 
 
 def _rfc3339(when: datetime) -> str:

@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.aws.iam_grants import POLICY_PATH
 from chalicelib.domain.requests import AccessRequest, Event
+from tools.fault_proxy import FaultProxy
 from tools.world import SOURCE_ACCOUNT
 
 
@@ -90,3 +91,48 @@ def recorder(broker: Any) -> Recorder:
 def people(broker: Any, iam: Any, recorder: Recorder) -> People:
     return People(broker)
 
+
+
+class IamFaults:
+    """The broker's IAM calls go through a fault-injecting proxy; backoff waits are recorded, not slept."""
+
+    def __init__(self, proxy: FaultProxy) -> None:
+        self.proxy, self.waits = proxy, []
+        self.fail, self.heal, self.seen = proxy.fail, proxy.heal, proxy.seen
+
+
+@pytest.fixture
+def faults(world: Any, broker: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    proxy = FaultProxy(world.emulator.endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", proxy.endpoint)  # botocore's service-specific endpoint variable
+    injected = IamFaults(proxy)
+    broker.grants._client, broker.grants.sleep = None, injected.waits.append  # rebuilt on first use, via the proxy
+    yield injected
+    proxy.stop()
+    broker.grants._client = None  # straight to the emulator again once the variable is restored
+
+
+class Crash(BaseException):
+    """The process dies here (a Lambda timeout, a killed container): nothing after it runs, no handler sees it."""
+
+
+class Crasher:
+    Crash = Crash
+
+    def after(self, target: Any, method: str, on_call: int = 1) -> None:
+        """Makes `target.method` do its work and then crash the process on its `on_call`-th call."""
+        real, calls = getattr(target, method), []
+
+        def crashing(*args: Any, **kwargs: Any) -> Any:
+            result = real(*args, **kwargs)
+            calls.append(1)
+            if len(calls) == on_call:
+                raise Crash(f"crashed after {method}")
+            return result
+
+        setattr(target, method, crashing)
+
+
+@pytest.fixture
+def crash() -> Crasher:
+    return Crasher()

@@ -1,0 +1,156 @@
+"""Access still ends on time when IAM throttles, the sweeper dies halfway, or two endings race."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chalicelib.aws.iam_grants import ATTEMPTS
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.requests import State
+from chalicelib.sweeper import sweep
+
+ENDINGS = ("expired", "revoked", "failed")
+
+
+def _endings(people, request_id: str) -> list[str]:
+    return [k for k in people.kinds(request_id) if k in ENDINGS]
+
+
+# -- IAM throttling and 5xx
+
+def test_a_throttled_attach_is_retried_with_growing_waits(broker, people, iam, faults):
+    faults.fail("AttachUserPolicy", times=3, code="Throttling")
+    grant = people.grant()
+    assert grant.state == State.ACTIVE and iam.attached() == [grant.grant.policy_arn]
+    assert faults.seen["AttachUserPolicy"] == 4, "three throttled attempts, then success"
+    assert len(faults.waits) == 3 and faults.waits[0] < faults.waits[2], f"backoff must grow: {faults.waits}"
+
+
+def test_an_attach_that_keeps_failing_ends_failed_with_nothing_left_in_iam(broker, people, iam, faults):
+    faults.fail("AttachUserPolicy", times=99, status=503, code="ServiceUnavailable")
+    failed = broker.approve(people.caller("bob"), people.ask().id)
+    assert failed.state == State.FAILED and "ServiceUnavailable" in failed.failure_reason
+    assert faults.seen["AttachUserPolicy"] == ATTEMPTS
+    assert iam.policies() == [] and iam.attached() == [], "the half-made policy is cleaned up"
+    assert _endings(people, failed.id) == ["failed"]
+
+
+def test_a_detach_that_keeps_failing_still_ends_the_grant_and_the_next_pass_cleans_up(
+        broker, people, iam, faults, clock):
+    grant = people.grant()
+    faults.fail("DetachUserPolicy", times=99, status=500, code="InternalFailure")
+    clock.advance(minutes=61)
+    sweep(broker)
+    assert broker.repo.get(grant.id).state == State.EXPIRED, "the record ends on time whatever IAM says"
+    assert "cleanup_pending" in people.kinds(grant.id)
+    assert iam.attached() == [grant.grant.policy_arn]  # still there: IAM keeps refusing
+
+    faults.heal()
+    sweep(broker)
+    assert iam.attached() == [] and iam.policies() == []
+    assert [e.details["action"] for e in broker.repo.events(grant.id) if e.kind == "drift_repaired"] == [
+        "orphan_policy_removed"]
+    assert _endings(people, grant.id) == ["expired"]
+
+
+# -- crashes
+
+def test_a_sweep_that_dies_halfway_is_finished_by_the_next_pass(broker, people, iam, clock, crash, recorder):
+    grants = [people.grant(who=who) for who in ("s3-access", "alice", "carol", "s3-access")]
+    clock.advance(minutes=61)
+    crash.after(broker.repo, "transition", on_call=2)  # dies after recording the 2nd expiry, before its detach
+    with pytest.raises(crash.Crash):
+        sweep(broker)
+    states = sorted(broker.repo.get(g.id).state.value for g in grants)
+    assert states == ["active", "active", "expired", "expired"], "the pass died halfway"
+
+    del broker.repo.transition  # the next invocation is a fresh process
+    sweep(broker)
+    for grant in grants:
+        assert broker.repo.get(grant.id).state == State.EXPIRED
+        assert _endings(people, grant.id) == ["expired"], "each grant ends exactly once"
+        assert recorder.kinds(grant.id).count("expired") <= 1
+    assert iam.policies() == [] and all(iam.attached(u) == [] for u in ("s3-access", "alice", "carol"))
+
+
+def test_a_crash_between_the_attach_and_the_record_is_reconciled(broker, people, iam, clock, crash):
+    pending = people.ask()
+    crash.after(broker.grants, "apply")
+    with pytest.raises(crash.Crash):
+        broker.approve(people.caller("bob"), pending.id)
+    assert broker.repo.get(pending.id).state == State.APPROVED and len(iam.attached()) == 1
+
+    del broker.grants.apply
+    sweep(broker)  # the policy of a grant still being applied is not an orphan
+    assert len(iam.attached()) == 1 and broker.repo.get(pending.id).state == State.APPROVED
+    clock.advance(minutes=3)
+    sweep(broker)
+    active = broker.repo.get(pending.id)
+    assert active.state == State.ACTIVE and iam.attached() == [active.grant.policy_arn] == iam.policies()
+    assert people.kinds(active.id).count("activated") == 1
+
+
+def test_a_half_applied_grant_whose_time_is_up_is_ended_not_applied(broker, people, iam, clock, crash):
+    pending = people.ask(profile="s3-prod-short", duration="1m")
+    crash.after(broker.grants, "apply")
+    with pytest.raises(crash.Crash):
+        broker.approve(people.caller("bob"), pending.id)
+    del broker.grants.apply
+    clock.advance(minutes=3)
+    sweep(broker)
+    assert broker.repo.get(pending.id).state == State.EXPIRED
+    assert iam.policies() == [] and iam.attached() == []
+    assert "activated" not in people.kinds(pending.id)
+
+
+def test_a_revoke_of_a_half_applied_grant_removes_its_policy(broker, people, iam, crash):
+    pending = people.ask()
+    crash.after(broker.grants, "apply")
+    with pytest.raises(crash.Crash):
+        broker.approve(people.caller("bob"), pending.id)
+    del broker.grants.apply
+    broker.revoke(people.caller("s3-access"), pending.id)
+    assert iam.policies() == [] and _endings(people, pending.id) == ["revoked"]
+
+
+# -- races
+
+@pytest.mark.parametrize("first", ["revoke", "expire"])
+def test_a_revoke_racing_the_expiry_has_one_winner(broker, people, iam, clock, first):
+    grant = people.grant()
+    clock.advance(minutes=61)
+    seen_by_sweeper = next(iter(broker.repo.due(State.ACTIVE, clock())))  # the sweeper read it...
+    if first == "revoke":
+        broker.revoke(people.caller("s3-access"), grant.id)  # ...then the requester revoked
+        with pytest.raises(Conflict):
+            broker.sweep_due(seen_by_sweeper)
+    else:
+        broker.sweep_due(seen_by_sweeper)
+        with pytest.raises(Conflict):
+            broker.revoke(people.caller("s3-access"), grant.id)
+    assert _endings(people, grant.id) == ["revoked" if first == "revoke" else "expired"]
+    assert iam.policies() == []
+
+
+def test_a_revoke_and_an_expiry_at_the_same_moment_end_the_grant_once(broker, people, iam, clock):
+    grants = [people.grant() for _ in range(4)]
+    clock.advance(minutes=61)
+    start = threading.Barrier(2)
+
+    def revoke_all() -> None:
+        start.wait()
+        for grant in grants:
+            try:
+                broker.revoke(people.caller("s3-access"), grant.id)
+            except Conflict:
+                pass
+
+    revoker = threading.Thread(target=revoke_all)
+    revoker.start()
+    start.wait()
+    sweep(broker)
+    revoker.join()
+    for grant in grants:
+        assert len(_endings(people, grant.id)) == 1, people.kinds(grant.id)
+    assert iam.policies() == [] and iam.attached() == []
