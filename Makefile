@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test sweep clean lint
+.PHONY: install run test sweep clean lint slack
 
 install: $(INSTALLED)
 
@@ -20,6 +20,9 @@ run: install  ## the local AWS world + the API on http://127.0.0.1:8000 + the sw
 
 sweep: install  ## one sweep pass against the world `make run` started (reads .local/env)
 	$(BIN)/python -m tools.sweep_once
+
+slack: install  ## Slack without a workspace, against `make run`: make slack ARGS="/request-access s3-prod 1h test"
+	$(BIN)/python -m tools.slack_cli $(ARGS)
 
 test: install  ## the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

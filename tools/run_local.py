@@ -27,13 +27,16 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     emulator, keys = start_world()
+    slack_env, stub = _slack()
     try:
-        env = _environment(emulator.endpoint, keys[BROKER_PROFILE], args.port)
+        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], args.port), **slack_env}
         write_credentials_file(LOCAL / "aws-credentials", keys)
         _write_env(LOCAL / "env", env)
         os.environ.update(env)
         serve(args.port)
     finally:
+        if stub:
+            stub.stop()
         emulator.stop()
 
 
@@ -49,13 +52,30 @@ def _environment(endpoint: str, broker_keys, port: int) -> dict[str, str]:  # ty
         "ACCESS_BROKER_STAGE": "local",
         "ACCESS_BROKER_TABLE": "access-broker-local",
         "ACCESS_BROKER_CONSOLE_KEY": os.environ.get("ACCESS_BROKER_CONSOLE_KEY") or secrets.token_urlsafe(32),
-        "SLACK_SIGNING_SECRET": os.environ.get("SLACK_SIGNING_SECRET") or secrets.token_hex(16),
     }
 
 
+def _slack():  # type: ignore[no-untyped-def]
+    """A real Slack app when SLACK_API_URL, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are all set; otherwise
+    the local stub, which prints what the broker posts (and which `make slack` reads back)."""
+    names = ("SLACK_API_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    given = {name: os.environ[name] for name in names if os.environ.get(name)}
+    if len(given) == len(names):
+        return given, None
+    from chalicelib.catalog import load_catalog
+    from tools.slack_stub import SlackStub
+
+    catalog = load_catalog(ROOT / os.environ.get("ACCESS_BROKER_CATALOG", "chalicelib/catalog/demo.yaml"))
+    stub = SlackStub(echo=True, names={p.slack_user_id: p.id for p in catalog.people.values() if p.slack_user_id})
+    stub.start()
+    return {"SLACK_API_URL": stub.api_url, "SLACK_BOT_TOKEN": "xoxb-local-stub", "SLACK_STUB_URL": stub.url,
+            "SLACK_SIGNING_SECRET": given.get("SLACK_SIGNING_SECRET") or secrets.token_hex(16)}, stub
+
+
 def _write_env(path: Path, env: dict[str, str]) -> None:
-    """Shell KEY=value lines. The broker's own keys stay out: people use .local/aws-credentials."""
-    shown = {k: v for k, v in env.items() if not k.startswith("AWS_") or k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+    """Shell KEY=value lines. The broker's own keys and the bot token stay out: people use .local/aws-credentials."""
+    shown = {k: v for k, v in env.items() if k != "SLACK_BOT_TOKEN" and (
+        not k.startswith("AWS_") or k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"))}
     shown["AWS_SHARED_CREDENTIALS_FILE"] = str(LOCAL / "aws-credentials")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -111,6 +131,9 @@ In another shell:
   # then, as s3-access, with the stock AWS CLI:
   aws --profile s3-access --endpoint-url "$AWS_ENDPOINT_URL" sts assume-role \\
       --role-arn arn:aws:iam::222222222222:role/switch-role-for-S3 --role-session-name me
+  # or through Slack (signed like Slack signs; what the broker posts is printed here and there):
+  make slack ARGS="/request-access s3-prod 1h fixing the export job"
+  make slack ARGS="--as bob click approve <id>"
 
 Ctrl-C stops everything.
 """, flush=True)

@@ -111,7 +111,7 @@ class SlackStub:
         with self._lock:
             self._calls.append(call)
         if self.echo:
-            print(readable(call, self.names), file=self.out, flush=True)
+            print(readable(call, self.names), file=self.out, end="", flush=True)
         return call
 
     def _answer(self, call: Call) -> tuple[int, dict[str, str], dict[str, Any]]:

@@ -44,30 +44,32 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
 
 
 def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
-    """The requester's DM once the grant is active: links, expiry, and Revoke / Extend while it lasts."""
+    """The requester's DM once the grant is active: links, expiry, and Revoke / Extend while it lasts; once
+    the grant has ended, the same message says so, without links or buttons."""
     grant = request.grant
     assert grant is not None, "a grant message needs a grant"
     profile = _profile_text(catalog, request)
-    blocks: list[Block] = [
-        SectionBlock(block_id="granted", text=MarkdownTextObject(text=(
-            f":rotating_light: Your break-glass access to *{profile}* is active (request `{request.id}`); it is "
-            f"flagged for review." if request.break_glass else
-            f":unlock: Your access to *{profile}* is active (request `{request.id}`), approved by "
-            f"{', '.join(mention(catalog, a.by) for a in request.approvals)}."))),
+    if request.state != State.ACTIVE:
+        return f"Your access to {profile} has ended", [
+            SectionBlock(block_id="granted", text=MarkdownTextObject(
+                text=f":lock: Your access to *{profile}* (request `{request.id}`) has ended.")),
+            ContextBlock(block_id="status", elements=[MarkdownTextObject(text=_status_lines(catalog, request)[-1])])]
+    approved = ("it is flagged for review" if request.break_glass else
+                "approved by " + ", ".join(mention(catalog, a.by) for a in request.approvals))
+    kind = "break-glass access" if request.break_glass else "access"
+    role = escape(request.role_arn.rsplit("/", 1)[-1])
+    return f"Your access to {profile} is active until {utc(grant.expires_at)}", [
+        SectionBlock(block_id="granted", text=MarkdownTextObject(
+            text=f":unlock: Your {kind} to *{profile}* is active (request `{request.id}`); {approved}.")),
         SectionBlock(block_id="links", text=MarkdownTextObject(
-            text=f"*Console:* <{grant.console_url}|Open the AWS console as {escape(request.role_arn.rsplit('/', 1)[-1])}>"
+            text=f"*Console:* <{grant.console_url}|Open the AWS console as {role}>"
                  f"\n*Switch-role URL:* {grant.switch_role_url}")),
         SectionBlock(block_id="expiry", text=MarkdownTextObject(
             text=f"*Expires:* {utc(grant.expires_at)} ({local_time(grant.expires_at)} your time)")),
-    ]
-    if request.state == State.ACTIVE:
-        blocks.append(ActionsBlock(block_id="grant", elements=[
+        ActionsBlock(block_id="grant", elements=[
             ButtonElement(text="Revoke now (I'm done)", action_id="revoke", value=request.id, style="danger"),
-            ButtonElement(text="Extend", action_id="extend", value=request.id)]))
-    else:
-        blocks.append(ContextBlock(block_id="status", elements=[
-            MarkdownTextObject(text=_status_lines(catalog, request)[-1])]))
-    return f"Your access to {profile} is {_state(request)} until {utc(grant.expires_at)}", blocks
+            ButtonElement(text="Extend", action_id="extend", value=request.id)]),
+    ]
 
 
 def ended_message(catalog: Catalog, request: AccessRequest) -> Message:

@@ -36,7 +36,7 @@ def test_approve_grants_access_updates_the_message_and_dms_the_requester(slack, 
     assert "[Approve]" not in message, "a decided request keeps no buttons"
 
     dm = slack.seen("chat.postMessage", "U01S3ACCESS")
-    assert "Your access to *S3 prod* is active" in dm and "approved by @bob" in dm
+    assert "Your access to *S3 prod* is active" in dm and "; approved by @bob." in dm
     assert f"{request.grant.console_url}" in dm and "/v1/console/" in dm, "the signed console link"
     assert "https://signin.aws.amazon.com/switchrole?account=222222222222&roleName=switch-role-for-S3" in dm
     expires = request.grant.expires_at
@@ -134,7 +134,8 @@ def test_revoke_now_from_the_dm_ends_the_grant_and_the_buttons(slack, world) -> 
     assert world.client("iam").list_attached_user_policies(UserName="s3-access")["AttachedPolicies"] == []
     grant_dm = [c for c in slack.calls("chat.update") if c.body["channel"] == "D01S3ACCESS"][-1]
     assert "[Revoke now" not in str(grant_dm.body["blocks"]), "the grant DM keeps no buttons once it ended"
-    assert "Access revoked by @s3-access" in slack.seen("chat.update", "D01S3ACCESS")
+    grant_dm = slack.seen("chat.update", "D01S3ACCESS")
+    assert "has ended" in grant_dm and "Access revoked by @s3-access" in grant_dm and "/v1/console/" not in grant_dm
     assert "Access revoked by @s3-access" in slack.seen("chat.postMessage", "U01S3ACCESS")
     assert "Access revoked by @s3-access" in slack.seen("chat.update", "C01APPROVALS")
 
