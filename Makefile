@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test sweep clean lint slack
+.PHONY: install run test sweep clean lint slack bench
 
 install: $(INSTALLED)
 
@@ -26,6 +26,9 @@ slack: install  ## Slack without a workspace, against `make run`: make slack ARG
 
 test: install  ## the whole suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install  ## cold start vs its floor, warm flows and their AWS calls, sweep cost, package size: bench/results.json
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: install  ## the broker's own IAM policies: parliament, no findings (tests/security checks their scoping)
 	$(BIN)/parliament --files .chalice/policy-dev.json,.chalice/policy-prod.json < /dev/null

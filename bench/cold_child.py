@@ -1,0 +1,35 @@
+"""One cold start, run as a fresh interpreter: import a Chalice app module and answer one API Gateway event,
+the way Lambda's runtime does. Prints {"import_s", "answer_s", "status", "at"} as one JSON line.
+
+Usage: python bench/cold_child.py <module> <event.json>. Kept free of imports the app would not need."""
+import json
+import sys
+import time
+
+MARK = "bench: cold path starts"
+started = time.perf_counter()
+module_name, event_path = sys.argv[1], sys.argv[2]
+with open(event_path) as f:
+    event = json.load(f)
+read = time.perf_counter()
+sys.stderr.write(MARK + "\n")  # under -X importtime: what follows is the app's cold path, not interpreter start
+sys.stderr.flush()
+
+module = __import__(module_name, fromlist=["app"])
+imported = time.perf_counter()
+
+
+class Context:  # what Lambda passes; Chalice only keeps it
+    aws_request_id = "cold-start-bench"
+    function_name = "access-broker-bench"
+    memory_limit_in_mb = 512
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+response = module.app(event, Context())
+answered = time.perf_counter()
+print(json.dumps({"import_s": imported - read, "answer_s": answered - imported, "status": response["statusCode"],
+                  "body": str(response.get("body"))[:300], "at": time.time()}), flush=True)

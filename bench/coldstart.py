@@ -1,0 +1,132 @@
+"""Cold start: a fresh interpreter imports the app and answers its first request, against the local world,
+next to the floor (a bare Chalice app that imports boto3 and does one PutItem). Also `-X importtime`."""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD = ROOT / "bench" / "cold_child.py"
+MARK = "bench: cold path starts"  # cold_child.py writes it to stderr just before importing the app
+BUDGET = 1.25  # the app may take at most this many times the floor
+
+
+def api_event(method: str, path: str, body: str, headers: dict[str, str], user_arn: str | None = None) -> dict:
+    """An API Gateway (REST, proxy) event as Lambda hands it to Chalice."""
+    identity = {"sourceIp": "127.0.0.1", **({"userArn": user_arn} if user_arn else {})}
+    return {"resource": path, "path": path, "httpMethod": method, "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
+            "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
+            "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/api{path}", "stage": "api",
+                               "requestId": "cold-start-bench", "identity": identity},
+            "body": body, "isBase64Encoded": False}
+
+
+def create_request_event(run: int, env: dict[str, str], source_account: str) -> dict:
+    """POST /v1/requests as s3-access, signed (the IAM authorizer's identity in the request context)."""
+    body = json.dumps({"profile": "s3-prod", "duration": "1h", "reason": f"cold start benchmark {run}"})
+    return api_event("POST", "/v1/requests", body, {"Content-Type": "application/json"},
+                     user_arn=f"arn:aws:iam::{source_account}:user/s3-access")
+
+
+def slash_command_event(run: int, env: dict[str, str], source_account: str) -> dict:
+    """`/request-access s3-prod 1h ...` from s3-access, signed with the world's signing secret just now.
+    Each run's text differs: a repeated body would be an idempotent replay, not a first request."""
+    from urllib.parse import urlencode
+
+    from chalicelib.slack.verify import signature
+
+    body = urlencode({"team_id": "T01BENCH", "channel_id": "C01BENCH", "user_id": "U01S3ACCESS",
+                      "command": "/request-access", "text": f"s3-prod 1h cold start benchmark {run}",
+                      "response_url": "https://hooks.slack.invalid/commands/T01BENCH/1/bench",
+                      "trigger_id": f"1.bench.{run}"})
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": stamp,
+               "X-Slack-Signature": signature(env["SLACK_SIGNING_SECRET"], stamp, body.encode())}
+    return api_event("POST", "/slack/commands", body, headers)
+
+
+def first_request_event() -> tuple[str, Callable[[int, dict[str, str], str], dict]]:
+    """The first request to time: a slash command once the Slack routes exist, else creating a request over HTTP."""
+    if (ROOT / "chalicelib" / "routes" / "slack.py").exists():
+        return "POST /slack/commands", slash_command_event
+    return "POST /v1/requests", create_request_event
+
+
+def floor_event(*_: object) -> dict:
+    return api_event("POST", "/put", "{}", {"Content-Type": "application/json"})
+
+
+def once(module: str, event: dict, env: dict[str, str], importtime: bool = False) -> dict[str, Any]:
+    """One fresh process; `process_s` also counts the interpreter's own start."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(event, f)
+    try:
+        started = time.time()
+        done = subprocess.run([sys.executable, *(["-X", "importtime"] if importtime else []), str(CHILD), module,
+                               f.name], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                              text=True, timeout=120)
+    finally:
+        os.unlink(f.name)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise RuntimeError(f"cold start of {module} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if not 200 <= result["status"] < 300:
+        raise RuntimeError(f"cold start of {module} answered {result['status']}: {result['body']}")
+    result["total_s"] = result["import_s"] + result["answer_s"]
+    result["process_s"] = result["at"] - started
+    result["importtime"] = done.stderr if importtime else ""
+    return result
+
+
+def run(env: dict[str, str], source_account: str, runs: int = 7) -> dict[str, Any]:
+    """Median of `runs` alternating cold starts of the app and the floor, after one unmeasured start of each
+    (so both read compiled bytecode, as a deployed package's site-packages would)."""
+    route, app_event = first_request_event()
+    cases = {"app": ("app", app_event), "floor": ("bench.floor_app", floor_event)}
+    for module, event in cases.values():
+        once(module, event(-1, env, source_account), env)
+    samples: dict[str, list[dict]] = {name: [] for name in cases}
+    for i in range(runs):
+        for name, (module, event) in cases.items():
+            samples[name].append(once(module, event(i, env, source_account), env))
+    result: dict[str, Any] = {}
+    for name, found in samples.items():
+        result[name] = {key: round(statistics.median(s[key] for s in found) * 1000, 1)
+                        for key in ("import_s", "answer_s", "total_s", "process_s")}
+        result[name]["runs"] = runs
+    result["ratio"] = round(result["app"]["total_s"] / result["floor"]["total_s"], 2)
+    result["budget"] = BUDGET
+    result["app_route"] = route
+    traced = once("app", app_event(runs, env, source_account), env, importtime=True)["importtime"]
+    result["top_imports"] = top_imports(traced)
+    return result
+
+
+def top_imports(trace: str, n: int = 10) -> list[dict[str, Any]]:
+    """The `n` costliest imports on the cold path: top-level packages by the time spent importing their own
+    modules (self time summed), with the module that cost most inside each."""
+    packages: dict[str, dict[str, Any]] = {}
+    lines = trace.splitlines()
+    cold_path = lines[lines.index(MARK) + 1:] if MARK in lines else lines
+    for line in cold_path:
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cumulative, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        package = name.split(".")[0]
+        entry = packages.setdefault(package, {"package": package, "self_ms": 0.0, "modules": 0, "costliest": ("", 0)})
+        entry["self_ms"] += int(self_us) / 1000
+        entry["modules"] += 1
+        if int(self_us) > entry["costliest"][1]:
+            entry["costliest"] = (name, int(self_us))
+    ranked = sorted(packages.values(), key=lambda e: -e["self_ms"])[:n]
+    return [{"package": e["package"], "self_ms": round(e["self_ms"], 1), "modules": e["modules"],
+             "costliest_module": e["costliest"][0], "costliest_ms": round(e["costliest"][1] / 1000, 1)}
+            for e in ranked]

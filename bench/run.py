@@ -1,0 +1,124 @@
+"""`make bench`: cold start against its floor, warm latency and AWS calls per flow, sweep cost as the table
+grows, package size and the costliest imports. Prints one table; writes bench/results.json.
+
+Times are this machine's; only ratios and counts carry over. Nothing here is asserted: tests/perf pins counts."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from bench import coldstart, flows, size, sweep_cost
+from bench.world import fresh_broker, local_world
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+# Flow budgets from issue 7: at most this many calls per service.
+CALL_BUDGETS = {"create": {"dynamodb": 2}, "approve_to_active": {"dynamodb": 3, "iam": 3},
+                "revoke": {"dynamodb": 2, "iam": 2}}
+SWEEP_SIZES = (1_000, 10_000, 100_000)
+MOTO_SWEEP_SIZES = (500, 1_000, 2_000)  # moto copies the whole table on every transaction: see README
+SWEEP_TABLE = "access-broker-bench-sweep"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200, help="runs per flow (default 200)")
+    parser.add_argument("--cold-runs", type=int, default=7, help="cold starts of the app and of the floor")
+    parser.add_argument("--sweep-sizes", default=",".join(map(str, SWEEP_SIZES)), help="stored requests per step")
+    parser.add_argument("--skip-package", action="store_true", help="skip `chalice package` (it needs PyPI)")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                           "platform": platform.platform()}}
+    results["size"] = {"skipped": True} if args.skip_package else size.package()
+    with local_world() as env:
+        broker = fresh_broker()
+        results["cold_start"] = coldstart.run(env, broker.catalog.source_account, runs=args.cold_runs)
+        results["flows"] = flows.run(broker, runs=args.runs)
+        with sweep_storage() as (storage, note):
+            on_moto = storage == "moto"
+            sizes = MOTO_SWEEP_SIZES if on_moto else tuple(int(n) for n in args.sweep_sizes.split(","))
+            rows = sweep_cost.measure(fresh_broker(SWEEP_TABLE), sizes, passes=1 if on_moto else 3,
+                                      warmup=0 if on_moto else 1)
+            results["sweep"] = {"storage": storage, "note": note, "rows": rows}
+    results["bench_s"] = round(time.perf_counter() - started, 1)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+
+
+@contextmanager
+def sweep_storage() -> Iterator[tuple[str, str]]:
+    """DynamoDB Local for the sweep's table when it is installed (`make dynamodb-local`), IAM staying on moto;
+    otherwise moto, at smaller sizes: moto answers an index Query by scanning the whole table and copies the
+    table on every transaction, so its times grow with the table whatever the broker does."""
+    try:
+        from tools.dynamodb_local import DynamoDBLocal, emulator_dir, unavailable
+    except ImportError:
+        yield "moto", "tools/dynamodb_local.py is missing; sizes reduced"
+        return
+    directory = emulator_dir()
+    why = unavailable(directory)
+    if why:
+        yield "moto", f"{why}; sizes reduced"
+        return
+    with tempfile.TemporaryDirectory() as workdir, DynamoDBLocal.start(directory, Path(workdir)) as ddb:
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = ddb.endpoint
+        try:
+            yield "dynamodb-local", "DynamoDB on DynamoDB Local (in memory), IAM on moto"
+        finally:
+            del os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
+
+
+def render(results: dict[str, Any]) -> str:
+    lines: list[str] = []
+
+    def row(*cells: Any) -> None:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(cells, (34, 14, 14, 14, 40))).rstrip())
+
+    cold = results["cold_start"]
+    lines.append(f"access-broker bench: Python {results['machine']['python']}, {results['machine']['cpus']} CPUs, "
+                 f"{results['bench_s']} s")
+    lines.append("")
+    row("COLD START (median, ms)", "import", "first answer", "total", "with interpreter")
+    for name, label in (("app", f"app: {cold['app_route']}"), ("floor", "floor: Chalice + boto3 PutItem")):
+        c = cold[name]
+        row(label, c["import_s"], c["answer_s"], c["total_s"], c["process_s"])
+    verdict = "within" if cold["ratio"] <= cold["budget"] else "OVER"
+    row(f"ratio app/floor: {cold['ratio']}x", f"({verdict} {cold['budget']}x)", f"runs: {cold['app']['runs']}")
+    lines.append("")
+    row("WARM FLOW (ms)", "median", "p95", "runs", "AWS calls")
+    for name, flow in results["flows"].items():
+        over = [s for s, limit in CALL_BUDGETS[name].items() if flow["calls_by_service"].get(s, 0) > limit]
+        calls = ", ".join(f"{s} {n}" for s, n in flow["calls_by_service"].items())
+        row(name, flow["median_ms"], flow["p95_ms"], flow["runs"], calls + (f" (OVER: {over})" if over else ""))
+    lines.append("")
+    sweep = results["sweep"]
+    row(f"SWEEP PASS ({sweep['storage']})", "items read", "pass ms", "due/ended", "seeding s")
+    for r in sweep["rows"]:
+        row(f"{r['stored']:,} stored", r["items_read"], r["pass_ms"], f"{r['due']}/{r['ended_per_pass']}", r["seed_s"])
+    lines.append(f"  {sweep['note']}")
+    lines.append("")
+    pkg = results["size"]
+    if "zip_mb" in pkg:
+        largest = ", ".join(f"{p['name']} {p['zipped_mb']}" for p in pkg["largest"])
+        row("PACKAGE (chalice package)", f"{pkg['zip_mb']} MB zip", f"{pkg['unzipped_mb']} MB", f"{pkg['files']} files",
+            f"largest (MB zipped): {largest}")
+    else:
+        row("PACKAGE", pkg.get("error", "skipped"))
+    lines.append("")
+    row("TOP IMPORTS ON THE COLD PATH", "self ms", "modules", "", "costliest module")
+    for imp in cold["top_imports"]:
+        row(imp["package"], imp["self_ms"], imp["modules"], "", f"{imp['costliest_module']} ({imp['costliest_ms']} ms)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The AWS calls each flow makes, pinned: a change that adds a round trip shows up here (counts, never times).
+
+Budgets (issue 7): create 1-2 DynamoDB calls; approve to active at most 3 DynamoDB and 3 IAM; revoke at
+most 2 DynamoDB and 2 IAM. A sweep pass reads the items that are due and nothing else."""
+from __future__ import annotations
+
+from bench.calls import AwsCalls
+from bench.flows import callers
+from chalicelib.store.repository import IdempotencyClaim
+from chalicelib.sweeper import sweep
+
+
+def calls_of(broker, action) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with AwsCalls(broker) as calls:
+        action()
+    return dict(calls.operations)
+
+
+def test_each_flow_makes_the_pinned_aws_calls(broker):
+    requester, approver = callers(broker)
+    made = []
+
+    create = calls_of(broker, lambda: made.append(broker.request_access(requester, "s3-prod", "1h", "perf")))
+    approve = calls_of(broker, lambda: made.append(broker.approve(approver, made[0].id, "ok")))
+    revoke = calls_of(broker, lambda: made.append(broker.revoke(requester, made[0].id)))
+
+    assert [r.state.value for r in made] == ["pending", "active", "revoked"]
+    assert create == {"dynamodb:TransactWriteItems": 1}
+    assert approve == {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 2,
+                       "iam:CreatePolicy": 1, "iam:AttachUserPolicy": 1}
+    assert revoke == {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1,
+                      "iam:DetachUserPolicy": 1, "iam:DeletePolicy": 1}
+
+
+def test_a_create_with_an_idempotency_key_reads_the_key_once_then_writes_once(broker):
+    requester, _ = callers(broker)
+    claim = IdempotencyClaim(requester.principal, "key-1", "fingerprint")
+
+    first = calls_of(broker, lambda: broker.request_access(requester, "s3-prod", "1h", "perf", idempotency=claim))
+    replay = calls_of(broker, lambda: broker.request_access(requester, "s3-prod", "1h", "perf", idempotency=claim))
+
+    assert first == {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1}
+    assert replay == {"dynamodb:GetItem": 2}  # the claim, then the request it points to
+
+
+def test_a_sweep_pass_reads_the_same_items_however_many_are_stored(broker, clock):
+    requester, approver = callers(broker)
+    timeout = broker.catalog.profiles["s3-prod"].approval_timeout
+
+    def pass_with_two_due(extra_stored: int) -> int:
+        due = [broker.request_access(requester, "s3-prod", "1h", "perf").id for _ in range(2)]
+        clock.advance(seconds=timeout + 60)
+        for i in range(extra_stored):  # ended (denied) and still-pending requests that are not due yet
+            other = broker.request_access(requester, "s3-prod", "1h", "perf")
+            if i % 2:
+                broker.deny(approver, other.id, "no")
+        with AwsCalls(broker) as calls:
+            report = sweep(broker)
+        assert sorted(report.timed_out) == sorted(due)
+        return calls.items_read
+
+    few = pass_with_two_due(extra_stored=0)
+    many = pass_with_two_due(extra_stored=30)
+
+    assert few == many == 2, f"a sweep pass read {few} items with 2 due, {many} with 30 more stored"
