@@ -29,14 +29,14 @@ def api_event(method: str, path: str, body: str, headers: dict[str, str], user_a
             "body": body, "isBase64Encoded": False}
 
 
-def create_request_event(run: int, env: dict[str, str], source_account: str) -> dict:
+def create_request_event(run: int, signing_secret: str, source_account: str) -> dict:
     """POST /v1/requests as s3-access, signed (the IAM authorizer's identity in the request context)."""
     body = json.dumps({"profile": "s3-prod", "duration": "1h", "reason": f"cold start benchmark {run}"})
     return api_event("POST", "/v1/requests", body, {"Content-Type": "application/json"},
                      user_arn=f"arn:aws:iam::{source_account}:user/s3-access")
 
 
-def slash_command_event(run: int, env: dict[str, str], source_account: str) -> dict:
+def slash_command_event(run: int, signing_secret: str, source_account: str) -> dict:
     """`/request-access s3-prod 1h ...` from s3-access, signed with the world's signing secret just now.
     Each run's text differs: a repeated body would be an idempotent replay, not a first request."""
     from urllib.parse import urlencode
@@ -49,11 +49,11 @@ def slash_command_event(run: int, env: dict[str, str], source_account: str) -> d
                       "trigger_id": f"1.bench.{run}"})
     stamp = str(int(time.time()))
     headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": stamp,
-               "X-Slack-Signature": signature(env["SLACK_SIGNING_SECRET"], stamp, body.encode())}
+               "X-Slack-Signature": signature(signing_secret, stamp, body.encode())}
     return api_event("POST", "/slack/commands", body, headers)
 
 
-def first_request_event() -> tuple[str, Callable[[int, dict[str, str], str], dict]]:
+def first_request_event() -> tuple[str, Callable[[int, str, str], dict]]:
     """The first request to time: a slash command once the Slack routes exist, else creating a request over HTTP."""
     if (ROOT / "chalicelib" / "routes" / "slack.py").exists():
         return "POST /slack/commands", slash_command_event
@@ -86,27 +86,32 @@ def once(module: str, event: dict, env: dict[str, str], importtime: bool = False
     return result
 
 
-def run(env: dict[str, str], source_account: str, runs: int = 7) -> dict[str, Any]:
-    """Median of `runs` alternating cold starts of the app and the floor, after one unmeasured start of each
-    (so both read compiled bytecode, as a deployed package's site-packages would)."""
+def run(world: Any, source_account: str, runs: int = 7) -> dict[str, Any]:
+    """Median of `runs` rounds of cold starts, each round the app as deployed, the app as `make run` serves it,
+    and the floor, after one unmeasured start of each (so all read compiled bytecode, as a deployed
+    package's site-packages would). As deployed: Lambda's environment, secrets read from SSM on first use,
+    Slack notifications handed to the worker function (an asynchronous Invoke)."""
     route, app_event = first_request_event()
-    cases = {"app": ("app", app_event), "floor": ("bench.floor_app", floor_event)}
-    for module, event in cases.values():
-        once(module, event(-1, env, source_account), env)
+    secret = world.env["SLACK_SIGNING_SECRET"]
+    cases = {"app": ("app", app_event, world.deployed_env), "app_local": ("app", app_event, world.env),
+             "floor": ("bench.floor_app", floor_event, world.deployed_env)}
+    for module, event, env in cases.values():
+        once(module, event(-1, secret, source_account), env)
     samples: dict[str, list[dict]] = {name: [] for name in cases}
     for i in range(runs):
-        for name, (module, event) in cases.items():
-            samples[name].append(once(module, event(i, env, source_account), env))
+        for name, (module, event, env) in cases.items():
+            samples[name].append(once(module, event(i, secret, source_account), env))
     result: dict[str, Any] = {}
     for name, found in samples.items():
         result[name] = {key: round(statistics.median(s[key] for s in found) * 1000, 1)
                         for key in ("import_s", "answer_s", "total_s", "process_s")}
         result[name]["runs"] = runs
     result["ratio"] = round(result["app"]["total_s"] / result["floor"]["total_s"], 2)
+    result["ratio_local"] = round(result["app_local"]["total_s"] / result["floor"]["total_s"], 2)
     result["budget"] = BUDGET
     result["app_route"] = route
-    traced = once("app", app_event(runs, env, source_account), env, importtime=True)["importtime"]
-    result["top_imports"] = top_imports(traced)
+    traced = once("app", app_event(runs, secret, source_account), world.deployed_env, importtime=True)
+    result["top_imports"] = top_imports(traced["importtime"])
     return result
 
 

@@ -1,22 +1,44 @@
 """The local AWS world for the benchmarks: moto's server (IAM enforced), the environment `make run` uses,
-a fresh table, and the app's own Broker wired by bootstrap."""
+a fresh table, and the app's own Broker wired by bootstrap.
+
+For cold starts it also holds what a deployed stage reads on its first request: the secrets as SSM
+parameters and the deferred-work Lambda function, so a child process can run as Lambda does."""
 from __future__ import annotations
 
+import io
+import json
 import os
+import urllib.request
+import zipfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from chalicelib import bootstrap
 from chalicelib.store.schema import create_table
 from tools.run_local import _environment
-from tools.world import BROKER_PROFILE, start_world
+from tools.world import BROKER_PROFILE, BROKER_USER, REGION, SOURCE_ACCOUNT, aws_client, start_world
 
 TABLE = "access-broker-bench"
+FUNCTION = "access-broker-bench"  # the API handler, as Lambda names it in AWS_LAMBDA_FUNCTION_NAME
+WORKER = "access-broker-bench-deferred_work"
+PARAMETERS = {"SLACK_SIGNING_SECRET": "/access-broker/bench/slack-signing-secret",
+              "ACCESS_BROKER_CONSOLE_KEY": "/access-broker/bench/console-link-key",
+              "SLACK_BOT_TOKEN": "/access-broker/bench/slack-bot-token"}
+# moto checks Invoke as `lambda:Invoke` (AWS: lambda:InvokeFunction); the deployed policy allows both of these.
+_DEPLOYED_EXTRAS = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": ["ssm:GetParameter", "lambda:InvokeFunction", "lambda:Invoke"], "Resource": "*"}]}
+
+
+@dataclass
+class BenchWorld:
+    env: dict[str, str]  # what `make run` serves with: secrets in the environment, no Slack bot token
+    deployed_env: dict[str, str]  # as a deployed Lambda: secrets from SSM, Slack notifications deferred to WORKER
 
 
 @contextmanager
-def local_world() -> Iterator[dict[str, str]]:
-    """Starts the world and points this process at it; yields the environment a child process needs."""
+def local_world() -> Iterator[BenchWorld]:
+    """Starts the world and points this process at it (with `make run`'s environment)."""
     emulator, keys = start_world()
     saved = dict(os.environ)
     try:
@@ -26,7 +48,12 @@ def local_world() -> Iterator[dict[str, str]]:
         env.update(ACCESS_BROKER_TABLE=TABLE, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
         os.environ.update(env)
         bootstrap.reset()
-        yield env
+        emulator.enforce_iam(False)
+        try:
+            deployed = _provision_deployed(emulator.endpoint, env)
+        finally:
+            emulator.enforce_iam(True)
+        yield BenchWorld(env, deployed)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -45,3 +72,33 @@ def fresh_broker(table: str = TABLE) -> Any:
     create_table(table)
     bootstrap.reset()
     return bootstrap.broker()
+
+
+def _provision_deployed(endpoint: str, env: dict[str, str]) -> dict[str, str]:
+    """SSM parameters holding the secrets, the worker function, and the broker user allowed to use them."""
+    values = {"SLACK_SIGNING_SECRET": env["SLACK_SIGNING_SECRET"],
+              "ACCESS_BROKER_CONSOLE_KEY": env["ACCESS_BROKER_CONSOLE_KEY"], "SLACK_BOT_TOKEN": "xoxb-bench"}
+    ssm = aws_client(endpoint, "ssm", account=SOURCE_ACCOUNT)
+    for name, parameter in PARAMETERS.items():
+        ssm.put_parameter(Name=parameter, Value=values[name], Type="SecureString", Overwrite=True)
+    iam = aws_client(endpoint, "iam", account=SOURCE_ACCOUNT)
+    extras = iam.create_policy(PolicyName="bench-deployed-extras", PolicyDocument=json.dumps(_DEPLOYED_EXTRAS))
+    iam.attach_user_policy(UserName=BROKER_USER, PolicyArn=extras["Policy"]["Arn"])
+    role = iam.create_role(RoleName="bench-worker", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    # moto runs no code for an invocation when told not to use docker: the queued job is all we need.
+    request = urllib.request.Request(f"{endpoint}/moto-api/config", data=json.dumps(
+        {"lambda": {"use_docker": False}}).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def deferred_work(event, context):\n    return None\n")
+    aws_client(endpoint, "lambda", account=SOURCE_ACCOUNT).create_function(
+        FunctionName=WORKER, Runtime="python3.11", Role=role, Handler="app.deferred_work",
+        Code={"ZipFile": code.getvalue()})
+    deployed = {k: v for k, v in env.items() if k not in PARAMETERS}
+    deployed.update({f"{name}_PARAMETER": parameter for name, parameter in PARAMETERS.items()})
+    deployed.update(AWS_LAMBDA_FUNCTION_NAME=FUNCTION, ACCESS_BROKER_WORKER_FUNCTION=WORKER,
+                    ACCESS_BROKER_STAGE="bench", AWS_REGION=REGION)
+    return deployed

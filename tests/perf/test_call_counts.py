@@ -56,7 +56,7 @@ def test_a_sweep_pass_reads_the_same_items_however_many_are_stored(broker, clock
                 broker.deny(approver, other.id, "no")
         with AwsCalls(broker) as calls:
             report = sweep(broker)
-        assert sorted(report.timed_out) == sorted(due)
+        assert report.done["timed_out"] == len(due)
         return calls.items_read
 
     few = pass_with_two_due(extra_stored=0)
