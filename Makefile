@@ -7,6 +7,12 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test sweep clean lint slack bench
 
+# DynamoDB Local, AWS's own emulator, as the npm package amplify-dynamodb-simulator ships it (2.9.30 holds
+# DynamoDB Local 1.25.1). Fetched into .cache/, never committed; run by the test session with the machine's Java.
+.PHONY: dynamodb-local
+DYNAMODB_LOCAL_VERSION := 2.9.30
+DYNAMODB_LOCAL := .cache/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
+
 install: $(INSTALLED)
 
 $(INSTALLED): requirements.txt requirements-dev.txt
@@ -24,8 +30,18 @@ sweep: install  ## one sweep pass against the world `make run` started (reads .l
 slack: install  ## Slack without a workspace, against `make run`: make slack ARGS="/request-access s3-prod 1h test"
 	$(BIN)/python -m tools.slack_cli $(ARGS)
 
-test: install  ## the whole suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install dynamodb-local  ## the whole suite, storage tests on moto and on DynamoDB Local
+	DYNAMODB_LOCAL_DIR=$(CURDIR)/$(DYNAMODB_LOCAL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+dynamodb-local: $(DYNAMODB_LOCAL)/DynamoDBLocal.jar
+
+# Unpacked beside the target and moved into place last, so an interrupted fetch is fetched again.
+$(DYNAMODB_LOCAL)/DynamoDBLocal.jar:
+	@rm -rf $(DYNAMODB_LOCAL).part && mkdir -p $(DYNAMODB_LOCAL).part
+	cd $(DYNAMODB_LOCAL).part && npm pack --silent amplify-dynamodb-simulator@$(DYNAMODB_LOCAL_VERSION) >/dev/null \
+		&& tar -xzf amplify-dynamodb-simulator-$(DYNAMODB_LOCAL_VERSION).tgz --strip-components=2 package/emulator \
+		&& rm amplify-dynamodb-simulator-$(DYNAMODB_LOCAL_VERSION).tgz
+	@rm -rf $(DYNAMODB_LOCAL) && mv $(DYNAMODB_LOCAL).part $(DYNAMODB_LOCAL) && touch $@
 
 bench: install  ## cold start vs its floor, warm flows and their AWS calls, sweep cost, package size: bench/results.json
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -257,9 +257,12 @@ class Broker:
         try:
             return self._transition(request.id, lambda r: r.activate(grant, self.clock()), "activated", system,
                                     {"policy_arn": arn, "expires_at": _rfc3339(grant.expires_at)}, current=request)
-        except Conflict:  # revoked or failed while IAM was busy: take the policy away again
-            self._cleanup(request)
-            return self.repo.get(request.id)
+        except Conflict:
+            current = self.repo.get(request.id)
+            if current.state == State.ACTIVE:  # a twin run (the sweeper's retry) activated this same policy
+                return current
+            self._cleanup(request)  # revoked or failed while IAM was busy: take the policy away again
+            return current
 
     def restore_grant(self, request: AccessRequest) -> str | None:
         """Drift: an active grant whose policy is gone is re-applied; if IAM refuses, it ends `failed`."""

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+import boto3
 import pytest
 from chalice.test import Client
 
@@ -76,7 +77,7 @@ def clock() -> Clock:
 @pytest.fixture
 def broker(world: World, clock: Clock):  # type: ignore[no-untyped-def]
     """The app's own Broker, wired by bootstrap against a fresh, empty table, on the test's clock."""
-    ddb = world.client("dynamodb")
+    ddb = boto3.client("dynamodb")  # from the environment, like the app: tests/storage points it elsewhere
     if TABLE in ddb.list_tables()["TableNames"]:
         ddb.delete_table(TableName=TABLE)
     create_table(TABLE)

@@ -88,10 +88,25 @@ S3_FULL_ACCESS: dict[str, Any] = {
 # makes the child exit when the parent goes away, however it goes (even SIGKILL); os._exit skips a
 # slow interpreter teardown.  A failed bind kills the serving thread and ThreadedMotoServer.start()
 # would then wait forever, so an uncaught thread error ends the process instead.
+# moto's DynamoDB is not safe under concurrent requests: TransactWriteItems checks conditions, then
+# writes, and on a cancel restores a copy of the whole table taken before, erasing writes other threads
+# made meanwhile (two concurrent approvals could both "win"). DynamoDB serialises writes to an item, so
+# the child serialises DynamoDB requests: the tests then see DynamoDB's guarantees, not moto's races.
 _CHILD = """
 import logging, os, sys, threading
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
+
+_dispatch, _dynamodb = DomainDispatcherApplication.__call__, threading.Lock()
+
+def _one_dynamodb_call_at_a_time(self, environ, start_response):
+    if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        return _dispatch(self, environ, start_response)
+    with _dynamodb:
+        return _dispatch(self, environ, start_response)
+
+DomainDispatcherApplication.__call__ = _one_dynamodb_call_at_a_time
 
 def _die(args):
     threading.__excepthook__(args)

@@ -15,11 +15,12 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite, Unprocessable
 from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension, Grant, State
 from chalicelib.store.models import EventItem, IdempotencyItem, RequestItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
+_TOO_LARGE = "Item size has exceeded the maximum allowed size"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
@@ -41,7 +42,7 @@ class Repository:
         """Stores a new request with its first event. With a claim, a second create under the same
         idempotency key returns the first request instead (or 409 if the body differs)."""
         item = _to_item(request)
-        with _translated(request.id, claim):
+        with _translated(request.id, claim, creating=True):
             with TransactWrite(connection=_connection()) as tx:
                 tx.save(item, condition=RequestItem.pk.does_not_exist())
                 tx.save(_event_item(event), condition=EventItem.pk.does_not_exist())
@@ -80,7 +81,8 @@ class Repository:
     def note(self, event: Event) -> None:
         """Appends an event that changes no state (a notification outcome, a reminder)."""
         item = _event_item(event, unique=True)
-        item.save(condition=EventItem.pk.does_not_exist())
+        with _translated(event.request_id):
+            item.save(condition=EventItem.pk.does_not_exist())
 
     def events(self, request_id: str) -> list[Event]:
         pk = _request_pk(request_id)
@@ -120,21 +122,30 @@ def _connection() -> Connection:
 
 
 class _translated:
-    """Turns failed conditions into domain errors at the storage boundary."""
+    """Turns what DynamoDB refuses into domain errors at the storage boundary. Both emulators and DynamoDB
+    answer a failed condition in a transaction with TransactionCanceledException and one reason per
+    operation, and an oversized item with ValidationException (tests/storage proves each on both)."""
 
-    def __init__(self, request_id: str, claim: IdempotencyClaim | None = None) -> None:
-        self.request_id, self.claim = request_id, claim
+    def __init__(self, request_id: str, claim: IdempotencyClaim | None = None, creating: bool = False) -> None:
+        self.request_id, self.claim, self.creating = request_id, claim, creating
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+        if not isinstance(exc, (TransactWriteError, PutError)):
+            return False
+        if exc.cause_response_code == "ValidationException" and _TOO_LARGE in (exc.cause_response_message or ""):
+            raise Unprocessable(f"request {self.request_id} would not fit in storage (DynamoDB keeps at most "
+                                f"400 KB per item); shorten its reason or comments")
         if not isinstance(exc, TransactWriteError):
             return False
         reasons = [(r.code if r else None) for r in (exc.cancellation_reasons or [])]
-        if _CONDITION_FAILED in (reasons[2:3] if self.claim else []):
+        if self.claim and reasons[2:3] == [_CONDITION_FAILED]:
             raise _IdempotentReplay()
-        if reasons[:1] == [_CONDITION_FAILED] or _CONDITION_FAILED in reasons:
+        if _CONDITION_FAILED in reasons:
+            if self.creating:  # ids carry 80 random bits: a clash is a bug upstream, not a race to retry
+                raise Conflict(f"a request with id {self.request_id} already exists; nothing was stored")
             raise StaleWrite(self.request_id)
         if exc.cause_response_code == "IdempotentParameterMismatchException":
             raise Conflict("this request was already submitted with different content")
