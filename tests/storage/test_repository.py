@@ -12,7 +12,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite, Unprocessable
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.store.repository import IdempotencyClaim, IdempotentReplay
-from tests.storage.test_lifecycle import as_person
+from tests.storage.helpers import as_person
 
 CANCELLED = "TransactionCanceledException"
 
@@ -173,13 +173,17 @@ def test_by_state_lists_only_requests_in_that_state(broker: Any, clock: Any) -> 
 
 def test_due_reads_only_what_is_due(broker: Any, clock: Any) -> None:
     early = new_request(broker)
-    clock.advance(minutes=30)
+    clock.advance(minutes=5)
     late = new_request(broker)
+    assert early.due_at < late.due_at
 
-    assert list(broker.repo.due(State.PENDING, clock())) == []
-    assert [r.id for r in broker.repo.due(State.PENDING, clock.advance(minutes=31))] == [early.id]
-    assert [r.id for r in broker.repo.due(State.PENDING, clock.advance(minutes=30))] == [early.id, late.id]
-    assert list(broker.repo.due(State.ACTIVE, clock())) == []
+    def due(state: State, at: datetime) -> list[str]:
+        return [r.id for r in broker.repo.due(state, at)]
+
+    assert due(State.PENDING, early.due_at - timedelta(microseconds=1)) == []
+    assert due(State.PENDING, early.due_at) == [early.id]
+    assert due(State.PENDING, late.due_at) == [early.id, late.id]
+    assert due(State.ACTIVE, late.due_at) == []
 
 
 def test_audit_pages_across_days_in_time_order(broker: Any, clock: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.domain.errors import Conflict, StaleWrite
 from chalicelib.domain.requests import Event, State
 from chalicelib.store.repository import IdempotencyClaim
-from tests.storage.test_lifecycle import as_person, grant_policies, kinds
+from tests.storage.helpers import as_person, grant_policies, kinds
 
 THREADS = 8
 
