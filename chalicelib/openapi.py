@@ -35,6 +35,20 @@ def _decision(summary: str, codes: dict[str, str], body: dict[str, Any] | None =
     return {"post": op}
 
 
+def _extend() -> dict[str, Any]:
+    body = {"type": "object", "additionalProperties": False, "required": ["duration"], "properties": {
+        "duration": {"type": "string", "description": "how much longer: PT30M, 30m or 1h"}}}
+    operation = _decision(
+        "make an active grant last longer: a new approval round (approvers use /approve and /deny), or at once "
+        "where the profile auto-approves extensions", {
+            "403": "not the requester, or the profile allows no extensions", "404": "no such request",
+            "409": "not active, or an extension is already waiting", "422": "beyond max_duration (states the longest "
+                                                                            "allowed) or a malformed duration",
+            "503": "IAM could not move the grant's end; nothing changed"}, body)
+    operation["post"]["requestBody"]["required"] = True
+    return operation
+
+
 def openapi_document() -> dict[str, Any]:
     comment = {"type": "object", "additionalProperties": False, "properties": {"comment": {"type": "string",
                                                                                         "maxLength": 1000}}}
@@ -67,7 +81,12 @@ def openapi_document() -> dict[str, Any]:
                         "by": {"type": "string"}, "at": _TIME, "comment": {"type": "string"}}}},
                     "decided_by": _NULLABLE_STR, "decision_comment": {"type": "string"},
                     "failure_reason": _NULLABLE_STR, "created_at": _TIME, "updated_at": _TIME,
-                    "grant": _ref("Grant")}},
+                    "grant": _ref("Grant"), "extension": _ref("Extension")}},
+                "Extension": {"type": "object", "nullable": True, "description": "an extension waiting for "
+                              "approval (approvers answer it with /approve or /deny)", "properties": {
+                    "duration_seconds": {"type": "integer"}, "requested_by": {"type": "string"},
+                    "requested_at": _TIME, "approvals": {"type": "array", "items": {"type": "object", "properties": {
+                        "by": {"type": "string"}, "at": _TIME}}}}},
                 "Event": {"type": "object", "properties": {
                     "request_id": {"type": "string"}, "version": {"type": "integer"}, "kind": {"type": "string"},
                     "at": _TIME, "actor": {"type": "string"}, "channel": {"type": "string",
@@ -134,6 +153,7 @@ def openapi_document() -> dict[str, Any]:
             "/v1/requests/{request_id}/revoke": _decision(
                 "end an active grant now", {"403": "not the requester or an approver", "404": "no such request",
                                             "409": "not active"}, empty),
+            "/v1/requests/{request_id}/extend": _extend(),
             "/v1/audit": {"get": {
                 "summary": "every event in a window, JSON lines, oldest first", "security": [{"sigv4": []}],
                 "parameters": [{"name": "since", "in": "query", "schema": _TIME},

@@ -15,7 +15,7 @@ from chalicelib.aws.iam_grants import GrantError, IamGrants
 from chalicelib.aws.links import ConsoleTokens, switch_role_url
 from chalicelib.catalog import Catalog, Person, Profile
 from chalicelib.domain.durations import format_duration, parse_duration
-from chalicelib.domain.errors import Conflict, Forbidden, Gone, NotFound, StaleWrite, Unprocessable
+from chalicelib.domain.errors import Conflict, Forbidden, Gone, NotFound, StaleWrite, Unavailable, Unprocessable
 from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event, Grant, State
 from chalicelib.store.repository import IdempotencyClaim, IdempotentReplay, Page, Repository
@@ -164,6 +164,8 @@ class Broker:
 
     def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
         person = self._person(caller)
+        if self._extension_open(request_id):  # an active grant asking to last longer: its own approval round
+            return self.decide_extension(caller, request_id, True, comment)
 
         def decide(request: AccessRequest) -> AccessRequest:
             self._require_approver(person, request)
@@ -174,6 +176,8 @@ class Broker:
 
     def deny(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
         person = self._person(caller)
+        if self._extension_open(request_id):
+            return self.decide_extension(caller, request_id, False, comment)
 
         def decide(request: AccessRequest) -> AccessRequest:
             self._require_approver(person, request)
@@ -253,7 +257,7 @@ class Broker:
         profile = self._profile(request.profile)
         grant = dataclasses.replace(
             planned, policy_arn=arn, switch_role_url=switch_role_url(self.catalog, profile),
-            console_url=f"{self.public_url}/v1/console/{self.tokens.sign(request.id, planned.expires_at)}")
+            console_url=self._console_url(request.id, planned.expires_at))
         try:
             return self._transition(request.id, lambda r: r.activate(grant, self.clock()), "activated", system,
                                     {"policy_arn": arn, "expires_at": _rfc3339(grant.expires_at)}, current=request)
@@ -263,6 +267,61 @@ class Broker:
                 return current
             self._cleanup(request)  # revoked or failed while IAM was busy: take the policy away again
             return current
+
+    def extend(self, caller: Caller, request_id: str, duration: object) -> AccessRequest:
+        """Asks for an active grant to last `duration` longer: a new approval round, or at once where the
+        profile's extension.auto_approve says so; never beyond the profile's max_duration in total."""
+        person = self._person(caller)
+        if duration is None:
+            raise Unprocessable("duration is required: how much longer, like `30m` or `1h`")
+        seconds = parse_duration(duration)
+
+        def decide(request: AccessRequest) -> AccessRequest:
+            profile = self._profile(request.profile)
+            if not profile.extension_allowed:
+                raise Forbidden(f"profile {profile.name} does not allow extensions; request access again once "
+                                f"this grant ends")
+            return request.request_extension(person.id, seconds, profile.max_duration, self.clock(),
+                                             profile.extension_auto_approve)
+
+        return self._extension_step(request_id, decide, caller, {"duration_seconds": seconds})
+
+    def decide_extension(self, caller: Caller, request_id: str, approve: bool, comment: str = "") -> AccessRequest:
+        person = self._person(caller)
+
+        def decide(request: AccessRequest) -> AccessRequest:
+            self._require_approver(person, request)
+            if not approve:
+                return request.deny_extension(person.id, self.clock())
+            return request.approve_extension(person.id, self.clock(), self._profile(request.profile).max_duration)
+
+        return self._extension_step(request_id, decide, caller, {"comment": comment})
+
+    def _extension_step(self, request_id: str, decide: Callable[[AccessRequest], AccessRequest], caller: Caller,
+                        details: dict) -> AccessRequest:
+        """IAM moves first, then the record: if the record fails, the stored expiry is the earlier one and
+        the sweeper ends the grant then, taking the whole policy away."""
+        def decide_and_apply(before: AccessRequest) -> AccessRequest:
+            after = decide(before)
+            if before.grant and after.grant and after.grant.expires_at != before.grant.expires_at:
+                try:
+                    self.grants.set_expiry(after.id, after.role_arn, after.grant.expires_at)
+                except GrantError as exc:
+                    raise Unavailable(f"{exc}; the grant still ends at {_rfc3339(before.grant.expires_at)}, "
+                                      f"try again") from None
+                after = dataclasses.replace(after, grant=dataclasses.replace(
+                    after.grant, console_url=self._console_url(after.id, after.grant.expires_at)))
+                details["expires_at"] = _rfc3339(after.grant.expires_at)
+            return after
+
+        return self._transition(request_id, decide_and_apply, _extension_event, caller, details)
+
+    def _extension_open(self, request_id: str) -> bool:
+        request = self.repo.get(request_id)
+        return request.state == State.ACTIVE and request.extension is not None
+
+    def _console_url(self, request_id: str, expires_at: datetime) -> str:
+        return f"{self.public_url}/v1/console/{self.tokens.sign(request_id, expires_at)}"
 
     def restore_grant(self, request: AccessRequest) -> str | None:
         """Drift: an active grant whose policy is gone is re-applied; if IAM refuses, it ends `failed`."""
@@ -309,15 +368,18 @@ class Broker:
             self.repo.note(Event(request.id, request.version, "cleanup_pending", self.clock(), SYSTEM, "system",
                                  {"reason": str(exc)}))
 
-    def _transition(self, request_id: str, decide: Callable[[AccessRequest], AccessRequest], kind: str,
-                    caller: Caller, details: dict | None = None,
-                    current: AccessRequest | None = None) -> AccessRequest:
+    def _transition(self, request_id: str, decide: Callable[[AccessRequest], AccessRequest],
+                    kind: str | Callable[[AccessRequest, AccessRequest], str], caller: Caller,
+                    details: dict | None = None, current: AccessRequest | None = None) -> AccessRequest:
         for _ in range(_RETRIES):
             before = current or self.repo.get(request_id)
             current = None  # after a lost race, always re-read
             after = decide(before)
             after = dataclasses.replace(after, due_at=self._due(after))
-            event_kind = kind if kind != "approved" or after.state == State.APPROVED else "approval_added"
+            if callable(kind):  # the outcome names the event (an extension round: requested, approved, ...)
+                event_kind = kind(before, after)
+            else:
+                event_kind = kind if kind != "approved" or after.state == State.APPROVED else "approval_added"
             event = Event(request_id, before.version + 1, event_kind, after.updated_at or self.clock(),
                           caller.actor, caller.channel, details or {})
             try:
@@ -431,6 +493,14 @@ def _allow_break_glass(profile: Profile, reason: str) -> None:
     if len(reason) < BREAK_GLASS_MIN_REASON:
         raise Unprocessable(f"break-glass needs a reason of at least {BREAK_GLASS_MIN_REASON} characters (this one "
                             f"has {len(reason)}): say what is broken and why it cannot wait for an approver")
+
+
+def _extension_event(before: AccessRequest, after: AccessRequest) -> str:
+    if before.grant and after.grant and after.grant.expires_at != before.grant.expires_at:
+        return "extended"
+    if after.extension is None:
+        return "extension_denied"
+    return "extension_approval_added" if before.extension else "extension_requested"
 
 
 def _rfc3339(when: datetime) -> str:

@@ -47,6 +47,11 @@ class Unprocessable(DomainError):
     title = "Unprocessable request"
 
 
+class Unavailable(DomainError):
+    status = 503
+    title = "Service unavailable"
+
+
 class StaleWrite(Exception):
     """Someone else changed the item between our read and our conditional write: re-read and retry."""
 

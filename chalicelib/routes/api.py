@@ -111,6 +111,13 @@ def revoke(request_id: str) -> Response:
     return json_response(request_view(bootstrap.broker().revoke(who, request_id)))
 
 
+@route("/v1/requests/{request_id}/extend", methods=["POST"], authorizer=signed)
+def extend(request_id: str) -> Response:
+    who = caller(api)
+    body = json_body(api, {"duration": str}, required=("duration",))
+    return json_response(request_view(bootstrap.broker().extend(who, request_id, body["duration"])))
+
+
 @route("/v1/audit", authorizer=signed)
 def audit() -> Response:
     who = caller(api)

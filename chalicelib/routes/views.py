@@ -35,6 +35,10 @@ def request_view(request: AccessRequest) -> dict[str, Any]:
             "role_arn": grant.role_arn, "policy_arn": grant.policy_arn, "starts_at": rfc3339(grant.starts_at),
             "expires_at": rfc3339(grant.expires_at), "switch_role_url": grant.switch_role_url,
             "console_url": grant.console_url},
+        "extension": None if request.extension is None else {
+            "duration_seconds": request.extension.seconds, "requested_by": request.extension.requested_by,
+            "requested_at": rfc3339(request.extension.requested_at),
+            "approvals": [{"by": a.by, "at": rfc3339(a.at)} for a in request.extension.approvals]},
     }
 
 
