@@ -18,6 +18,12 @@ from tools.dynamodb_local import DynamoDBLocal, emulator_dir, unavailable
 BACKENDS = ["moto", pytest.param("ddblocal", marks=pytest.mark.ddblocal)]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test here runs on each backend; a module may narrow that with its own BACKENDS."""
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", getattr(metafunc.module, "BACKENDS", BACKENDS), indirect=True)
+
+
 @pytest.fixture(scope="session")
 def dynamodb_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynamoDBLocal]:
     directory = emulator_dir()
@@ -31,7 +37,7 @@ def dynamodb_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DynamoD
         yield server
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def backend(request: pytest.FixtureRequest, world: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     """Points DynamoDB clients made from here on (boto3's and pynamodb's) at the parametrised backend."""
     if request.param == "ddblocal":
