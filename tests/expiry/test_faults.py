@@ -1,6 +1,7 @@
 """Access still ends on time when IAM throttles, the sweeper dies halfway, or two endings race."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -154,3 +155,18 @@ def test_a_revoke_and_an_expiry_at_the_same_moment_end_the_grant_once(broker, pe
     for grant in grants:
         assert len(_endings(people, grant.id)) == 1, people.kinds(grant.id)
     assert iam.policies() == [] and iam.attached() == []
+
+
+def test_a_grant_policy_left_with_an_older_version_is_still_removed_on_revoke(broker, people, iam, faults):
+    grant = people.grant()
+    arn = grant.grant.policy_arn
+    iam.client.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(iam.document(arn)),
+                                     SetAsDefault=True)  # an extension that died before its cleanup
+    # moto deletes such a policy anyway; IAM refuses until its older versions are gone
+    faults.fail("DeletePolicy", times=1, status=409, code="DeleteConflict")
+
+    revoked = broker.revoke(people.caller("s3-access"), grant.id)
+
+    assert revoked.state == State.REVOKED
+    assert faults.seen["ListPolicyVersions"] == 1 and faults.seen["DeletePolicy"] == 2
+    assert iam.policies() == [] and iam.attached() == [], "nothing of the grant is left in IAM"
