@@ -164,26 +164,28 @@ class Broker:
 
     def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
         person = self._person(caller)
-        if self._extension_open(request_id):  # an active grant asking to last longer: its own approval round
-            return self.decide_extension(caller, request_id, True, comment)
+        current = self.repo.get(request_id)  # read once: it picks the round and starts the transition
+        if _extension_open(current):  # an active grant asking to last longer: its own approval round
+            return self.decide_extension(caller, request_id, True, comment, current=current)
 
         def decide(request: AccessRequest) -> AccessRequest:
             self._require_approver(person, request)
             return request.approve(person.id, self.clock(), comment)
 
-        request = self._transition(request_id, decide, "approved", caller, {"comment": comment})
+        request = self._transition(request_id, decide, "approved", caller, {"comment": comment}, current=current)
         return self.apply_grant(request) if request.state == State.APPROVED else request
 
     def deny(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
         person = self._person(caller)
-        if self._extension_open(request_id):
-            return self.decide_extension(caller, request_id, False, comment)
+        current = self.repo.get(request_id)
+        if _extension_open(current):
+            return self.decide_extension(caller, request_id, False, comment, current=current)
 
         def decide(request: AccessRequest) -> AccessRequest:
             self._require_approver(person, request)
             return request.deny(person.id, self.clock(), comment)
 
-        return self._transition(request_id, decide, "denied", caller, {"comment": comment})
+        return self._transition(request_id, decide, "denied", caller, {"comment": comment}, current=current)
 
     def cancel(self, caller: Caller, request_id: str) -> AccessRequest:
         person = self._person(caller)
@@ -286,7 +288,8 @@ class Broker:
 
         return self._extension_step(request_id, decide, caller, {"duration_seconds": seconds})
 
-    def decide_extension(self, caller: Caller, request_id: str, approve: bool, comment: str = "") -> AccessRequest:
+    def decide_extension(self, caller: Caller, request_id: str, approve: bool, comment: str = "",
+                         current: AccessRequest | None = None) -> AccessRequest:
         person = self._person(caller)
 
         def decide(request: AccessRequest) -> AccessRequest:
@@ -295,10 +298,10 @@ class Broker:
                 return request.deny_extension(person.id, self.clock())
             return request.approve_extension(person.id, self.clock(), self._profile(request.profile).max_duration)
 
-        return self._extension_step(request_id, decide, caller, {"comment": comment})
+        return self._extension_step(request_id, decide, caller, {"comment": comment}, current=current)
 
     def _extension_step(self, request_id: str, decide: Callable[[AccessRequest], AccessRequest], caller: Caller,
-                        details: dict) -> AccessRequest:
+                        details: dict, current: AccessRequest | None = None) -> AccessRequest:
         """IAM moves first, then the record: if the record fails, the stored expiry is the earlier one and
         the sweeper ends the grant then, taking the whole policy away."""
         def decide_and_apply(before: AccessRequest) -> AccessRequest:
@@ -314,11 +317,7 @@ class Broker:
                 details["expires_at"] = _rfc3339(after.grant.expires_at)
             return after
 
-        return self._transition(request_id, decide_and_apply, _extension_event, caller, details)
-
-    def _extension_open(self, request_id: str) -> bool:
-        request = self.repo.get(request_id)
-        return request.state == State.ACTIVE and request.extension is not None
+        return self._transition(request_id, decide_and_apply, _extension_event, caller, details, current=current)
 
     def _console_url(self, request_id: str, expires_at: datetime) -> str:
         return f"{self.public_url}/v1/console/{self.tokens.sign(request_id, expires_at)}"
@@ -472,6 +471,11 @@ class Broker:
             raise Unprocessable(f"duration {format_duration(seconds)} is outside what profile {profile.name} allows: "
                                 f"{profile.allowed_range()}")
         return seconds
+
+
+def _extension_open(request: AccessRequest) -> bool:
+    """An active grant asking to last longer: approve and deny answer its round, not the original one."""
+    return request.state == State.ACTIVE and request.extension is not None
 
 
 def _reason(reason: object) -> str:
