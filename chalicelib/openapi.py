@@ -20,6 +20,8 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
 
 
+_NEXT = {"name": "next", "in": "query", "description": "the cursor of the previous page, as returned (opaque)",
+         "schema": {"type": "string"}}
 _ID = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _COMMON = {"401": _problem("no identity"), "400": _problem("malformed input")}
 
@@ -128,7 +130,7 @@ def openapi_document() -> dict[str, Any]:
                     {"name": "mine", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
                     {"name": "awaiting_me", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                    {"name": "next", "in": "query", "schema": {"type": "string"}}],
+                    _NEXT],
                         "responses": {"200": {"description": "a page", **_json({"type": "object", "properties": {
                             "requests": {"type": "array", "items": _ref("Request")}, "next": _NULLABLE_STR}})},
                             **_COMMON}},
@@ -155,12 +157,13 @@ def openapi_document() -> dict[str, Any]:
                                             "409": "not active"}, empty),
             "/v1/requests/{request_id}/extend": _extend(),
             "/v1/audit": {"get": {
-                "summary": "every event in a window, JSON lines, oldest first", "security": [{"sigv4": []}],
+                "summary": "every event in a window (at most 31 days, default the last day), JSON lines, "
+                           "oldest first", "security": [{"sigv4": []}],
                 "parameters": [{"name": "since", "in": "query", "schema": _TIME},
                                {"name": "until", "in": "query", "schema": _TIME},
                                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                             "maximum": 1000}},
-                               {"name": "next", "in": "query", "schema": {"type": "string"}}],
+                               _NEXT],
                 "responses": {"200": {"description": "JSON lines",
                                       "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
                               **_COMMON, "403": _problem("not an approver or trusted tool")}}},

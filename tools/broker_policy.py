@@ -11,8 +11,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_DIR = ROOT / ".chalice"
 APP_NAME = "access-broker"
-WORKER = "worker"  # the Lambda that does slow work after Slack has its answer: `@app.lambda_function(name="worker")`
-GRANT_POLICIES = "policy/access-broker/*"  # iam_grants.POLICY_PATH: the only policies the broker may touch
+WORKER = "deferred_work"  # app.py's `@app.lambda_function(name="deferred_work")`: slow work after Slack's answer
+GRANT_POLICIES = "policy/access-broker/*"
+OUTBOX_PARTITION = "OUTBOX"  # chalicelib/store/outbox.py  # iam_grants.POLICY_PATH: the only policies the broker may touch
 
 # The IAM actions chalicelib/aws/iam_grants.py needs on its own policies, and nothing else.
 GRANT_POLICY_ACTIONS = [
@@ -21,7 +22,7 @@ GRANT_POLICY_ACTIONS = [
     "iam:ListPolicyVersions", "iam:ListEntitiesForPolicy",
 ]
 # pynamodb: DescribeTable on first use; transactions need the per-item actions. No Scan (the sweeper and the
-# audit export query indexes), no DeleteItem (events are append-only; requests are never deleted).
+# audit export query indexes). DeleteItem only on the outbox partition (see below): events are append-only.
 TABLE_ACTIONS = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                  "dynamodb:ConditionCheckItem", "dynamodb:Query"]
 
@@ -48,6 +49,11 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws") 
             {"Sid": "TableAndIndexes", "Effect": "Allow", "Action": TABLE_ACTIONS,
              "Resource": [f"{arn}:dynamodb:*:{account}:table/{table}",
                           f"{arn}:dynamodb:*:{account}:table/{table}/index/*"]},
+            # The outbox (chalicelib/store/outbox.py) takes a retry by deleting it; nothing else is ever deleted,
+            # and this condition makes IAM refuse a delete of any request or event item.
+            {"Sid": "DeleteOnlyOutboxEntries", "Effect": "Allow", "Action": "dynamodb:DeleteItem",
+             "Resource": f"{arn}:dynamodb:*:{account}:table/{table}",
+             "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [OUTBOX_PARTITION]}}},
             {"Sid": "GrantPoliciesUnderAccessBrokerPath", "Effect": "Allow", "Action": GRANT_POLICY_ACTIONS,
              "Resource": f"{arn}:iam::{account}:{GRANT_POLICIES}"},
             # ListPolicies takes no resource: IAM only authorizes it against "*". The broker calls it with

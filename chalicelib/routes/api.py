@@ -17,6 +17,7 @@ from chalicelib.store.repository import IdempotencyClaim
 
 api = Blueprint(__name__)
 route = routes(api)
+AUDIT_WINDOW = timedelta(days=31)
 signed = IAMAuthorizer()  # deployed stages: API Gateway checks SigV4 before the Lambda runs
 
 
@@ -127,6 +128,11 @@ def audit() -> Response:
     since = _time(params.get("since"), "since") or until - timedelta(days=1)
     if since >= until:
         raise InvalidInput("`since` must be before `until`")
+    # Bounded so that one call costs a bounded number of queries (one per day); longer periods are several calls.
+    if until - since > AUDIT_WINDOW:
+        raise InvalidInput(f"the window is at most {AUDIT_WINDOW.days} days; export longer periods in parts")
+    if until > now + timedelta(days=1):
+        raise InvalidInput("`until` is in the future; no events are recorded there yet")
     page = bootstrap.broker().audit(who, since, until, _int(params.get("limit", "500"), "limit", 1, 1000),
                                     params.get("next"))
     lines = "".join(json.dumps(event_view(e)) + "\n" for e in page.items)

@@ -104,7 +104,12 @@ class Repository:
     def audit(self, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page:
         """Events in [since, until), oldest first, across every request: one Query per UTC day."""
         position = _decode(cursor) or {"day": since.date().isoformat(), "key": None}
-        day, start = date.fromisoformat(position["day"]), position["key"]
+        try:
+            day, start = date.fromisoformat(position["day"]), _key(position["key"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(_BAD_CURSOR) from None
+        if not since.date() <= day <= until.date():  # a cursor from another window would read other days
+            raise InvalidInput(_BAD_CURSOR)
         found: list[Event] = []
         while day <= until.date() and len(found) < limit:
             query = EventItem.audit.query(
@@ -256,12 +261,26 @@ def _encode(key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode() if key else None
 
 
+_BAD_CURSOR = "the `next` cursor is not one this API returned for this query; start again without it"
+
+
 def _decode(cursor: str | None) -> dict | None:
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         assert isinstance(key, dict)
-        return key
     except Exception:
-        raise InvalidInput("the `next` cursor is not one this API returned; start again without it") from None
+        raise InvalidInput(_BAD_CURSOR) from None
+    return key if "day" in key else _key(key)
+
+
+def _key(key: Any) -> dict | None:
+    """A DynamoDB start key as this code returns it: string attributes only, so a forged one is a 400, not a 500."""
+    if key is None:
+        return None
+    if not (isinstance(key, dict) and key and all(
+            isinstance(name, str) and isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
+            for name, value in key.items())):
+        raise InvalidInput(_BAD_CURSOR)
+    return key

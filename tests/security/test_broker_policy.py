@@ -35,6 +35,9 @@ def problems(policy: dict[str, Any], stage: str) -> list[str]:
         found += [f"{sid}: wildcard action {a}" for a in actions if "*" in a]
         if "*" in resources and not set(actions) <= UNSCOPABLE:
             found.append(f"{sid}: Resource * for {sorted(set(actions) - UNSCOPABLE)}")
+        if "dynamodb:DeleteItem" in actions and statement.get("Condition") != {
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["OUTBOX"]}}:
+            found.append(f"{sid}: DeleteItem beyond the outbox partition (events are append-only)")
         if set(actions) & ATTACH:
             if statement.get("Condition") != {"ArnLike": {"iam:PolicyARN": BROKER_POLICIES}}:
                 found.append(f"{sid}: attach/detach without Condition ArnLike iam:PolicyARN {BROKER_POLICIES}")
@@ -62,6 +65,15 @@ def test_every_deployed_stage_has_a_hand_written_policy() -> None:
     assert {"dev", "prod"} <= set(STAGES)
 
 
+def test_policy_names_the_real_worker_and_outbox() -> None:
+    import app
+    from chalicelib.store import outbox
+    from tools.broker_policy import OUTBOX_PARTITION, WORKER
+
+    assert outbox._PK == OUTBOX_PARTITION
+    assert WORKER in {f.name for f in app.app.pure_lambda_functions}, "the worker Lambda was renamed"
+
+
 def test_policy_files_are_up_to_date_with_config_and_catalog() -> None:
     for path, text in rendered().items():
         assert path.read_text() == text, f"{path.name} is stale: run `python -m tools.broker_policy`"
@@ -82,6 +94,8 @@ def test_policy_is_least_privilege(stage: str) -> None:
     ({"Action": "iam:DetachUserPolicy", "Resource": f"arn:aws:iam::{SOURCE}:user/*",
       "Condition": {"ArnLike": {"iam:PolicyARN": "arn:aws:iam::111111111111:policy/*"}}}, "without Condition"),
     ({"Action": "dynamodb:Query", "Resource": f"arn:aws:dynamodb:*:{SOURCE}:table/other"}, "not this stage's table"),
+    ({"Action": "dynamodb:DeleteItem", "Resource": f"arn:aws:dynamodb:*:{SOURCE}:table/access-broker-prod"},
+     "DeleteItem beyond the outbox"),
     ({"Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:*:{SOURCE}:parameter/*"}, "not under"),
 ])
 def test_checks_catch_a_broader_statement(bad: dict, expected: str) -> None:
