@@ -11,7 +11,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_DIR = ROOT / ".chalice"
 APP_NAME = "access-broker"
-WORKER = "deferred_work"  # app.py's `@app.lambda_function(name="deferred_work")`: slow work after Slack's answer
+WORKER = "worker"  # app.py's `@app.lambda_function(name="worker")`: slow work after Slack's answer
 GRANT_POLICIES = "policy/access-broker/*"
 OUTBOX_PARTITION = "OUTBOX"  # chalicelib/store/outbox.py  # iam_grants.POLICY_PATH: the only policies the broker may touch
 
