@@ -41,7 +41,10 @@ def slack_web():  # type: ignore[no-untyped-def]
 def reset() -> None:
     """Forgets everything built, so the next call reads the environment again (tests, `make run`)."""
     with _lock:
+        deferred_work = _built.get("deferred")
         _built.clear()
+    if hasattr(deferred_work, "close"):  # a background runner must not run old jobs against the new wiring
+        deferred_work.close()
 
 
 def secret(name: str) -> str:

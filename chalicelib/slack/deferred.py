@@ -46,6 +46,7 @@ class Background:
         self._run, self._jobs = run, queue.Queue()  # type: ignore[var-annotated]
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     def submit(self, job: Job) -> None:
         with self._lock:
@@ -62,10 +63,17 @@ class Background:
                 raise TimeoutError(f"deferred work still running after {timeout}s")
             time.sleep(0.01)
 
+    def close(self) -> None:
+        """Drops jobs not started yet: after bootstrap.reset() they would run against another wiring."""
+        self._closed = True
+
     def _loop(self) -> None:
         while True:
             job = self._jobs.get()
             try:
+                if self._closed:
+                    log.info("deferred %s dropped: the app was rewired (bootstrap.reset)", job.get("kind"))
+                    continue
                 self._run(job)
             except Exception:  # the worker logs its own failures; this keeps the thread alive
                 log.exception("deferred job %s failed", job.get("kind"))

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from chalicelib import bootstrap
 from chalicelib.domain.errors import Conflict, DomainError
-from chalicelib.domain.requests import Event, State
+from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.service import Broker, Caller
 from chalicelib.slack import blocks, texts
 from chalicelib.slack.notifier import SYSTEM, SlackNotifier
@@ -16,6 +16,7 @@ from chalicelib.slack.web import SlackFailure
 from chalicelib.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
+_TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
 MAX_ATTEMPTS = 8  # about four hours of retries with the backoff below
 Job = dict[str, Any]
 
@@ -42,16 +43,25 @@ def notify(broker: Broker, job: Job) -> None:
     try:
         SlackNotifier(bootstrap.slack_web(), broker.repo, broker.catalog, broker.clock).notify(request, event)
     except SlackFailure as exc:
-        attempt = int(job.get("attempts", 0)) + 1
-        retry = attempt < MAX_ATTEMPTS
-        wait = max(exc.retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
-        broker.repo.note(Event(request.id, request.version, "notify_failed", broker.clock(), SYSTEM, "system", {
-            "event": event.kind, "method": exc.method, "error": exc.error, "attempt": attempt,
-            "retry_in_seconds": wait if retry else None}))
-        if retry:
-            Outbox().add(request.id, {**job, "attempts": attempt}, broker.clock() + timedelta(seconds=wait))
-        else:
-            log.error("gave up telling Slack about %s of request %s after %d attempts", event.kind, request.id, attempt)
+        _failed(broker, job, request, event, exc.method, exc.error, exc.retry_after)
+    except Exception as exc:  # e.g. the bot token unreadable: still recorded and retried, never silent
+        log.exception("telling Slack about %s of request %s failed", event.kind, request.id)
+        _failed(broker, job, request, event, "notify", type(exc).__name__, None)
+
+
+def _failed(broker: Broker, job: Job, request: AccessRequest, event: Event, method: str, error: str,
+            retry_after: float | None) -> None:
+    """Records the failure on the request and puts the job in the outbox for the sweeper, with backoff."""
+    attempt = int(job.get("attempts", 0)) + 1
+    retry = attempt < MAX_ATTEMPTS
+    wait = max(retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
+    broker.repo.note(Event(request.id, request.version, "notify_failed", broker.clock(), SYSTEM, "system", {
+        "event": event.kind, "method": method, "error": error, "attempt": attempt,
+        "retry_in_seconds": wait if retry else None}))
+    if retry:
+        Outbox().add(request.id, {**job, "attempts": attempt}, broker.clock() + timedelta(seconds=wait))
+    else:
+        log.error("gave up telling Slack about %s of request %s after %d attempts", event.kind, request.id, attempt)
 
 
 def open_view(broker: Broker, job: Job) -> None:
@@ -71,7 +81,14 @@ def open_view(broker: Broker, job: Job) -> None:
         metadata["request_id"] = request.id
         form = blocks.deny_form if job["view"] == "deny" else blocks.extend_form
         view = form(broker.catalog, request, metadata)
-    bootstrap.slack_web().call("views.open", trigger_id=job["trigger_id"], view=view.to_dict())
+    try:
+        bootstrap.slack_web().call("views.open", trigger_id=job["trigger_id"], view=view.to_dict())
+    except SlackFailure as exc:
+        if exc.error in _TRIGGER_GONE:  # a form must open within 3 s of the click; say so rather than nothing
+            _reply(job, ":hourglass: Slack gave up waiting for the form to open. Please try again"
+                        + (f", or type `{texts.COMMAND} <profile> [duration] <reason>`."
+                           if job["view"] == "request_access" else "."))
+        raise
 
 
 def act(broker: Broker, job: Job) -> None:

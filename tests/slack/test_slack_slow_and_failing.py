@@ -99,3 +99,11 @@ def test_not_in_channel_never_undoes_an_approval(slack, world) -> None:  # type:
     attached = world.client("iam").list_attached_user_policies(UserName="s3-access")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [request.grant.policy_arn]
     assert {f["error"] for f in failures(request_id)} == {"not_in_channel"}
+
+
+def test_a_form_that_could_not_open_in_time_is_explained(slack) -> None:  # type: ignore[no-untyped-def]
+    slack.stub.fail("views.open", "expired_trigger_id")
+    slack.command("")
+    slack.drain()
+    [reply] = slack.replies("s3-access")
+    assert "Slack gave up waiting for the form to open" in reply and "/request-access <profile>" in reply
