@@ -15,7 +15,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.aws.secrets import SecretUnavailable
-from chalicelib.domain.errors import Conflict, DomainError, Unprocessable
+from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.service import Caller
 from chalicelib.slack import parse, texts
 from chalicelib.slack.verify import is_authentic
@@ -100,10 +100,8 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
         elif form.callback_id == "deny":
             broker.deny(who, request_id, values.get("reason", ""))
         else:
-            extend = getattr(broker, "extend", None)  # the service's extend arrives with issue 4
-            if extend is None:
-                raise Unprocessable("extending a grant is not available yet; request access again instead")
-            extend(who, request_id, values.get("duration") or None)
+            _respond(form, texts.extension_asked(broker.catalog, broker.extend(who, request_id,
+                                                                              values.get("duration") or None)))
     except Conflict as exc:
         if form.callback_id == "deny":
             return _field_error(form, "reason", texts.already_decided(broker.catalog, broker.repo.get(request_id)))

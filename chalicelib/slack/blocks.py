@@ -14,14 +14,15 @@ from slack_sdk.models.views import View
 from chalicelib.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, State
-from chalicelib.slack.texts import escape, local_time, mention, utc
+from chalicelib.slack.texts import awaiting_decision, escape, local_time, mention, utc
 from chalicelib.slack.texts import approvers as approvers_text
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 
 
 def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
-    """Posted to the profile's approval channel; Approve and Deny buttons while the request is pending."""
+    """Posted to the profile's approval channel; Approve and Deny buttons while approvers have something to
+    decide (the request, or later an extension of its grant)."""
     who, profile = mention(catalog, request.requester), _profile_text(catalog, request)
     blocks: list[Block] = [
         SectionBlock(block_id="summary", text=MarkdownTextObject(
@@ -32,10 +33,10 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
             MarkdownTextObject(text=f"*Duration*\n{format_duration(request.duration_seconds)}"),
             MarkdownTextObject(text=f"*Request*\n`{request.id}`")]),
         SectionBlock(block_id="reason", text=MarkdownTextObject(text=f"*Reason*\n{escape(request.reason)}")),
-        ContextBlock(block_id="status", elements=[MarkdownTextObject(text=line)
-                                                  for line in _status_lines(catalog, request)]),
+        ContextBlock(block_id="status", elements=[MarkdownTextObject(text=line)  # a context holds 10 at most
+                                                  for line in _status_lines(catalog, request)[-10:]]),
     ]
-    if request.state == State.PENDING:
+    if awaiting_decision(request):
         blocks.append(ActionsBlock(block_id="decide", elements=[
             ButtonElement(text="Approve", action_id="approve", value=request.id, style="primary"),
             ButtonElement(text="Deny", action_id="deny", value=request.id, style="danger")]))
@@ -82,6 +83,26 @@ def ended_message(catalog: Catalog, request: AccessRequest) -> Message:
     return f"Your request for {profile} is {_state(request)}", [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
+def extension_asked(catalog: Catalog, request: AccessRequest) -> Message:
+    """A nudge in the approval message's thread: the buttons above now decide an extension."""
+    seconds = request.extension.seconds if request.extension else 0
+    text = (f":hourglass: {mention(catalog, request.requester)} asks to extend this grant by "
+            f"*{format_duration(seconds)}*: {approvers_text(catalog, request)}, please decide above.")
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def extension_outcome(catalog: Catalog, request: AccessRequest, extended: bool, by: str) -> Message:
+    """The requester's DM when an extension is decided."""
+    profile, ends = _profile_text(catalog, request), request.grant.expires_at if request.grant else None
+    until = f"{utc(ends)} ({local_time(ends)} your time)" if ends else "its old end"
+    text = (f":arrows_clockwise: Your access to *{profile}* (request `{request.id}`) now lasts until {until}."
+            if extended else
+            f":x: {mention(catalog, by)} denied extending your access to *{profile}* (request `{request.id}`); "
+            f"it still ends at {until}.")
+    return f"Your access to {profile}: extension {'approved' if extended else 'denied'}", [
+        SectionBlock(text=MarkdownTextObject(text=text))]
+
+
 def reminder_message(catalog: Catalog, request: AccessRequest) -> Message:
     """A nudge in the approval message's thread, once, when nobody has decided after `reminder_after`."""
     text = (f":bell: Reminder: {approvers_text(catalog, request)}, this request from "
@@ -121,9 +142,12 @@ def request_form(profiles: list[Profile], metadata: dict[str, str]) -> View:
 def deny_form(catalog: Catalog, request: AccessRequest, metadata: dict[str, str]) -> View:
     return View(type="modal", callback_id="deny", title="Deny request", submit="Deny", close="Cancel",
                 private_metadata=json.dumps(metadata), blocks=[
-                    SectionBlock(text=MarkdownTextObject(
-                        text=f"Deny {mention(catalog, request.requester)}'s request for "
-                             f"*{_profile_text(catalog, request)}* (`{request.id}`)?")),
+                    SectionBlock(text=MarkdownTextObject(text=(
+                        f"Deny extending {mention(catalog, request.requester)}'s access to "
+                        f"*{_profile_text(catalog, request)}* by {format_duration(request.extension.seconds)} "
+                        f"(`{request.id}`)?" if request.extension else
+                        f"Deny {mention(catalog, request.requester)}'s request for "
+                        f"*{_profile_text(catalog, request)}* (`{request.id}`)?"))),
                     InputBlock(block_id="reason", label="Reason (the requester sees it)", optional=True,
                                element=PlainTextInputElement(action_id="value", multiline=True, max_length=1000)),
                 ])
@@ -159,6 +183,13 @@ def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
         lines.append(":gear: Approved; granting access now")
     elif request.state == State.ACTIVE and request.grant:
         lines.append(f":unlock: Access active until {local_time(request.grant.expires_at)}")
+        if request.extension:
+            extension = request.extension
+            lines += [f":white_check_mark: Extension approved by {mention(catalog, a.by)} {local_time(a.at)}"
+                      for a in extension.approvals]
+            lines.append(f":hourglass: {mention(catalog, extension.requested_by)} asks for "
+                         f"*{format_duration(extension.seconds)} more* ({len(extension.approvals)} of {need}) from "
+                         f"{approvers_text(catalog, request)}")
     elif request.state == State.DENIED:
         comment = f": {escape(request.decision_comment)}" if request.decision_comment else ""
         lines.append(f":x: Denied by {by} {when}{comment}")

@@ -10,8 +10,8 @@ from typing import Callable
 
 from chalicelib.catalog import Catalog
 from chalicelib.domain.requests import AccessRequest, Event
-from chalicelib.slack.blocks import (Message, approval_message, as_dicts, ended_message, expiry_warning, grant_message,
-                                     reminder_message)
+from chalicelib.slack.blocks import (Message, approval_message, as_dicts, ended_message, expiry_warning,
+                                     extension_asked, extension_outcome, grant_message, reminder_message)
 from chalicelib.slack.web import SlackFailure, SlackWeb
 from chalicelib.store.repository import Repository
 
@@ -52,9 +52,16 @@ class SlackNotifier:
         if event.kind == "reminder_sent" and "approval" in posted and "reminder" not in posted:
             steps.append(lambda: self._post(request, "reminder", posted["approval"][0],
                                             reminder_message(self.catalog, request), thread_ts=posted["approval"][1]))
-        if event.kind == "expiry_warning" and dm and request.grant and "warning" not in posted:
+        once = f"{event.kind}:{event.version}"  # these may happen again later in the grant's life
+        if event.kind == "expiry_warning" and dm and request.grant and once not in posted:
             extendable = bool(event.details.get("extendable", True))
-            steps.append(lambda: self._post(request, "warning", dm, expiry_warning(self.catalog, request, extendable)))
+            steps.append(lambda: self._post(request, once, dm, expiry_warning(self.catalog, request, extendable)))
+        if event.kind == "extension_requested" and "approval" in posted and once not in posted:
+            steps.append(lambda: self._post(request, once, posted["approval"][0], extension_asked(self.catalog, request),
+                                            thread_ts=posted["approval"][1]))
+        if event.kind in ("extended", "extension_denied") and dm and once not in posted:
+            outcome = extension_outcome(self.catalog, request, event.kind == "extended", event.actor)
+            steps.append(lambda: self._post(request, once, dm, outcome))
         failures = []
         for step in steps:
             try:

@@ -58,6 +58,15 @@ def created(catalog: Catalog, request: AccessRequest) -> str:
             f"{approvers(catalog, request)}{where}. I'll message you when it is decided.")
 
 
+def extension_asked(catalog: Catalog, request: AccessRequest) -> str:
+    """The private answer to an Extend form: extended at once, or waiting for the approvers."""
+    if request.extension is None and request.grant:
+        return f":arrows_clockwise: Extended: request `{request.id}` now lasts until {local_time(request.grant.expires_at)}."
+    seconds = request.extension.seconds if request.extension else 0
+    return (f":hourglass: Asked to extend request `{request.id}` by {format_duration(seconds)}; waiting for "
+            f"{approvers(catalog, request)}. I'll message you when it is decided.")
+
+
 def listing(catalog: Catalog, requests: list[AccessRequest]) -> str:
     if not requests:
         return f"You have no requests yet. Ask with `{COMMAND} <profile> [duration] <reason>`."
@@ -71,6 +80,11 @@ def summary(catalog: Catalog, request: AccessRequest) -> str:
     elif request.decided_by and request.state in _VERB:
         line += f" by {mention(catalog, request.decided_by)}"
     return line
+
+
+def awaiting_decision(request: AccessRequest) -> bool:
+    """Approvers have something to decide: a pending request, or an active grant asking to last longer."""
+    return request.state == State.PENDING or (request.state == State.ACTIVE and request.extension is not None)
 
 
 def already_decided(catalog: Catalog, request: AccessRequest) -> str:

@@ -76,8 +76,11 @@ def open_view(broker: Broker, job: Job) -> None:
             request = broker.get(who, job["request_id"])
         except DomainError as exc:
             return _reply(job, texts.problem(exc.detail))
-        if job["view"] == "deny" and request.state != State.PENDING:
+        if job["view"] == "deny" and not texts.awaiting_decision(request):
             return _reply(job, texts.already_decided(broker.catalog, request))
+        if job["view"] == "extend" and request.state != State.ACTIVE:
+            return _reply(job, texts.problem(f"request {request.id} is {request.state.value.replace('_', ' ')}: "
+                                             f"only an active grant can be extended"))
         metadata["request_id"] = request.id
         form = blocks.deny_form if job["view"] == "deny" else blocks.extend_form
         view = form(broker.catalog, request, metadata)
@@ -108,8 +111,8 @@ def act(broker: Broker, job: Job) -> None:
             log.error("unknown action %r; dropped", action)
     except Conflict as exc:
         current = broker.repo.get(request_id)
-        _reply(job, texts.already_decided(broker.catalog, current) if current.state != State.PENDING
-               else texts.problem(exc.detail))
+        _reply(job, texts.problem(exc.detail) if texts.awaiting_decision(current)
+               else texts.already_decided(broker.catalog, current))
     except DomainError as exc:
         _reply(job, texts.problem(exc.detail))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,53 @@ def test_break_glass_is_announced_loudly_to_the_approval_and_security_channels(s
         assert "[Approve]" not in seen
     assert "Access active until" in slack.seen("chat.update", "C01APPROVALS")
     assert "Your break-glass access to *S3 break-glass* is active" in slack.seen("chat.postMessage", "U01ALICE")
+
+
+def test_extend_asks_the_approvers_again_and_the_grant_dm_follows(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="bob")
+    slack.drain()
+    first_end = bootstrap.broker().repo.get(request_id).grant.expires_at
+
+    slack.click("extend", request_id, as_="s3-access")
+    slack.drain()
+    assert "[Extend access]" in slack.seen("views.open") and "Extend by" in slack.seen("views.open")
+    answer = slack.submit("extend", {"duration": "30m"}, {"request_id": request_id}, as_="s3-access")
+    assert (answer.status_code, answer.text) == (200, "")
+    slack.drain()
+    assert "Asked to extend request" in slack.replies("s3-access")[-1]
+    message = slack.seen("chat.update", "C01APPROVALS")
+    assert "@s3-access asks for *30m more* (0 of 1) from @bob or @carol" in message and "[Approve] [Deny]" in message
+    nudge = slack.calls("chat.postMessage", "C01APPROVALS")[-1]
+    assert nudge.body.get("thread_ts") and "asks to extend this grant by *30m*" in nudge.body["text"]
+
+    slack.click("approve", request_id, as_="carol")
+    slack.drain()
+    request = bootstrap.broker().repo.get(request_id)
+    assert request.grant.expires_at == first_end + timedelta(minutes=30) and request.extension is None
+    assert "[Approve]" not in slack.seen("chat.update", "C01APPROVALS")
+    assert request.grant.expires_at.strftime("%H:%M UTC") in slack.seen("chat.update", "D01S3ACCESS")
+    assert "now lasts until" in slack.seen("chat.postMessage", "U01S3ACCESS")
+
+
+def test_an_extension_can_be_denied_with_a_reason_form(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="bob")
+    slack.drain()
+    slack.submit("extend", {"duration": "30m"}, {"request_id": request_id}, as_="s3-access")
+    slack.click("deny", request_id, as_="bob")
+    slack.drain()
+    assert "Deny extending @s3-access's access to *S3 prod* by 30m" in slack.seen("views.open")
+    slack.submit("deny", {"reason": "wrap up"}, {"request_id": request_id}, as_="bob")
+    slack.drain()
+    request = bootstrap.broker().repo.get(request_id)
+    assert request.state == State.ACTIVE and request.extension is None
+    assert "@bob denied extending your access" in slack.seen("chat.postMessage", "U01S3ACCESS")
+
+
+def test_extending_too_far_is_explained_in_the_form(slack) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="bob")
+    slack.drain()
+    answer = slack.submit("extend", {"duration": "5h"}, {"request_id": request_id}, as_="s3-access")
+    assert "the longest extension allowed is 3h" in answer.json["errors"]["duration"]
