@@ -104,10 +104,11 @@ def run(world: Any, source_account: str, runs: int = 7) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, found in samples.items():
         result[name] = {key: round(statistics.median(s[key] for s in found) * 1000, 1)
-                        for key in ("import_s", "answer_s", "total_s", "process_s")}
+                        for key in ("import_s", "answer_s", "total_s", "process_s", "cpu_s")}
         result[name]["runs"] = runs
     result["ratio"] = round(result["app"]["total_s"] / result["floor"]["total_s"], 2)
     result["ratio_local"] = round(result["app_local"]["total_s"] / result["floor"]["total_s"], 2)
+    result["ratio_cpu"] = round(result["app"]["cpu_s"] / result["floor"]["cpu_s"], 2)
     result["budget"] = BUDGET
     result["app_route"] = route
     traced = once("app", app_event(runs, secret, source_account), world.deployed_env, importtime=True)

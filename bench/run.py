@@ -88,7 +88,7 @@ def render(results: dict[str, Any]) -> str:
                  f"{results['bench_s']} s")
     lines.append("")
     row("COLD START (median, ms)", "import", "first answer", "total", "with interpreter")
-    for name, label in (("app", f"app as deployed: {cold['app_route']}"), ("app_local", "same, `make run` env"),
+    for name, label in (("app", f"app as deployed: {cold['app_route']}"), ("app_local", "same, env secrets, no Slack"),
                         ("floor", "floor: Chalice + boto3 PutItem")):
         c = cold[name]
         row(label, c["import_s"], c["answer_s"], c["total_s"], c["process_s"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import urllib.request
 import zipfile
 from contextlib import contextmanager
@@ -16,7 +17,6 @@ from typing import Any, Iterator
 
 from chalicelib import bootstrap
 from chalicelib.store.schema import create_table
-from tools.run_local import _environment
 from tools.world import BROKER_PROFILE, BROKER_USER, REGION, SOURCE_ACCOUNT, aws_client, start_world
 
 TABLE = "access-broker-bench"
@@ -32,20 +32,26 @@ _DEPLOYED_EXTRAS = {"Version": "2012-10-17", "Statement": [{
 
 @dataclass
 class BenchWorld:
-    env: dict[str, str]  # what `make run` serves with: secrets in the environment, no Slack bot token
+    env: dict[str, str]  # as the tests run the app: local stage, secrets in the environment, no Slack bot token
     deployed_env: dict[str, str]  # as a deployed Lambda: secrets from SSM, Slack notifications deferred to WORKER
 
 
 @contextmanager
 def local_world() -> Iterator[BenchWorld]:
-    """Starts the world and points this process at it (with `make run`'s environment)."""
+    """Starts the world and points this process at it."""
     emulator, keys = start_world()
     saved = dict(os.environ)
     try:
         for name in [n for n in os.environ if n.startswith("AWS_")]:
             del os.environ[name]
-        env = _environment(emulator.endpoint, keys[BROKER_PROFILE], port=0)
-        env.update(ACCESS_BROKER_TABLE=TABLE, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+        broker = keys[BROKER_PROFILE]
+        env = {"AWS_ENDPOINT_URL": emulator.endpoint, "AWS_DEFAULT_REGION": REGION,
+               "AWS_ACCESS_KEY_ID": broker.access_key_id, "AWS_SECRET_ACCESS_KEY": broker.secret_access_key,
+               "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+               "ACCESS_BROKER_STAGE": "local", "ACCESS_BROKER_TABLE": TABLE, "ACCESS_BROKER_PUBLIC_URL": "",
+               "ACCESS_BROKER_CONSOLE_KEY": secrets.token_urlsafe(32), "SLACK_SIGNING_SECRET": secrets.token_hex(16)}
+        for name in ("SLACK_BOT_TOKEN", "SLACK_API_URL"):
+            os.environ.pop(name, None)
         os.environ.update(env)
         bootstrap.reset()
         emulator.enforce_iam(False)

@@ -53,7 +53,7 @@ def secret(name: str) -> str:
     config = settings()
     parameter = config.secret_parameters.get(name)
     if parameter:
-        return _once(f"secret:{name}", lambda: ParameterStore().get(parameter))
+        return _once(f"secret:{name}", lambda: _once("parameter_store", ParameterStore).get(parameter))
     value = config.secrets.get(name)
     if not value:
         raise SecretUnavailable(f"{name} is not set; put it in the environment, or name its SSM parameter in "
@@ -66,7 +66,7 @@ def _build_broker() -> Broker:
     catalog = load_catalog(config.catalog_path)
     models.bind(config.table_name)
     return Broker(catalog=catalog, repository=Repository(), grants=IamGrants(catalog.source_account, catalog.partition),
-                  tokens=ConsoleTokens(secret("ACCESS_BROKER_CONSOLE_KEY").encode()), public_url=config.public_url,
+                  tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()), public_url=config.public_url,
                   notifier=_slack_notifier())
 
 

@@ -90,7 +90,8 @@ def load_catalog(path: str | Path) -> Catalog:
     import yaml  # only when a catalog is loaded: keeps YAML off the import path
 
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        # libyaml's loader when PyYAML was built with it (the Lambda wheels are): the same safe subset, ~10x faster
+        raw = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         raise CatalogError(f"catalog file {path} does not exist; set ACCESS_BROKER_CATALOG to its path") from None
     except yaml.YAMLError as exc:

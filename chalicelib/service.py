@@ -137,8 +137,6 @@ class Broker:
         reason = _reason(reason)
         if break_glass:
             _allow_break_glass(chosen, reason)
-        if idempotency and (earlier := self.repo.claimed(idempotency)):
-            return earlier
         now = self.clock()
         request = AccessRequest(
             id=self.new_id(now), profile=chosen.name, requester=person.id, requester_iam_user=person.iam_user,
@@ -157,7 +155,7 @@ class Broker:
                       caller.channel, details)
         try:
             stored = self.repo.create(request, event, idempotency)
-        except IdempotentReplay:  # a concurrent twin with the same key won the race
+        except IdempotentReplay:  # the key was claimed first (a retry, or a twin racing us): that request is the answer
             return self.repo.claimed(idempotency)
         self._notify(stored, event)
         return self.apply_grant(stored) if stored.state == State.APPROVED else stored

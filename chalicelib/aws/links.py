@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timezone
+from typing import Callable
 from urllib.parse import urlencode
 
 from chalicelib.catalog import Catalog, Profile
@@ -22,10 +23,17 @@ def switch_role_url(catalog: Catalog, profile: Profile) -> str:
 class ConsoleTokens:
     """HMAC-SHA256 tokens naming a request and the moment the link stops working."""
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("the console-link key must be at least 16 bytes")
+    def __init__(self, key: bytes | Callable[[], bytes]) -> None:
+        """`key`, or a function returning it, called on first use: a deployed stage reads it from SSM, and a
+        slash command, which signs no link, should not wait for that on a cold start."""
         self._key = key
+
+    def _checked(self) -> bytes:
+        if callable(self._key):
+            self._key = self._key()
+        if len(self._key) < 16:
+            raise ValueError("the console-link key must be at least 16 bytes")
+        return self._key
 
     def sign(self, request_id: str, expires_at: datetime) -> str:
         payload = _b64(json.dumps({"r": request_id, "e": int(expires_at.timestamp())}, separators=(",", ":")).encode())
@@ -42,7 +50,7 @@ class ConsoleTokens:
         return claims["r"]
 
     def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+        return _b64(hmac.new(self._checked(), payload.encode(), hashlib.sha256).digest())
 
 
 def _b64(data: bytes) -> str:

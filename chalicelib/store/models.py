@@ -120,7 +120,18 @@ MODELS = (RequestItem, EventItem, IdempotencyItem, OutboxItem)
 
 def bind(table_name: str) -> None:
     """Points every model at `table_name` and drops cached connections (the endpoint comes from the
-    environment, e.g. AWS_ENDPOINT_URL, read when the next connection is made)."""
+    environment, e.g. AWS_ENDPOINT_URL, read when the next connection is made).
+
+    In this thread the new connections use boto3's botocore session rather than one each: every botocore
+    session loads endpoint rules and service models anew, ~100-150 ms per session on a cold start, and
+    a slash command touches two models besides boto3's SSM and Lambda clients (see README, Performance).
+    Other threads keep pynamodb's default of a session per thread (botocore sessions are not thread-safe)."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    shared = boto3.DEFAULT_SESSION._session
     for model in MODELS:
         model.Meta.table_name = table_name
         model._connection = None
+        model._get_connection().connection._local.session = shared  # pynamodb's per-thread session slot

@@ -32,15 +32,19 @@ def test_each_flow_makes_the_pinned_aws_calls(broker):
                       "iam:DetachUserPolicy": 1, "iam:DeletePolicy": 1}
 
 
-def test_a_create_with_an_idempotency_key_reads_the_key_once_then_writes_once(broker):
+def test_a_create_with_an_idempotency_key_writes_once_and_a_retry_reads_the_first(broker):
     requester, _ = callers(broker)
     claim = IdempotencyClaim(requester.principal, "key-1", "fingerprint")
 
-    first = calls_of(broker, lambda: broker.request_access(requester, "s3-prod", "1h", "perf", idempotency=claim))
-    replay = calls_of(broker, lambda: broker.request_access(requester, "s3-prod", "1h", "perf", idempotency=claim))
+    made = []
+    first = calls_of(broker, lambda: made.append(
+        broker.request_access(requester, "s3-prod", "1h", "perf", idempotency=claim)))
+    replay = calls_of(broker, lambda: made.append(
+        broker.request_access(requester, "s3-prod", "1h", "perf", idempotency=claim)))
 
-    assert first == {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1}
-    assert replay == {"dynamodb:GetItem": 2}  # the claim, then the request it points to
+    assert first == {"dynamodb:TransactWriteItems": 1}  # the claim is a condition of the write, not a read first
+    assert replay == {"dynamodb:TransactWriteItems": 1, "dynamodb:GetItem": 2}  # refused; the claim; its request
+    assert made[0].id == made[1].id, "the retry answers with the first request"
 
 
 def test_a_sweep_pass_reads_the_same_items_however_many_are_stored(broker, clock):
