@@ -80,9 +80,9 @@ def interactions(body: bytes) -> Response:
         if event.action in ("deny", "extend"):  # both ask for more (a reason, a duration) in a modal first
             defer("open_view", view=event.action, user_id=event.user_id, trigger_id=event.trigger_id,
                   request_id=event.request_id, response_url=event.response_url)
-        else:
+        else:  # a redelivery (X-Slack-Retry-Num) changes nothing either way; it just should not say so twice
             defer("act", action=event.action, request_id=event.request_id, user_id=event.user_id,
-                  response_url=event.response_url)
+                  response_url=event.response_url, redelivery="x-slack-retry-num" in slack.current_request.headers)
         return Response(body="", status_code=200)
     return _submitted(event, body)
 

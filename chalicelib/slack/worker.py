@@ -110,6 +110,9 @@ def act(broker: Broker, job: Job) -> None:
         else:
             log.error("unknown action %r; dropped", action)
     except Conflict as exc:
+        if job.get("redelivery"):  # Slack sent the click again; the first delivery did (or refused) it
+            log.info("redelivered %s of request %s changed nothing: %s", action, request_id, exc.detail)
+            return
         current = broker.repo.get(request_id)
         _reply(job, texts.problem(exc.detail) if texts.awaiting_decision(current)
                else texts.already_decided(broker.catalog, current))

@@ -271,3 +271,14 @@ def test_extending_too_far_is_explained_in_the_form(slack) -> None:  # type: ign
     slack.drain()
     answer = slack.submit("extend", {"duration": "5h"}, {"request_id": request_id}, as_="s3-access")
     assert "the longest extension allowed is 3h" in answer.json["errors"]["duration"]
+
+
+def test_a_redelivered_click_grants_once_and_says_nothing_twice(slack, world) -> None:  # type: ignore[no-untyped-def]
+    request_id = slack.create()
+    slack.click("approve", request_id, as_="bob")
+    slack.click("approve", request_id, as_="bob", retry=1)
+    slack.drain()
+    kinds = [e.kind for e in bootstrap.broker().repo.events(request_id)]
+    assert kinds.count("approved") == 1 and kinds.count("activated") == 1
+    assert len(world.client("iam").list_attached_user_policies(UserName="s3-access")["AttachedPolicies"]) == 1
+    assert slack.replies("bob") == []
