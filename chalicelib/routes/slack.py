@@ -92,6 +92,8 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
     broker = bootstrap.broker()
     who = broker.caller_from_slack(form.user_id)
     values, request_id = form.values, form.metadata.get("request_id", "")
+    if who.person is None:
+        return _field_error(form, next(iter(form.values), "reason"), texts.unmapped(form.user_id))
     try:
         if form.callback_id == "request_access":
             request = broker.request_access(who, values.get("profile") or None, values.get("duration") or None,

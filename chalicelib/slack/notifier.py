@@ -57,8 +57,9 @@ class SlackNotifier:
             extendable = bool(event.details.get("extendable", True))
             steps.append(lambda: self._post(request, once, dm, expiry_warning(self.catalog, request, extendable)))
         if event.kind == "extension_requested" and "approval" in posted and once not in posted:
-            steps.append(lambda: self._post(request, once, posted["approval"][0], extension_asked(self.catalog, request),
-                                            thread_ts=posted["approval"][1]))
+            channel, ts = posted["approval"]
+            steps.append(lambda: self._post(request, once, channel, extension_asked(self.catalog, request),
+                                            thread_ts=ts))
         if event.kind in ("extended", "extension_denied") and dm and once not in posted:
             outcome = extension_outcome(self.catalog, request, event.kind == "extended", event.actor)
             steps.append(lambda: self._post(request, once, dm, outcome))

@@ -61,7 +61,8 @@ def created(catalog: Catalog, request: AccessRequest) -> str:
 def extension_asked(catalog: Catalog, request: AccessRequest) -> str:
     """The private answer to an Extend form: extended at once, or waiting for the approvers."""
     if request.extension is None and request.grant:
-        return f":arrows_clockwise: Extended: request `{request.id}` now lasts until {local_time(request.grant.expires_at)}."
+        until = local_time(request.grant.expires_at)
+        return f":arrows_clockwise: Extended: request `{request.id}` now lasts until {until}."
     seconds = request.extension.seconds if request.extension else 0
     return (f":hourglass: Asked to extend request `{request.id}` by {format_duration(seconds)}; waiting for "
             f"{approvers(catalog, request)}. I'll message you when it is decided.")

@@ -28,7 +28,7 @@ def slack_stub() -> Iterator[SlackStub]:
 
 
 @pytest.fixture(autouse=True)
-def slack_settings(world, slack_stub: SlackStub, monkeypatch: pytest.MonkeyPatch) -> SlackStub:  # type: ignore[no-untyped-def]
+def slack_settings(world: Any, slack_stub: SlackStub, monkeypatch: pytest.MonkeyPatch) -> SlackStub:
     """Before the broker is built: Slack configured, pointing at the stub."""
     monkeypatch.setenv("SLACK_API_URL", slack_stub.api_url)
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)

@@ -88,7 +88,7 @@ def test_slack_retries_never_create_a_second_request(slack) -> None:  # type: ig
     assert len(slack.calls("chat.postMessage", "C01APPROVALS")) == 1
 
 
-def test_unsigned_stale_or_tampered_requests_are_a_bare_401_and_write_nothing(slack) -> None:  # type: ignore[no-untyped-def]
+def test_unsigned_stale_or_tampered_is_a_bare_401_writing_nothing(slack) -> None:  # type: ignore[no-untyped-def]
     body = slack.command_body("s3-prod 1h sneaky")
     now = int(slack.clock().timestamp())
     for response in (

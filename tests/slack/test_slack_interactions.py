@@ -18,7 +18,7 @@ def state_of(request_id: str) -> State:
     return bootstrap.broker().repo.get(request_id).state
 
 
-def test_approve_grants_access_updates_the_message_and_dms_the_requester(slack, world) -> None:  # type: ignore[no-untyped-def]
+def test_approve_grants_updates_the_message_and_dms_the_requester(slack, world) -> None:  # type: ignore[no-untyped-def]
     request_id = slack.create()
     [posted] = slack.calls("chat.postMessage", "C01APPROVALS")
     answer = slack.click("approve", request_id, as_="bob")
@@ -97,7 +97,7 @@ def test_a_click_on_a_decided_request_says_who_decided_and_changes_nothing(slack
     assert slack.calls("views.open") == [], "no deny form for a decided request"
 
 
-def test_deny_asks_for_a_reason_then_updates_the_message_and_tells_the_requester(slack) -> None:  # type: ignore[no-untyped-def]
+def test_deny_asks_for_a_reason_then_tells_everyone(slack) -> None:  # type: ignore[no-untyped-def]
     request_id = slack.create()
     slack.click("deny", request_id, as_="carol")
     slack.drain()
@@ -208,7 +208,7 @@ def test_malformed_or_unknown_actions_are_400_and_write_nothing(slack, body) -> 
     assert len(slack.calls()) == calls
 
 
-def test_break_glass_is_announced_loudly_to_the_approval_and_security_channels(slack, api, catalog_file) -> None:  # type: ignore[no-untyped-def]
+def test_break_glass_is_announced_to_approvers_and_security(slack, api, catalog_file):  # type: ignore[no-untyped-def]
     catalog_file(lambda doc: doc["profiles"].update({"s3-break-glass": {
         **doc["profiles"]["s3-prod"], "break_glass": True, "display_name": "S3 break-glass"}}))
     created = api.post("/v1/requests", "alice", {"profile": "s3-break-glass", "break_glass": True,

@@ -40,7 +40,7 @@ def test_the_click_answer_does_not_wait_for_iam_or_the_web_api(slack) -> None:  
     assert all(c.answered for c in slack.calls("chat.update"))
 
 
-def test_channel_not_found_keeps_the_request_records_the_error_and_retries_later(slack, clock) -> None:  # type: ignore[no-untyped-def]
+def test_channel_not_found_is_recorded_and_retried_later(slack, clock) -> None:  # type: ignore[no-untyped-def]
     slack.stub.fail("chat.postMessage", "channel_not_found")
     request_id = slack.create()
     assert bootstrap.broker().repo.get(request_id).state == State.PENDING
