@@ -20,8 +20,8 @@ def sweep(event):  # type: ignore[no-untyped-def]
     app.log.info("sweep: %s", sweep_once(bootstrap.broker()))
 
 
-@app.lambda_function(name="deferred_work")
-def deferred_work(event, context):  # type: ignore[no-untyped-def]
+@app.lambda_function(name="worker")
+def worker(event, context):  # type: ignore[no-untyped-def]
     """Slow Slack and IAM work, invoked asynchronously (InvocationType=Event) once Slack has its answer."""
     from chalicelib.slack.worker import run
 

@@ -19,7 +19,7 @@ class Settings:
     in_lambda: bool
     slack_api_url: str = "https://slack.com/api/"  # the Web API; locally a stub (tools/slack_stub.py)
     function_name: str = ""  # this Lambda function's name, "" outside Lambda
-    worker_function: str = ""  # the Lambda function that runs deferred work (app.py: deferred_work)
+    worker_function: str = ""  # the Lambda function that runs deferred work (app.py: worker)
     secrets: Mapping[str, str] = field(repr=False, default_factory=dict)  # names -> values; never logged
     secret_parameters: Mapping[str, str] = field(default_factory=dict)  # names -> SSM parameter names (deployed)
 
@@ -41,7 +41,7 @@ class Settings:
             slack_api_url=env.get("SLACK_API_URL") or "https://slack.com/api/",
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", ""),
             worker_function=env.get("ACCESS_BROKER_WORKER_FUNCTION")
-            or f"access-broker-{env.get('ACCESS_BROKER_STAGE', 'dev')}-deferred_work",
+            or f"access-broker-{env.get('ACCESS_BROKER_STAGE', 'dev')}-worker",
             secrets={name: env[name] for name in SECRET_NAMES if env.get(name)},
             secret_parameters={name: env[f"{name}_PARAMETER"] for name in SECRET_NAMES if env.get(f"{name}_PARAMETER")},
         )

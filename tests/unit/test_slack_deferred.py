@@ -14,8 +14,8 @@ def settings(**env: str) -> Settings:
 def test_the_runner_follows_where_the_code_runs() -> None:
     assert isinstance(for_settings(settings()), Background)
     api = for_settings(settings(AWS_LAMBDA_FUNCTION_NAME="access-broker-prod"))
-    assert isinstance(api, LambdaInvoke) and api.function_name == "access-broker-prod-deferred_work"
-    assert isinstance(for_settings(settings(AWS_LAMBDA_FUNCTION_NAME="access-broker-prod-deferred_work")), Inline)
+    assert isinstance(api, LambdaInvoke) and api.function_name == "access-broker-prod-worker"
+    assert isinstance(for_settings(settings(AWS_LAMBDA_FUNCTION_NAME="access-broker-prod-worker")), Inline)
     named = for_settings(settings(AWS_LAMBDA_FUNCTION_NAME="x", ACCESS_BROKER_WORKER_FUNCTION="my-worker"))
     assert isinstance(named, LambdaInvoke) and named.function_name == "my-worker"
 
