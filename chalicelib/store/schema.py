@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+TTL_ATTRIBUTE = "expires"  # DynamoDB removes items past this epoch second (idempotency claims)
 _INDEXES = {"by-requester": ("requester", "created_at"), "by-state": ("state", "created_at"),
             "due": ("due_state", "due_at"), "audit": ("audit_day", "audit_key")}
 
@@ -33,4 +34,4 @@ def create_table(table_name: str) -> None:
         return
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     client.update_time_to_live(TableName=table_name,
-                               TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+                               TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})

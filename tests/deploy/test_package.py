@@ -1,0 +1,71 @@
+"""`make package STAGE=prod`: SAM and Terraform output with the table merged in from schema.py; cfn-lint clean.
+
+Runs `chalice package` for real (it pip-downloads the requirements, as CI can)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
+from tools.package import TABLE_RESOURCE, cfn_lint, package
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):  # type: ignore[no-untyped-def]
+    out = tmp_path_factory.mktemp("package")
+    written = package("prod", out)
+    return {"sam": json.loads(written["cloudformation"].read_text()),
+            "tf": [json.loads(p.read_text()) for p in sorted(written["terraform"].parent.glob("*.tf.json"))],
+            "paths": written}
+
+
+def test_cfn_lint_passes_on_the_sam_template(packaged) -> None:  # type: ignore[no-untyped-def]
+    cfn_lint(packaged["paths"]["cloudformation"])  # raises SystemExit with the findings
+
+
+def test_the_table_is_merged_from_the_one_definition(packaged) -> None:  # type: ignore[no-untyped-def]
+    table = packaged["sam"]["Resources"][TABLE_RESOURCE]
+    props, definition = table["Properties"], table_definition("access-broker-prod")
+    for key in ("TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes"):
+        assert props[key] == definition[key], key
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["DeletionProtectionEnabled"] is True and table["DeletionPolicy"] == "Retain"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_functions_schedule_environment_and_policy_are_in_the_template(packaged) -> None:  # type: ignore[no-untyped-def]
+    resources = packaged["sam"]["Resources"]
+    functions = {r["Properties"]["FunctionName"]: r for r in resources.values()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) == {"access-broker-prod", "access-broker-prod-sweep", "access-broker-prod-worker"}
+    sweep = functions["access-broker-prod-sweep"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in sweep.values()] == ["rate(1 minute)"]
+    policy = json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]["environment_variables"]
+    for name, function in functions.items():
+        environment = function["Properties"]["Environment"]["Variables"]
+        assert {k: environment.get(k) for k in config} == config, name
+        role = resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]
+        assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [policy], name
+    assert not any("Value" in str(v) and "xoxb" in str(v) for v in resources.values()), "a secret value leaked"
+
+
+def test_terraform_output_has_the_same_table(packaged) -> None:  # type: ignore[no-untyped-def]
+    tables = [t["resource"]["aws_dynamodb_table"][TABLE_RESOURCE] for t in packaged["tf"]
+              if "aws_dynamodb_table" in t.get("resource", {})]
+    assert len(tables) == 1
+    (table,) = tables
+    definition = table_definition("access-broker-prod")
+    assert table["name"] == "access-broker-prod" and table["billing_mode"] == "PAY_PER_REQUEST"
+    assert sorted(i["name"] for i in table["global_secondary_index"]) == sorted(
+        i["IndexName"] for i in definition["GlobalSecondaryIndexes"])
+    assert table["point_in_time_recovery"] == {"enabled": True} and table["deletion_protection_enabled"] is True
+    functions = [f for t in packaged["tf"] for f in t.get("resource", {}).get("aws_lambda_function", {}).values()]
+    assert {f["function_name"] for f in functions} == {"access-broker-prod", "access-broker-prod-sweep",
+                                                       "access-broker-prod-worker"}

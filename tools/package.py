@@ -1,0 +1,132 @@
+"""`make package STAGE=prod`: chalice package to CloudFormation (SAM) and to Terraform, each with the DynamoDB table
+merged in, built from chalicelib/store/schema.py's table_definition (one source for every copy of the table).
+
+Writes build/<stage>/cloudformation/ (sam.json + deployment.zip) and build/<stage>/terraform/ (chalice.tf.json + zip),
+then runs cfn-lint on the SAM template."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TABLE_RESOURCE = "AccessBrokerTable"  # logical id (CloudFormation) and resource name (Terraform)
+
+
+def table_name(stage: str) -> str:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    try:
+        return config["stages"][stage]["environment_variables"]["ACCESS_BROKER_TABLE"]
+    except KeyError:
+        raise SystemExit(f"stage {stage!r} has no ACCESS_BROKER_TABLE in .chalice/config.json") from None
+
+
+def cloudformation_table(name: str) -> dict[str, Any]:
+    """The table as a CloudFormation resource: on demand, point-in-time recovery, encrypted with KMS, TTL on, and
+    protected from deletion twice over (the table's own flag, and the stack keeping it if the resource goes)."""
+    definition = table_definition(name)
+    return {"Resources": {TABLE_RESOURCE: {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            **definition,
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+            "DeletionProtectionEnabled": True,
+            "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+            "Tags": [{"Key": "app", "Value": "access-broker"}],
+        },
+    }}}
+
+
+def cloudformation_function_names(stage: str) -> dict[str, Any]:
+    """Names the functions as `chalice deploy` (and Terraform) does, e.g. access-broker-prod-worker: the broker's
+    policy, its log groups and settings.worker_function all rely on these names; SAM would otherwise invent them."""
+    import app
+    from chalice.utils import to_cfn_resource_name
+
+    names = {"APIHandler": f"{app.app.app_name}-{stage}"}
+    names.update({to_cfn_resource_name(f.name): f"{app.app.app_name}-{stage}-{f.name}"
+                  for f in [*app.app.pure_lambda_functions, *app.app.event_sources]})
+    return {"Resources": {logical: {"Properties": {"FunctionName": name}} for logical, name in names.items()}}
+
+
+def terraform_table(name: str) -> dict[str, Any]:
+    """The same table as a Terraform `aws_dynamodb_table` (aws provider < 5, as chalice's output pins)."""
+    definition = table_definition(name)
+    keys = {k["KeyType"]: k["AttributeName"] for k in definition["KeySchema"]}
+    return {"resource": {"aws_dynamodb_table": {TABLE_RESOURCE: {
+        "name": name,
+        "billing_mode": definition["BillingMode"],
+        "hash_key": keys["HASH"],
+        "range_key": keys["RANGE"],
+        "attribute": [{"name": a["AttributeName"], "type": a["AttributeType"]}
+                      for a in definition["AttributeDefinitions"]],
+        "global_secondary_index": [
+            {"name": index["IndexName"], "projection_type": index["Projection"]["ProjectionType"],
+             **{"hash_key" if k["KeyType"] == "HASH" else "range_key": k["AttributeName"] for k in index["KeySchema"]}}
+            for index in definition["GlobalSecondaryIndexes"]],
+        "point_in_time_recovery": {"enabled": True},
+        "server_side_encryption": {"enabled": True},
+        "deletion_protection_enabled": True,
+        "ttl": {"attribute_name": TTL_ATTRIBUTE, "enabled": True},
+        "tags": {"app": "access-broker"},
+        "lifecycle": {"prevent_destroy": True},
+    }}}}
+
+
+def package(stage: str, out: Path) -> dict[str, Path]:
+    """Runs chalice package twice; returns the CloudFormation and Terraform templates written."""
+    out.mkdir(parents=True, exist_ok=True)
+    name = table_name(stage)
+    merge = {"cloudformation": out / "table.cloudformation.json", "terraform": out / "table.tf.json"}
+    merged = cloudformation_table(name)
+    merged["Resources"].update(cloudformation_function_names(stage)["Resources"])
+    merge["cloudformation"].write_text(json.dumps(merged, indent=2))
+    merge["terraform"].write_text(json.dumps(terraform_table(name), indent=2))
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    written = {}
+    for fmt, template in (("cloudformation", "sam.json"), ("terraform", "chalice.tf.json")):
+        target = out / fmt
+        command = [str(BIN / "chalice"), "package", "--stage", stage, "--pkg-format", fmt, str(target)]
+        if fmt == "cloudformation":
+            command += ["--merge-template", str(merge[fmt])]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise SystemExit(f"chalice package ({fmt}) failed:\n{(done.stderr or done.stdout)[-2000:]}")
+        written[fmt] = target / template
+    # chalice merges templates for CloudFormation only; Terraform reads every *.tf.json in the directory.
+    (out / "terraform" / "table.tf.json").write_text(merge["terraform"].read_text())
+    return written
+
+
+def cfn_lint(*templates: Path) -> None:
+    done = subprocess.run([str(BIN / "cfn-lint"), *map(str, templates)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise SystemExit(f"cfn-lint found problems:\n{done.stdout}{done.stderr}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default=os.environ.get("STAGE", "prod"))
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    out = args.out or ROOT / "build" / args.stage
+    written = package(args.stage, out)
+    cfn_lint(written["cloudformation"], ROOT / "targets" / "switch-role.yaml")
+    for fmt, path in written.items():
+        print(f"{fmt}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    print("cfn-lint: no findings (sam.json, targets/switch-role.yaml)")
+
+
+if __name__ == "__main__":
+    main()
