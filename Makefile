@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test sweep clean lint slack bench
+.PHONY: install run test sweep clean lint slack bench package demo
 
 # DynamoDB Local, AWS's own emulator, as the npm package amplify-dynamodb-simulator ships it (2.9.30 holds
 # DynamoDB Local 1.25.1). Fetched into .cache/, never committed; run by the test session with the machine's Java.
@@ -46,8 +46,15 @@ $(DYNAMODB_LOCAL)/DynamoDBLocal.jar:
 bench: install  ## cold start vs its floor, warm flows and their AWS calls, sweep cost, package size: bench/results.json
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+demo: install  ## the seed scenario step by step against a fresh local world (no Slack, no AWS account)
+	$(BIN)/python -m tools.demo
+
+STAGE ?= prod
+package: install  ## chalice package (SAM + Terraform) with the table merged in, then cfn-lint: build/$(STAGE)/
+	$(BIN)/python -m tools.package --stage $(STAGE)
+
 lint: install  ## the broker's own IAM policies: parliament, no findings (tests/security checks their scoping)
 	$(BIN)/parliament --files .chalice/policy-dev.json,.chalice/policy-prod.json < /dev/null
 
 clean:
-	rm -rf $(VENV) .local .cache .pytest_cache
+	rm -rf $(VENV) .local .cache .pytest_cache build
