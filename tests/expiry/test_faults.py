@@ -170,3 +170,31 @@ def test_a_grant_policy_left_with_an_older_version_is_still_removed_on_revoke(br
     assert revoked.state == State.REVOKED
     assert faults.seen["ListPolicyVersions"] == 1 and faults.seen["DeletePolicy"] == 2
     assert iam.policies() == [] and iam.attached() == [], "nothing of the grant is left in IAM"
+
+
+def test_two_overlapping_passes_do_everything_once(broker, people, iam, clock, recorder):
+    """A pass that outlives its minute overlaps the next one (Lambda runs both): conditions keep it to once."""
+    grants = [people.grant(duration="1h") for _ in range(3)]
+    pending = [people.ask() for _ in range(3)]
+    clock.advance(minutes=61)
+    later = [people.ask() for _ in range(3)]  # due for a reminder only
+    clock.advance(minutes=16)
+    start = threading.Barrier(2)
+
+    def one_pass() -> None:
+        start.wait()
+        sweep(broker)
+
+    passes = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in passes:
+        thread.start()
+    for thread in passes:
+        thread.join()
+    for grant in grants:
+        assert _endings(people, grant.id) == ["expired"] and recorder.kinds(grant.id).count("expired") == 1
+    for request in pending:
+        assert people.kinds(request.id).count("timed_out") == 1
+    for request in later:
+        assert people.kinds(request.id).count("reminder_sent") == 1 == recorder.kinds(request.id).count(
+            "reminder_sent")
+    assert iam.policies() == []
