@@ -60,7 +60,9 @@ def commands(body: bytes) -> Response:
     if who.person is None:
         return ephemeral(texts.unmapped(command.user_id))
     if isinstance(asked, parse.ListMine):
-        return ephemeral(texts.listing(broker.catalog, broker.list(who, mine=True, limit=15).items))
+        waiting = (broker.list(who, awaiting_me=True, limit=15).items
+                   if broker.catalog.approvable_by(who.person.id) else [])
+        return ephemeral(texts.listing(broker.catalog, broker.list(who, mine=True, limit=15).items, waiting))
     if isinstance(asked, parse.OpenForm):
         defer("open_view", view="request_access", user_id=command.user_id, trigger_id=command.trigger_id,
               response_url=command.response_url)

@@ -20,6 +20,8 @@ POSTED = "slack_posted"
 SYSTEM = "access-broker"
 BREAK_GLASS = "break_glass_activated"
 ENDINGS = {"denied", "timed_out", "expired", "revoked", "failed"}  # the requester hears about each of these
+Posted = dict[str, tuple[str, str]]  # purpose ("approval", "grant", "ended", ...) -> (channel, ts)
+Step = Callable[[], None]
 
 
 class SlackNotifier:
@@ -31,46 +33,69 @@ class SlackNotifier:
         keep the requester's DM from going out); then the first failure, if any, is raised as SlackFailure.
         Running it again is safe: posts already made are recorded and skipped, updates are idempotent."""
         posted = self._posted(request.id)
-        profile = self.catalog.profiles.get(request.profile)
-        requester = self.catalog.people.get(request.requester)
-        dm = requester.slack_user_id if requester else None
-        steps: list[Callable[[], None]] = []
-        if "approval" in posted:
-            steps.append(lambda: self._keep_true(request, posted["approval"], approval_message))
-        elif event.kind in ("created", BREAK_GLASS) and profile and profile.approval_channel:
-            steps.append(lambda: self._post(request, "approval", profile.approval_channel,
-                                            approval_message(self.catalog, request)))
-        security = self.catalog.security_channel
-        if event.kind == BREAK_GLASS and security and "security" not in posted:  # loud: security hears too
-            steps.append(lambda: self._post(request, "security", security, approval_message(self.catalog, request)))
-        if "grant" in posted:
-            steps.append(lambda: self._keep_true(request, posted["grant"], grant_message))
-        elif event.kind == "activated" and dm and request.grant:
-            steps.append(lambda: self._post(request, "grant", dm, grant_message(self.catalog, request)))
-        if event.kind in ENDINGS and dm and "ended" not in posted:
-            steps.append(lambda: self._post(request, "ended", dm, ended_message(self.catalog, request)))
-        if event.kind == "reminder_sent" and "approval" in posted and "reminder" not in posted:
-            steps.append(lambda: self._post(request, "reminder", posted["approval"][0],
-                                            reminder_message(self.catalog, request), thread_ts=posted["approval"][1]))
-        once = f"{event.kind}:{event.version}"  # these may happen again later in the grant's life
-        if event.kind == "expiry_warning" and dm and request.grant and once not in posted:
-            extendable = bool(event.details.get("extendable", True))
-            steps.append(lambda: self._post(request, once, dm, expiry_warning(self.catalog, request, extendable)))
-        if event.kind == "extension_requested" and "approval" in posted and once not in posted:
-            channel, ts = posted["approval"]
-            steps.append(lambda: self._post(request, once, channel, extension_asked(self.catalog, request),
-                                            thread_ts=ts))
-        if event.kind in ("extended", "extension_denied") and dm and once not in posted:
-            outcome = extension_outcome(self.catalog, request, event.kind == "extended", event.actor)
-            steps.append(lambda: self._post(request, once, dm, outcome))
         failures = []
-        for step in steps:
+        for step in self._approver_steps(request, event, posted) + self._requester_steps(request, event, posted):
             try:
                 step()
             except SlackFailure as exc:
                 failures.append(exc)
         if failures:
             raise failures[0]
+
+    def _approver_steps(self, request: AccessRequest, event: Event, posted: Posted) -> list[Step]:
+        """Where approvers decide (the approval channel, or else a DM to each approver), kept true; a nudge in
+        its thread for a reminder or an extension round; break-glass also told to the security channel."""
+        steps: list[Step] = []
+        approvals = {purpose: where for purpose, where in posted.items() if purpose.split(":")[0] == "approval"}
+        for where in approvals.values():
+            steps.append(lambda where=where: self._keep_true(request, where, approval_message))
+        if not approvals and event.kind in ("created", BREAK_GLASS):
+            for purpose, channel in self._approval_places(request):
+                steps.append(lambda purpose=purpose, channel=channel: self._post(
+                    request, purpose, channel, approval_message(self.catalog, request)))
+        nudge = {"reminder_sent": reminder_message, "extension_requested": extension_asked}.get(event.kind)
+        for purpose, (channel, ts) in approvals.items() if nudge else ():
+            once = f"{event.kind}:{event.version}{purpose.removeprefix('approval')}"
+            if once not in posted:
+                steps.append(lambda once=once, channel=channel, ts=ts: self._post(
+                    request, once, channel, nudge(self.catalog, request), thread_ts=ts))
+        security = self.catalog.security_channel
+        if event.kind == BREAK_GLASS and security and "security" not in posted:
+            steps.append(lambda: self._post(request, "security", security, approval_message(self.catalog, request)))
+        return steps
+
+    def _requester_steps(self, request: AccessRequest, event: Event, posted: Posted) -> list[Step]:
+        """The requester's DMs: the grant (kept true), its end, warnings and extension outcomes."""
+        requester = self.catalog.people.get(request.requester)
+        dm = requester.slack_user_id if requester else None
+        if not dm:
+            return []
+        steps: list[Step] = []
+        if "grant" in posted:
+            steps.append(lambda: self._keep_true(request, posted["grant"], grant_message))
+        elif event.kind == "activated" and request.grant:
+            steps.append(lambda: self._post(request, "grant", dm, grant_message(self.catalog, request)))
+        if event.kind in ENDINGS and "ended" not in posted:
+            steps.append(lambda: self._post(request, "ended", dm, ended_message(self.catalog, request)))
+        once = f"{event.kind}:{event.version}"  # these may happen more than once in a grant's life
+        if once in posted:
+            return steps
+        if event.kind == "expiry_warning" and request.grant:
+            extendable = bool(event.details.get("extendable", True))
+            steps.append(lambda: self._post(request, once, dm, expiry_warning(self.catalog, request, extendable)))
+        if event.kind in ("extended", "extension_denied"):
+            outcome = extension_outcome(self.catalog, request, event.kind == "extended", event.actor)
+            steps.append(lambda: self._post(request, once, dm, outcome))
+        return steps
+
+    def _approval_places(self, request: AccessRequest) -> list[tuple[str, str]]:
+        profile = self.catalog.profiles.get(request.profile)
+        if profile is None:
+            return []
+        if profile.approval_channel:
+            return [("approval", profile.approval_channel)]
+        people = [self.catalog.people[p] for p in sorted(profile.approvers - {request.requester})]
+        return [(f"approval:{p.id}", p.slack_user_id) for p in people if p.slack_user_id]
 
     def _post(self, request: AccessRequest, purpose: str, channel: str, message: Message, **options: str) -> None:
         text, blocks = message
@@ -91,6 +116,6 @@ class SlackNotifier:
                 return
             request = latest
 
-    def _posted(self, request_id: str) -> dict[str, tuple[str, str]]:
+    def _posted(self, request_id: str) -> Posted:
         return {e.details["purpose"]: (e.details["channel"], e.details["ts"])
                 for e in self.repo.events(request_id) if e.kind == POSTED and e.details.get("ts")}

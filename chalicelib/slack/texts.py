@@ -2,6 +2,7 @@
 so the answer path stays light."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from chalicelib.catalog import Catalog
@@ -68,10 +69,14 @@ def extension_asked(catalog: Catalog, request: AccessRequest) -> str:
             f"{approvers(catalog, request)}. I'll message you when it is decided.")
 
 
-def listing(catalog: Catalog, requests: list[AccessRequest]) -> str:
-    if not requests:
-        return f"You have no requests yet. Ask with `{COMMAND} <profile> [duration] <reason>`."
-    return "*Your requests, newest first:*\n" + "\n".join(f"• {summary(catalog, r)}" for r in requests)
+def listing(catalog: Catalog, mine: Sequence[AccessRequest], waiting: Sequence[AccessRequest] = ()) -> str:
+    """`list`: the person's own requests, and for approvers what waits for their decision."""
+    parts = ["*Your requests, newest first:*\n" + "\n".join(f"• {summary(catalog, r)}" for r in mine) if mine else
+             f"You have no requests yet. Ask with `{COMMAND} <profile> [duration] <reason>`."]
+    if waiting:
+        parts.append("*Waiting for your decision:*\n" + "\n".join(
+            f"• {summary(catalog, r)} from {mention(catalog, r.requester)}: {escape(r.reason)}" for r in waiting))
+    return "\n".join(parts)
 
 
 def summary(catalog: Catalog, request: AccessRequest) -> str:
