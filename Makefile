@@ -43,8 +43,8 @@ $(DYNAMODB_LOCAL)/DynamoDBLocal.jar:
 		&& rm amplify-dynamodb-simulator-$(DYNAMODB_LOCAL_VERSION).tgz
 	@rm -rf $(DYNAMODB_LOCAL) && mv $(DYNAMODB_LOCAL).part $(DYNAMODB_LOCAL) && touch $@
 
-bench: install  ## cold start vs its floor, warm flows and their AWS calls, sweep cost, package size: bench/results.json
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+bench: install dynamodb-local  ## cold start vs its floor, warm flows and their AWS calls, sweep cost, package size
+	DYNAMODB_LOCAL_DIR=$(CURDIR)/$(DYNAMODB_LOCAL) $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 demo: install  ## the seed scenario step by step against a fresh local world (no Slack, no AWS account)
 	$(BIN)/python -m tools.demo
