@@ -13,13 +13,14 @@ def sweep_now(slack) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_reminder_goes_to_the_approval_message_thread_once(slack, clock) -> None:  # type: ignore[no-untyped-def]
-    slack.create()
+    request_id = slack.create()
     [approval] = slack.calls("chat.postMessage", "C01APPROVALS")
+    [posted] = [e for e in bootstrap.broker().repo.events(request_id) if e.kind == "slack_posted"]
     clock.advance(minutes=16)
     sweep_now(slack)
     sweep_now(slack)
     [reminder] = slack.calls("chat.postMessage", "C01APPROVALS")[1:]
-    assert reminder.body["thread_ts"] == "1700000001.000100"
+    assert reminder.body["thread_ts"] == posted.details["ts"]
     assert "Reminder: @bob or @carol" in slack.seen("chat.postMessage", "C01APPROVALS")
     assert approval.body["channel"] == reminder.body["channel"]
 
