@@ -23,7 +23,7 @@ GRANT_POLICY_ACTIONS = [
 ]
 # pynamodb: DescribeTable on first use; transactions need the per-item actions. No Scan (the sweeper and the
 # audit export query indexes). DeleteItem only on the outbox partition (see below): events are append-only.
-TABLE_ACTIONS = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+TABLE_ACTIONS = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
                  "dynamodb:ConditionCheckItem", "dynamodb:Query"]
 
 
