@@ -12,6 +12,8 @@ from chalicelib import bootstrap
 from chalicelib.aws.links import ConsoleTokens
 from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.settings import SECRET_NAMES
+from tools.slack_cli import command_body, signed_headers
+from tools.slack_stub import SlackStub
 from tools.world import SOURCE_ACCOUNT, aws_client
 
 PREFIX = "/access-broker/test/"
@@ -104,12 +106,25 @@ def test_locally_secrets_come_from_the_environment(world, monkeypatch) -> None:
         bootstrap.reset()
 
 
-def test_no_secret_appears_in_logs_responses_or_events_of_a_whole_scenario(deployed_secrets, api, caplog,
-                                                                             capfd) -> None:
+@pytest.fixture
+def slack_stub(monkeypatch):  # type: ignore[no-untyped-def]
+    """Slack's Web API on loopback: the notifier posts there, with the bot token read from Secrets Manager."""
+    stub = SlackStub().start()
+    monkeypatch.setenv("SLACK_API_URL", stub.api_url)
+    yield stub
+    stub.stop()
+
+
+def test_no_secret_appears_in_logs_responses_or_events_of_a_whole_scenario(slack_stub, deployed_secrets, api,
+                                                                             caplog, capfd) -> None:
     caplog.set_level(logging.DEBUG)
-    for name in SECRET_NAMES:  # as the Slack adapter does on its first message
-        bootstrap.secret(name)
     bodies = []
+    # Slack: a signed slash command, answered; the approval message posted with the bot token
+    command = command_body("U01S3ACCESS", "s3-prod 1h fixing the export job", slack_stub.url + "/respond/1")
+    answer = api.http.post("/slack/commands", body=command, headers=signed_headers(
+        deployed_secrets["SLACK_SIGNING_SECRET"], command, int(bootstrap.broker().clock().timestamp())))
+    assert answer.status_code == 200, answer.body
+    bodies.append(answer.body)
     # create, approve, console link, a tampered link, revoke, the link again, the audit export; and a denial
     request = api.create()
     bodies.append(request)
@@ -123,6 +138,9 @@ def test_no_secret_appears_in_logs_responses_or_events_of_a_whole_scenario(deplo
     bodies.append(api.get(f"/v1/requests/{request['id']}/events", "bob").body)
     bodies.append(api.get("/v1/audit", "bob").body)
 
+    bootstrap.deferred().drain()
+    assert slack_stub.calls("chat.postMessage"), "the notifier never reached Slack: the token was not used"
+    bodies += [c.body for c in slack_stub.calls()]
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     out, err = capfd.readouterr()
     everything = "\n".join([logged, out, err, *map(str, bodies)])
