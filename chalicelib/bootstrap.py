@@ -65,7 +65,8 @@ def _build_broker() -> Broker:
     config = settings()
     catalog = load_catalog(config.catalog_path)
     models.bind(config.table_name)
-    return Broker(catalog=catalog, repository=Repository(), grants=IamGrants(catalog.source_account, catalog.partition),
+    grants = IamGrants(catalog.source_account, catalog.partition, owner=config.table_name)
+    return Broker(catalog=catalog, repository=Repository(), grants=grants,
                   tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()), public_url=config.public_url,
                   notifier=_slack_notifier())
 

@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 
 POLICY_PATH = "/access-broker/"
+OWNER_TAG = "access-broker:owner"
 ATTEMPTS = 5  # per IAM call
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.25, 4.0  # waits of about 0.25, 0.5, 1, 2 s between the 5 attempts
 _RETRYABLE_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable",
@@ -28,9 +29,13 @@ class GrantError(Exception):
 
 
 class IamGrants:
+    """`owner` names the deployment (its table) in a tag on every grant policy, so that two stages sharing
+    one account never take each other's policies for orphans."""
+
     def __init__(self, source_account: str, partition: str = "aws", client: Any = None,
-                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random) -> None:
-        self.source_account, self.partition = source_account, partition
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random,
+                 owner: str = "") -> None:
+        self.source_account, self.partition, self.owner = source_account, partition, owner
         self._client, self.sleep, self.jitter = client, sleep, jitter
 
     @property
@@ -52,7 +57,8 @@ class IamGrants:
                        PolicyName=policy_name(request_id), Path=POLICY_PATH, PolicyDocument=document,
                        Description=f"access-broker grant for request {request_id}"[:1000],
                        Tags=[{"Key": "access-broker:request-id", "Value": request_id},
-                             {"Key": "access-broker:expires-at", "Value": _rfc3339(expires_at)}])
+                             {"Key": "access-broker:expires-at", "Value": _rfc3339(expires_at)},
+                             *([{"Key": OWNER_TAG, "Value": self.owner}] if self.owner else [])])
         except ClientError as exc:
             if _code(exc) != "EntityAlreadyExists":  # a re-run: the policy from the first attempt is ours
                 raise GrantError(_explain("create the grant policy", exc)) from None
@@ -97,6 +103,16 @@ class IamGrants:
             if _code(exc) == "NoSuchEntity":
                 return []
             raise
+
+    def owner_of(self, policy_arn: str) -> str | None:
+        """The deployment that made a grant policy (its `access-broker:owner` tag); None when untagged or gone."""
+        try:
+            tags = self._call("get_policy", PolicyArn=_owned(policy_arn))["Policy"].get("Tags") or []
+        except ClientError as exc:
+            if _code(exc) == "NoSuchEntity":
+                return None
+            raise GrantError(_explain("read the grant policy's tags", exc)) from None
+        return next((t["Value"] for t in tags if t["Key"] == OWNER_TAG), None)
 
     def owned_policies(self) -> list[str]:
         """ARNs of every policy under the broker's path, paginated."""

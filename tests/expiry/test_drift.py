@@ -103,3 +103,18 @@ def test_drift_repair_pages_through_every_broker_policy(broker, people, iam):
 
 def _created(request):
     return Event(request.id, 1, "created", request.created_at, request.requester, "api", {})
+
+
+def test_a_policy_made_by_another_deployment_in_the_same_account_is_left_alone(broker, people, iam):
+    """dev and prod may share a source account: each repairs only the grant policies it made."""
+    theirs = iam.client.create_policy(
+        PolicyName=policy_name("01otherstage00000000000000"), Path=POLICY_PATH,
+        PolicyDocument=json.dumps(policy_document(ROLE, repository._time("2030-01-01T00:00:00.000000Z"))),
+        Tags=[{"Key": "access-broker:owner", "Value": "access-broker-prod"}])["Policy"]["Arn"]
+    iam.client.attach_user_policy(UserName="alice", PolicyArn=theirs)
+    ours = people.grant()
+    assert {"Key": "access-broker:owner", "Value": broker.grants.owner} in iam.client.get_policy(
+        PolicyArn=ours.grant.policy_arn)["Policy"]["Tags"]
+
+    report = sweep(broker)
+    assert report.repaired == [] and iam.attached("alice") == [theirs] and theirs in iam.policies()
