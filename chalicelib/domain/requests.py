@@ -195,7 +195,7 @@ class AccessRequest:
         if self.extension:
             raise Conflict(f"request {self.id} already has an extension waiting for approval "
                            f"(+{format_duration(self.extension.seconds)}); wait for the approvers' decision")
-        self._check_extension_total(seconds, max_seconds)
+        self._check_extension_total(seconds, max_seconds, now)
         extension = Extension(seconds, person, now)
         if auto_approve:
             return self._extended(extension, now)
@@ -208,7 +208,7 @@ class AccessRequest:
         extension = dataclasses.replace(extension, approvals=extension.approvals + (Approval(approver, now),))
         if len(extension.approvals) < self.approvals_required:
             return self._with(now, extension=extension)
-        self._check_extension_total(extension.seconds, max_seconds)
+        self._check_extension_total(extension.seconds, max_seconds, now)
         return self._extended(extension, now)
 
     def deny_extension(self, approver: str, now: datetime) -> AccessRequest:
@@ -223,8 +223,12 @@ class AccessRequest:
             raise Conflict(f"request {self.id} has no extension waiting for a decision")
         return self.extension
 
-    def _check_extension_total(self, seconds: int, max_seconds: int) -> None:
+    def _check_extension_total(self, seconds: int, max_seconds: int, now: datetime) -> None:
         assert self.grant is not None
+        if now >= self.grant.expires_at:  # ended in IAM already; the sweeper has just not recorded it yet
+            raise Conflict(f"the grant of request {self.id} already ended at "
+                           f"{self.grant.expires_at.strftime('%Y-%m-%dT%H:%M:%SZ')}; request access again",
+                           state="expired")
         granted = int((self.grant.expires_at - self.grant.starts_at).total_seconds())
         room = max(0, max_seconds - granted)
         if seconds > room:

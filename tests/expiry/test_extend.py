@@ -131,3 +131,32 @@ def test_iam_refusing_the_new_version_changes_nothing(api, broker, iam, faults):
         granted["grant"]["expires_at"]
     faults.heal()
     assert api.post(f"/v1/requests/{granted['id']}/approve", "bob").status_code == 200
+
+
+def test_an_extension_approved_after_the_end_is_refused(api, broker, clock):
+    """Past `expires_at` IAM already refuses the grant; an approval arriving before the sweeper must not revive it."""
+    granted = _granted(api)
+    clock.advance(minutes=50)
+    api.post(f"/v1/requests/{granted['id']}/extend", "s3-access", {"duration": "1h"})
+    clock.advance(minutes=11)
+    late = api.post(f"/v1/requests/{granted['id']}/approve", "bob")
+    assert late.status_code == 409 and "already ended" in late.json["detail"], late.body
+    sweep(broker)
+    assert broker.repo.get(granted["id"]).state == State.EXPIRED
+
+
+def test_an_extension_needs_as_many_approvals_as_the_request(catalog_file, api, people):
+    people.broker = catalog_file(lambda doc: doc["profiles"]["s3-prod"].update(approvals_required=2))
+    created = api.create()
+    api.post(f"/v1/requests/{created['id']}/approve", "bob")
+    granted = api.post(f"/v1/requests/{created['id']}/approve", "carol").json
+    assert granted["state"] == "active"
+    api.post(f"/v1/requests/{granted['id']}/extend", "s3-access", {"duration": "1h"})
+
+    first = api.post(f"/v1/requests/{granted['id']}/approve", "bob").json
+    assert first["grant"]["expires_at"] == granted["grant"]["expires_at"] and len(first["extension"]["approvals"]) == 1
+    again = api.post(f"/v1/requests/{granted['id']}/approve", "bob")
+    assert again.status_code == 409 and "needs another approver" in again.json["detail"]
+    second = api.post(f"/v1/requests/{granted['id']}/approve", "carol").json
+    assert second["extension"] is None and second["grant"]["expires_at"] > granted["grant"]["expires_at"]
+    assert people.kinds(granted["id"])[-3:] == ["extension_requested", "extension_approval_added", "extended"]
