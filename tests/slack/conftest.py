@@ -80,7 +80,10 @@ class Slack:
         return found.group(1)
 
     def drain(self) -> None:
-        bootstrap.deferred().drain()
+        """Waits for the work deferred after the answers (in-process; on "Lambda" it went to the worker)."""
+        runner = bootstrap.deferred()
+        if hasattr(runner, "drain"):
+            runner.drain()
 
     def calls(self, method: str | None = None, channel: str | None = None) -> list[Call]:
         return [c for c in self.stub.calls(method) if channel is None or c.body.get("channel") == channel]
