@@ -28,7 +28,12 @@ def main() -> int:
     from chalicelib import bootstrap
     from chalicelib.sweeper import sweep
 
-    print(f"sweep: {sweep(bootstrap.broker())}")
+    try:
+        print(f"sweep: {sweep(bootstrap.broker())}")
+    except Exception as exc:  # most often: the world `make run` started is gone
+        print(f"sweep failed: {exc}\nIs `make run` still running? It serves {os.environ.get('AWS_ENDPOINT_URL')}.",
+              file=sys.stderr)
+        return 1
     return 0
 
 
