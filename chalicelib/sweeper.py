@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from chalicelib.domain.errors import Conflict
+from chalicelib.drift import repair_drift
 from chalicelib.domain.requests import State
 from chalicelib.service import Broker
 
@@ -31,8 +32,6 @@ class SweepReport:
 
 
 def sweep(broker: Broker, repair: bool = True) -> SweepReport:
-    from chalicelib.drift import repair_drift
-
     now = broker.clock()
     report = SweepReport()
     for state in _DUE_STATES:
