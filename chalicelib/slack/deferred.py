@@ -58,10 +58,12 @@ class Background:
     def drain(self, timeout: float = 30.0) -> None:
         """Waits until every submitted job (and the jobs they submitted) has run: for tests and the CLI."""
         deadline = time.monotonic() + timeout
-        while self._jobs.unfinished_tasks:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"deferred work still running after {timeout}s")
-            time.sleep(0.01)
+        with self._jobs.all_tasks_done:  # Queue.join(), with a deadline
+            while self._jobs.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"deferred work still running after {timeout}s")
+                self._jobs.all_tasks_done.wait(left)
 
     def close(self) -> None:
         """Drops jobs not started yet: after bootstrap.reset() they would run against another wiring."""

@@ -17,7 +17,7 @@ from chalicelib.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 _TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
-MAX_ATTEMPTS = 8  # about four hours of retries with the backoff below
+MAX_ATTEMPTS = 8  # about two hours of retries with the backoff below (1 min doubling, at most 1 h)
 Job = dict[str, Any]
 
 
