@@ -44,7 +44,11 @@ def sweep(broker: Broker, repair: bool = True) -> SweepReport:
                 log.exception("sweep: request %s (%s) not handled; retrying next pass", request.id, state.value)
                 report.errors += 1
     if repair:
-        report.repaired = repair_drift(broker)
+        try:
+            report.repaired = repair_drift(broker)
+        except Exception:  # IAM unreachable past its retries: the due work above is done; repair next pass
+            log.exception("sweep: drift repair failed; trying again next pass")
+            report.errors += 1
     resend = getattr(broker.notifier, "resend_due", None)  # notifiers with an outbox of failed notifications
     resent = resend(now) if resend else []
     if resent:

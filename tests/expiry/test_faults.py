@@ -198,3 +198,12 @@ def test_two_overlapping_passes_do_everything_once(broker, people, iam, clock, r
         assert people.kinds(request.id).count("reminder_sent") == 1 == recorder.kinds(request.id).count(
             "reminder_sent")
     assert iam.policies() == []
+
+
+def test_iam_down_during_drift_repair_does_not_undo_the_due_work(broker, people, iam, clock, faults):
+    grant = people.grant()
+    clock.advance(minutes=61)
+    faults.fail("ListPolicies", times=99, status=503, code="ServiceUnavailable")
+    report = sweep(broker)
+    assert broker.repo.get(grant.id).state == State.EXPIRED and iam.policies() == []
+    assert report.errors == 1, "the failure is counted and logged, and the pass completes"
