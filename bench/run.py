@@ -46,8 +46,8 @@ def main() -> None:
         with sweep_storage() as (storage, note):
             on_moto = storage == "moto"
             sizes = MOTO_SWEEP_SIZES if on_moto else tuple(int(n) for n in args.sweep_sizes.split(","))
-            rows = sweep_cost.measure(fresh_broker(SWEEP_TABLE), sizes, passes=1 if on_moto else 3,
-                                      warmup=0 if on_moto else 1)
+            rows = sweep_cost.measure(fresh_broker(), sizes, SWEEP_TABLE, passes=1 if on_moto else 3,
+                                      warmup=0 if on_moto else 2)
             results["sweep"] = {"storage": storage, "note": note, "rows": rows}
     results["bench_s"] = round(time.perf_counter() - started, 1)
     results["machine"]["load_after"] = round(os.getloadavg()[0], 1)

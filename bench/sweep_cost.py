@@ -1,10 +1,14 @@
 """Sweep cost as the table grows: items read and time per pass with a fixed number of requests due.
 
-Seeding writes request items straight through the pynamodb models in batches (25 per BatchWriteItem),
-shaped by the repository's own mapping. At each size DUE requests are due now (half active past their
-expiry, half pending), WAITING are live but not due yet (half active grants, half pending: they sit in
-the due index outside the key condition, and drift repair reads the active ones), and the rest have ended
-(out of the due index): a table that grows with history while the live set stays the same."""
+One table per size. Seeding writes request items straight through the pynamodb models in batches (25 per
+BatchWriteItem), shaped by the repository's own mapping: DUE requests due now (half active past their
+expiry, half pending), WAITING live but not due yet (half active grants, half pending: they sit in the due
+index outside the key condition, and drift repair reads the active ones), the rest ended (out of the due
+index): tables that differ in history only. The WAITING requests have the same ids in every table, so
+drift repair in one table never takes another table's grant policies for orphans.
+
+Passes go round the tables in turn, so the emulator's warm-up and the machine's load fall on every size
+alike rather than on whichever size came first."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,8 +19,10 @@ from typing import Any
 
 from bench.calls import AwsCalls
 from chalicelib.domain.requests import AccessRequest, Grant, State
+from chalicelib.store import models
 from chalicelib.store.models import RequestItem
 from chalicelib.store.repository import _to_item  # the repository's own item shape, so seeded items are real
+from chalicelib.store.schema import create_table
 from chalicelib.sweeper import sweep
 
 DUE = 20
@@ -24,21 +30,18 @@ WAITING = 20
 ENDED = (State.EXPIRED, State.REVOKED, State.DENIED, State.TIMED_OUT, State.CANCELLED)
 
 
-def seed(broker: Any, stored: int, now: datetime, start: int = 0) -> float:
-    """Adds `stored` requests: DUE due at `now`, WAITING more if the table is empty, the rest ended.
-    Returns the seconds it took."""
-    waiting = WAITING if start == 0 else 0
+def seed(broker: Any, stored: int, now: datetime) -> float:
+    """Fills the empty bound table with `stored` requests; returns the seconds it took."""
     started = time.perf_counter()
     with RequestItem.batch_write() as batch:
-        for i in range(start, start + stored):
-            k = i - start
-            if k < DUE + waiting:
-                live = k if k < DUE else k - DUE
-                state = State.ACTIVE if live < (DUE if k < DUE else waiting) // 2 else State.PENDING
+        for k in range(stored):
+            if k < DUE + WAITING:
+                live, count = (k, DUE) if k < DUE else (k - DUE, WAITING)
+                state = State.ACTIVE if live < count // 2 else State.PENDING
             else:
                 state = ENDED[k % len(ENDED)]
             due_at = now - timedelta(minutes=1) if k < DUE else now + timedelta(hours=1)
-            batch.save(_to_item(_request(broker, i, state, now, due_at)))
+            batch.save(_to_item(_request(broker, k, state, now, due_at)))
     return time.perf_counter() - started
 
 
@@ -50,34 +53,36 @@ def reseed_due(broker: Any, now: datetime, start: int) -> None:
             batch.save(_to_item(_request(broker, start + k, state, now, now - timedelta(minutes=1))))
 
 
-def measure(broker: Any, sizes: tuple[int, ...], passes: int = 3, warmup: int = 1) -> list[dict[str, Any]]:
-    """Grows one table through `sizes` (seeding only the difference each time) and times sweep passes at
-    each size: the median of `passes` after `warmup` unmeasured ones, each with DUE requests due."""
+def measure(broker: Any, sizes: tuple[int, ...], table_prefix: str, passes: int = 3,
+            warmup: int = 2) -> list[dict[str, Any]]:
+    """Seeds one table per size, then runs `warmup` unmeasured and `passes` measured rounds of one sweep
+    pass per table; reports the median pass of each size."""
     now = datetime.now(timezone.utc)
     broker.clock = lambda: now
-    rows, next_id = [], 0
-    with AwsCalls(broker) as calls:
-        for size in sizes:
-            seeded = seed(broker, size - next_id, now, start=next_id)
-            next_id = size
-            times, reads, done = [], [], []  # done: what a pass did (expired, timed out, reminded)
-            warmups = warmup * 3 if size == sizes[0] else warmup  # the first size also warms the emulator up
-            for p in range(warmups + passes):
-                if p:  # the pass before ended the due requests: put as many due ones back
-                    reseed_due(broker, now, start=next_id)
-                    next_id += DUE
-                calls.reset()
+    tables = {size: f"{table_prefix}-{size}" for size in sizes}
+    seeded, next_id = {}, {}
+    for size, table in tables.items():
+        create_table(table)
+        models.bind(table)
+        seeded[size], next_id[size] = seed(broker, size, now), size
+    samples: dict[int, list[tuple[float, int, int, dict]]] = {size: [] for size in sizes}
+    for p in range(warmup + passes):
+        for size, table in tables.items():
+            models.bind(table)  # the broker's repository reads and writes through the models
+            if p:  # the pass before ended this table's due requests: put as many due ones back
+                reseed_due(broker, now, start=next_id[size])
+                next_id[size] += DUE
+            with AwsCalls(broker) as calls:
                 started = time.perf_counter()
                 report = sweep(broker)
                 elapsed = time.perf_counter() - started
-                if p >= warmups:
-                    times.append(elapsed)
-                    reads.append(calls.items_read)
-                    done.append(sum(report.done.values()))
-            rows.append({"stored": size, "due": DUE, "seed_s": round(seeded, 1), "items_read": max(reads),
-                         "done_per_pass": min(done), "pass_ms": round(statistics.median(times) * 1000, 1),
-                         "passes": passes, "calls_per_pass": dict(sorted(calls.operations.items()))})
-    return rows
+            if p >= warmup:
+                samples[size].append((elapsed, calls.items_read, sum(report.done.values()), dict(calls.operations)))
+    return [{"stored": size, "due": DUE, "seed_s": round(seeded[size], 1),
+             "items_read": max(s[1] for s in found), "done_per_pass": min(s[2] for s in found),
+             "pass_ms": round(statistics.median(s[0] for s in found) * 1000, 1), "passes": passes,
+             "calls_per_pass": dict(sorted(found[-1][3].items()))}
+            for size, found in samples.items()]
 
 
 def _request(broker: Any, i: int, state: State, now: datetime, due_at: datetime) -> AccessRequest:
