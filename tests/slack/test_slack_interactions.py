@@ -20,7 +20,7 @@ def state_of(request_id: str) -> State:
 
 def test_approve_grants_updates_the_message_and_dms_the_requester(slack, world) -> None:  # type: ignore[no-untyped-def]
     request_id = slack.create()
-    [posted] = slack.calls("chat.postMessage", "C01APPROVALS")
+    assert len(slack.calls("chat.postMessage", "C01APPROVALS")) == 1
     answer = slack.click("approve", request_id, as_="bob")
     assert (answer.status_code, answer.text) == (200, "")
     slack.drain()
@@ -31,7 +31,9 @@ def test_approve_grants_updates_the_message_and_dms_the_requester(slack, world) 
     assert [p["PolicyArn"] for p in attached] == [request.grant.policy_arn]
 
     update = slack.calls("chat.update", "C01APPROVALS")[-1]
-    assert update.body["ts"] == posted.body.get("ts", update.body["ts"])
+    [recorded] = [e for e in bootstrap.broker().repo.events(request_id)
+                  if e.kind == "slack_posted" and e.details["purpose"] == "approval"]
+    assert update.body["ts"] == recorded.details["ts"], "the approval message is updated in place"
     message = slack.seen("chat.update", "C01APPROVALS")
     assert "Approved by @bob" in message and "(1 of 1)" in message and "Access active until" in message
     assert "[Approve]" not in message, "a decided request keeps no buttons"
