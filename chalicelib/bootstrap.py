@@ -67,8 +67,8 @@ def _build_broker() -> Broker:
     models.bind(config.table_name)
     grants = IamGrants(catalog.source_account, catalog.partition, owner=config.table_name)
     return Broker(catalog=catalog, repository=Repository(), grants=grants,
-                  tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()), public_url=config.public_url,
-                  notifier=_slack_notifier())
+                  tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
+                  public_url=config.public_url, notifier=_slack_notifier())
 
 
 def _slack_notifier():  # type: ignore[no-untyped-def]

@@ -248,6 +248,7 @@ class Broker:
         ends the request `failed` with nothing left attached."""
         system = Caller(SYSTEM, None, "system")
         planned = request.grant
+        console_url = self._console_url(request.id, planned.expires_at)  # before IAM: an unreadable key changes nothing
         try:
             arn = self.grants.apply(request.id, request.requester_iam_user, request.role_arn, planned.expires_at)
         except GrantError as exc:
@@ -257,7 +258,7 @@ class Broker:
         profile = self._profile(request.profile)
         grant = dataclasses.replace(
             planned, policy_arn=arn, switch_role_url=switch_role_url(self.catalog, profile),
-            console_url=self._console_url(request.id, planned.expires_at))
+            console_url=console_url)
         try:
             return self._transition(request.id, lambda r: r.activate(grant, self.clock()), "activated", system,
                                     {"policy_arn": arn, "expires_at": _rfc3339(grant.expires_at)}, current=request)

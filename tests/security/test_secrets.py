@@ -147,3 +147,20 @@ def test_no_secret_appears_in_logs_responses_or_events_of_a_whole_scenario(slack
     assert caplog.records, "nothing was logged: the capture is not working"
     for name, value in deployed_secrets.items():
         assert value not in everything, f"{name} leaked"
+
+
+def test_an_unreadable_console_key_stops_an_approval_before_iam_and_never_a_request(deployed_secrets, api,
+                                                                                     world, monkeypatch) -> None:
+    # The key is read on first use (a slash command signs no link and should not wait for SSM on a cold start)
+    monkeypatch.setenv("ACCESS_BROKER_CONSOLE_KEY_PARAMETER", PREFIX + "nowhere")
+    clock = bootstrap.broker().clock
+    bootstrap.reset()
+    bootstrap.broker().clock = clock
+    request = api.create()  # asking needs no console key
+
+    approved = api.post(f"/v1/requests/{request['id']}/approve", "bob")
+
+    assert approved.status_code == 500
+    assert api.get(f"/v1/requests/{request['id']}", "s3-access").json["state"] == "approved"  # the sweeper retries
+    iam = world.client("iam")
+    assert iam.list_attached_user_policies(UserName="s3-access")["AttachedPolicies"] == [], "nothing granted"
