@@ -7,42 +7,41 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Callable, Protocol
 
+from chalicelib import access_rules as rules
+from chalicelib.access_rules import Caller
 from chalicelib.aws.iam_grants import GrantError, IamGrants
 from chalicelib.aws.links import ConsoleTokens, switch_role_url
-from chalicelib.catalog import Catalog, Person, Profile
-from chalicelib.domain.durations import format_duration, parse_duration
-from chalicelib.domain.errors import Conflict, Forbidden, Gone, NotFound, StaleWrite, Unavailable, Unprocessable
+from chalicelib.catalog import Catalog, Profile
+from chalicelib.domain import schedule
+from chalicelib.domain.durations import parse_duration
+from chalicelib.domain.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    StaleWrite,
+    Unavailable,
+    Unprocessable,
+)
 from chalicelib.domain.ids import new_request_id
-from chalicelib.domain.requests import AccessRequest, Event, Grant, State
-from chalicelib.store.repository import IdempotencyClaim, IdempotentReplay, Page, Repository
+from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.store.repository import (
+    IdempotencyClaim,
+    IdempotentReplay,
+    Page,
+    Repository,
+)
 
 log = logging.getLogger(__name__)
-MAX_REASON = 1000
-BREAK_GLASS_MIN_REASON = 20
 SYSTEM = "access-broker"
 _RETRIES = 8
-APPLY_RETRY_AFTER = timedelta(minutes=2)
-WARN_BEFORE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking: an IAM principal (API) or a Slack user, and the person the catalog maps them to."""
-    principal: str
-    person: Person | None
-    channel: str  # api | slack
-
-    @property
-    def actor(self) -> str:
-        return self.person.id if self.person else self.principal
 
 
 SYSTEM_CALLER = Caller(SYSTEM, None, "system")
@@ -86,7 +85,7 @@ class Broker:
 
     def get(self, caller: Caller, request_id: str) -> AccessRequest:
         request = self.repo.get(request_id)
-        if not self._may_see(caller, request):
+        if not rules.may_see(self.catalog, caller, request):
             raise NotFound(f"no request with id {request_id!r}")
         return request
 
@@ -96,7 +95,7 @@ class Broker:
 
     def list(self, caller: Caller, state: State | None = None, mine: bool = False, awaiting_me: bool = False,
              limit: int = 50, cursor: str | None = None) -> Page:
-        person = self._person(caller)
+        person = rules.person_of(caller)
         if awaiting_me:
             page = self.repo.by_state(State.PENDING, limit, cursor)
             keep = [r for r in page.items if person.id in self._profile(r.profile).approvers
@@ -106,7 +105,7 @@ class Broker:
             keep = [r for r in page.items if state is None or r.state == state]
         else:
             page = self.repo.by_state(state, limit, cursor)
-            keep = [r for r in page.items if self._may_see(caller, r)]
+            keep = [r for r in page.items if rules.may_see(self.catalog, caller, r)]
         return Page(keep, page.next)
 
     def audit(self, caller: Caller, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page:
@@ -131,12 +130,12 @@ class Broker:
         """A new pending request; with `break_glass` on a break-glass profile, active at once without approval
         (its one event, `break_glass_activated`, is flagged for review and announced to the approval and security
         channels by the notifier)."""
-        person = self._requester(caller, requester)
-        chosen = self._requestable(person, profile)
-        seconds = self._duration(chosen, duration)
-        reason = _reason(reason)
+        person = rules.requester_of(self.catalog, caller, requester)
+        chosen = rules.requestable(self.catalog, person, profile)
+        seconds = rules.duration_for(chosen, duration)
+        reason = rules.reason_of(reason)
         if break_glass:
-            _allow_break_glass(chosen, reason)
+            rules.allow_break_glass(chosen, reason)
         now = self.clock()
         request = AccessRequest(
             id=self.new_id(now), profile=chosen.name, requester=person.id, requester_iam_user=person.iam_user,
@@ -161,36 +160,36 @@ class Broker:
         return self.apply_grant(stored) if stored.state == State.APPROVED else stored
 
     def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
-        person = self._person(caller)
+        person = rules.person_of(caller)
         current = self.repo.get(request_id)  # read once: it picks the round and starts the transition
         if _extension_open(current):  # an active grant asking to last longer: its own approval round
             return self.decide_extension(caller, request_id, True, comment, current=current)
 
         def decide(request: AccessRequest) -> AccessRequest:
-            self._require_approver(person, request)
+            rules.require_approver(self.catalog, person, request)
             return request.approve(person.id, self.clock(), comment)
 
         request = self._transition(request_id, decide, "approved", caller, {"comment": comment}, current=current)
         return self.apply_grant(request) if request.state == State.APPROVED else request
 
     def deny(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
-        person = self._person(caller)
+        person = rules.person_of(caller)
         current = self.repo.get(request_id)
         if _extension_open(current):
             return self.decide_extension(caller, request_id, False, comment, current=current)
 
         def decide(request: AccessRequest) -> AccessRequest:
-            self._require_approver(person, request)
+            rules.require_approver(self.catalog, person, request)
             return request.deny(person.id, self.clock(), comment)
 
         return self._transition(request_id, decide, "denied", caller, {"comment": comment}, current=current)
 
     def cancel(self, caller: Caller, request_id: str) -> AccessRequest:
-        person = self._person(caller)
+        person = rules.person_of(caller)
         return self._transition(request_id, lambda r: r.cancel(person.id, self.clock()), "cancelled", caller)
 
     def revoke(self, caller: Caller, request_id: str) -> AccessRequest:
-        person = self._person(caller)
+        person = rules.person_of(caller)
 
         def decide(request: AccessRequest) -> AccessRequest:
             if person.id != request.requester and person.id not in self._profile(request.profile).approvers:
@@ -209,8 +208,7 @@ class Broker:
         return self._end(request.id, decide, "expired", SYSTEM_CALLER, current=request)
 
     def time_out(self, request: AccessRequest) -> AccessRequest:
-        system = Caller(SYSTEM, None, "system")
-        return self._transition(request.id, lambda r: r.time_out(self.clock()), "timed_out", system,
+        return self._transition(request.id, lambda r: r.time_out(self.clock()), "timed_out", SYSTEM_CALLER,
                                 current=request)
 
     def sweep_due(self, request: AccessRequest) -> str:
@@ -246,21 +244,21 @@ class Broker:
     def apply_grant(self, request: AccessRequest) -> AccessRequest:
         """Approved -> active: attach the grant policy, then record it. Safe to re-run; a failure in IAM
         ends the request `failed` with nothing left attached."""
-        system = Caller(SYSTEM, None, "system")
         planned = request.grant
         console_url = self._console_url(request.id, planned.expires_at)  # before IAM: an unreadable key changes nothing
         try:
             arn = self.grants.apply(request.id, request.requester_iam_user, request.role_arn, planned.expires_at)
         except GrantError as exc:
+            reason = str(exc)
             self._cleanup(request)
-            return self._transition(request.id, lambda r: r.fail(str(exc), self.clock()), "failed", system,
-                                    {"reason": str(exc)}, current=request)
+            return self._transition(request.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER,
+                                    {"reason": reason}, current=request)
         profile = self._profile(request.profile)
         grant = dataclasses.replace(
             planned, policy_arn=arn, switch_role_url=switch_role_url(self.catalog, profile),
             console_url=console_url)
         try:
-            return self._transition(request.id, lambda r: r.activate(grant, self.clock()), "activated", system,
+            return self._transition(request.id, lambda r: r.activate(grant, self.clock()), "activated", SYSTEM_CALLER,
                                     {"policy_arn": arn, "expires_at": _rfc3339(grant.expires_at)}, current=request)
         except Conflict:
             current = self.repo.get(request.id)
@@ -272,7 +270,7 @@ class Broker:
     def extend(self, caller: Caller, request_id: str, duration: object) -> AccessRequest:
         """Asks for an active grant to last `duration` longer: a new approval round, or at once where the
         profile's extension.auto_approve says so; never beyond the profile's max_duration in total."""
-        person = self._person(caller)
+        person = rules.person_of(caller)
         if duration is None:
             raise Unprocessable("duration is required: how much longer, like `30m` or `1h`")
         seconds = parse_duration(duration)
@@ -289,10 +287,10 @@ class Broker:
 
     def decide_extension(self, caller: Caller, request_id: str, approve: bool, comment: str = "",
                          current: AccessRequest | None = None) -> AccessRequest:
-        person = self._person(caller)
+        person = rules.person_of(caller)
 
         def decide(request: AccessRequest) -> AccessRequest:
-            self._require_approver(person, request)
+            rules.require_approver(self.catalog, person, request)
             if not approve:
                 return request.deny_extension(person.id, self.clock())
             return request.approve_extension(person.id, self.clock(), self._profile(request.profile).max_duration)
@@ -329,9 +327,10 @@ class Broker:
         try:
             self.grants.apply(current.id, current.requester_iam_user, current.role_arn, current.grant.expires_at)
         except GrantError as exc:
+            reason = str(exc)
             self._cleanup(current)
-            self._transition(current.id, lambda r: r.fail(str(exc), self.clock()), "failed", SYSTEM_CALLER,
-                             {"reason": str(exc), "drift": "grant policy missing"}, current=current)
+            self._transition(current.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER,
+                             {"reason": reason, "drift": "grant policy missing"}, current=current)
             return "marked failed"
         if self.repo.get(current.id).state != State.ACTIVE:  # ended while we re-applied: take it away again
             self._cleanup(current)
@@ -397,105 +396,19 @@ class Broker:
                                  {"event": event.kind, "error": type(exc).__name__}))
 
     def _due(self, request: AccessRequest) -> datetime | None:
-        """The next moment the sweeper must act: reminder, timeout, retry, warning or expiry."""
-        if request.state == State.PENDING:
-            return min(filter(None, (self._reminder_at(request), self._timeout_at(request))))
-        if request.state == State.APPROVED:  # a grant stuck half-applied is retried by the sweeper
-            return (request.updated_at or request.created_at) + APPLY_RETRY_AFTER
-        if request.state == State.ACTIVE and request.grant:
-            return request.grant.expires_at if request.warned_at else _warning_at(request.grant)
-        return None
+        profile = self._profile(request.profile)
+        return schedule.next_due(request, profile.approval_timeout, profile.reminder_after)
 
     def _timeout_at(self, request: AccessRequest) -> datetime:
-        return request.created_at + timedelta(seconds=self._profile(request.profile).approval_timeout)
-
-    def _reminder_at(self, request: AccessRequest) -> datetime | None:
-        """Once, `reminder_after` into the approval window; never when the request times out first."""
-        remind_at = request.created_at + timedelta(seconds=self._profile(request.profile).reminder_after)
-        return None if request.reminded_at or remind_at >= self._timeout_at(request) else remind_at
-
-    def _may_see(self, caller: Caller, request: AccessRequest) -> bool:
-        if caller.principal in self.catalog.trusted_tools:
-            return True
-        person = caller.person
-        return bool(person) and (person.id == request.requester
-                                 or person.id in self._profile(request.profile).approvers)
+        return schedule.timeout_at(request, self._profile(request.profile).approval_timeout)
 
     def _profile(self, name: str) -> Profile:
-        profile = self.catalog.profiles.get(name)
-        if profile is None:
-            raise Conflict(f"profile {name!r} is no longer in the catalog; nothing can change this request")
-        return profile
-
-    def _person(self, caller: Caller) -> Person:
-        if caller.person is None:
-            raise Forbidden(f"{caller.principal} is not mapped to a person; add them under `people` in the "
-                            f"catalog (iam_user or slack_user_id)")
-        return caller.person
-
-    def _require_approver(self, person: Person, request: AccessRequest) -> None:
-        approvers = self._profile(request.profile).approvers
-        if person.id != request.requester and person.id not in approvers:
-            raise Forbidden(f"only approvers of profile {request.profile} may decide: {', '.join(sorted(approvers))}")
-
-    def _requester(self, caller: Caller, requester: object) -> Person:
-        if requester is None:
-            person = caller.person
-            if person is None:
-                raise Unprocessable(
-                    f"{caller.principal} is not mapped to a person; add an entry under `people` in the catalog "
-                    f"with its iam_user (or slack_user_id)")
-        else:
-            if caller.principal not in self.catalog.trusted_tools:
-                raise Forbidden("only trusted tools may request on behalf of someone; leave out `requester`")
-            if not isinstance(requester, str) or requester not in self.catalog.people:
-                raise Unprocessable(f"requester {requester!r} is not a person in the catalog")
-            person = self.catalog.people[requester]
-        if not person.iam_user:
-            raise Unprocessable(f"person {person.id!r} has no IAM user; set people.{person.id}.iam_user in the catalog")
-        return person
-
-    def _requestable(self, person: Person, name: object) -> Profile:
-        allowed = self.catalog.requestable_by(person.id)
-        profile = self.catalog.profiles.get(name) if isinstance(name, str) else None
-        if profile is None or profile not in allowed:
-            names = ", ".join(p.name for p in allowed) or "none"
-            raise Unprocessable(f"unknown profile {name!r}; profiles you may request: {names}",
-                                profiles=[p.name for p in allowed])
-        return profile
-
-    def _duration(self, profile: Profile, duration: object) -> int:
-        seconds = profile.default_duration if duration is None else parse_duration(duration)
-        if not profile.min_duration <= seconds <= profile.max_duration:
-            raise Unprocessable(f"duration {format_duration(seconds)} is outside what profile {profile.name} allows: "
-                                f"{profile.allowed_range()}")
-        return seconds
+        return rules.profile_of(self.catalog, name)
 
 
 def _extension_open(request: AccessRequest) -> bool:
     """An active grant asking to last longer: approve and deny answer its round, not the original one."""
     return request.state == State.ACTIVE and request.extension is not None
-
-
-def _reason(reason: object) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise Unprocessable("reason is required: say in a few words why you need access")
-    if len(reason) > MAX_REASON:
-        raise Unprocessable(f"reason is {len(reason)} characters; keep it to {MAX_REASON}")
-    return reason.strip()
-
-
-def _warning_at(grant: Grant) -> datetime:
-    """About ten minutes before the end; half-way through grants shorter than twenty minutes."""
-    return grant.expires_at - min(WARN_BEFORE, (grant.expires_at - grant.starts_at) / 2)
-
-
-def _allow_break_glass(profile: Profile, reason: str) -> None:
-    if not profile.break_glass:
-        raise Forbidden(f"profile {profile.name} has no break-glass access; leave out break_glass and ask for approval")
-    if len(reason) < BREAK_GLASS_MIN_REASON:
-        raise Unprocessable(f"break-glass needs a reason of at least {BREAK_GLASS_MIN_REASON} characters (this one "
-                            f"has {len(reason)}): say what is broken and why it cannot wait for an approver")
 
 
 def _extension_event(before: AccessRequest, after: AccessRequest) -> str:

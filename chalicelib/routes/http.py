@@ -9,8 +9,8 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
+from chalicelib.access_rules import Caller
 from chalicelib.domain.errors import DomainError, InvalidInput, Unauthenticated
-from chalicelib.service import Caller
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"

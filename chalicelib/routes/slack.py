@@ -14,9 +14,9 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
+from chalicelib.access_rules import Caller
 from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.domain.errors import Conflict, DomainError
-from chalicelib.service import Caller
 from chalicelib.slack import parse, texts
 from chalicelib.slack.verify import is_authentic
 from chalicelib.store.repository import IdempotencyClaim

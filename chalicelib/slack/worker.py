@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib import bootstrap
+from chalicelib.access_rules import Caller
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.requests import AccessRequest, Event, State
-from chalicelib.service import Broker, Caller
+from chalicelib.service import Broker
 from chalicelib.slack import blocks, texts
 from chalicelib.slack.notifier import SYSTEM, SlackNotifier
 from chalicelib.slack.web import SlackFailure

@@ -1,0 +1,109 @@
+"""Who may do what, and what a valid request looks like, decided from the catalog. Pure: no I/O.
+
+Each check raises the domain error a person would want to read: what is wrong and how to fix it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.catalog import Catalog, Person, Profile
+from chalicelib.domain.durations import format_duration, parse_duration
+from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable
+from chalicelib.domain.requests import AccessRequest
+
+MAX_REASON = 1000
+BREAK_GLASS_MIN_REASON = 20
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: an IAM principal (API) or a Slack user, and the person the catalog maps them to."""
+    principal: str
+    person: Person | None
+    channel: str  # api | slack | system
+
+    @property
+    def actor(self) -> str:
+        return self.person.id if self.person else self.principal
+
+
+def profile_of(catalog: Catalog, name: str) -> Profile:
+    profile = catalog.profiles.get(name)
+    if profile is None:
+        raise Conflict(f"profile {name!r} is no longer in the catalog; nothing can change this request")
+    return profile
+
+
+def person_of(caller: Caller) -> Person:
+    if caller.person is None:
+        raise Forbidden(f"{caller.principal} is not mapped to a person; add them under `people` in the "
+                        f"catalog (iam_user or slack_user_id)")
+    return caller.person
+
+
+def may_see(catalog: Catalog, caller: Caller, request: AccessRequest) -> bool:
+    if caller.principal in catalog.trusted_tools:
+        return True
+    person = caller.person
+    return bool(person) and (person.id == request.requester
+                             or person.id in profile_of(catalog, request.profile).approvers)
+
+
+def require_approver(catalog: Catalog, person: Person, request: AccessRequest) -> None:
+    """Only the profile's approvers decide (the requester gets through, for the domain's own-request message)."""
+    approvers = profile_of(catalog, request.profile).approvers
+    if person.id != request.requester and person.id not in approvers:
+        raise Forbidden(f"only approvers of profile {request.profile} may decide: {', '.join(sorted(approvers))}")
+
+
+def requester_of(catalog: Catalog, caller: Caller, requester: object) -> Person:
+    """The person asking: the caller, or, for trusted tools only, the person named in `requester`."""
+    if requester is None:
+        person = caller.person
+        if person is None:
+            raise Unprocessable(
+                f"{caller.principal} is not mapped to a person; add an entry under `people` in the catalog "
+                f"with its iam_user (or slack_user_id)")
+    else:
+        if caller.principal not in catalog.trusted_tools:
+            raise Forbidden("only trusted tools may request on behalf of someone; leave out `requester`")
+        if not isinstance(requester, str) or requester not in catalog.people:
+            raise Unprocessable(f"requester {requester!r} is not a person in the catalog")
+        person = catalog.people[requester]
+    if not person.iam_user:
+        raise Unprocessable(f"person {person.id!r} has no IAM user; set people.{person.id}.iam_user in the catalog")
+    return person
+
+
+def requestable(catalog: Catalog, person: Person, name: object) -> Profile:
+    allowed = catalog.requestable_by(person.id)
+    profile = catalog.profiles.get(name) if isinstance(name, str) else None
+    if profile is None or profile not in allowed:
+        names = ", ".join(p.name for p in allowed) or "none"
+        raise Unprocessable(f"unknown profile {name!r}; profiles you may request: {names}",
+                            profiles=[p.name for p in allowed])
+    return profile
+
+
+def duration_for(profile: Profile, duration: object) -> int:
+    """Seconds asked for (the profile's default when None), within the profile's range."""
+    seconds = profile.default_duration if duration is None else parse_duration(duration)
+    if not profile.min_duration <= seconds <= profile.max_duration:
+        raise Unprocessable(f"duration {format_duration(seconds)} is outside what profile {profile.name} allows: "
+                            f"{profile.allowed_range()}")
+    return seconds
+
+
+def reason_of(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise Unprocessable("reason is required: say in a few words why you need access")
+    if len(reason) > MAX_REASON:
+        raise Unprocessable(f"reason is {len(reason)} characters; keep it to {MAX_REASON}")
+    return reason.strip()
+
+
+def allow_break_glass(profile: Profile, reason: str) -> None:
+    if not profile.break_glass:
+        raise Forbidden(f"profile {profile.name} has no break-glass access; leave out break_glass and ask for approval")
+    if len(reason) < BREAK_GLASS_MIN_REASON:
+        raise Unprocessable(f"break-glass needs a reason of at least {BREAK_GLASS_MIN_REASON} characters (this one "
+                            f"has {len(reason)}): say what is broken and why it cannot wait for an approver")

@@ -1,0 +1,36 @@
+"""When the sweeper must next look at a request: reminder, timeout, retry, expiry warning or expiry. Pure."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib.domain.requests import AccessRequest, Grant, State
+
+APPLY_RETRY_AFTER = timedelta(minutes=2)
+WARN_BEFORE = timedelta(minutes=10)
+
+
+def next_due(request: AccessRequest, approval_timeout: int, reminder_after: int) -> datetime | None:
+    """The key of the sparse `due` index; None once nothing more will happen."""
+    if request.state == State.PENDING:
+        return min(filter(None, (reminder_at(request, approval_timeout, reminder_after),
+                                 timeout_at(request, approval_timeout))))
+    if request.state == State.APPROVED:  # a grant stuck half-applied is retried by the sweeper
+        return (request.updated_at or request.created_at) + APPLY_RETRY_AFTER
+    if request.state == State.ACTIVE and request.grant:
+        return request.grant.expires_at if request.warned_at else warning_at(request.grant)
+    return None
+
+
+def timeout_at(request: AccessRequest, approval_timeout: int) -> datetime:
+    return request.created_at + timedelta(seconds=approval_timeout)
+
+
+def reminder_at(request: AccessRequest, approval_timeout: int, reminder_after: int) -> datetime | None:
+    """Once, `reminder_after` into the approval window; never when the request times out first."""
+    remind = request.created_at + timedelta(seconds=reminder_after)
+    return None if request.reminded_at or remind >= timeout_at(request, approval_timeout) else remind
+
+
+def warning_at(grant: Grant) -> datetime:
+    """About ten minutes before the end; half-way through grants shorter than twenty minutes."""
+    return grant.expires_at - min(WARN_BEFORE, (grant.expires_at - grant.starts_at) / 2)
