@@ -8,15 +8,15 @@ import json
 import os
 import secrets
 import sys
-import threading
 import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
+from tools.local_server import serving
 from tools.world import (BROKER_PROFILE, BUCKET, REGION, ROLE_NAME, SOURCE_ACCOUNT, TARGET_ACCOUNT, Keys, aws_client,
                          start_world)
 
@@ -123,33 +123,6 @@ def expect(condition: bool, otherwise: str) -> None:
         raise StepFailed(otherwise)
 
 
-def serving(environment: dict[str, str]) -> Iterator[str]:
-    """The app on chalice's local server in a thread, on a free port, with the local stage's settings."""
-    from chalice.cli.factory import CLIFactory
-    from chalice.local import ChaliceRequestHandler, create_local_server
-
-    from chalicelib import bootstrap
-    from chalicelib.store.schema import create_table
-
-    os.environ.update(environment)
-    for name in ("SLACK_BOT_TOKEN", "SLACK_API_URL"):  # the demo needs no Slack: no notifier, nothing posted
-        os.environ.pop(name, None)
-    config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="local")
-    os.environ.update(config.environment_variables)
-    bootstrap.reset()
-    create_table(bootstrap.settings().table_name)
-    server = create_local_server(config.chalice_app, config, "127.0.0.1", 0)
-    ChaliceRequestHandler.log_message = lambda *args: None  # the steps say what happened; this is its own process
-    warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
-    thread = threading.Thread(target=server.server.serve_forever, name="demo-api", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server.server_close()
-
-
 def main(out: Callable[[str], None] = print) -> int:
     out("access-broker demo: a fresh local AWS world (moto, IAM enforced), two accounts, the API in-process\n")
     emulator, keys = start_world()
@@ -160,14 +133,15 @@ def main(out: Callable[[str], None] = print) -> int:
                        "ACCESS_BROKER_CONSOLE_KEY": secrets.token_urlsafe(32)}
         for name in [n for n in os.environ if n.startswith("AWS_")]:  # the world's keys, not the caller's profile
             os.environ.pop(name)
-        api_urls = serving(environment)
-        api = next(api_urls)
-        try:
-            Demo(api, emulator.endpoint, keys, out).run()
-        except StepFailed:
-            return 1
-        finally:
-            api_urls.close()
+        os.environ.update(environment)
+        for name in ("SLACK_BOT_TOKEN", "SLACK_API_URL"):  # the demo needs no Slack: no notifier, nothing posted
+            os.environ.pop(name, None)
+        warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
+        with serving(quiet=True) as api:  # the steps say what happened
+            try:
+                Demo(api, emulator.endpoint, keys, out).run()
+            except StepFailed:
+                return 1
     finally:
         emulator.stop()
     out("\nEvery step turned out as it should. `make run` keeps a world like this one running for you to try.")

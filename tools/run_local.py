@@ -84,18 +84,10 @@ def _write_env(path: Path, env: dict[str, str]) -> None:
 
 
 def serve(port: int) -> None:
-    from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
-
     from chalicelib import bootstrap
-    from chalicelib.store.schema import create_table
     from chalicelib.sweeper import sweep
+    from tools.local_server import serving
 
-    factory = CLIFactory(str(ROOT))
-    config = factory.create_config_obj(chalice_stage_name="local")
-    os.environ.update(config.environment_variables)
-    create_table(bootstrap.settings().table_name)
-    server = create_local_server(config.chalice_app, config, "127.0.0.1", port)
     stop = threading.Event()
 
     def sweeper() -> None:
@@ -107,14 +99,15 @@ def serve(port: int) -> None:
             except Exception:
                 logging.exception("sweep failed; trying again in %ss", SWEEP_EVERY_S)
 
-    threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
-    _print_welcome(port)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("\nstopping: API, sweeper and the local AWS world")
-    finally:
-        stop.set()
+    with serving(port):
+        threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
+        _print_welcome(port)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            print("\nstopping: API, sweeper and the local AWS world")
+        finally:
+            stop.set()
 
 
 def _print_welcome(port: int) -> None:

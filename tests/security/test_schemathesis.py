@@ -2,7 +2,6 @@
 route. No case may get a 5xx or a response that breaks the document."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -11,10 +10,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from chalicelib import bootstrap
 from chalicelib.openapi import openapi_document
-from chalicelib.store.schema import create_table
-from tests.conftest import TABLE
+from tools.local_server import serving
 from tools.world import SOURCE_ACCOUNT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,24 +35,8 @@ CONFIG = schemathesis.config.SchemathesisConfig.from_dict({
 @pytest.fixture(scope="module")
 def served(world) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The app on chalice's local server (what `make run` serves), in a thread, on a free port."""
-    from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
-
-    import app
-
-    create_table(TABLE)
-    bootstrap.reset()
-    config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="local")
-    server = create_local_server(app.app, config, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.server.serve_forever, name="chalice-local", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server.server_close()
-        thread.join(5)
-        bootstrap.reset()
+    with serving() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
