@@ -147,21 +147,16 @@ class _translated:
             return False
         reasons = [(r.code if r else None) for r in (exc.cancellation_reasons or [])]
         if self.claim and reasons[2:3] == [_CONDITION_FAILED]:
-            raise _IdempotentReplay()
+            raise IdempotentReplay()
         if _CONDITION_FAILED in reasons:
             if self.creating:  # ids carry 80 random bits: a clash is a bug upstream, not a race to retry
                 raise Conflict(f"a request with id {self.request_id} already exists; nothing was stored")
             raise StaleWrite(self.request_id)
-        if exc.cause_response_code == "IdempotentParameterMismatchException":
-            raise Conflict("this request was already submitted with different content")
         return False
 
 
-class _IdempotentReplay(Exception):
+class IdempotentReplay(Exception):
     """The idempotency key was already claimed: the caller returns the first request."""
-
-
-IdempotentReplay = _IdempotentReplay
 
 
 def _request_pk(request_id: str) -> str:
