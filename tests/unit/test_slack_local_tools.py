@@ -1,4 +1,4 @@
-"""`make run` uses a real Slack app only when all three settings are given; otherwise the printing stub."""
+"""`make run` passes the Slack settings through when given; with no Web API URL and no token, the printing stub."""
 from __future__ import annotations
 
 import io
@@ -21,8 +21,18 @@ def test_real_slack_settings_pass_through(monkeypatch: pytest.MonkeyPatch) -> No
     assert run_local._slack() == (REAL, None)
 
 
+def test_a_bot_token_alone_means_the_real_slack_web_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLACK_API_URL", raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-real")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cr3t")
+    env, stub = run_local._slack()
+    assert stub is None and "SLACK_API_URL" not in env  # the settings' default: https://slack.com/api/
+    assert (env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"]) == ("xoxb-real", "s3cr3t")
+
+
 def test_otherwise_the_stub_stands_in_and_prints_what_is_posted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_API_URL", raising=False)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "kept")
     env, stub = run_local._slack()
     try:
