@@ -28,6 +28,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.domain.times import rfc3339
 from chalicelib.store.repository import (
     IdempotencyClaim,
     IdempotentReplay,
@@ -202,7 +203,7 @@ class Broker:
         def decide(current: AccessRequest) -> AccessRequest:
             now = self.clock()
             if current.grant and now < current.grant.expires_at:  # extended since the sweeper read it
-                raise Conflict(f"the grant of request {current.id} now ends at {_rfc3339(current.grant.expires_at)}")
+                raise Conflict(f"the grant of request {current.id} now ends at {rfc3339(current.grant.expires_at)}")
             return current.end(State.EXPIRED, SYSTEM, now)
 
         return self._end(request.id, decide, "expired", SYSTEM_CALLER, current=request)
@@ -220,13 +221,13 @@ class Broker:
                 return self.time_out(request).state.value
             return self._nudge(request, lambda r: r.remind(now), "reminder_sent", {
                 "approvers": sorted(self._profile(request.profile).approvers),
-                "timeout_at": _rfc3339(self._timeout_at(request))})
+                "timeout_at": rfc3339(self._timeout_at(request))})
         if request.grant and now >= request.grant.expires_at:  # active, or approved but never applied
             return self.expire(request).state.value
         if request.state == State.APPROVED:
             return self.apply_grant(request).state.value
         return self._nudge(request, lambda r: r.warn(now), "expiry_warning", {
-            "expires_at": _rfc3339(request.grant.expires_at),
+            "expires_at": rfc3339(request.grant.expires_at),
             "extendable": self._profile(request.profile).extension_allowed})
 
     def _nudge(self, request: AccessRequest, decide: Callable[[AccessRequest], AccessRequest], kind: str,
@@ -259,7 +260,7 @@ class Broker:
             console_url=console_url)
         try:
             return self._transition(request.id, lambda r: r.activate(grant, self.clock()), "activated", SYSTEM_CALLER,
-                                    {"policy_arn": arn, "expires_at": _rfc3339(grant.expires_at)}, current=request)
+                                    {"policy_arn": arn, "expires_at": rfc3339(grant.expires_at)}, current=request)
         except Conflict:
             current = self.repo.get(request.id)
             if current.state == State.ACTIVE:  # a twin run (the sweeper's retry) activated this same policy
@@ -307,11 +308,11 @@ class Broker:
                 try:
                     self.grants.set_expiry(after.id, after.role_arn, after.grant.expires_at)
                 except GrantError as exc:
-                    raise Unavailable(f"{exc}; the grant still ends at {_rfc3339(before.grant.expires_at)}, "
+                    raise Unavailable(f"{exc}; the grant still ends at {rfc3339(before.grant.expires_at)}, "
                                       f"try again") from None
                 after = dataclasses.replace(after, grant=dataclasses.replace(
                     after.grant, console_url=self._console_url(after.id, after.grant.expires_at)))
-                details["expires_at"] = _rfc3339(after.grant.expires_at)
+                details["expires_at"] = rfc3339(after.grant.expires_at)
             return after
 
         return self._transition(request_id, decide_and_apply, _extension_event, caller, details, current=current)
@@ -417,7 +418,3 @@ def _extension_event(before: AccessRequest, after: AccessRequest) -> str:
     if after.extension is None:
         return "extension_denied"
     return "extension_approval_added" if before.extension else "extension_requested"
-
-
-def _rfc3339(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import random
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterator
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+
+from chalicelib.domain.times import rfc3339
 
 POLICY_PATH = "/access-broker/"
 OWNER_TAG = "access-broker:owner"
@@ -57,7 +59,7 @@ class IamGrants:
                        PolicyName=policy_name(request_id), Path=POLICY_PATH, PolicyDocument=document,
                        Description=f"access-broker grant for request {request_id}"[:1000],
                        Tags=[{"Key": "access-broker:request-id", "Value": request_id},
-                             {"Key": "access-broker:expires-at", "Value": _rfc3339(expires_at)},
+                             {"Key": "access-broker:expires-at", "Value": rfc3339(expires_at)},
                              *([{"Key": OWNER_TAG, "Value": self.owner}] if self.owner else [])])
         except ClientError as exc:
             if _code(exc) != "EntityAlreadyExists":  # a re-run: the policy from the first attempt is ours
@@ -77,7 +79,7 @@ class IamGrants:
                        PolicyDocument=json.dumps(policy_document(role_arn, expires_at)))
             self._delete_old_versions(arn)
             self._call("tag_policy", PolicyArn=arn,
-                       Tags=[{"Key": "access-broker:expires-at", "Value": _rfc3339(expires_at)}])
+                       Tags=[{"Key": "access-broker:expires-at", "Value": rfc3339(expires_at)}])
         except ClientError as exc:
             raise GrantError(_explain("change the grant policy's expiry", exc)) from None
 
@@ -191,7 +193,7 @@ def policy_document(role_arn: str, expires_at: datetime) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": "sts:AssumeRole",
             "Resource": role_arn,
-            "Condition": {"DateLessThan": {"aws:CurrentTime": _rfc3339(expires_at)}},
+            "Condition": {"DateLessThan": {"aws:CurrentTime": rfc3339(expires_at)}},
         }],
     }
 
@@ -206,10 +208,6 @@ def _owned(policy_arn: str) -> str:
 def _retryable(exc: ClientError) -> bool:
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     return _code(exc) in _RETRYABLE_CODES or status >= 500
-
-
-def _rfc3339(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _code(exc: ClientError) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable
+from chalicelib.domain.times import rfc3339
 
 
 class State(str, enum.Enum):
@@ -227,7 +228,7 @@ class AccessRequest:
         assert self.grant is not None
         if now >= self.grant.expires_at:  # ended in IAM already; the sweeper has just not recorded it yet
             raise Conflict(f"the grant of request {self.id} already ended at "
-                           f"{self.grant.expires_at.strftime('%Y-%m-%dT%H:%M:%SZ')}; request access again",
+                           f"{rfc3339(self.grant.expires_at)}; request access again",
                            state="expired")
         granted = int((self.grant.expires_at - self.grant.starts_at).total_seconds())
         room = max(0, max_seconds - granted)

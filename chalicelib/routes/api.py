@@ -12,7 +12,8 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.requests import State
 from chalicelib.openapi import openapi_document
 from chalicelib.routes.http import caller, json_body, json_response, routes
-from chalicelib.routes.views import event_view, request_view, rfc3339
+from chalicelib.domain.times import rfc3339
+from chalicelib.routes.views import event_view, request_view
 from chalicelib.store.repository import IdempotencyClaim
 
 api = Blueprint(__name__)

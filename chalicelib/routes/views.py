@@ -1,14 +1,10 @@
 """How requests and events look in JSON: RFC 3339 UTC times, one shape for the API and the audit export."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib.domain.requests import AccessRequest, Event
-
-
-def rfc3339(when: datetime | None) -> str | None:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+from chalicelib.domain.times import rfc3339
 
 
 def request_view(request: AccessRequest) -> dict[str, Any]:
@@ -30,7 +26,7 @@ def request_view(request: AccessRequest) -> dict[str, Any]:
         "decision_comment": request.decision_comment,
         "failure_reason": request.failure_reason or None,
         "created_at": rfc3339(request.created_at),
-        "updated_at": rfc3339(request.updated_at),
+        "updated_at": rfc3339(request.updated_at or request.created_at),
         "grant": None if grant is None else {
             "role_arn": grant.role_arn, "policy_arn": grant.policy_arn, "starts_at": rfc3339(grant.starts_at),
             "expires_at": rfc3339(grant.expires_at), "switch_role_url": grant.switch_role_url,
