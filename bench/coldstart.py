@@ -90,16 +90,21 @@ def run(world: Any, source_account: str, runs: int = 7) -> dict[str, Any]:
     """Median of `runs` rounds of cold starts, each round the app as deployed, the app as `make run` serves it,
     and the floor, after one unmeasured start of each (so all read compiled bytecode, as a deployed
     package's site-packages would). As deployed: Lambda's environment, secrets read from SSM on first use,
-    Slack notifications handed to the worker function (an asynchronous Invoke)."""
+    Slack notifications handed to the worker function (an asynchronous Invoke).
+
+    Every start finds the table empty (emptied untimed): moto deep-copies the whole table on each
+    TransactWriteItems, so without that each run's request would make the next run's answer slower."""
     route, app_event = first_request_event()
     secret = world.env["SLACK_SIGNING_SECRET"]
     cases = {"app": ("app", app_event, world.deployed_env), "app_local": ("app", app_event, world.env),
              "floor": ("bench.floor_app", floor_event, world.deployed_env)}
     for module, event, env in cases.values():
+        empty_table(world.env["ACCESS_BROKER_TABLE"])
         once(module, event(-1, secret, source_account), env)
     samples: dict[str, list[dict]] = {name: [] for name in cases}
     for i in range(runs):
         for name, (module, event, env) in cases.items():
+            empty_table(world.env["ACCESS_BROKER_TABLE"])
             samples[name].append(once(module, event(i, secret, source_account), env))
     result: dict[str, Any] = {}
     for name, found in samples.items():
@@ -111,9 +116,19 @@ def run(world: Any, source_account: str, runs: int = 7) -> dict[str, Any]:
     result["ratio_cpu"] = round(result["app"]["cpu_s"] / result["floor"]["cpu_s"], 2)
     result["budget"] = BUDGET
     result["app_route"] = route
+    empty_table(world.env["ACCESS_BROKER_TABLE"])
     traced = once("app", app_event(runs, secret, source_account), world.deployed_env, importtime=True)
     result["top_imports"] = top_imports(traced["importtime"])
     return result
+
+
+def empty_table(table: str) -> None:
+    import boto3
+
+    client = boto3.client("dynamodb")
+    for page in client.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk, sk"):
+        for item in page["Items"]:
+            client.delete_item(TableName=table, Key=item)
 
 
 def top_imports(trace: str, n: int = 10) -> list[dict[str, Any]]:
