@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test sweep clean lint slack bench package demo
+.PHONY: install run test sweep clean lint slack bench package demo models
 
 # DynamoDB Local, AWS's own emulator, as the npm package amplify-dynamodb-simulator ships it (2.9.30 holds
 # DynamoDB Local 1.25.1). Fetched into .cache/, never committed; run by the test session with the machine's Java.
@@ -52,6 +52,9 @@ demo: install  ## the seed scenario step by step against a fresh local world (no
 STAGE ?= prod
 package: install  ## chalice package (SAM + Terraform) with the table merged in, then cfn-lint: build/$(STAGE)/
 	$(BIN)/python -m tools.package --stage $(STAGE)
+
+models: install  ## rewrite chalicelib/aws/models/ (slimmed botocore models) after changing botocore or OPERATIONS
+	$(BIN)/python -m tools.slim_models
 
 lint: install  ## the broker's own IAM policies: parliament, no findings (tests/security checks their scoping)
 	$(BIN)/parliament --files .chalice/policy-dev.json,.chalice/policy-prod.json < /dev/null

@@ -1,9 +1,8 @@
 """Counts the AWS calls a piece of code makes, by service and operation, with botocore's event hooks.
 
-The broker talks to AWS through two kinds of botocore client: boto3's (IAM, on boto3's default session)
-and pynamodb's (DynamoDB, one client per model on a botocore session of pynamodb's own). Hooks go on
-every client the broker already holds and on boto3's default session, so a client created while
-counting is counted too. DynamoDB reads are counted in items (ScannedCount of a Query or Scan, one per
+The broker's clients (IAM, SSM, Lambda, and pynamodb's DynamoDB client) all come from this thread's botocore
+session in chalicelib/aws/clients.py. Hooks go on every client the broker already holds and on that
+session, so a client created while counting is counted too. DynamoDB reads are counted in items (ScannedCount of a Query or Scan, one per
 GetItem hit), which is what a read costs."""
 from __future__ import annotations
 
@@ -11,8 +10,7 @@ import itertools
 from collections import Counter
 from typing import Any, Iterable
 
-import boto3
-
+from chalicelib.aws import clients as aws_clients
 from chalicelib.store.models import MODELS
 
 _ids = itertools.count()
@@ -26,7 +24,7 @@ class AwsCalls:
         self.items_read = 0
         self._uid = f"bench-aws-calls-{next(_ids)}"
         self._clients = list(clients) + (broker_clients(broker) if broker is not None else [])
-        self._emitters = [c.meta.events for c in self._clients] + [boto3._get_default_session().events]
+        self._emitters = [c.meta.events for c in self._clients] + [aws_clients.session().get_component("event_emitter")]
         self._on = False
 
     def __enter__(self) -> AwsCalls:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+from chalicelib.aws import clients
 from chalicelib.aws.iam_grants import IamGrants
 from chalicelib.aws.links import ConsoleTokens
 from chalicelib.aws.secrets import ParameterStore, SecretUnavailable
@@ -43,6 +44,7 @@ def reset() -> None:
     with _lock:
         deferred_work = _built.get("deferred")
         _built.clear()
+        clients.reset()
     if hasattr(deferred_work, "close"):  # a background runner must not run old jobs against the new wiring
         deferred_work.close()
 

@@ -1,1 +1,1 @@
-"""AWS adapters: IAM grants and console links. Only modules here (and store/) import boto3."""
+"""AWS adapters: IAM grants, secrets, console links. Every run-time AWS client is built by clients.py."""

@@ -12,10 +12,10 @@ import time
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 
+from chalicelib.aws import clients
 from chalicelib.domain.times import rfc3339
 
 POLICY_PATH = "/access-broker/"
@@ -43,7 +43,7 @@ class IamGrants:
     @property
     def iam(self) -> Any:
         if self._client is None:  # built on first use: no client at import or cold start
-            self._client = boto3.client("iam", config=Config(
+            self._client = clients.client("iam", config=Config(
                 retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15))
         return self._client
 

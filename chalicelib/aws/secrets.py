@@ -7,8 +7,9 @@ import logging
 import threading
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.aws import clients
 
 SECRETS_MANAGER_REFERENCE = "/aws/reference/secretsmanager/"
 _WIRE_LOGGERS = ("botocore.parsers",)  # logs whole response bodies at DEBUG, a decrypted value included
@@ -36,7 +37,7 @@ class ParameterStore:
     @property
     def ssm(self) -> Any:
         if self._client is None:  # built on first use: no client at import or cold start
-            self._client = boto3.client("ssm")
+            self._client = clients.client("ssm")
         return self._client
 
     def get(self, parameter: str) -> str:

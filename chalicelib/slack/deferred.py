@@ -92,9 +92,9 @@ class LambdaInvoke:
 
     def submit(self, job: Job) -> None:
         if self._client is None:
-            import boto3
+            from chalicelib.aws import clients
 
-            self._client = boto3.client("lambda")
+            self._client = clients.client("lambda")
         self._client.invoke(FunctionName=self.function_name, InvocationType="Event",
                             Payload=json.dumps(job).encode())
 

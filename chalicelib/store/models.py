@@ -122,16 +122,12 @@ def bind(table_name: str) -> None:
     """Points every model at `table_name` and drops cached connections (the endpoint comes from the
     environment, e.g. AWS_ENDPOINT_URL, read when the next connection is made).
 
-    In this thread the new connections use boto3's botocore session rather than one each: every botocore
-    session loads endpoint rules and service models anew, ~100-150 ms per session on a cold start, and
-    a slash command touches two models besides boto3's SSM and Lambda clients (see README, Performance).
-    Other threads keep pynamodb's default of a session per thread (botocore sessions are not thread-safe)."""
-    import boto3
+    The connections use the app's per-thread botocore sessions (aws/clients.py) instead of pynamodb's own:
+    the same slimmed DynamoDB model, and on Lambda one session for every client, where each new botocore
+    session loads the endpoint rules and models anew (~100-150 ms on a cold start; README, Performance)."""
+    from chalicelib.aws import clients
 
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    shared = boto3.DEFAULT_SESSION._session
     for model in MODELS:
         model.Meta.table_name = table_name
         model._connection = None
-        model._get_connection().connection._local.session = shared  # pynamodb's per-thread session slot
+        model._get_connection().connection._local = clients.sessions()  # pynamodb's per-thread session slot

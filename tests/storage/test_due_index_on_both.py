@@ -6,6 +6,8 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
+import boto3
+
 from bench.calls import AwsCalls
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.store import models, repository
@@ -30,11 +32,17 @@ def _seed_ended(template: AccessRequest, count: int) -> None:
             batch.save(repository._to_item(ended))
 
 
+def _stored_items() -> int:
+    client = boto3.client("dynamodb")  # the app's own clients load only the operations the app calls
+    pages = client.get_paginator("scan").paginate(TableName=models.RequestItem.Meta.table_name, Select="COUNT")
+    return sum(page["Count"] for page in pages)
+
+
 def test_one_pass_reads_only_the_due_requests(broker: Any, clock: Any) -> None:
     due = [_granted(broker, "1h") for _ in range(5)]
     later = [_granted(broker, "4h") for _ in range(3)]
     _seed_ended(due[0], ENDED)
-    assert models.RequestItem.count() >= ENDED + 8  # a Scan, outside the measured pass
+    assert _stored_items() >= ENDED + 8  # a Scan, outside the measured pass
 
     clock.advance(minutes=61)
     with AwsCalls(broker) as calls:

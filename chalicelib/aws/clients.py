@@ -1,0 +1,65 @@
+"""Every AWS client the app makes at run time, built from botocore sessions that load slimmed service models.
+
+Building a botocore client parses its service's whole model: 0.8 MB of JSON for SSM, 0.5 MB for DynamoDB,
+0.4 MB for Lambda, about 50 ms of CPU on the cold path of a slash command. `models/` holds the same models
+cut down to the operations in OPERATIONS (documentation dropped); each session searches it before botocore's
+own data (botocore's `data_path`), so endpoint rules, retries and paginators still come from botocore.
+
+botocore is pinned in requirements.txt and the models are generated from it: after changing either,
+`make models` writes them again; tests/perf/test_slim_models.py fails until they match. An operation left
+out of OPERATIONS is not a method of the client, so the suite fails at the first call that needs it.
+
+The stock boto3 entry points stay for tools and tests (create the table, seed the world): they see full models."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+OPERATIONS: dict[str, tuple[str, ...]] = {
+    "dynamodb": ("BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems"),
+    "iam": ("AttachUserPolicy", "CreatePolicy", "CreatePolicyVersion", "DeletePolicy", "DeletePolicyVersion",
+            "DetachUserPolicy", "GetPolicy", "ListEntitiesForPolicy", "ListPolicies", "ListPolicyVersions",
+            "TagPolicy"),
+    "lambda": ("Invoke",),
+    "ssm": ("GetParameter",),
+}
+
+
+class _PerThread(threading.local):
+    """One botocore session per thread (sessions are not thread-safe; the clients they build are). On Lambda
+    that is one session for the container, so endpoint rules and models are loaded once."""
+
+    def __init__(self) -> None:
+        self.session = botocore.session.get_session()
+        self.session.set_config_variable("data_path", str(MODELS_DIR))  # before the loader is first built
+
+
+_sessions = _PerThread()
+
+
+def session() -> botocore.session.Session:
+    """This thread's session (pynamodb is pointed at the same slot: see store/models.py)."""
+    return _sessions.session
+
+
+def sessions() -> threading.local:
+    """The per-thread slot itself: an object whose `session` attribute is the calling thread's session."""
+    return _sessions
+
+
+def client(service: str, config: Any = None) -> Any:
+    """A client for `service` (a key of OPERATIONS). Region, credentials and endpoint come from the usual
+    places (AWS_DEFAULT_REGION, the Lambda role, AWS_ENDPOINT_URL); no code path picks an endpoint itself."""
+    if service not in OPERATIONS:
+        raise ValueError(f"no slimmed model for {service!r}: add its operations to OPERATIONS and run make models")
+    return session().create_client(service, config=config)
+
+
+def reset() -> None:
+    """New sessions for every thread from now on, so credentials and settings are read again (tests)."""
+    global _sessions
+    _sessions = _PerThread()
