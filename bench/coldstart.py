@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -64,14 +65,20 @@ def floor_event(*_: object) -> dict:
     return api_event("POST", "/put", "{}", {"Content-Type": "application/json"})
 
 
-def once(module: str, event: dict, env: dict[str, str], importtime: bool = False) -> dict[str, Any]:
-    """One fresh process; `process_s` also counts the interpreter's own start."""
+def once(module: str, event: dict, env: dict[str, str], importtime: bool = False,
+         package: Path | None = None) -> dict[str, Any]:
+    """One fresh process; `process_s` also counts the interpreter's own start. With `package` (an unpacked
+    deployment zip) the process sees only that directory and the standard library, as a Lambda function
+    does, runs in it, and cannot write bytecode (Lambda's /var/task is read-only)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(event, f)
+    root, flags = (package, ["-S"]) if package else (ROOT, [])
+    if package:
+        env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         started = time.time()
-        done = subprocess.run([sys.executable, *(["-X", "importtime"] if importtime else []), str(CHILD), module,
-                               f.name], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True,
+        done = subprocess.run([sys.executable, *flags, *(["-X", "importtime"] if importtime else []), str(CHILD),
+                               module, f.name], cwd=root, env={**env, "PYTHONPATH": str(root)}, capture_output=True,
                               text=True, timeout=120)
     finally:
         os.unlink(f.name)
@@ -86,7 +93,7 @@ def once(module: str, event: dict, env: dict[str, str], importtime: bool = False
     return result
 
 
-def run(world: Any, source_account: str, runs: int = 7) -> dict[str, Any]:
+def run(world: Any, source_account: str, runs: int = 15) -> dict[str, Any]:
     """Median of `runs` rounds of cold starts, each round the app as deployed, the app as `make run` serves it,
     and the floor, after one unmeasured start of each (so all read compiled bytecode, as a deployed
     package's site-packages would). As deployed: Lambda's environment, secrets read from SSM on first use,
@@ -111,14 +118,40 @@ def run(world: Any, source_account: str, runs: int = 7) -> dict[str, Any]:
         result[name] = {key: round(statistics.median(s[key] for s in found) * 1000, 1)
                         for key in ("import_s", "answer_s", "total_s", "process_s", "cpu_s")}
         result[name]["runs"] = runs
-    result["ratio"] = round(result["app"]["total_s"] / result["floor"]["total_s"], 2)
-    result["ratio_local"] = round(result["app_local"]["total_s"] / result["floor"]["total_s"], 2)
-    result["ratio_cpu"] = round(result["app"]["cpu_s"] / result["floor"]["cpu_s"], 2)
+    # Each round's app start over the same round's floor, then the median: the machine's speed drifts between
+    # rounds (shared CPUs), and a ratio within one round cancels most of that drift.
+    result["ratios"] = {case: {measure: round(statistics.median(
+        a[key] / f[key] for a, f in zip(samples[case], samples["floor"])), 2)
+        for measure, key in (("wall", "total_s"), ("cpu", "cpu_s"))} for case in ("app_local", "app")}
     result["budget"] = BUDGET
     result["app_route"] = route
     empty_table(world.env["ACCESS_BROKER_TABLE"])
     traced = once("app", app_event(runs, secret, source_account), world.deployed_env, importtime=True)
     result["top_imports"] = top_imports(traced["importtime"])
+    return result
+
+
+def packaged(world: Any, source_account: str, archive: Path, runs: int = 7) -> dict[str, Any]:
+    """Cold starts as deployed from the deployment zip itself, unpacked as Lambda does: with the bytecode
+    `make package` adds (tools/package.add_bytecode), and with sources only, as `chalice package` alone ships
+    them, where every cold start compiles each module it imports. Medians of `runs` alternating rounds."""
+    route, app_event = first_request_event()
+    secret = world.env["SLACK_SIGNING_SECRET"]
+    with tempfile.TemporaryDirectory() as compiled, tempfile.TemporaryDirectory() as sources, \
+            zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(compiled)
+        zipped.extractall(sources, [n for n in zipped.namelist() if "__pycache__/" not in n])
+        cases = {"bytecode": Path(compiled), "sources_only": Path(sources)}
+        samples: dict[str, list[dict]] = {name: [] for name in cases}
+        for i in range(runs):
+            for name, directory in cases.items():
+                empty_table(world.env["ACCESS_BROKER_TABLE"])
+                samples[name].append(once("app", app_event(1000 + i, secret, source_account), world.deployed_env,
+                                          package=directory))
+    result: dict[str, Any] = {name: {key: round(statistics.median(s[key] for s in found) * 1000, 1)
+                                     for key in ("import_s", "answer_s", "total_s", "cpu_s")}
+                              for name, found in samples.items()}
+    result["runs"], result["app_route"] = runs, route
     return result
 
 

@@ -30,7 +30,7 @@ SWEEP_TABLE = "access-broker-bench-sweep"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="runs per flow (default 200)")
-    parser.add_argument("--cold-runs", type=int, default=11, help="cold starts of the app and of the floor")
+    parser.add_argument("--cold-runs", type=int, default=15, help="rounds of cold starts (app, app as deployed, floor)")
     parser.add_argument("--sweep-sizes", default=",".join(map(str, SWEEP_SIZES)), help="stored requests per step")
     parser.add_argument("--skip-package", action="store_true", help="skip `chalice package` (it needs PyPI)")
     args = parser.parse_args()
@@ -38,10 +38,14 @@ def main() -> None:
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                            "platform": platform.platform(),
                                            "load_before": round(os.getloadavg()[0], 1)}}  # others share the CPUs
-    results["size"] = {"skipped": True} if args.skip_package else size.package()
-    with local_world() as world:
+    package_dir = tempfile.TemporaryDirectory()
+    results["size"] = {"skipped": True} if args.skip_package else size.package(Path(package_dir.name))
+    with local_world() as world, package_dir:
         broker = fresh_broker()
         results["cold_start"] = coldstart.run(world, broker.catalog.source_account, runs=args.cold_runs)
+        if "zip" in results["size"]:
+            results["cold_start_packaged"] = coldstart.packaged(world, broker.catalog.source_account,
+                                                                Path(results["size"].pop("zip")))
         results["flows"] = flows.run(broker, runs=args.runs)
         with sweep_storage() as (storage, note):
             on_moto = storage == "moto"
@@ -91,13 +95,22 @@ def render(results: dict[str, Any]) -> str:
                  f"{machine['load_before']} before, {machine['load_after']} after; {results['bench_s']} s")
     lines.append("")
     row("COLD START (median, ms)", "import", "first answer", "total (cpu)", "with interpreter")
-    for name, label in (("app", f"app as deployed: {cold['app_route']}"), ("app_local", "same, env secrets, no Slack"),
-                        ("floor", "floor: Chalice + boto3 PutItem")):
+    labels = {"app_local": f"app, local world: {cold['app_route']}", "app": "same, as deployed (SSM, Invoke)",
+              "floor": "floor: Chalice + boto3 PutItem"}
+    for name, label in labels.items():
         c = cold[name]
         row(label, c["import_s"], c["answer_s"], f"{c['total_s']} ({c['cpu_s']})", c["process_s"])
-    verdict = "within" if cold["ratio"] <= cold["budget"] else "OVER"
-    row(f"ratio deployed/floor: {cold['ratio']}x", f"({verdict} {cold['budget']}x)", f"cpu: {cold['ratio_cpu']}x",
-        f"local: {cold['ratio_local']}x", f"runs: {cold['app']['runs']}")
+    for name in ("app_local", "app"):
+        ratio = cold["ratios"][name]
+        verdict = "within" if ratio["wall"] <= cold["budget"] else "OVER"
+        row(f"  ratio to the floor, {'local world' if name == 'app_local' else 'as deployed'}", f"{ratio['wall']}x",
+            f"({verdict} {cold['budget']}x)", f"cpu: {ratio['cpu']}x", f"median of {cold[name]['runs']} rounds")
+    packaged = results.get("cold_start_packaged")
+    if packaged:
+        row("  from the deployment zip, as deployed", "import", "first answer", "total (cpu)")
+        for name, label in (("bytecode", "  with bytecode (make package)"), ("sources_only", "  sources only")):
+            c = packaged[name]
+            row(label, c["import_s"], c["answer_s"], f"{c['total_s']} ({c['cpu_s']})")
     lines.append("")
     row("WARM FLOW (ms)", "median", "p95", "runs", "AWS calls")
     for name, flow in results["flows"].items():
@@ -114,8 +127,9 @@ def render(results: dict[str, Any]) -> str:
     pkg = results["size"]
     if "zip_mb" in pkg:
         largest = ", ".join(f"{p['name']} {p['zipped_mb']}" for p in pkg["largest"])
-        row("PACKAGE (chalice package)", f"{pkg['zip_mb']} MB zip", f"{pkg['unzipped_mb']} MB", f"{pkg['files']} files",
+        row("PACKAGE (make package)", f"{pkg['zip_mb']} MB zip", f"{pkg['unzipped_mb']} MB", f"{pkg['files']} files",
             f"largest (MB zipped): {largest}")
+        row(f"  sources only: {pkg['sources_only_zip_mb']} MB zip")
     else:
         row("PACKAGE", pkg.get("error", "skipped"))
     lines.append("")

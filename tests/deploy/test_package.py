@@ -3,7 +3,11 @@
 Runs `chalice package` for real (it pip-downloads the requirements, as CI can)."""
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -69,3 +73,37 @@ def test_terraform_output_has_the_same_table(packaged) -> None:  # type: ignore[
     functions = [f for t in packaged["tf"] for f in t.get("resource", {}).get("aws_lambda_function", {}).values()]
     assert {f["function_name"] for f in functions} == {"access-broker-prod", "access-broker-prod-sweep",
                                                        "access-broker-prod-worker"}
+
+
+def test_each_zip_carries_bytecode_for_every_module(packaged) -> None:  # type: ignore[no-untyped-def]
+    """Lambda cannot write __pycache__ into /var/task: without bytecode in the zip, every cold start compiles
+    each module it imports (bench: ~680 ms to the first answer instead of ~290)."""
+    for fmt in ("cloudformation", "terraform"):
+        with zipfile.ZipFile(packaged["paths"][fmt].parent / "deployment.zip") as archive:
+            names = set(archive.namelist())
+            sources = [n for n in names if n.endswith(".py")]
+            missing = [n for n in sources if _bytecode_of(n) not in names]
+            assert sources and not missing, f"{fmt}: {len(missing)} modules without bytecode, e.g. {missing[:3]}"
+            header = archive.read(_bytecode_of("chalicelib/bootstrap.py"))[:8]
+            assert header[:4] == importlib.util.MAGIC_NUMBER, "compiled by another Python than the functions run"
+            assert int.from_bytes(header[4:8], "little") == 0b01, "not unchecked-hash: the zip keeps no timestamps"
+            assert "chalicelib/aws/models/ssm/2014-11-06/service-2.json" in names, "the slimmed models are missing"
+
+
+def test_the_unpacked_zip_answers_on_its_own(packaged, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What Lambda runs: the zip's contents and the standard library, nothing from this checkout or venv."""
+    with zipfile.ZipFile(packaged["paths"]["cloudformation"].parent / "deployment.zip") as archive:
+        archive.extractall(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", "import app, chalicelib.bootstrap as b; print(app.__file__); "
+                                     "print(sorted(b.broker().catalog.profiles))"],
+        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1",
+                           "ACCESS_BROKER_STAGE": "prod", "ACCESS_BROKER_TABLE": "access-broker-prod"},
+        capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [str(tmp_path / "app.py"), "['s3-prod', 's3-prod-short']"]
+
+
+def _bytecode_of(source: str) -> str:
+    folder, _, name = source.rpartition("/")
+    return f"{folder}/__pycache__/{name[:-3]}.cpython-{sys.version_info.major}{sys.version_info.minor}.pyc".lstrip("/")
