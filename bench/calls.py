@@ -2,8 +2,8 @@
 
 The broker's clients (IAM, SSM, Lambda, and pynamodb's DynamoDB client) all come from this thread's botocore
 session in chalicelib/aws/clients.py. Hooks go on every client the broker already holds and on that
-session, so a client created while counting is counted too. DynamoDB reads are counted in items (ScannedCount of a Query or Scan, one per
-GetItem hit), which is what a read costs."""
+session, so a client created while counting is counted too. DynamoDB reads are counted in items
+(ScannedCount of a Query or Scan, one per GetItem hit), which is what a read costs."""
 from __future__ import annotations
 
 import itertools

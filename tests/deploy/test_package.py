@@ -97,8 +97,8 @@ def test_the_unpacked_zip_answers_on_its_own(packaged, tmp_path) -> None:  # typ
     done = subprocess.run(
         [sys.executable, "-S", "-c", "import app, chalicelib.bootstrap as b; print(app.__file__); "
                                      "print(sorted(b.broker().catalog.profiles))"],
-        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1",
-                           "ACCESS_BROKER_STAGE": "prod", "ACCESS_BROKER_TABLE": "access-broker-prod"},
+        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1", "ACCESS_BROKER_STAGE": "prod",
+                           "AWS_DEFAULT_REGION": "us-east-1", "ACCESS_BROKER_TABLE": "access-broker-prod"},
         capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == [str(tmp_path / "app.py"), "['s3-prod', 's3-prod-short']"]
