@@ -109,8 +109,10 @@ def run(world: Any, source_account: str, runs: int = 15) -> dict[str, Any]:
         empty_table(world.env["ACCESS_BROKER_TABLE"])
         once(module, event(-1, secret, source_account), env)
     samples: dict[str, list[dict]] = {name: [] for name in cases}
+    names = list(cases)
     for i in range(runs):
-        for name, (module, event, env) in cases.items():
+        for name in names[i % len(names):] + names[:i % len(names)]:  # each case takes its turn at going first
+            module, event, env = cases[name]
             empty_table(world.env["ACCESS_BROKER_TABLE"])
             samples[name].append(once(module, event(i, secret, source_account), env))
     result: dict[str, Any] = {}
