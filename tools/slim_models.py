@@ -68,7 +68,7 @@ def expected() -> dict[Path, str]:
     files = {}
     for service, operations in sorted(OPERATIONS.items()):
         version, model = slim(service, operations, loader)
-        text = json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"
+        text = json.dumps(model, sort_keys=True, indent=1) + "\n"  # one value a line: readable diffs
         files[MODELS_DIR / service / version / "service-2.json"] = text
     return files
 
