@@ -93,28 +93,41 @@ def once(module: str, event: dict, env: dict[str, str], importtime: bool = False
     return result
 
 
-def run(world: Any, source_account: str, runs: int = 15) -> dict[str, Any]:
-    """Median of `runs` rounds of cold starts, each round the app as deployed, the app as `make run` serves it,
-    and the floor, after one unmeasured start of each (so all read compiled bytecode, as a deployed
-    package's site-packages would). As deployed: Lambda's environment, secrets read from SSM on first use,
-    Slack notifications handed to the worker function (an asynchronous Invoke).
+def run(world: Any, source_account: str, runs: int = 15, archive: Path | None = None) -> dict[str, Any]:
+    """Median of `runs` rounds of cold starts, after one unmeasured start of each case (so that all read
+    compiled bytecode). A round starts, each case taking its turn at going first:
+    - app_local: the app from this checkout against the local world, as `make run` serves it;
+    - app: as deployed: Lambda's environment, secrets read from SSM on first use, Slack notifications handed to
+      the worker function (an asynchronous Invoke); from the deployment zip `archive` when given (unpacked, the
+      standard library and nothing else, no bytecode written: what Lambda runs), else from this checkout;
+    - app_sources_only: the same zip without its bytecode, as `chalice package` alone ships it (with `archive`);
+    - floor: bench/floor_app.py.
 
     Every start finds the table empty (emptied untimed): moto deep-copies the whole table on each
     TransactWriteItems, so without that each run's request would make the next run's answer slower."""
     route, app_event = first_request_event()
     secret = world.env["SLACK_SIGNING_SECRET"]
-    cases = {"app": ("app", app_event, world.deployed_env), "app_local": ("app", app_event, world.env),
-             "floor": ("bench.floor_app", floor_event, world.deployed_env)}
-    for module, event, env in cases.values():
-        empty_table(world.env["ACCESS_BROKER_TABLE"])
-        once(module, event(-1, secret, source_account), env)
-    samples: dict[str, list[dict]] = {name: [] for name in cases}
-    names = list(cases)
-    for i in range(runs):
-        for name in names[i % len(names):] + names[:i % len(names)]:  # each case takes its turn at going first
-            module, event, env = cases[name]
+    with tempfile.TemporaryDirectory() as compiled, tempfile.TemporaryDirectory() as sources:
+        cases: dict[str, tuple[str, Callable, dict[str, str], Path | None]] = {
+            "app_local": ("app", app_event, world.env, None),
+            "app": ("app", app_event, world.deployed_env, _unpack(archive, Path(compiled)) if archive else None)}
+        if archive:
+            cases["app_sources_only"] = ("app", app_event, world.deployed_env,
+                                         _unpack(archive, Path(sources), bytecode=False))
+        cases["floor"] = ("bench.floor_app", floor_event, world.deployed_env, None)
+        for module, event, env, package in cases.values():
             empty_table(world.env["ACCESS_BROKER_TABLE"])
-            samples[name].append(once(module, event(i, secret, source_account), env))
+            once(module, event(-1, secret, source_account), env, package=package)
+        samples: dict[str, list[dict]] = {name: [] for name in cases}
+        names = list(cases)
+        for i in range(runs):
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                module, event, env, package = cases[name]
+                empty_table(world.env["ACCESS_BROKER_TABLE"])
+                samples[name].append(once(module, event(i, secret, source_account), env, package=package))
+        empty_table(world.env["ACCESS_BROKER_TABLE"])
+        module, event, env, package = cases["app"]
+        traced = once(module, event(runs, secret, source_account), env, importtime=True, package=package)
     result: dict[str, Any] = {}
     for name, found in samples.items():
         result[name] = {key: round(statistics.median(s[key] for s in found) * 1000, 1)
@@ -127,34 +140,15 @@ def run(world: Any, source_account: str, runs: int = 15) -> dict[str, Any]:
         for measure, key in (("wall", "total_s"), ("cpu", "cpu_s"))} for case in ("app_local", "app")}
     result["budget"] = BUDGET
     result["app_route"] = route
-    empty_table(world.env["ACCESS_BROKER_TABLE"])
-    traced = once("app", app_event(runs, secret, source_account), world.deployed_env, importtime=True)
+    result["deployed_from"] = "the deployment zip" if archive else "this checkout"
     result["top_imports"] = top_imports(traced["importtime"])
     return result
 
 
-def packaged(world: Any, source_account: str, archive: Path, runs: int = 7) -> dict[str, Any]:
-    """Cold starts as deployed from the deployment zip itself, unpacked as Lambda does: with the bytecode
-    `make package` adds (tools/package.add_bytecode), and with sources only, as `chalice package` alone ships
-    them, where every cold start compiles each module it imports. Medians of `runs` alternating rounds."""
-    route, app_event = first_request_event()
-    secret = world.env["SLACK_SIGNING_SECRET"]
-    with tempfile.TemporaryDirectory() as compiled, tempfile.TemporaryDirectory() as sources, \
-            zipfile.ZipFile(archive) as zipped:
-        zipped.extractall(compiled)
-        zipped.extractall(sources, [n for n in zipped.namelist() if "__pycache__/" not in n])
-        cases = {"bytecode": Path(compiled), "sources_only": Path(sources)}
-        samples: dict[str, list[dict]] = {name: [] for name in cases}
-        for i in range(runs):
-            for name, directory in cases.items():
-                empty_table(world.env["ACCESS_BROKER_TABLE"])
-                samples[name].append(once("app", app_event(1000 + i, secret, source_account), world.deployed_env,
-                                          package=directory))
-    result: dict[str, Any] = {name: {key: round(statistics.median(s[key] for s in found) * 1000, 1)
-                                     for key in ("import_s", "answer_s", "total_s", "cpu_s")}
-                              for name, found in samples.items()}
-    result["runs"], result["app_route"] = runs, route
-    return result
+def _unpack(archive: Path, into: Path, bytecode: bool = True) -> Path:
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(into, [n for n in zipped.namelist() if bytecode or "__pycache__/" not in n])
+    return into
 
 
 def empty_table(table: str) -> None:

@@ -42,10 +42,9 @@ def main() -> None:
     results["size"] = {"skipped": True} if args.skip_package else size.package(Path(package_dir.name))
     with local_world() as world, package_dir:
         broker = fresh_broker()
-        results["cold_start"] = coldstart.run(world, broker.catalog.source_account, runs=args.cold_runs)
-        if "zip" in results["size"]:
-            results["cold_start_packaged"] = coldstart.packaged(world, broker.catalog.source_account,
-                                                                Path(results["size"].pop("zip")))
+        archive = Path(results["size"].pop("zip")) if "zip" in results["size"] else None
+        results["cold_start"] = coldstart.run(world, broker.catalog.source_account, runs=args.cold_runs,
+                                              archive=archive)
         results["flows"] = flows.run(broker, runs=args.runs)
         with sweep_storage() as (storage, note):
             on_moto = storage == "moto"
@@ -95,22 +94,18 @@ def render(results: dict[str, Any]) -> str:
                  f"{machine['load_before']} before, {machine['load_after']} after; {results['bench_s']} s")
     lines.append("")
     row("COLD START (median, ms)", "import", "first answer", "total (cpu)", "with interpreter")
-    labels = {"app_local": f"app, local world: {cold['app_route']}", "app": "same, as deployed (SSM, Invoke)",
-              "floor": "floor: Chalice + boto3 PutItem"}
+    labels = {"app_local": f"app, local world: {cold['app_route']}",
+              "app": f"same, as deployed, from {cold['deployed_from']}",
+              "app_sources_only": "  the zip without bytecode", "floor": "floor: Chalice + boto3 PutItem"}
     for name, label in labels.items():
-        c = cold[name]
-        row(label, c["import_s"], c["answer_s"], f"{c['total_s']} ({c['cpu_s']})", c["process_s"])
+        if name in cold:
+            c = cold[name]
+            row(label, c["import_s"], c["answer_s"], f"{c['total_s']} ({c['cpu_s']})", c["process_s"])
     for name in ("app_local", "app"):
         ratio = cold["ratios"][name]
         verdict = "within" if ratio["wall"] <= cold["budget"] else "OVER"
         row(f"  ratio to the floor, {'local world' if name == 'app_local' else 'as deployed'}", f"{ratio['wall']}x",
             f"({verdict} {cold['budget']}x)", f"cpu: {ratio['cpu']}x", f"median of {cold[name]['runs']} rounds")
-    packaged = results.get("cold_start_packaged")
-    if packaged:
-        row("  from the deployment zip, as deployed", "import", "first answer", "total (cpu)")
-        for name, label in (("bytecode", "  with bytecode (make package)"), ("sources_only", "  sources only")):
-            c = packaged[name]
-            row(label, c["import_s"], c["answer_s"], f"{c['total_s']} ({c['cpu_s']})")
     lines.append("")
     row("WARM FLOW (ms)", "median", "p95", "runs", "AWS calls")
     for name, flow in results["flows"].items():

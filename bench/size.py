@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def package(out: Path, stage: str = "dev", top: int = 5) -> dict[str, Any]:
     """Builds the deployment zip into `out` as `make package` does: `chalice package` (it pip-downloads the
-    requirements; chalice caches them in .chalice/deployments), then the bytecode tools/package.py adds."""
-    from tools.package import add_bytecode
+    requirements; chalice caches them in .chalice/deployments), then what tools/package.compile_package adds."""
+    from tools.package import compile_package
 
     chalice = Path(sys.executable).with_name("chalice")
     started = time.perf_counter()
@@ -26,7 +26,7 @@ def package(out: Path, stage: str = "dev", top: int = 5) -> dict[str, Any]:
         return {"error": f"chalice package failed: {(done.stderr or done.stdout)[-500:]}"}
     zipped = out / "deployment.zip"
     sources_mb = _mb(zipped.stat().st_size)
-    add_bytecode(zipped)
+    compile_package(zipped)
     by_package: Counter[str] = Counter()
     with zipfile.ZipFile(zipped) as archive:
         entries = archive.infolist()

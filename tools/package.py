@@ -2,7 +2,7 @@
 merged in, built from chalicelib/store/schema.py's table_definition (one source for every copy of the table).
 
 Writes build/<stage>/cloudformation/ (sam.json + deployment.zip) and build/<stage>/terraform/ (chalice.tf.json + zip),
-adds compiled bytecode to each zip (add_bytecode), then runs cfn-lint on the SAM template."""
+adds bytecode and the decoded catalog to each zip (compile_package), then runs cfn-lint on the SAM template."""
 from __future__ import annotations
 
 import argparse
@@ -109,37 +109,45 @@ def package(stage: str, out: Path) -> dict[str, Path]:
         if done.returncode != 0:
             raise SystemExit(f"chalice package ({fmt}) failed:\n{(done.stderr or done.stdout)[-2000:]}")
         written[fmt] = target / template
-        add_bytecode(target / "deployment.zip")
+        compile_package(target / "deployment.zip")
     # chalice merges templates for CloudFormation only; Terraform reads every *.tf.json in the directory.
     (out / "terraform" / "table.tf.json").write_text(merge["terraform"].read_text())
     return written
 
 
-def add_bytecode(archive: Path) -> int:
-    """Compiles every module in the zip to `__pycache__/*.cpython-311.pyc` (this interpreter; the functions run
-    python3.11) and puts the bytecode beside the sources; returns how many files were compiled.
+def compile_package(archive: Path) -> dict[str, int]:
+    """What `make package` adds to the zip chalice wrote, so that a cold start does less: bytecode for every
+    module, and each catalog decoded (catalog.precompile); returns how many of each it wrote.
 
     `chalice package` ships sources only, and Lambda's /var/task is read-only, so every cold start compiled
     each module it imported before running it (~400 ms of CPU for this app; README, Performance). The
-    bytecode is unchecked-hash (PEP 552): used without looking at the source's timestamp, which a zip does not
-    keep. Bytecode already in the zip (a developer's __pycache__ copied along with chalicelib/) is replaced."""
+    bytecode (this interpreter's: the functions run python3.11) is unchecked-hash (PEP 552): used without
+    looking at the source's timestamp, which a zip does not keep. Bytecode already in the zip (a developer's
+    __pycache__ copied along with chalicelib/) is replaced."""
+    from chalicelib.catalog import precompile, precompiled_path
+
     with tempfile.TemporaryDirectory() as unpacked, zipfile.ZipFile(archive) as source:
-        entries = [e for e in source.infolist() if "__pycache__/" not in e.filename]
+        entries = [e for e in source.infolist() if "__pycache__/" not in e.filename
+                   and not (e.filename.startswith("chalicelib/catalog/") and e.filename.endswith(".yaml.json"))]
         for entry in entries:
             source.extract(entry, unpacked)
         compileall.compile_dir(unpacked, ddir=LAMBDA_TASK_ROOT, quiet=2, workers=0,
                                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        compiled = sorted(Path(unpacked).rglob("__pycache__/*.pyc"))
+        added = sorted(Path(unpacked).rglob("__pycache__/*.pyc"))
+        bytecode = len(added)
+        for catalog in sorted(Path(unpacked, "chalicelib", "catalog").glob("*.yaml")):
+            precompiled_path(catalog).write_text(precompile(catalog.read_bytes(), catalog.relative_to(unpacked)))
+            added.append(precompiled_path(catalog))
         rebuilt = archive.with_suffix(".zip.part")
         with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target:
             for entry in entries:
                 target.writestr(entry, source.read(entry.filename))
-            for path in compiled:
+            for path in added:
                 info = zipfile.ZipInfo(path.relative_to(unpacked).as_posix(), date_time=ZIP_EPOCH)
                 info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
                 target.writestr(info, path.read_bytes())
     rebuilt.replace(archive)
-    return len(compiled)
+    return {"bytecode": bytecode, "catalogs": len(added) - bytecode}
 
 
 def cfn_lint(*templates: Path) -> None:

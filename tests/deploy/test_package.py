@@ -88,20 +88,22 @@ def test_each_zip_carries_bytecode_for_every_module(packaged) -> None:  # type: 
             assert header[:4] == importlib.util.MAGIC_NUMBER, "compiled by another Python than the functions run"
             assert int.from_bytes(header[4:8], "little") == 0b01, "not unchecked-hash: the zip keeps no timestamps"
             assert "chalicelib/aws/models/ssm/2014-11-06/service-2.json" in names, "the slimmed models are missing"
+            assert "chalicelib/catalog/demo.yaml.json" in names, "the catalog is not precompiled"
 
 
-def test_the_unpacked_zip_answers_on_its_own(packaged, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """What Lambda runs: the zip's contents and the standard library, nothing from this checkout or venv."""
+def test_the_unpacked_zip_loads_on_its_own_without_yaml(packaged, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What Lambda runs: the zip's contents and the standard library, nothing from this checkout or venv; the
+    catalog comes from its precompiled JSON, so PyYAML is not imported on a cold start."""
     with zipfile.ZipFile(packaged["paths"]["cloudformation"].parent / "deployment.zip") as archive:
         archive.extractall(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-S", "-c", "import app, chalicelib.bootstrap as b; print(app.__file__); "
-                                     "print(sorted(b.broker().catalog.profiles))"],
+        [sys.executable, "-S", "-c", "import sys, app, chalicelib.bootstrap as b; print(app.__file__); "
+                                     "print(sorted(b.broker().catalog.profiles)); print('yaml' in sys.modules)"],
         cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1", "ACCESS_BROKER_STAGE": "prod",
                            "AWS_DEFAULT_REGION": "us-east-1", "ACCESS_BROKER_TABLE": "access-broker-prod"},
         capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == [str(tmp_path / "app.py"), "['s3-prod', 's3-prod-short']"]
+    assert done.stdout.splitlines() == [str(tmp_path / "app.py"), "['s3-prod', 's3-prod-short']", "False"]
 
 
 def _bytecode_of(source: str) -> str:

@@ -1,11 +1,13 @@
 """A malformed catalog fails at load with a message naming the key and the problem."""
 import copy
+import datetime
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from chalicelib.catalog import load_catalog, parse_catalog
+from chalicelib.catalog import load_catalog, parse_catalog, precompile, precompiled_path
 from chalicelib.domain.errors import CatalogError
 
 DEMO = Path(__file__).resolve().parents[2] / "chalicelib" / "catalog" / "demo.yaml"
@@ -68,3 +70,27 @@ def test_a_missing_or_unparsable_file_says_what_to_do(tmp_path):
     bad.write_text("profiles: [unclosed")
     with pytest.raises(CatalogError, match="not valid YAML"):
         load_catalog(bad)
+
+
+def test_a_precompiled_catalog_is_read_only_while_it_matches_the_yaml(tmp_path):
+    """`make package` puts the decoded catalog beside the YAML (no PyYAML on a cold start); the YAML decides."""
+    source = tmp_path / "team.yaml"
+    source.write_bytes(DEMO.read_bytes())
+    compiled = json.loads(precompile(source.read_bytes(), source))
+    compiled["catalog"]["profiles"]["s3-prod"]["display_name"] = "From the JSON"
+    precompiled_path(source).write_text(json.dumps(compiled))
+    assert load_catalog(source).profiles["s3-prod"].display_name == "From the JSON"
+
+    source.write_text(DEMO.read_text().replace("source_account: ", "# edited after the build\nsource_account: "))
+    assert load_catalog(source).profiles["s3-prod"].display_name == "S3 prod", "a stale JSON must be ignored"
+
+    precompiled_path(source).write_text("{not json")
+    assert load_catalog(source).profiles["s3-prod"].display_name == "S3 prod"
+
+
+def test_precompiling_fails_the_build_on_what_json_would_change_or_an_invalid_catalog(doc):
+    doc["profiles"]["s3-prod"]["approval_timeout"] = datetime.date(2026, 1, 1)  # YAML's date: no JSON twin
+    with pytest.raises(CatalogError, match="team.yaml holds a value JSON cannot carry"):
+        precompile(yaml.safe_dump(doc).encode(), "team.yaml")
+    with pytest.raises(CatalogError, match="profiles.s3-prod.max_duration"):
+        precompile(DEMO.read_text().replace("max_duration: 4h", "max_duration: 30m").encode(), "team.yaml")
