@@ -24,7 +24,8 @@ class AwsCalls:
         self.items_read = 0
         self._uid = f"bench-aws-calls-{next(_ids)}"
         self._clients = list(clients) + (broker_clients(broker) if broker is not None else [])
-        self._emitters = [c.meta.events for c in self._clients] + [aws_clients.session().get_component("event_emitter")]
+        self._emitters = [c.meta.events for c in self._clients]
+        self._emitters.append(aws_clients.session().get_component("event_emitter"))
         self._on = False
 
     def __enter__(self) -> AwsCalls:

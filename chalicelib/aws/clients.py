@@ -20,6 +20,7 @@ import botocore.session
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 OPERATIONS: dict[str, tuple[str, ...]] = {
+    # BatchWriteItem: the models' batch_write, which only the storage tests and the bench use to seed tables.
     "dynamodb": ("BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems"),
     "iam": ("AttachUserPolicy", "CreatePolicy", "CreatePolicyVersion", "DeletePolicy", "DeletePolicyVersion",
             "DetachUserPolicy", "GetPolicy", "ListEntitiesForPolicy", "ListPolicies", "ListPolicyVersions",
