@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain.errors import CatalogError
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,7 +164,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     out = args.out or ROOT / "build" / args.stage
-    written = package(args.stage, out)
+    try:
+        written = package(args.stage, out)
+    except CatalogError as exc:
+        raise SystemExit(f"make package: {exc}") from None
     cfn_lint(written["cloudformation"], ROOT / "targets" / "switch-role.yaml")
     for fmt, path in written.items():
         print(f"{fmt}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
