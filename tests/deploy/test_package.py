@@ -93,17 +93,21 @@ def test_each_zip_carries_bytecode_for_every_module(packaged) -> None:  # type: 
 
 def test_the_unpacked_zip_loads_on_its_own_without_yaml(packaged, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """What Lambda runs: the zip's contents and the standard library, nothing from this checkout or venv; the
-    catalog comes from its precompiled JSON, so PyYAML is not imported on a cold start."""
+    catalog comes from its precompiled JSON, so PyYAML is not imported on a cold start; clients load the zip's
+    slimmed models."""
     with zipfile.ZipFile(packaged["paths"]["cloudformation"].parent / "deployment.zip") as archive:
         archive.extractall(tmp_path)
     done = subprocess.run(
         [sys.executable, "-S", "-c", "import sys, app, chalicelib.bootstrap as b; print(app.__file__); "
-                                     "print(sorted(b.broker().catalog.profiles)); print('yaml' in sys.modules)"],
+                                     "print(sorted(b.broker().catalog.profiles)); print('yaml' in sys.modules); "
+                                     "from chalicelib.aws import clients; "
+                                     "print(clients.client('ssm').meta.service_model.operation_names)"],
         cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1", "ACCESS_BROKER_STAGE": "prod",
                            "AWS_DEFAULT_REGION": "us-east-1", "ACCESS_BROKER_TABLE": "access-broker-prod"},
         capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == [str(tmp_path / "app.py"), "['s3-prod', 's3-prod-short']", "False"]
+    assert done.stdout.splitlines() == [str(tmp_path / "app.py"), "['s3-prod', 's3-prod-short']", "False",
+                                        "['GetParameter']"], "the zip's own app, catalog and slimmed models"
 
 
 def _bytecode_of(source: str) -> str:
