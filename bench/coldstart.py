@@ -94,8 +94,8 @@ def once(module: str, event: dict, env: dict[str, str], importtime: bool = False
 
 
 def run(world: Any, source_account: str, runs: int = 15, archive: Path | None = None) -> dict[str, Any]:
-    """Median of `runs` rounds of cold starts, after one unmeasured start of each case (so that all read
-    compiled bytecode). A round starts, each case taking its turn at going first:
+    """Median of `runs` rounds of cold starts, after one unmeasured start of each case (so that the checkout's
+    cases read compiled bytecode, as the zip's does). A round starts, each case taking its turn at going first:
     - app_local: the app from this checkout against the local world, as `make run` serves it;
     - app: as deployed: Lambda's environment, secrets read from SSM on first use, Slack notifications handed to
       the worker function (an asynchronous Invoke); from the deployment zip `archive` when given (unpacked, the
