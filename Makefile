@@ -13,6 +13,12 @@ INSTALLED := $(VENV)/.installed
 DYNAMODB_LOCAL_VERSION := 2.9.30
 DYNAMODB_LOCAL := .cache/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
 
+# A real IAM policy evaluator for tests (npm @cloud-copilot/iam-simulate, AGPL-3.0: a test tool, never packaged).
+# Installed into .cache/, never committed; tools/iam_simulate.mjs runs it with the machine's Node.
+.PHONY: iam-simulate
+IAM_SIMULATE_VERSION := 0.1.173
+IAM_SIMULATE := .cache/iam-simulate-$(IAM_SIMULATE_VERSION)
+
 install: $(INSTALLED)
 
 $(INSTALLED): requirements.txt requirements-dev.txt
@@ -30,8 +36,9 @@ sweep: install  ## one sweep pass against the world `make run` started (reads .l
 slack: install  ## Slack without a workspace, against `make run`: make slack ARGS="/request-access s3-prod 1h test"
 	$(BIN)/python -m tools.slack_cli $(ARGS)
 
-test: install dynamodb-local  ## the whole suite, storage tests on moto and on DynamoDB Local
-	DYNAMODB_LOCAL_DIR=$(CURDIR)/$(DYNAMODB_LOCAL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install dynamodb-local iam-simulate  ## the whole suite, storage tests on moto and on DynamoDB Local
+	DYNAMODB_LOCAL_DIR=$(CURDIR)/$(DYNAMODB_LOCAL) IAM_SIMULATE_DIR=$(CURDIR)/$(IAM_SIMULATE) \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 dynamodb-local: $(DYNAMODB_LOCAL)/DynamoDBLocal.jar
 
@@ -42,6 +49,15 @@ $(DYNAMODB_LOCAL)/DynamoDBLocal.jar:
 		&& tar -xzf amplify-dynamodb-simulator-$(DYNAMODB_LOCAL_VERSION).tgz --strip-components=2 package/emulator \
 		&& rm amplify-dynamodb-simulator-$(DYNAMODB_LOCAL_VERSION).tgz
 	@rm -rf $(DYNAMODB_LOCAL) && mv $(DYNAMODB_LOCAL).part $(DYNAMODB_LOCAL) && touch $@
+
+iam-simulate: $(IAM_SIMULATE)/node_modules/@cloud-copilot/iam-simulate/package.json
+
+# Installed beside the target and moved into place last, so an interrupted fetch is fetched again.
+$(IAM_SIMULATE)/node_modules/@cloud-copilot/iam-simulate/package.json:
+	@rm -rf $(IAM_SIMULATE).part && mkdir -p $(IAM_SIMULATE).part
+	npm install --prefix $(IAM_SIMULATE).part --no-save --no-audit --no-fund --silent \
+		@cloud-copilot/iam-simulate@$(IAM_SIMULATE_VERSION)
+	@rm -rf $(IAM_SIMULATE) && mv $(IAM_SIMULATE).part $(IAM_SIMULATE) && touch $@
 
 bench: install dynamodb-local  ## cold start vs its floor, warm flows and their AWS calls, sweep cost, package size
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/$(DYNAMODB_LOCAL) $(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -151,3 +151,15 @@ def catalog_file(tmp_path: Path, broker, clock):  # type: ignore[no-untyped-def]
     yield use
     os.environ.pop("ACCESS_BROKER_CATALOG", None)
     bootstrap.reset()
+
+
+@pytest.fixture(scope="session")
+def iam_simulator():  # type: ignore[no-untyped-def]
+    """tools.iam_evaluator.evaluate, a real IAM policy evaluator; fails (never skips) when it is not installed."""
+    from tools import iam_evaluator
+
+    try:
+        iam_evaluator.ensure_available()
+    except iam_evaluator.EvaluatorMissing as missing:
+        pytest.fail(str(missing))
+    return iam_evaluator.evaluate
