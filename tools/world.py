@@ -92,8 +92,11 @@ S3_FULL_ACCESS: dict[str, Any] = {
 # writes, and on a cancel restores a copy of the whole table taken before, erasing writes other threads
 # made meanwhile (two concurrent approvals could both "win"). DynamoDB serialises writes to an item, so
 # the child serialises DynamoDB requests: the tests then see DynamoDB's guarantees, not moto's races.
-_CHILD = """
+_CHILD = f"""
 import logging, os, sys, threading
+# IAM conditions and cross-account trust evaluated as IAM does, and a world clock (tools/moto_conditions.py).
+sys.path.insert(0, {str(pathlib.Path(__file__).resolve().parent.parent)!r})
+from tools import moto_conditions
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
@@ -107,6 +110,7 @@ def _one_dynamodb_call_at_a_time(self, environ, start_response):
         return _dispatch(self, environ, start_response)
 
 DomainDispatcherApplication.__call__ = _one_dynamodb_call_at_a_time
+moto_conditions.install()
 
 def _die(args):
     threading.__excepthook__(args)
@@ -192,6 +196,10 @@ class Emulator:
 
     def enforce_iam(self, on: bool = True) -> None:
         self._post("/moto-api/reset-auth", b"0" if on else b"inf")
+
+    def set_clock_offset(self, seconds: float) -> None:
+        """Moves the world's now (aws:CurrentTime, new sessions' issue time) by `seconds`; reset() sets 0."""
+        self._post("/_world/clock", json.dumps({"offset_seconds": seconds}).encode())
 
     def stop(self) -> None:
         if self._proc.poll() is None:

@@ -1,0 +1,273 @@
+"""The local world evaluates the IAM conditions the broker relies on (tools/moto_conditions.py), over real HTTP.
+
+Each test shapes its own world (a private emulator, set up with IAM enforcement briefly off) and then acts as
+the people do, with their own keys: grants that expire, sessions named after their person, a trust policy
+that only IAM users of the source account satisfy, and session guards that cut one person's older sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tools.moto_conditions import iso
+from tools.world import BUCKET, ROLE_NAME, SOURCE_ACCOUNT, TARGET_ACCOUNT, Emulator, Keys, aws_client, start_world
+
+ROLE_ARN = f"arn:aws:iam::{TARGET_ACCOUNT}:role/{ROLE_NAME}"
+DENIED = {"AccessDenied", "AccessDeniedException"}
+
+# The switch role's trust as CONTRACT.md "Open sessions" shapes it.
+CONTRACT_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{SOURCE_ACCOUNT}:root"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/*"},
+            "StringLike": {"sts:RoleSessionName": "${aws:username}"},
+        },
+    }],
+}
+
+
+def trust(condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    statement = {**CONTRACT_TRUST["Statement"][0]}
+    statement.pop("Condition")
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def grant(expires: datetime, session_name_condition: bool = True) -> dict[str, Any]:
+    """The broker's grant (CONTRACT.md "The grant in IAM" and "Open sessions")."""
+    condition: dict[str, Any] = {"DateLessThan": {"aws:CurrentTime": iso(expires)}}
+    if session_name_condition:
+        condition["StringEquals"] = {"sts:RoleSessionName": "${aws:username}"}
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN, "Condition": condition}]}
+
+
+class LocalWorld:
+    def __init__(self, emulator: Emulator, keys: dict[str, Keys]) -> None:
+        self.emulator, self.keys, self.endpoint = emulator, keys, emulator.endpoint
+
+    def as_admin(self, account: str, change: Callable[[Any], Any]) -> Any:
+        """Runs `change(iam client of account)` with enforcement off: the world's unenforced admin."""
+        self.emulator.enforce_iam(False)
+        try:
+            return change(aws_client(self.endpoint, "iam", account=account))
+        finally:
+            self.emulator.enforce_iam(True)
+
+    def set_trust(self, document: dict[str, Any]) -> None:
+        self.as_admin(TARGET_ACCOUNT, lambda iam: iam.update_assume_role_policy(
+            RoleName=ROLE_NAME, PolicyDocument=json.dumps(document)))
+
+    def set_grant(self, person: str, document: dict[str, Any]) -> None:
+        self.as_admin(SOURCE_ACCOUNT, lambda iam: iam.put_user_policy(
+            UserName=person, PolicyName="grant", PolicyDocument=json.dumps(document)))
+
+    def set_guard(self, statements: list[dict[str, Any]]) -> None:
+        document = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        self.as_admin(TARGET_ACCOUNT, lambda iam: iam.put_role_policy(
+            RoleName=ROLE_NAME, PolicyName="session-guard", PolicyDocument=document))
+
+    def now(self) -> datetime:
+        with urllib.request.urlopen(f"{self.endpoint}/_world/clock", timeout=10) as response:
+            return datetime.fromisoformat(json.loads(response.read())["now"].replace("Z", "+00:00"))
+
+    def assume(self, keys: Keys, session_name: str, role_arn: str = ROLE_ARN) -> Keys:
+        sts = aws_client(self.endpoint, "sts", keys)
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        return Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+
+    def list_bucket(self, session: Keys) -> list[str]:
+        listed = aws_client(self.endpoint, "s3", session).list_objects_v2(Bucket=BUCKET)
+        return [item["Key"] for item in listed.get("Contents", [])]
+
+    def read_hello(self, session: Keys) -> bytes:
+        body: bytes = aws_client(self.endpoint, "s3", session).get_object(Bucket=BUCKET, Key="hello.txt")["Body"].read()
+        return body
+
+
+def refused(call: Callable[[], Any]) -> bool:
+    try:
+        call()
+    except ClientError as error:
+        assert error.response["Error"]["Code"] in DENIED, error.response
+        return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def local_world() -> Iterator[LocalWorld]:
+    emulator, keys = start_world()
+    try:
+        yield LocalWorld(emulator, keys)
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def world(local_world: LocalWorld) -> Iterator[LocalWorld]:
+    """The module's world with the contract's trust, no grants, no guard and the clock at real time."""
+    local_world.emulator.set_clock_offset(0)
+    local_world.set_trust(CONTRACT_TRUST)
+    yield local_world
+    local_world.emulator.set_clock_offset(0)
+
+    def clean(iam: Any) -> None:
+        for person in ("s3-access", "alice", "bob", "carol"):
+            for name in iam.list_user_policies(UserName=person)["PolicyNames"]:
+                iam.delete_user_policy(UserName=person, PolicyName=name)
+
+    local_world.as_admin(SOURCE_ACCOUNT, clean)
+    local_world.as_admin(TARGET_ACCOUNT, lambda iam: [
+        iam.delete_role_policy(RoleName=ROLE_NAME, PolicyName=name)
+        for name in iam.list_role_policies(RoleName=ROLE_NAME)["PolicyNames"] if name == "session-guard"])
+
+
+def test_a_grant_past_its_deadline_no_longer_opens_the_role_and_a_live_one_does(world: LocalWorld) -> None:
+    alice = world.keys["alice"]
+    world.set_grant("alice", grant(world.now() - timedelta(minutes=1)))
+    assert refused(lambda: world.assume(alice, "alice"))
+
+    world.set_grant("alice", grant(world.now() + timedelta(hours=1)))
+    session = world.assume(alice, "alice")
+    assert world.list_bucket(session) == ["hello.txt"]
+
+
+def test_a_session_not_named_after_its_person_is_refused_by_the_grant(world: LocalWorld) -> None:
+    alice = world.keys["alice"]
+    world.set_trust(trust())  # no trust condition: only the grant's StringEquals can refuse
+    world.set_grant("alice", grant(world.now() + timedelta(hours=1)))
+    assert refused(lambda: world.assume(alice, "bob"))
+    assert refused(lambda: world.assume(alice, "alice-demo"))
+    assert world.list_bucket(world.assume(alice, "alice")) == ["hello.txt"]
+
+
+def test_a_session_not_named_after_its_person_is_refused_by_the_trust_policy(world: LocalWorld) -> None:
+    bob = world.keys["bob"]
+    world.set_grant("bob", grant(world.now() + timedelta(hours=1), session_name_condition=False))
+    assert refused(lambda: world.assume(bob, "alice"))
+    assert world.list_bucket(world.assume(bob, "bob")) == ["hello.txt"]
+
+
+def test_the_trust_policy_refuses_a_role_of_the_source_account(world: LocalWorld) -> None:
+    """A role session of 111111111111 is a principal of that account, yet not an IAM user: ArnLike refuses it."""
+    helper_role = f"arn:aws:iam::{SOURCE_ACCOUNT}:role/helper"
+
+    def make_helper(iam: Any) -> None:
+        if "helper" not in [role["RoleName"] for role in iam.list_roles()["Roles"]]:
+            iam.create_role(RoleName="helper", AssumeRolePolicyDocument=json.dumps(trust()))
+        iam.put_role_policy(RoleName="helper", PolicyName="hop", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN}]}))
+        iam.put_user_policy(UserName="carol", PolicyName="helper", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": helper_role}]}))
+
+    world.as_admin(SOURCE_ACCOUNT, make_helper)
+    helper_session = world.assume(world.keys["carol"], "carol", helper_role)
+
+    world.set_trust(trust())  # the account's root alone: any principal of 111111111111
+    assert world.list_bucket(world.assume(helper_session, "carol")) == ["hello.txt"]
+
+    world.set_trust(trust({"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/*"}}))
+    assert refused(lambda: world.assume(helper_session, "carol"))
+
+    world.set_trust(CONTRACT_TRUST)
+    assert refused(lambda: world.assume(helper_session, "carol"))
+
+
+def test_a_trust_policy_of_another_account_is_read_from_that_account(world: LocalWorld) -> None:
+    """Before, moto skipped a cross-account trust policy: a role trusting some other account let us in."""
+    alice = world.keys["alice"]
+    world.set_grant("alice", grant(world.now() + timedelta(hours=1)))
+    world.set_trust({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::333333333333:root"}, "Action": "sts:AssumeRole"}]})
+    assert refused(lambda: world.assume(alice, "alice"))
+
+
+def test_a_cut_for_alice_ends_her_older_sessions_only(world: LocalWorld) -> None:
+    for person in ("alice", "s3-access"):
+        world.set_grant(person, grant(world.now() + timedelta(hours=1)))
+    alice_before = world.assume(world.keys["alice"], "alice")
+    s3_access_before = world.assume(world.keys["s3-access"], "s3-access")
+    cut = world.now() + timedelta(seconds=30)
+    world.emulator.set_clock_offset(60)
+    alice_after = world.assume(world.keys["alice"], "alice")
+    assert world.list_bucket(alice_before) == ["hello.txt"]  # nothing cut yet
+
+    world.set_guard([{
+        "Sid": "CutAlice", "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"StringLike": {"aws:userid": "*:alice"}, "DateLessThan": {"aws:TokenIssueTime": iso(cut)}},
+    }])
+    assert refused(lambda: world.list_bucket(alice_before))
+    assert refused(lambda: world.read_hello(alice_before))
+    assert world.read_hello(s3_access_before) == b"hello from account 2\n"
+    assert world.list_bucket(s3_access_before) == ["hello.txt"]
+    assert world.read_hello(alice_after) == b"hello from account 2\n"
+
+
+def test_an_expiry_guard_cuts_older_sessions_from_its_moment_on(world: LocalWorld) -> None:
+    world.set_grant("bob", grant(world.now() + timedelta(hours=1)))
+    bob_session = world.assume(world.keys["bob"], "bob")
+    end = world.now() + timedelta(minutes=10)
+    world.set_guard([{
+        "Sid": "BobGrantEnds", "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"DateGreaterThanEquals": {"aws:CurrentTime": iso(end)},
+                      "DateLessThan": {"aws:TokenIssueTime": iso(end)}},
+    }])
+    assert world.list_bucket(bob_session) == ["hello.txt"]  # before the end
+
+    world.emulator.set_clock_offset(11 * 60)
+    assert refused(lambda: world.list_bucket(bob_session))
+    later_session = world.assume(world.keys["bob"], "bob")  # issued after the end: untouched
+    assert world.list_bucket(later_session) == ["hello.txt"]
+
+
+def test_the_clock_offset_moves_current_time_and_session_issue_time(world: LocalWorld) -> None:
+    carol = world.keys["carol"]
+    real = world.now()
+    world.set_grant("carol", grant(real + timedelta(minutes=10)))
+    world.assume(carol, "carol")
+
+    world.emulator.set_clock_offset(11 * 60)
+    assert world.now() - real >= timedelta(minutes=11)
+    assert refused(lambda: world.assume(carol, "carol"))
+
+    world.emulator.set_clock_offset(0)
+    sts = aws_client(world.endpoint, "sts", carol)
+    expiration = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="carol", DurationSeconds=900)[
+        "Credentials"]["Expiration"]
+    assert abs(expiration - (real + timedelta(seconds=900))) < timedelta(seconds=30)
+
+    world.emulator.set_clock_offset(-86400)  # a day back: the grant is live, and sessions are issued a day ago
+    expiration = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="carol", DurationSeconds=900)[
+        "Credentials"]["Expiration"]
+    assert abs(expiration - (real - timedelta(days=1) + timedelta(seconds=900))) < timedelta(seconds=30)
+
+
+def test_reset_puts_the_clock_back_and_bad_input_is_named() -> None:
+    with Emulator.start() as emulator:
+        emulator.set_clock_offset(3600)
+        with urllib.request.urlopen(f"{emulator.endpoint}/_world/clock", timeout=10) as response:
+            assert json.loads(response.read())["offset_seconds"] == 3600
+        emulator.reset()
+        with urllib.request.urlopen(f"{emulator.endpoint}/_world/clock", timeout=10) as response:
+            assert json.loads(response.read())["offset_seconds"] == 0
+        with pytest.raises(urllib.error.HTTPError) as info:
+            request = urllib.request.Request(f"{emulator.endpoint}/_world/clock", data=b'{"offset": 5}',
+                                             method="POST", headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=10)
+        assert info.value.code == 400
+        assert "offset_seconds" in info.value.read().decode()
