@@ -271,3 +271,198 @@ def test_reset_puts_the_clock_back_and_bad_input_is_named() -> None:
             urllib.request.urlopen(request, timeout=10)
         assert info.value.code == 400
         assert "offset_seconds" in info.value.read().decode()
+
+
+# ------------------------------------------------------------------ case by case against a real IAM evaluator
+
+ROLE_ID = "AROAEXAMPLEROLEID0001"
+ALICE_ID = "AIDAEXAMPLEALICE0001"
+OBJECT = f"arn:aws:s3:::{BUCKET}/hello.txt"
+T = "2026-12-01T12:00:00Z"  # the moment each date condition names
+BEFORE, AFTER = "2026-12-01T11:59:59Z", "2026-12-01T12:00:01Z"  # the boundary seconds around it
+ALLOW_S3 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+TRUST_ROOT = trust()
+
+
+def _statement(effect: str, action: str, condition: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": effect, "Action": action, "Resource": ROLE_ARN if action == "sts:AssumeRole" else "*",
+         "Condition": condition}]}
+
+
+def switch(condition: dict[str, Any], session_name: str = "alice", now: str = BEFORE, in_trust: bool = False,
+           external_id: str | None = None, user: str = "alice") -> Any:
+    """alice (an IAM user of the source account) assuming the switch role; the condition sits in her grant, or
+    in the role's trust policy when `in_trust`."""
+    from tools.iam_evaluator import Case
+
+    context = {"aws:CurrentTime": now, "aws:username": user, "aws:userid": ALICE_ID,
+               "aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/{user}",
+               "aws:PrincipalAccount": SOURCE_ACCOUNT, "sts:RoleSessionName": session_name}
+    if external_id is not None:
+        context["sts:ExternalId"] = external_id
+    grant_policy = _statement("Allow", "sts:AssumeRole", {} if in_trust else condition)
+    trust_policy = trust(condition) if in_trust else TRUST_ROOT
+    return Case(principal=f"arn:aws:iam::{SOURCE_ACCOUNT}:user/{user}", action="sts:AssumeRole", resource=ROLE_ARN,
+                resource_account=TARGET_ACCOUNT, context=context, identity_policies=[grant_policy],
+                resource_policy=trust_policy)
+
+
+def hop(condition: dict[str, Any]) -> Any:
+    """A session of a role of the source account assuming the switch role; the condition in the trust policy."""
+    from tools.iam_evaluator import Case
+
+    helper = f"arn:aws:iam::{SOURCE_ACCOUNT}:role/helper"
+    context = {"aws:CurrentTime": BEFORE, "aws:userid": "AROAEXAMPLEHELPER0001:carol", "aws:PrincipalArn": helper,
+               "aws:PrincipalAccount": SOURCE_ACCOUNT, "aws:TokenIssueTime": BEFORE, "sts:RoleSessionName": "carol"}
+    return Case(principal=f"arn:aws:sts::{SOURCE_ACCOUNT}:assumed-role/helper/carol", action="sts:AssumeRole",
+                resource=ROLE_ARN, resource_account=TARGET_ACCOUNT, context=context,
+                identity_policies=[_statement("Allow", "sts:AssumeRole", {})], resource_policy=trust(condition))
+
+
+def read(condition: dict[str, Any], effect: str = "Deny", session: str = "alice", issued: str = BEFORE,
+         now: str = AFTER) -> Any:
+    """A session of the switch role reading hello.txt; the condition on a guard Deny beside its S3 access, or on
+    its only Allow."""
+    from tools.iam_evaluator import Case
+
+    context = {"aws:CurrentTime": now, "aws:TokenIssueTime": issued, "aws:userid": f"{ROLE_ID}:{session}",
+               "aws:PrincipalArn": ROLE_ARN, "aws:PrincipalAccount": TARGET_ACCOUNT}
+    guarded = _statement(effect, "*", condition)
+    return Case(principal=f"arn:aws:sts::{TARGET_ACCOUNT}:assumed-role/{ROLE_NAME}/{session}", action="s3:GetObject",
+                resource=OBJECT, resource_account=TARGET_ACCOUNT, context=context,
+                identity_policies=[ALLOW_S3, guarded] if effect == "Deny" else [guarded])
+
+
+USER_ARNS = {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/*"}}
+NAMED_AFTER_USER = {"StringLike": {"sts:RoleSessionName": "${aws:username}"}}
+CASES: dict[str, Any] = {
+    # Dates on aws:CurrentTime in a grant, at and around the boundary second.
+    "DateLessThan CurrentTime, a second before": switch({"DateLessThan": {"aws:CurrentTime": T}}, now=BEFORE),
+    "DateLessThan CurrentTime, at it": switch({"DateLessThan": {"aws:CurrentTime": T}}, now=T),
+    "DateLessThanEquals CurrentTime, at it": switch({"DateLessThanEquals": {"aws:CurrentTime": T}}, now=T),
+    "DateLessThanEquals CurrentTime, a second after": switch({"DateLessThanEquals": {"aws:CurrentTime": T}}, now=AFTER),
+    "DateGreaterThan CurrentTime, at it": switch({"DateGreaterThan": {"aws:CurrentTime": T}}, now=T),
+    "DateGreaterThan CurrentTime, a second after": switch({"DateGreaterThan": {"aws:CurrentTime": T}}, now=AFTER),
+    "DateGreaterThanEquals CurrentTime, a second before": switch(
+        {"DateGreaterThanEquals": {"aws:CurrentTime": T}}, now=BEFORE),
+    "DateGreaterThanEquals CurrentTime, at it": switch({"DateGreaterThanEquals": {"aws:CurrentTime": T}}, now=T),
+    "DateLessThan CurrentTime, offset zone": switch({"DateLessThan": {"aws:CurrentTime": "2026-12-01T13:00:00+01:00"}},
+                                                    now=T),
+    # Dates on aws:TokenIssueTime in a guard Deny; a user has no such key.
+    "guard DateLessThan TokenIssueTime, issued a second before": read(
+        {"DateLessThan": {"aws:TokenIssueTime": T}}, issued=BEFORE),
+    "guard DateLessThan TokenIssueTime, issued at it": read({"DateLessThan": {"aws:TokenIssueTime": T}}, issued=T),
+    "guard DateLessThanEquals TokenIssueTime, issued at it": read(
+        {"DateLessThanEquals": {"aws:TokenIssueTime": T}}, issued=T),
+    "guard DateGreaterThan TokenIssueTime, issued at it": read(
+        {"DateGreaterThan": {"aws:TokenIssueTime": T}}, issued=T),
+    "guard DateGreaterThanEquals TokenIssueTime, issued at it": read(
+        {"DateGreaterThanEquals": {"aws:TokenIssueTime": T}}, issued=T),
+    "Allow DateLessThan TokenIssueTime, a user has none": switch({"DateLessThan": {"aws:TokenIssueTime": T}}),
+    "Allow DateLessThanIfExists TokenIssueTime, a user has none": switch(
+        {"DateLessThanIfExists": {"aws:TokenIssueTime": T}}),
+    # The expiry guard: from its moment on, sessions issued before it.
+    "expiry guard, a second before the end": read({"DateGreaterThanEquals": {"aws:CurrentTime": T},
+                                                   "DateLessThan": {"aws:TokenIssueTime": T}}, now=BEFORE),
+    "expiry guard, at the end": read({"DateGreaterThanEquals": {"aws:CurrentTime": T},
+                                      "DateLessThan": {"aws:TokenIssueTime": T}}, now=T, issued=BEFORE),
+    "expiry guard, a session issued at the end": read({"DateGreaterThanEquals": {"aws:CurrentTime": T},
+                                                       "DateLessThan": {"aws:TokenIssueTime": T}}, now=AFTER, issued=T),
+    # The per-person cut: aws:userid and aws:TokenIssueTime together (AND).
+    "cut for alice, alice's older session": read({"StringLike": {"aws:userid": "*:alice"},
+                                                  "DateLessThan": {"aws:TokenIssueTime": T}}),
+    "cut for alice, s3-access's older session": read({"StringLike": {"aws:userid": "*:alice"},
+                                                      "DateLessThan": {"aws:TokenIssueTime": T}}, session="s3-access"),
+    "cut for alice, alice's newer session": read({"StringLike": {"aws:userid": "*:alice"},
+                                                  "DateLessThan": {"aws:TokenIssueTime": T}}, issued=AFTER),
+    "StringLike userid ?": read({"StringLike": {"aws:userid": f"{ROLE_ID}:al?ce"}}),
+    "StringLike userid, a list is OR": read({"StringLike": {"aws:userid": ["*:bob", "*:alice"]}}),
+    "StringNotLike userid": read({"StringNotLike": {"aws:userid": "*:alice"}}, effect="Allow"),
+    "StringNotLike userid, another": read({"StringNotLike": {"aws:userid": "*:bob"}}, effect="Allow"),
+    "StringLike userid is case-sensitive": read({"StringLike": {"aws:userid": "*:ALICE"}}),
+    # Session names: the grant's StringEquals ${aws:username}, and the trust's StringLike.
+    "StringEquals RoleSessionName username, own name": switch(
+        {"StringEquals": {"sts:RoleSessionName": "${aws:username}"}}),
+    "StringEquals RoleSessionName username, another name": switch(
+        {"StringEquals": {"sts:RoleSessionName": "${aws:username}"}}, session_name="bob"),
+    "StringEquals RoleSessionName username, a longer name": switch(
+        {"StringEquals": {"sts:RoleSessionName": "${aws:username}"}}, session_name="alice-demo"),
+    "StringNotEquals RoleSessionName": switch({"StringNotEquals": {"sts:RoleSessionName": "bob"}}),
+    "StringNotEquals RoleSessionName, a list is NOR": switch(
+        {"StringNotEquals": {"sts:RoleSessionName": ["bob", "alice"]}}),
+    "StringEquals RoleSessionName, a list is OR": switch({"StringEquals": {"sts:RoleSessionName": ["bob", "alice"]}}),
+    "StringEquals is case-sensitive": switch({"StringEquals": {"sts:RoleSessionName": "Alice"}}),
+    "StringEqualsIgnoreCase": switch({"StringEqualsIgnoreCase": {"sts:RoleSessionName": "Alice"}}),
+    "trust StringLike RoleSessionName username, own name": switch(NAMED_AFTER_USER, in_trust=True),
+    "trust StringLike RoleSessionName username, another": switch(NAMED_AFTER_USER, session_name="bob", in_trust=True),
+    "policy variable with a default": switch(
+        {"StringEquals": {"sts:RoleSessionName": "${aws:FederatedProvider, 'alice'}"}}),
+    "policy variable unresolvable": read({"StringEquals": {"aws:userid": "${aws:username}"}}, effect="Allow"),
+    # ARNs: the trust's ArnLike aws:PrincipalArn, for a user and for a role session of the source account.
+    "trust ArnLike PrincipalArn, a user": switch(USER_ARNS, in_trust=True),
+    "trust ArnLike PrincipalArn, a role session": hop(USER_ARNS),
+    "trust root alone, a role session": hop({}),
+    "trust contract, a role session": hop(CONTRACT_TRUST["Statement"][0]["Condition"]),
+    "ArnEquals PrincipalArn": switch({"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/alice"}}),
+    "ArnEquals PrincipalArn, wildcards": switch({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::*:user/al*"}}),
+    "ArnEquals PrincipalArn, another": switch(
+        {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/bob"}}),
+    "ArnLike PrincipalArn with a variable": switch(
+        {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/${{aws:username}}"}}),
+    "ArnNotLike PrincipalArn, a role session": read({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/*"}},
+                                                   effect="Allow"),
+    "ArnNotLike PrincipalArn, a user": switch({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/*"}}),
+    "ArnLike, too few parts": switch({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*"}}),
+    # The other keys.
+    "StringEquals PrincipalAccount": read({"StringEquals": {"aws:PrincipalAccount": TARGET_ACCOUNT}}, effect="Allow"),
+    "StringEquals PrincipalAccount, another": switch({"StringEquals": {"aws:PrincipalAccount": TARGET_ACCOUNT}}),
+    "StringEquals userid of a user": switch({"StringEquals": {"aws:userid": ALICE_ID}}),
+    "StringEquals username": switch({"StringEquals": {"aws:username": "alice"}}),
+    "StringEquals username, a role session has none": read({"StringEquals": {"aws:username": "alice"}},
+                                                           effect="Allow"),
+    "StringNotEquals username, a role session has none": read({"StringNotEquals": {"aws:username": "alice"}},
+                                                              effect="Allow"),
+    "StringEqualsIfExists username, a role session has none": read(
+        {"StringEqualsIfExists": {"aws:username": "bob"}}, effect="Allow"),
+    "Null TokenIssueTime, a user": switch({"Null": {"aws:TokenIssueTime": "true"}}),
+    "Null TokenIssueTime false, a user": switch({"Null": {"aws:TokenIssueTime": "false"}}),
+    "StringEquals ExternalId": switch({"StringEquals": {"sts:ExternalId": "x-1"}}, external_id="x-1"),
+    "StringEquals ExternalId, another": switch({"StringEquals": {"sts:ExternalId": "x-1"}}, external_id="x-2"),
+    "StringEquals ExternalId, none given": switch({"StringEquals": {"sts:ExternalId": "x-1"}}),
+    "two keys in one operator are AND": read({"StringEquals": {"aws:PrincipalAccount": TARGET_ACCOUNT,
+                                                               "aws:userid": f"{ROLE_ID}:bob"}}, effect="Allow"),
+}
+
+
+def _mine(case: Any) -> str:
+    from tools import moto_conditions
+
+    trust_policy = case.resource_policy if case.action == "sts:AssumeRole" else None
+    if ":assumed-role/" in case.principal:
+        arns = (case.principal, str(case.context["aws:PrincipalArn"]))
+    else:
+        arns = (case.principal,)
+    principal = moto_conditions.Principal(arns, case.principal.split(":")[4])
+    return moto_conditions.evaluate(case.identity_policies, case.action, case.resource, case.context,
+                                    trust_policy, principal)
+
+
+@pytest.fixture(scope="module")
+def simulated(iam_simulator: Callable[[list[Any]], list[str]]) -> dict[str, str]:
+    """iam-simulate's answers for every case, from one node process."""
+    return dict(zip(CASES, iam_simulator(list(CASES.values()))))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_world_decides_each_condition_as_iam_does(name: str, simulated: dict[str, str]) -> None:
+    assert _mine(CASES[name]) == simulated[name]
+
+
+def test_a_2008_policy_takes_policy_variables_literally() -> None:
+    """AWS's IAM guide (policy elements: Version): in a "2008-10-17" policy `${aws:username}` is a literal string.
+    iam-simulate 0.1.173 substitutes it anyway, so this case is checked against the guide, not the simulator."""
+    case = switch({"StringEquals": {"sts:RoleSessionName": "${aws:username}"}})
+    case.identity_policies[0]["Version"] = "2008-10-17"
+    assert _mine(case) == "ImplicitlyDenied"
+    assert _mine(switch({"StringEquals": {"sts:RoleSessionName": "${aws:username}"}})) == "Allowed"
