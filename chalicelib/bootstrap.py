@@ -7,10 +7,13 @@ from chalicelib.aws import clients
 from chalicelib.aws.iam_grants import IamGrants
 from chalicelib.aws.links import ConsoleTokens
 from chalicelib.aws.secrets import ParameterStore, SecretUnavailable
+from chalicelib.aws.session_guard import IamSessionGuard
 from chalicelib.catalog import load_catalog
 from chalicelib.service import Broker
+from chalicelib.sessions import SessionGuards
 from chalicelib.settings import Settings
 from chalicelib.store import models
+from chalicelib.store.locks import Leases
 from chalicelib.store.repository import Repository
 
 _lock = threading.RLock()  # building the broker builds the settings inside
@@ -68,9 +71,12 @@ def _build_broker() -> Broker:
     catalog = load_catalog(config.catalog_path)
     models.bind(config.table_name)
     grants = IamGrants(catalog.source_account, catalog.partition, owner=config.table_name)
-    return Broker(catalog=catalog, repository=Repository(), grants=grants,
-                  tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
-                  public_url=config.public_url, notifier=_slack_notifier())
+    broker = Broker(catalog=catalog, repository=Repository(), grants=grants,
+                    tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
+                    public_url=config.public_url, notifier=_slack_notifier())
+    # The guards read the broker's clock on each change, so a clock given to the broker reaches them too.
+    broker.sessions = SessionGuards(catalog, IamSessionGuard(), Leases(), lambda: broker.clock())
+    return broker
 
 
 def _slack_notifier():  # type: ignore[no-untyped-def]

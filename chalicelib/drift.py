@@ -1,15 +1,20 @@
 """Drift repair: IAM and the table agree on which grant policies exist. Each repair is a `system` event.
 
 Cost per pass: one ListPolicies call per 100 broker policies, one by-state Query page per 100 active
-grants, plus a GetItem only for a policy whose grant is not active (an orphan candidate)."""
+grants, plus a GetItem only for a policy whose grant is not active (an orphan candidate); for the session guards,
+one Query per ended state (recent requests only) and one GetRolePolicy per switch role in use."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
+from typing import Iterator
 
 from chalicelib.aws.iam_grants import GrantError, request_id_of
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.domain.session_guard import MARGIN, MAX_SESSION, Guard
 from chalicelib.service import Broker
+from chalicelib.sessions import GuardPending
 
 log = logging.getLogger(__name__)
 _PAGE = 100
@@ -48,7 +53,59 @@ def repair_drift(broker: Broker) -> list[str]:
             outcome = broker.restore_grant(request)
             if outcome:
                 repaired.append(f"{request_id}: policy missing, {outcome}")
+    repaired += repair_guards(broker, list(active.values()))
     return repaired
+
+
+def repair_guards(broker: Broker, active: list[AccessRequest]) -> list[str]:
+    """Every live grant's expiry cut is in its role's session guard, and every ended grant's cut stands until it could
+    no longer match a session. One GetRolePolicy per role per pass; a missing cut is written again."""
+    if broker.sessions is None:
+        return []
+    now = broker.clock()
+    owed = [(r, "grant") for r in active if r.grant and not r.guard_pending and now < r.grant.expires_at]
+    owed += [(r, "end") for r in _recently_ended(broker, now)]
+    guards: dict[tuple[str, str], Guard | None] = {}
+    repaired = []
+    for request, what in owed:
+        key = (request.account, request.role_arn)
+        if key not in guards:
+            try:
+                guards[key] = broker.sessions.read(*key)
+            except GuardPending as exc:
+                log.warning("drift: session guard of %s not readable: %s", request.role_arn, exc)
+                guards[key] = None
+        guard = guards[key]
+        if guard is None or _stands(guard, request, what):
+            continue
+        if broker.restore_cut(request):
+            guards.pop(key)  # read again for the next request on this role
+            repaired.append(f"{request.id}: session guard {'expiry' if what == 'grant' else 'cut'} restored")
+    return repaired
+
+
+def _stands(guard: Guard, request: AccessRequest, what: str) -> bool:
+    assert request.grant is not None
+    if what == "grant":
+        return guard.guards_grant(request.requester_iam_user, request.grant.expires_at)
+    return guard.cuts_ended(request.requester_iam_user, _cut_time(request))
+
+
+def _cut_time(request: AccessRequest) -> datetime:
+    assert request.grant is not None and request.ended_at is not None
+    return request.grant.expires_at if request.state == State.EXPIRED else request.ended_at
+
+
+def _recently_ended(broker: Broker, now: datetime) -> Iterator[AccessRequest]:
+    """Ended grants whose cut must still stand: created no earlier than the longest a request can wait and last,
+    plus the margin and the longest session (a Query per ended state, on the by-state index)."""
+    longest = max((p.approval_timeout + p.max_duration for p in broker.catalog.profiles.values()), default=0)
+    created_after = now - timedelta(seconds=longest) - MARGIN - MAX_SESSION
+    for state in (State.REVOKED, State.EXPIRED, State.FAILED):
+        for request in broker.repo.ended_since(state, created_after):
+            if (request.sessions_may_exist and request.ended_at and not request.guard_pending
+                    and _cut_time(request) + MAX_SESSION > now):
+                yield request
 
 
 def _made_elsewhere(broker: Broker, arn: str) -> bool:

@@ -28,7 +28,9 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.domain.session_guard import Guard
 from chalicelib.domain.times import rfc3339
+from chalicelib.sessions import Change, GuardPending, SessionGuards
 from chalicelib.store.repository import (
     IdempotencyClaim,
     IdempotentReplay,
@@ -60,8 +62,10 @@ class SilentNotifier:
 class Broker:
     def __init__(self, catalog: Catalog, repository: Repository, grants: IamGrants, tokens: ConsoleTokens,
                  notifier: Notifier | None = None, clock: Callable[[], datetime] = utcnow,
-                 new_id: Callable[[datetime], str] = new_request_id, public_url: str = "") -> None:
+                 new_id: Callable[[datetime], str] = new_request_id, public_url: str = "",
+                 sessions: SessionGuards | None = None) -> None:
         self.catalog, self.repo, self.grants, self.tokens = catalog, repository, grants, tokens
+        self.sessions = sessions  # None: no target account is guarded (open sessions last until they expire)
         self.notifier = notifier or SilentNotifier()
         self.clock, self.new_id, self.public_url = clock, new_id, public_url
 
@@ -216,6 +220,10 @@ class Broker:
         """Does what is due for one request read from the due index; returns what that was. Each step
         re-checks on the stored request (version condition), so a stale index entry changes nothing."""
         now = self.clock()
+        if request.guard_pending:
+            request = self.retry_guard(request)
+            if request.ended or request.guard_pending or (request.due_at and now < request.due_at):
+                return "session_guard_written" if not request.guard_pending else "session_guard_pending"
         if request.state == State.PENDING:
             if now >= self._timeout_at(request):
                 return self.time_out(request).state.value
@@ -247,6 +255,9 @@ class Broker:
         ends the request `failed` with nothing left attached."""
         planned = request.grant
         console_url = self._console_url(request.id, planned.expires_at)  # before IAM: an unreadable key changes nothing
+        # The expiry cut is written before the grant policy is attached: no session exists without its cut.
+        guarded = self._guard(request, "grant", lambda g, now: g.granted(
+            request.requester_iam_user, planned.expires_at, now))
         try:
             arn = self.grants.apply(request.id, request.requester_iam_user, request.role_arn, planned.expires_at)
         except GrantError as exc:
@@ -258,9 +269,14 @@ class Broker:
         grant = dataclasses.replace(
             planned, policy_arn=arn, switch_role_url=switch_role_url(self.catalog, profile),
             console_url=console_url)
+
+        def activate(r: AccessRequest) -> AccessRequest:
+            return dataclasses.replace(r.activate(grant, self.clock()), guard_pending=not guarded)
+
         try:
-            return self._transition(request.id, lambda r: r.activate(grant, self.clock()), "activated", SYSTEM_CALLER,
-                                    {"policy_arn": arn, "expires_at": rfc3339(grant.expires_at)}, current=request)
+            return self._transition(request.id, activate, "activated", SYSTEM_CALLER,
+                                    {"policy_arn": arn, "expires_at": rfc3339(grant.expires_at),
+                                     "session_guard": "written" if guarded else "pending"}, current=request)
         except Conflict:
             current = self.repo.get(request.id)
             if current.state == State.ACTIVE:  # a twin run (the sweeper's retry) activated this same policy
@@ -305,6 +321,11 @@ class Broker:
         def decide_and_apply(before: AccessRequest) -> AccessRequest:
             after = decide(before)
             if before.grant and after.grant and after.grant.expires_at != before.grant.expires_at:
+                end = after.grant.expires_at  # the expiry cut moves first: the old one would cut the new sessions
+                written = self._guard(after, "extension", lambda g, now: g.ending(after.requester_iam_user, end, now))
+                details["session_guard"] = "written" if written else "pending"
+                if not written:
+                    after = dataclasses.replace(after, guard_pending=True)
                 try:
                     self.grants.set_expiry(after.id, after.role_arn, after.grant.expires_at)
                 except GrantError as exc:
@@ -329,9 +350,8 @@ class Broker:
             self.grants.apply(current.id, current.requester_iam_user, current.role_arn, current.grant.expires_at)
         except GrantError as exc:
             reason = str(exc)
-            self._cleanup(current)
-            self._transition(current.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER,
-                             {"reason": reason, "drift": "grant policy missing"}, current=current)
+            self._end(current.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER, current=current,
+                      details={"reason": reason, "drift": "grant policy missing"})
             return "marked failed"
         if self.repo.get(current.id).state != State.ACTIVE:  # ended while we re-applied: take it away again
             self._cleanup(current)
@@ -347,14 +367,112 @@ class Broker:
         if request:
             self._notify(request, event)
 
+    # -- open sessions (sessions.py; the cuts themselves: domain/session_guard.py)
+
+    def restore_cut(self, request: AccessRequest) -> bool:
+        """Drift: a cut missing from the session guard (someone deleted it, or a write was lost) is written again."""
+        current = self.repo.get(request.id)
+        if current.guard_pending:  # the sweeper's retry owns it
+            return False
+        change = self._owed_change(current)
+        if change is None or not self._guard(current, "drift", change):
+            return False
+        self.record_repair(current, current.id, "session_guard_restored", {"role_arn": current.role_arn})
+        return True
+
+    def _owes_cut(self, ended: AccessRequest) -> bool:
+        """A revoke or a failure cuts open sessions at once; an expiry's cut was written with the grant (unless the
+        target account did not take it then)."""
+        if not ended.sessions_may_exist or ended.ended_at is None:
+            return False
+        return ended.state != State.EXPIRED or ended.guard_pending
+
+    def retry_guard(self, request: AccessRequest) -> AccessRequest:
+        """The sweeper's retry of a guard write the target account did not take: what is owed follows the state."""
+        current = self.repo.get(request.id)
+        if not current.guard_pending:
+            return current
+        change = self._owed_change(current)
+        if change is None:
+            return self._set_guard_pending(current, False)
+        return self._set_guard_pending(current, not self._guard(current, "retry", change))
+
+    def _owed_change(self, request: AccessRequest) -> Change | None:
+        """What the guard must say for this request now: its end's cut, or its live grant's expiry."""
+        if request.ended:
+            return self._end_change(request) if request.sessions_may_exist and request.ended_at else None
+        if request.grant:
+            user, end = request.requester_iam_user, request.grant.expires_at
+            return lambda g, now: g.ending(user, end, now)
+        return None
+
+    def _end_change(self, ended: AccessRequest) -> Change:
+        user, at = ended.requester_iam_user, ended.ended_at
+        assert at is not None
+        if ended.state == State.EXPIRED and ended.grant:
+            end = ended.grant.expires_at
+            return lambda g, now: g.ending(user, end, now)
+        still_until = self._other_live_end(ended)
+        return lambda g, now: g.revoked(user, at, still_until)
+
+    def _other_live_end(self, ended: AccessRequest) -> datetime | None:
+        """The latest end of the same person's other live grants on the same role: their sessions keep an expiry cut."""
+        page = self.repo.by_requester(ended.requester, 50, None)
+        ends = [r.grant.expires_at for r in page.items if r.id != ended.id and r.state == State.ACTIVE
+                and r.role_arn == ended.role_arn and r.grant]
+        return max(ends, default=None)
+
+    def _guard(self, request: AccessRequest, cut: str, change: Change) -> bool:
+        """Writes `change` into the guard of the request's role; True when it stands. The caller's event says that it
+        was written; a failure is an event of its own, and so is a fall back to the whole-role cut, which is announced
+        to the security channel too."""
+        if self.sessions is None:
+            return False
+        try:
+            written = self.sessions.change(request.account, request.role_arn, change)
+        except GuardPending as exc:
+            log.warning("session guard of request %s pending: %s", request.id, exc)
+            self.repo.note(Event(request.id, request.version, "session_guard_failed", self.clock(), SYSTEM, "system",
+                                 {"cut": cut, "role_arn": request.role_arn, "reason": str(exc)}))
+            return False
+        if written.whole_role:
+            log.error("session guard of %s fell back to the whole-role cut (too many people to name)", request.role_arn)
+            event = Event(request.id, request.version, "session_guard_whole_role", self.clock(), SYSTEM, "system",
+                          {"cut": cut, "role_arn": request.role_arn, "statements": _statements(written.guard),
+                           "security_channel": self.catalog.security_channel})
+            self.repo.note(event)
+            self._notify(request, event)
+        return True
+
+    def _set_guard_pending(self, request: AccessRequest, pending: bool) -> AccessRequest:
+        if request.guard_pending == pending:
+            return request
+        kind = "session_guard_pending" if pending else "session_guard_caught_up"
+        try:
+            return self._transition(request.id, lambda r: r.guarded(pending, self.clock()), kind, SYSTEM_CALLER,
+                                    {"role_arn": request.role_arn}, current=request)
+        except Conflict:
+            return self.repo.get(request.id)
+
     # -- internals
 
     def _end(self, request_id: str, decide: Callable[[AccessRequest], AccessRequest], kind: str, caller: Caller,
-             current: AccessRequest | None = None) -> AccessRequest:
+             current: AccessRequest | None = None, details: dict | None = None) -> AccessRequest:
         """Records the end first, then removes the policy: if removal fails, the sweeper's drift repair
         finds a policy with no active grant and removes it; the opposite order could leave a grant
         recorded active with no policy."""
-        ended = self._transition(request_id, decide, kind, caller, current=current)
+        details = dict(details or {})
+
+        def decide_and_cut(before: AccessRequest) -> AccessRequest:
+            """The end reaches open sessions before it is recorded, so a revoke answers with its cut in place."""
+            ended = decide(before)
+            if not self._owes_cut(ended):
+                return ended
+            written = self._guard(ended, ended.state.value, self._end_change(ended))
+            details["session_guard"] = "written" if written else "pending"
+            return dataclasses.replace(ended, guard_pending=not written)
+
+        ended = self._transition(request_id, decide_and_cut, kind, caller, details, current=current)
         self._cleanup(ended)
         return ended
 
@@ -405,6 +523,11 @@ class Broker:
 
     def _profile(self, name: str) -> Profile:
         return rules.profile_of(self.catalog, name)
+
+
+def _statements(guard: Guard) -> int:
+    policy = guard.policy()
+    return len(policy["Statement"]) if policy else 0
 
 
 def _extension_open(request: AccessRequest) -> bool:

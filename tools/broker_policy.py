@@ -38,8 +38,10 @@ def parameter_prefix(stage: str) -> str:
     return f"/{APP_NAME}/{stage}/"
 
 
-def broker_policy(stage: str, table: str, account: str, partition: str = "aws") -> dict[str, Any]:
-    """What the broker's Lambdas in `stage` may do in the source account `account`."""
+def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
+                  guard_roles: list[str] | None = None) -> dict[str, Any]:
+    """What the broker's Lambdas in `stage` may do in the source account `account`, and in the target accounts
+    through their `guard_roles` (the catalog's, one per target account: the session guard)."""
     arn = f"arn:{partition}"
     prefix = parameter_prefix(stage).strip("/")
     functions = f"{APP_NAME}-{stage}"
@@ -64,6 +66,10 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws") 
              "Action": ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
              "Resource": f"{arn}:iam::{account}:user/*",
              "Condition": {"ArnLike": {"iam:PolicyARN": f"{arn}:iam::{account}:{GRANT_POLICIES}"}}},
+            # Exactly the target accounts' guard roles, and no other role anywhere: the session guard
+            # (chalicelib/aws/session_guard.py) writes the inline deny that cuts open sessions.
+            *([{"Sid": "AssumeTheTargetAccountsGuardRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
+                "Resource": sorted(guard_roles)}] if guard_roles else []),
             {"Sid": "InvokeOwnWorker", "Effect": "Allow", "Action": "lambda:InvokeFunction",
              "Resource": f"{arn}:lambda:*:{account}:function:{functions}-{WORKER}"},
             {"Sid": "ReadOwnParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
@@ -89,7 +95,8 @@ def rendered() -> dict[Path, str]:
     for name, stage in deployed_stages(config).items():
         env = {**config.get("environment_variables", {}), **stage.get("environment_variables", {})}
         catalog = load_catalog(ROOT / env.get("ACCESS_BROKER_CATALOG", catalog_path))
-        policy = broker_policy(name, env["ACCESS_BROKER_TABLE"], catalog.source_account, catalog.partition)
+        policy = broker_policy(name, env["ACCESS_BROKER_TABLE"], catalog.source_account, catalog.partition,
+                               [role.arn for role in catalog.guard_roles()])
         files[CHALICE_DIR / stage["iam_policy_file"]] = json.dumps(policy, indent=2) + "\n"
     return files
 

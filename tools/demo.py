@@ -58,7 +58,8 @@ class Demo:
 
     def assume(self, person: str) -> Keys:
         sts = aws_client(self.endpoint, "sts", self.keys[person])
-        creds = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName=f"{person}-demo")["Credentials"]
+        # The session is named after its person: the grant and the role's trust policy require it.
+        creds = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName=person)["Credentials"]
         return Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 
     def run(self) -> None:
@@ -100,9 +101,12 @@ class Demo:
         def revoke() -> str:
             done = self.call("POST", f"/v1/requests/{request['id']}/revoke", "s3-access")
             expect(done["state"] == "revoked", f"state {done['state']}")
-            return "revoked; the grant policy is detached and deleted"
+            return "revoked; the grant policy is detached and deleted, open sessions are cut"
         self.step("s3-access revokes the grant", revoke)
         self.step("s3-access switches into account 2 again", lambda: refused(lambda: self.assume("s3-access")))
+        self.step("the session opened before the revoke lists the bucket again",
+                  lambda: refused(lambda: aws_client(self.endpoint, "s3", session["keys"]).list_objects_v2(
+                      Bucket=BUCKET)))
 
         def trail() -> str:
             events = self.call("GET", f"/v1/requests/{request['id']}/events", "bob")["events"]

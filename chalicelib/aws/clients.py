@@ -22,11 +22,13 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 OPERATIONS: dict[str, tuple[str, ...]] = {
     # BatchWriteItem: the models' batch_write, which only the storage tests and the bench use to seed tables.
     "dynamodb": ("BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems"),
+    # The session guard's three (aws/session_guard.py) run in target accounts, with the guard role's credentials.
     "iam": ("AttachUserPolicy", "CreatePolicy", "CreatePolicyVersion", "DeletePolicy", "DeletePolicyVersion",
-            "DetachUserPolicy", "GetPolicy", "ListEntitiesForPolicy", "ListPolicies", "ListPolicyVersions",
-            "TagPolicy"),
+            "DeleteRolePolicy", "DetachUserPolicy", "GetPolicy", "GetRolePolicy", "ListEntitiesForPolicy",
+            "ListPolicies", "ListPolicyVersions", "PutRolePolicy", "TagPolicy"),
     "lambda": ("Invoke",),
     "ssm": ("GetParameter",),
+    "sts": ("AssumeRole",),
 }
 
 
@@ -52,12 +54,15 @@ def sessions() -> threading.local:
     return _sessions
 
 
-def client(service: str, config: Any = None) -> Any:
+def client(service: str, config: Any = None, credentials: dict[str, Any] | None = None) -> Any:
     """A client for `service` (a key of OPERATIONS). Region, credentials and endpoint come from the usual
-    places (AWS_DEFAULT_REGION, the Lambda role, AWS_ENDPOINT_URL); no code path picks an endpoint itself."""
+    places (AWS_DEFAULT_REGION, the Lambda role, AWS_ENDPOINT_URL); no code path picks an endpoint itself.
+    `credentials`, an STS `Credentials` answer, replaces the caller's own (the guard role's, in a target account)."""
     if service not in OPERATIONS:
         raise ValueError(f"no slimmed model for {service!r}: add its operations to OPERATIONS and run make models")
-    return session().create_client(service, config=config)
+    keys = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"]} if credentials else {}
+    return session().create_client(service, config=config, **keys)
 
 
 def reset() -> None:

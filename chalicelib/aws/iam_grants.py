@@ -193,7 +193,9 @@ def policy_document(role_arn: str, expires_at: datetime) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": "sts:AssumeRole",
             "Resource": role_arn,
-            "Condition": {"DateLessThan": {"aws:CurrentTime": rfc3339(expires_at)}},
+            # Every session is named after its person, so the target's session guard can cut one person's sessions.
+            "Condition": {"DateLessThan": {"aws:CurrentTime": rfc3339(expires_at)},
+                          "StringEquals": {"sts:RoleSessionName": "${aws:username}"}},
         }],
     }
 

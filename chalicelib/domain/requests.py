@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable
+from chalicelib.domain.session_guard import MAX_SESSION
 from chalicelib.domain.times import rfc3339
 
 
@@ -95,6 +96,10 @@ class AccessRequest:
     reminded_at: datetime | None = None  # approvers were reminded (once) while pending
     warned_at: datetime | None = None  # the requester was warned (once per expiry) before the grant ends
     extension: Extension | None = None  # an extension waiting for approval
+    ended_at: datetime | None = None  # when an active (or approved) grant was revoked, expired or failed
+    # The session guard (domain/session_guard.py) owes this request a write the target account did not take yet:
+    # the sweeper retries it every pass; until then open sessions may last until the end plus an hour.
+    guard_pending: bool = False
     version: int = 0  # 0: never stored
 
     @property
@@ -166,11 +171,32 @@ class AccessRequest:
         """Expire or revoke an active grant (a revoke while the grant is still being applied counts too)."""
         assert state in (State.EXPIRED, State.REVOKED)
         self._require(State.ACTIVE, State.APPROVED, action=_VERB[state])
-        return self._with(now, state=state, decided_by=by)
+        return self._with(now, state=state, decided_by=by, ended_at=now)
 
     def fail(self, reason: str, now: datetime) -> AccessRequest:
         self._require(State.APPROVED, State.ACTIVE, action="marked failed")
-        return self._with(now, state=State.FAILED, failure_reason=reason)
+        return self._with(now, state=State.FAILED, failure_reason=reason, ended_at=now)
+
+    def guarded(self, pending: bool, now: datetime) -> AccessRequest:
+        """Records whether the session guard still owes this request a write (the sweeper retries while it does)."""
+        if self.guard_pending == pending:
+            raise Conflict(f"the session guard of request {self.id} is already {'pending' if pending else 'written'}")
+        return self._with(now, guard_pending=pending)
+
+    @property
+    def sessions_end_by(self) -> datetime | None:
+        """Until when role sessions issued under this grant may still work: its end (the revoke, or the expiry) when
+        the session guard stands, or that plus the longest session while the guard is pending."""
+        if self.grant is None:
+            return None
+        end = self.ended_at if self.state in (State.REVOKED, State.FAILED) and self.ended_at else self.grant.expires_at
+        return end + MAX_SESSION if self.guard_pending else end
+
+    @property
+    def sessions_may_exist(self) -> bool:
+        """Whether role sessions may have been issued under this request's grant (it was approved, so the grant policy
+        may have been attached, however briefly)."""
+        return self.grant is not None
 
     # -- the sweeper's once-only nudges
 

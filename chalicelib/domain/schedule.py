@@ -11,6 +11,8 @@ WARN_BEFORE = timedelta(minutes=10)
 
 def next_due(request: AccessRequest, approval_timeout: int, reminder_after: int) -> datetime | None:
     """The key of the sparse `due` index; None once nothing more will happen."""
+    if request.guard_pending:  # the session guard is retried on every pass, whatever the state
+        return request.updated_at or request.created_at
     if request.state == State.PENDING:
         return min(filter(None, (reminder_at(request, approval_timeout, reminder_after),
                                  timeout_at(request, approval_timeout))))

@@ -31,6 +31,11 @@ def request_view(request: AccessRequest) -> dict[str, Any]:
             "role_arn": grant.role_arn, "policy_arn": grant.policy_arn, "starts_at": rfc3339(grant.starts_at),
             "expires_at": rfc3339(grant.expires_at), "switch_role_url": grant.switch_role_url,
             "console_url": grant.console_url},
+        # Open sessions (the target account's session guard): cut at the end, or at worst an hour later while the
+        # guard could not be written yet (the sweeper retries it).
+        "sessions": None if request.grant is None or request.sessions_end_by is None else {
+            "guard": "pending" if request.guard_pending else "written",
+            "end_by": rfc3339(request.sessions_end_by)},
         "extension": None if request.extension is None else {
             "duration_seconds": request.extension.seconds, "requested_by": request.extension.requested_by,
             "requested_at": rfc3339(request.extension.requested_at),

@@ -1,7 +1,8 @@
 """pynamodb models of the one table: requests, their events, and idempotency claims.
 
 Item keys: a request is (REQ#<id>, REQ); its events are (REQ#<id>, EVT#<version>#<kind>...);
-an idempotency claim is (IDEM#<caller>#<key>, IDEM); a notification to retry is (OUTBOX, <due>#...). Indexes are sparse: an item is in an index only
+an idempotency claim is (IDEM#<caller>#<key>, IDEM); a notification to retry is (OUTBOX, <due>#...); a
+lease is (LOCK#<name>, LOCK). Indexes are sparse: an item is in an index only
 while it holds that index's key attributes."""
 from __future__ import annotations
 
@@ -115,7 +116,16 @@ class OutboxItem(_Item):
     job = JSONAttribute()
 
 
-MODELS = (RequestItem, EventItem, IdempotencyItem, OutboxItem)
+class LockItem(_Item):
+    """A lease on something AWS offers no condition for (a switch role's guard policy): (LOCK#<name>, LOCK)."""
+    class Meta(_Item.Meta):
+        pass
+
+    owner = UnicodeAttribute()
+    expires = NumberAttribute()  # epoch seconds the lease ends; also the TTL attribute, so old leases go away
+
+
+MODELS = (RequestItem, EventItem, IdempotencyItem, OutboxItem, LockItem)
 
 
 def bind(table_name: str) -> None:

@@ -20,6 +20,7 @@ from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension
 from chalicelib.store.models import EventItem, IdempotencyItem, RequestItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
+GUARD_DUE = "guard_pending"  # the `due` partition of ended requests whose session guard write is still owed
 _TOO_LARGE = "Item size has exceeded the maximum allowed size"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -92,13 +93,20 @@ class Repository:
         return _page(RequestItem.by_requester.query(
             person, scan_index_forward=False, limit=limit, last_evaluated_key=_decode(cursor)), limit)
 
+    def ended_since(self, state: State, created_after: datetime) -> Iterator[AccessRequest]:
+        """Requests in an ended `state` created after `created_after` (drift repair: cuts that must still stand)."""
+        for item in RequestItem.by_state.query(state.value, RequestItem.created_at >= _ts(created_after)):
+            yield _from_item(item)
+
     def by_state(self, state: State, limit: int, cursor: str | None) -> Page:
         return _page(RequestItem.by_state.query(
             state.value, scan_index_forward=False, limit=limit, last_evaluated_key=_decode(cursor)), limit)
 
-    def due(self, state: State, now: datetime, limit: int = 100) -> Iterator[AccessRequest]:
-        """Requests in `state` whose next sweep is due: a key condition, so only due items are read."""
-        for item in RequestItem.due.query(state.value, RequestItem.due_at <= _ts(now), limit=limit):
+    def due(self, state: State | str, now: datetime, limit: int = 100) -> Iterator[AccessRequest]:
+        """Requests in `state` (or GUARD_DUE: ended, their session guard still owed) whose next sweep is due: a key
+        condition, so only due items are read."""
+        partition = state.value if isinstance(state, State) else state
+        for item in RequestItem.due.query(partition, RequestItem.due_at <= _ts(now), limit=limit):
             yield _from_item(item)
 
     def audit(self, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page:
@@ -184,11 +192,12 @@ def _to_item(request: AccessRequest, version: int | None = None) -> RequestItem:
     """Queried fields become attributes; the rest travels in `body`, read and written whole."""
     body = {f.name: _encode_value(getattr(request, f.name)) for f in fields(request)
             if f.name not in _COLUMNS + ("id", "state", "created_at", "updated_at", "due_at", "version")}
-    due_at = None if request.ended else request.due_at
+    due_at = None if request.ended and not request.guard_pending else request.due_at
+    due_state = GUARD_DUE if request.ended else request.state.value  # an ended request is due only for its guard
     item = RequestItem(
         _request_pk(request.id), "REQ", state=request.state.value, created_at=_ts(request.created_at),
         updated_at=_ts(request.updated_at or request.created_at), body=body,
-        due_state=request.state.value if due_at else None, due_at=_ts(due_at) if due_at else None,
+        due_state=due_state if due_at else None, due_at=_ts(due_at) if due_at else None,
         **{name: getattr(request, name) for name in _COLUMNS})
     if version:  # unset: the VersionAttribute writes version 1 on condition the item is new
         item.version = version

@@ -57,9 +57,9 @@ def keys(world: tuple[Emulator, dict[str, Keys]]) -> dict[str, Keys]:
     return world[1]
 
 
-def assume(endpoint: str, keys: Keys) -> dict[str, Any]:
+def assume(endpoint: str, keys: Keys, session_name: str = "s3-access") -> dict[str, Any]:
     sts = aws_client(endpoint, "sts", keys)
-    credentials: dict[str, Any] = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="test")["Credentials"]
+    credentials: dict[str, Any] = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName=session_name)["Credentials"]
     return credentials
 
 

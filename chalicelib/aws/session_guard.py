@@ -1,0 +1,138 @@
+"""The target account's side of the session guard: the broker assumes each account's guard role and reads or writes
+the one inline policy it keeps on a switch role (domain/session_guard.py says what is in it).
+
+The guard role (targets/guard-role.yaml) may only Get/Put/Delete/ListRolePolicies on the switch roles the broker
+manages, and only the broker's own role may assume it, with an ExternalId. Its credentials are cached per account
+for their lifetime (less a minute), so a revoke costs one AssumeRole at most, then a GetRolePolicy and a
+PutRolePolicy. Anything that keeps the broker from the target account (no guard role, AccessDenied, throttling
+past the retries, no connection) is a GuardUnavailable: the caller records the guard as pending and the sweeper
+retries."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.aws import clients
+from chalicelib.aws.iam_grants import ATTEMPTS, BACKOFF_BASE_S, BACKOFF_CAP_S, _code, _retryable
+from chalicelib.domain.session_guard import POLICY_NAME
+
+GUARD_SESSION_NAME = "access-broker"
+_REFRESH_BEFORE = timedelta(minutes=1)
+_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15)
+
+
+class GuardUnavailable(Exception):
+    """The target account could not be reached or refused the broker. The message is safe to show and record."""
+
+
+class PolicyTooLarge(Exception):
+    """IAM refused the document: the role's inline policies would exceed their budget."""
+
+
+@dataclass(frozen=True)
+class GuardTarget:
+    """Where one switch role's guard lives: the role, and the guard role (with its ExternalId) of its account."""
+    account: str
+    role_name: str
+    guard_role_arn: str
+    external_id: str
+
+
+class IamSessionGuard:
+    def __init__(self, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.sleep, self.clock = sleep, clock
+        self._sts: Any = None
+        self._iam: dict[str, tuple[Any, datetime]] = {}  # guard role ARN -> (IAM client, credentials' expiry)
+        self._lock = threading.Lock()
+        self.assumed = 0  # AssumeRole calls made (tests/perf pins the cost of a revoke)
+
+    def read(self, target: GuardTarget) -> dict[str, Any] | None:
+        """The guard policy on the role, or None when there is none yet."""
+        try:
+            found = self._call(target, "get_role_policy", RoleName=target.role_name, PolicyName=POLICY_NAME)
+        except ClientError as exc:
+            if _code(exc) == "NoSuchEntity":  # no guard yet (a missing role fails the write, with its reason)
+                return None
+            raise GuardUnavailable(_explain("read the session guard", target, exc)) from None
+        document = found["PolicyDocument"]
+        if isinstance(document, str):  # the real API returns it URL-encoded; botocore decodes only sometimes
+            document = json.loads(urllib.parse.unquote(document))
+        return document  # type: ignore[no-any-return]
+
+    def write(self, target: GuardTarget, document: dict[str, Any] | None) -> None:
+        """Puts the document (or deletes the policy when there is nothing left to say)."""
+        try:
+            if document is None:
+                self._call(target, "delete_role_policy", RoleName=target.role_name, PolicyName=POLICY_NAME)
+            else:
+                self._call(target, "put_role_policy", RoleName=target.role_name, PolicyName=POLICY_NAME,
+                           PolicyDocument=json.dumps(document, separators=(",", ":")))
+        except ClientError as exc:
+            if _code(exc) == "NoSuchEntity" and document is None:
+                return
+            if _code(exc) == "LimitExceeded":
+                raise PolicyTooLarge(_message(exc)) from None
+            raise GuardUnavailable(_explain("write the session guard", target, exc)) from None
+
+    def _call(self, target: GuardTarget, operation: str, **kwargs: Any) -> Any:
+        for attempt in range(ATTEMPTS):
+            try:
+                return getattr(self._client(target), operation)(**kwargs)
+            except ClientError as exc:
+                if _code(exc) in ("ExpiredToken", "InvalidClientTokenId"):
+                    self._forget(target)
+                elif attempt == ATTEMPTS - 1 or not _retryable(exc):
+                    raise
+            except BotoCoreError as exc:
+                if attempt == ATTEMPTS - 1:
+                    raise GuardUnavailable(f"account {target.account} did not answer ({operation}): {exc}") from None
+            self.sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt))
+        raise GuardUnavailable(f"account {target.account} kept refusing {operation}; retrying on the next sweep")
+
+    def _client(self, target: GuardTarget) -> Any:
+        with self._lock:
+            cached = self._iam.get(target.guard_role_arn)
+            if cached and cached[1] - _REFRESH_BEFORE > self.clock():
+                return cached[0]
+        credentials = self._assume(target)
+        iam = clients.client("iam", config=_CONFIG, credentials=credentials)
+        with self._lock:
+            self._iam[target.guard_role_arn] = (iam, credentials["Expiration"])
+        return iam
+
+    def _forget(self, target: GuardTarget) -> None:
+        with self._lock:
+            self._iam.pop(target.guard_role_arn, None)
+
+    def _assume(self, target: GuardTarget) -> dict[str, Any]:
+        if self._sts is None:
+            self._sts = clients.client("sts", config=_CONFIG)
+        self.assumed += 1
+        try:
+            answer = self._sts.assume_role(RoleArn=target.guard_role_arn, RoleSessionName=GUARD_SESSION_NAME,
+                                           ExternalId=target.external_id, DurationSeconds=3600)
+        except ClientError as exc:
+            raise GuardUnavailable(f"could not assume the guard role {target.guard_role_arn}: {_code(exc)}: "
+                                   f"{_message(exc)} (deploy targets/guard-role.yaml in account {target.account})"
+                                   ) from None
+        except BotoCoreError as exc:
+            raise GuardUnavailable(f"STS did not answer for {target.guard_role_arn}: {exc}") from None
+        return answer["Credentials"]  # type: ignore[no-any-return]
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+def _explain(action: str, target: GuardTarget, exc: ClientError) -> str:
+    return (f"could not {action} on role {target.role_name} in account {target.account}: "
+            f"{_code(exc)}: {_message(exc)}")

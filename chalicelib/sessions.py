@@ -1,0 +1,65 @@
+"""Open sessions: the session guard of each switch role, changed one role at a time.
+
+Each change reads the guard policy, lets the domain change it (domain/session_guard.py), prunes what can no
+longer match a live session, fits it into IAM's budget (or folds it into the whole-role cut) and writes it back,
+all while holding the role's lease in the table: IAM offers no condition on a policy document, so concurrent
+grants and revokes on one role would otherwise lose each other's statements."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from chalicelib.aws.session_guard import GuardTarget, GuardUnavailable, IamSessionGuard, PolicyTooLarge
+from chalicelib.catalog import Catalog
+from chalicelib.domain.session_guard import Guard
+from chalicelib.store.locks import Busy, Leases
+
+Change = Callable[[Guard, datetime], Guard]
+
+
+class GuardPending(Exception):
+    """The guard could not be written now (target account unreachable, refused, or busy); retried by the sweeper."""
+
+
+@dataclass(frozen=True)
+class Written:
+    guard: Guard
+    whole_role: bool  # the change had to fall back to the whole-role cut
+    changed: bool  # False when the policy already said it (a replay)
+
+
+class SessionGuards:
+    def __init__(self, catalog: Catalog, iam: IamSessionGuard, leases: Leases, clock: Callable[[], datetime]) -> None:
+        self.catalog, self.iam, self.leases, self.clock = catalog, iam, leases, clock
+
+    def target(self, account: str, role_arn: str) -> GuardTarget:
+        guard_role = self.catalog.guard_role(account)
+        return GuardTarget(account, role_arn.rsplit("/", 1)[-1], guard_role.arn, guard_role.external_id)
+
+    def read(self, account: str, role_arn: str) -> Guard:
+        try:
+            return Guard.from_policy(self.iam.read(self.target(account, role_arn)))
+        except GuardUnavailable as exc:
+            raise GuardPending(str(exc)) from None
+
+    def change(self, account: str, role_arn: str, change: Change) -> Written:
+        """Applies `change` to the role's guard under its lease; raises GuardPending when it cannot now."""
+        target = self.target(account, role_arn)
+        try:
+            with self.leases.held(f"guard#{role_arn}"):
+                document = self.iam.read(target)
+                before = Guard.from_policy(document)
+                now = self.clock()
+                after = change(before, now).pruned(now)
+                fitted = after.fitted(now)
+                if fitted.policy() == document:
+                    return Written(fitted, whole_role=False, changed=False)
+                try:
+                    self.iam.write(target, fitted.policy())
+                except PolicyTooLarge:  # the role's other inline policies left less room than BUDGET assumes
+                    fitted = after.folded_now(now)
+                    self.iam.write(target, fitted.policy())
+                return Written(fitted, whole_role=fitted.folded, changed=True)
+        except (GuardUnavailable, PolicyTooLarge, Busy) as exc:
+            raise GuardPending(str(exc)) from None
