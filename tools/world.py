@@ -26,6 +26,11 @@ PEOPLE = ("s3-access", "alice", "bob", "carol")
 BROKER_USER = "access-broker"
 BROKER_PROFILE = "broker"
 ROLE_NAME = "switch-role-for-S3"
+GUARD_ROLE = "access-broker-guard"
+GUARD_EXTERNAL_ID = f"access-broker-{SOURCE_ACCOUNT}"  # the catalog's default (catalog.default_external_id)
+GUARDED_TAG = "access-broker:guarded"  # switch roles the guard role may write inline policies on
+SESSION_LIMITS_POLICY = "access-broker-session-limits"
+TARGET_ADMIN = "target-admin"  # an administrator of the target account, for inspecting the world
 BUCKET = "account2-shared-files"
 BROKER_POLICY_PATH = "/access-broker/"
 BROKER_RUNTIME_POLICY = "access-broker-runtime"
@@ -61,19 +66,78 @@ BROKER_RUNTIME_DOCUMENT: dict[str, Any] = {
         },
         {"Sid": "Store", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
         {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
+        # Deployed: exactly the target accounts' guard roles (tools/broker_policy.py).
+        {"Sid": "AssumeGuardRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
         {"Sid": "InvokeSelf", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"},
         {"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["ssm:GetParameter", "secretsmanager:GetSecretValue"],
          "Resource": "*"},
     ],
 }
 
+# The target account's side, as targets/switch-role.yaml and targets/guard-role.yaml shape it (tests/deploy compares
+# them): IAM users of the source account only, each session named after its person.
 TRUST_SOURCE_ACCOUNT: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {
+            "Sid": "IamUsersOfTheSourceAccountNamedAfterThemselves",
             "Effect": "Allow",
             "Principal": {"AWS": f"arn:aws:iam::{SOURCE_ACCOUNT}:root"},
             "Action": "sts:AssumeRole",
+            "Condition": {
+                "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/*"},
+                "StringLike": {"sts:RoleSessionName": "${aws:username}"},
+            },
+        }
+    ],
+}
+
+# Sessions of a switch role cannot edit its policies (nor the guard role's) or chain into other roles.
+SESSION_LIMITS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "SessionsCannotChangeTheirRoleOrTheGuard",
+            "Effect": "Deny",
+            "Action": ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+                       "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
+                       "iam:DeleteRolePermissionsBoundary", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole",
+                       "iam:DeleteRole"],
+            "Resource": [f"arn:aws:iam::{TARGET_ACCOUNT}:role/{ROLE_NAME}",
+                         f"arn:aws:iam::{TARGET_ACCOUNT}:role/{GUARD_ROLE}"],
+        },
+        {
+            "Sid": "SessionsCannotChainIntoOtherRoles",
+            "Effect": "Deny",
+            "Action": ["sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"],
+            "Resource": "*",
+        },
+    ],
+}
+
+GUARD_TRUST: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "OnlyTheBrokerWithItsExternalId",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/{BROKER_USER}"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": GUARD_EXTERNAL_ID}},
+        }
+    ],
+}
+
+# Resource "*" because moto refuses scoped resources on IAM actions (FACTS.md); the template scopes it to role/*.
+GUARD_PERMISSIONS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "InlinePoliciesOfGuardedSwitchRolesOnly",
+            "Effect": "Allow",
+            "Action": ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListRolePolicies"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{GUARDED_TAG}": "true"}},
         }
     ],
 }
@@ -274,7 +338,8 @@ def _new_keys(iam: Any, user: str) -> Keys:
 
 def provision(endpoint: str) -> dict[str, Keys]:
     """Seeds the scenario with enforcement off, returns access keys by credentials-profile name:
-    one per person ("s3-access", "alice", "bob", "carol") and "broker". Caller turns enforcement on."""
+    one per person ("s3-access", "alice", "bob", "carol"), "broker", and "target-admin" (an administrator of the
+    target account, never used by the broker). Caller turns enforcement on."""
     iam = aws_client(endpoint, "iam", account=SOURCE_ACCOUNT)
     keys: dict[str, Keys] = {}
     # People get no policies: any access they have comes from a grant.
@@ -298,10 +363,26 @@ def provision(endpoint: str) -> dict[str, Keys]:
         AssumeRolePolicyDocument=json.dumps(TRUST_SOURCE_ACCOUNT),
         MaxSessionDuration=3600,
         Description="Switch role for S3 (access-broker demo)",
+        Tags=[{"Key": "managed-by", "Value": "access-broker"}, {"Key": GUARDED_TAG, "Value": "true"}],
     )
     target_iam.put_role_policy(
         RoleName=ROLE_NAME, PolicyName="s3-full-access", PolicyDocument=json.dumps(S3_FULL_ACCESS)
     )
+    limits = target_iam.create_policy(PolicyName=SESSION_LIMITS_POLICY, PolicyDocument=json.dumps(SESSION_LIMITS))
+    target_iam.attach_role_policy(RoleName=ROLE_NAME, PolicyArn=limits["Policy"]["Arn"])
+    target_iam.create_role(
+        RoleName=GUARD_ROLE,
+        AssumeRolePolicyDocument=json.dumps(GUARD_TRUST),
+        MaxSessionDuration=3600,
+        Description="Lets access-broker cut open sessions of the switch roles it manages",
+    )
+    target_iam.put_role_policy(
+        RoleName=GUARD_ROLE, PolicyName="session-guard", PolicyDocument=json.dumps(GUARD_PERMISSIONS)
+    )
+    target_iam.create_user(UserName=TARGET_ADMIN)
+    target_iam.put_user_policy(UserName=TARGET_ADMIN, PolicyName="administrator", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    keys[TARGET_ADMIN] = _new_keys(target_iam, TARGET_ADMIN)
 
     s3 = aws_client(endpoint, "s3", account=TARGET_ACCOUNT)
     s3.create_bucket(Bucket=BUCKET)
