@@ -338,9 +338,11 @@ def _parameter(data: Mapping[str, Any], name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _request_context(request: Any) -> tuple[RequestContext, Principal]:
-    """The condition keys and principal of a request moto is checking (an `IAMRequestBase`)."""
+def _request_context(request: Any) -> tuple[RequestContext, Principal] | None:
+    """The condition keys and principal of a request moto is checking (an `IAMRequestBase`); None when the
+    session's role no longer exists (IAM refuses such a session)."""
     from moto.iam.access_control import AssumedRoleAccessKey
+    from moto.iam.exceptions import NotFoundException
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
@@ -351,7 +353,10 @@ def _request_context(request: Any) -> tuple[RequestContext, Principal]:
               "aws:PrincipalAccount": account}
     if isinstance(key, AssumedRoleAccessKey):
         session = sts_backends[account][partition].get_assumed_role_from_access_key(key._access_key_id)
-        role = iam_backends[account][partition].get_role(key._owner_role_name)
+        try:
+            role = iam_backends[account][partition].get_role(key._owner_role_name)
+        except NotFoundException:
+            return None
         values.update({"aws:userid": f"{role.id}:{key._session_name}", "aws:PrincipalArn": role.arn,
                        "aws:PrincipalType": "AssumedRole"})
         issued = getattr(session, "issued_at", None)
@@ -397,7 +402,11 @@ def _check_action_permitted(self: Any, resource: str) -> None:
     """Replaces moto's `IAMRequestBase.check_action_permitted` (patched point 1)."""
     if self._action == "sts:GetCallerIdentity":
         return  # always allowed, even under an explicit Deny (as in IAM)
-    context, principal = _request_context(self)
+    request = _request_context(self)
+    if request is None:
+        self._raise_access_denied()
+        return
+    context, principal = request
     identity = [_document(policy) for policy in self._access_key.collect_policies()]
     trust: dict[str, Any] | None = None
     if self._action == "sts:AssumeRole":

@@ -197,6 +197,28 @@ def test_a_trust_policy_of_another_account_is_read_from_that_account(world: Loca
     assert refused(lambda: world.assume(alice, "alice"))
 
 
+def test_a_session_of_a_deleted_role_is_refused(world: LocalWorld) -> None:
+    temp_arn = f"arn:aws:iam::{TARGET_ACCOUNT}:role/temporary"
+
+    def make(iam: Any) -> None:
+        iam.create_role(RoleName="temporary", AssumeRolePolicyDocument=json.dumps(trust()))
+        iam.put_role_policy(RoleName="temporary", PolicyName="s3", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+
+    def delete(iam: Any) -> None:
+        iam.delete_role_policy(RoleName="temporary", PolicyName="s3")
+        iam.delete_role(RoleName="temporary")
+
+    world.as_admin(TARGET_ACCOUNT, make)
+    world.set_grant("alice", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": temp_arn}]})
+    session = world.assume(world.keys["alice"], "alice", temp_arn)
+    assert world.list_bucket(session) == ["hello.txt"]
+    world.as_admin(TARGET_ACCOUNT, delete)
+    assert refused(lambda: world.list_bucket(session))
+    assert refused(lambda: world.assume(world.keys["alice"], "alice", temp_arn))
+
+
 def test_a_cut_for_alice_ends_her_older_sessions_only(world: LocalWorld) -> None:
     for person in ("alice", "s3-access"):
         world.set_grant(person, grant(world.now() + timedelta(hours=1)))
