@@ -38,6 +38,7 @@ Patched points, all inside the world's child process by `install()`:
    build the request context and run `evaluate` over the principal's identity policies and, for
    sts:AssumeRole, over the target role's trust policy read from the role's own account (moto read it from
    the caller's account and so skipped it across accounts; it also allowed roles that do not exist).
+   A session whose role was deleted is refused (moto failed on it).
 2. `moto.sts.models.AssumedRole.__init__`: records `issued_at` (aws:TokenIssueTime) on the world clock and
    makes `expiration` follow the same clock. moto keeps no issue time.
 3. `moto.moto_server.werkzeug_app.DomainDispatcherApplication.__call__`: adds `POST /_world/clock`
