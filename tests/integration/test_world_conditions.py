@@ -18,7 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tools.moto_conditions import iso
-from tools.world import BUCKET, ROLE_NAME, SOURCE_ACCOUNT, TARGET_ACCOUNT, Emulator, Keys, aws_client, start_world
+from tools.world import (BUCKET, GUARD_EXTERNAL_ID, GUARD_ROLE, ROLE_NAME, SOURCE_ACCOUNT, TARGET_ACCOUNT, Emulator,
+                         Keys, aws_client, start_world)
 
 ROLE_ARN = f"arn:aws:iam::{TARGET_ACCOUNT}:role/{ROLE_NAME}"
 DENIED = {"AccessDenied", "AccessDeniedException"}
@@ -195,6 +196,24 @@ def test_a_trust_policy_of_another_account_is_read_from_that_account(world: Loca
     world.set_trust({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::333333333333:root"}, "Action": "sts:AssumeRole"}]})
     assert refused(lambda: world.assume(alice, "alice"))
+
+
+def test_only_the_broker_with_its_external_id_may_assume_the_guard_role(world: LocalWorld) -> None:
+    """The seed's guard role trusts one exact user ARN of the other account, with StringEquals sts:ExternalId."""
+    guard_arn = f"arn:aws:iam::{TARGET_ACCOUNT}:role/{GUARD_ROLE}"
+    broker = aws_client(world.endpoint, "sts", world.keys["broker"])
+
+    def assume(external_id: str | None) -> Any:
+        extra = {} if external_id is None else {"ExternalId": external_id}
+        return broker.assume_role(RoleArn=guard_arn, RoleSessionName="access-broker", **extra)
+
+    assert assume(GUARD_EXTERNAL_ID)["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{GUARD_ROLE}/access-broker")
+    assert refused(lambda: assume("access-broker-999999999999"))
+    assert refused(lambda: assume(None))
+    world.set_grant("alice", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": guard_arn}]})
+    alice = aws_client(world.endpoint, "sts", world.keys["alice"])
+    assert refused(lambda: alice.assume_role(RoleArn=guard_arn, RoleSessionName="alice", ExternalId=GUARD_EXTERNAL_ID))
 
 
 def test_a_session_of_a_deleted_role_is_refused(world: LocalWorld) -> None:
