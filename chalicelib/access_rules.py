@@ -3,15 +3,19 @@
 Each check raises the domain error a person would want to read: what is wrong and how to fix it."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chalicelib.catalog import Catalog, Person, Profile
 from chalicelib.domain.durations import format_duration, parse_duration
-from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable
+from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable, quote
 from chalicelib.domain.requests import AccessRequest
 
 MAX_REASON = 1000
 BREAK_GLASS_MIN_REASON = 20
+# Unicode's bidirectional controls (embeddings, overrides, isolates, marks): they make a reason read differently
+# in Slack or a terminal than it is stored ("Trojan Source").
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Caller:
 def profile_of(catalog: Catalog, name: str) -> Profile:
     profile = catalog.profiles.get(name)
     if profile is None:
-        raise Conflict(f"profile {name!r} is no longer in the catalog; nothing can change this request")
+        raise Conflict(f"profile {quote(name)} is no longer in the catalog; nothing can change this request")
     return profile
 
 
@@ -67,7 +71,7 @@ def requester_of(catalog: Catalog, caller: Caller, requester: object) -> Person:
         if caller.principal not in catalog.trusted_tools:
             raise Forbidden("only trusted tools may request on behalf of someone; leave out `requester`")
         if not isinstance(requester, str) or requester not in catalog.people:
-            raise Unprocessable(f"requester {requester!r} is not a person in the catalog")
+            raise Unprocessable(f"requester {quote(requester)} is not a person in the catalog")
         person = catalog.people[requester]
     if not person.iam_user:
         raise Unprocessable(f"person {person.id!r} has no IAM user; set people.{person.id}.iam_user in the catalog")
@@ -79,7 +83,7 @@ def requestable(catalog: Catalog, person: Person, name: object) -> Profile:
     profile = catalog.profiles.get(name) if isinstance(name, str) else None
     if profile is None or profile not in allowed:
         names = ", ".join(p.name for p in allowed) or "none"
-        raise Unprocessable(f"unknown profile {name!r}; profiles you may request: {names}",
+        raise Unprocessable(f"unknown profile {quote(name)}; profiles you may request: {names}",
                             profiles=[p.name for p in allowed])
     return profile
 
@@ -94,11 +98,17 @@ def duration_for(profile: Profile, duration: object) -> int:
 
 
 def reason_of(reason: object) -> str:
+    reason = without_bidi_controls(reason) if isinstance(reason, str) else reason
     if not isinstance(reason, str) or not reason.strip():
         raise Unprocessable("reason is required: say in a few words why you need access")
     if len(reason) > MAX_REASON:
         raise Unprocessable(f"reason is {len(reason)} characters; keep it to {MAX_REASON}")
     return reason.strip()
+
+
+def without_bidi_controls(text: str) -> str:
+    """`text` without bidirectional control characters: what people write (reasons, comments) reads as stored."""
+    return _BIDI_CONTROLS.sub("", text)
 
 
 def allow_break_glass(profile: Profile, reason: str) -> None:

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.domain.errors import Unprocessable
+from chalicelib.domain.errors import Unprocessable, quote
 
-_SHORT = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
-_ISO = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
+# ASCII digits only (`\d` would take `٢` or `２` too), and few: int() refuses thousands of digits.
+_N = "[0-9]{1,9}"
+_SHORT = re.compile(rf"^(?:(?P<d>{_N})d)?(?:(?P<h>{_N})h)?(?:(?P<m>{_N})m)?(?:(?P<s>{_N})s)?$")
+_ISO = re.compile(rf"^P(?:(?P<d>{_N})D)?(?:T(?:(?P<h>{_N})H)?(?:(?P<m>{_N})M)?(?:(?P<s>{_N})S)?)?$")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+MAX_SECONDS = 366 * 86400  # longer than any profile may allow; keeps every later date computation in range
 HELP = "use minutes or hours like `90m`, `2h`, `1h30m`, or ISO 8601 like `PT2H`"
 
 
@@ -18,10 +21,12 @@ def parse_duration(text: object) -> int:
     cleaned = text.strip()
     match = _ISO.match(cleaned.upper()) if cleaned.upper().startswith("P") else _SHORT.match(cleaned.lower())
     if not match or not any(match.groupdict().values()):
-        raise Unprocessable(f"duration {cleaned!r} is not understood: {HELP}")
+        raise Unprocessable(f"duration {quote(cleaned)} is not understood: {HELP}")
     seconds = sum(int(v) * _UNITS[k] for k, v in match.groupdict().items() if v)
     if seconds <= 0:
-        raise Unprocessable(f"duration {cleaned!r} must be longer than zero")
+        raise Unprocessable(f"duration {quote(cleaned)} must be longer than zero")
+    if seconds > MAX_SECONDS:
+        raise Unprocessable(f"duration {quote(cleaned)} is longer than a year: {HELP}")
     return seconds
 
 

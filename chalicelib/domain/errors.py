@@ -1,6 +1,18 @@
 """Domain errors. Each carries the HTTP status an entrypoint answers with, so routes never guess."""
 from __future__ import annotations
 
+QUOTED_MAX = 200  # characters of someone's input an error message repeats back
+
+
+def quote(value: object) -> str:
+    """`value` as an error message repeats it: its repr, at most QUOTED_MAX characters, saying how long it really
+    was when cut. Every detail that echoes input goes through here, so a megabyte of input never comes back whole."""
+    shown = repr(value)
+    if len(shown) <= QUOTED_MAX:
+        return shown
+    size = f" ({len(value)} characters)" if isinstance(value, (str, bytes, list, dict)) else ""
+    return f"{shown[:QUOTED_MAX]}…{size}"
+
 
 class DomainError(Exception):
     status = 400

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 from chalice import Blueprint, IAMAuthorizer, Response
 
 from chalicelib import bootstrap
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.access_rules import without_bidi_controls
+from chalicelib.domain.errors import InvalidInput, NotFound, quote
+from chalicelib.domain.ids import is_request_id
 from chalicelib.domain.requests import State
 from chalicelib.openapi import openapi_document
 from chalicelib.routes.http import caller, json_body, json_response, routes
@@ -19,6 +21,8 @@ from chalicelib.store.repository import IdempotencyClaim
 api = Blueprint(__name__)
 route = routes(api)
 AUDIT_WINDOW = timedelta(days=31)
+# A day inside the calendar's ends, so that a window's arithmetic (a day before `until`) never leaves it
+EARLIEST, LATEST = datetime(1, 1, 2, tzinfo=timezone.utc), datetime(9999, 12, 30, tzinfo=timezone.utc)
 signed = IAMAuthorizer()  # deployed stages: API Gateway checks SigV4 before the Lambda runs
 
 
@@ -67,7 +71,7 @@ def list_requests() -> Response:
     params = api.current_request.query_params or {}
     state = params.get("state")
     if state is not None and state not in {s.value for s in State}:
-        raise InvalidInput(f"state {state!r} is not one of {', '.join(s.value for s in State)}")
+        raise InvalidInput(f"state {quote(state)} is not one of {', '.join(s.value for s in State)}")
     limit = _int(params.get("limit", "50"), "limit", 1, 200)
     page = bootstrap.broker().list(who, State(state) if state else None, mine=_flag(params, "mine"),
                                    awaiting_me=_flag(params, "awaiting_me"), limit=limit, cursor=params.get("next"))
@@ -77,47 +81,47 @@ def list_requests() -> Response:
 @route("/v1/requests/{request_id}", authorizer=signed)
 def get_request(request_id: str) -> Response:
     who = caller(api)  # identity first: an anonymous call never builds the broker (nor reads its secrets)
-    return json_response(request_view(bootstrap.broker().get(who, request_id)))
+    return json_response(request_view(bootstrap.broker().get(who, _known_id(request_id))))
 
 
 @route("/v1/requests/{request_id}/events", authorizer=signed)
 def request_events(request_id: str) -> Response:
     who = caller(api)
-    events = bootstrap.broker().events(who, request_id)
+    events = bootstrap.broker().events(who, _known_id(request_id))
     return json_response({"events": [event_view(e) for e in events]})
 
 
 @route("/v1/requests/{request_id}/approve", methods=["POST"], authorizer=signed)
 def approve(request_id: str) -> Response:
     who, comment = caller(api), _comment()
-    return json_response(request_view(bootstrap.broker().approve(who, request_id, comment)))
+    return json_response(request_view(bootstrap.broker().approve(who, _known_id(request_id), comment)))
 
 
 @route("/v1/requests/{request_id}/deny", methods=["POST"], authorizer=signed)
 def deny(request_id: str) -> Response:
     who, comment = caller(api), _comment()
-    return json_response(request_view(bootstrap.broker().deny(who, request_id, comment)))
+    return json_response(request_view(bootstrap.broker().deny(who, _known_id(request_id), comment)))
 
 
 @route("/v1/requests/{request_id}/cancel", methods=["POST"], authorizer=signed)
 def cancel(request_id: str) -> Response:
     who = caller(api)
     json_body(api, {})
-    return json_response(request_view(bootstrap.broker().cancel(who, request_id)))
+    return json_response(request_view(bootstrap.broker().cancel(who, _known_id(request_id))))
 
 
 @route("/v1/requests/{request_id}/revoke", methods=["POST"], authorizer=signed)
 def revoke(request_id: str) -> Response:
     who = caller(api)
     json_body(api, {})
-    return json_response(request_view(bootstrap.broker().revoke(who, request_id)))
+    return json_response(request_view(bootstrap.broker().revoke(who, _known_id(request_id))))
 
 
 @route("/v1/requests/{request_id}/extend", methods=["POST"], authorizer=signed)
 def extend(request_id: str) -> Response:
     who = caller(api)
     body = json_body(api, {"duration": str}, required=("duration",))
-    return json_response(request_view(bootstrap.broker().extend(who, request_id, body["duration"])))
+    return json_response(request_view(bootstrap.broker().extend(who, _known_id(request_id), body["duration"])))
 
 
 @route("/v1/audit", authorizer=signed)
@@ -144,8 +148,15 @@ def audit() -> Response:
     return Response(body=lines, status_code=200, headers=headers)
 
 
+def _known_id(request_id: str) -> str:
+    """The path's request id, if it could name a request at all (after the caller's identity, before any read)."""
+    if not is_request_id(request_id):
+        raise NotFound(f"no request with id {quote(request_id)}; ids are 26 letters and digits, as created")
+    return request_id
+
+
 def _comment() -> str:
-    comment = json_body(api, {"comment": str}).get("comment") or ""
+    comment = without_bidi_controls(json_body(api, {"comment": str}).get("comment") or "")
     if len(comment) > 1000:
         raise InvalidInput(f"comment is {len(comment)} characters; keep it to 1000")
     return comment
@@ -159,7 +170,8 @@ def _flag(params: dict, name: str) -> bool:
 
 
 def _int(text: str, name: str, low: int, high: int) -> int:
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits, and few: `²`.isdigit() is true yet int() refuses it, and int() refuses thousands of digits
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not low <= int(text) <= high:
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}")
     return int(text)
 
@@ -171,4 +183,7 @@ def _time(text: str | None, name: str) -> datetime | None:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"{name} must be an RFC 3339 time like 2026-11-28T13:00:00Z") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    if not EARLIEST <= when <= LATEST:
+        raise InvalidInput(f"{name} must be a time between {EARLIEST.date()} and {LATEST.date()}")
+    return when

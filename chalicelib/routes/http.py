@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.access_rules import Caller
-from chalicelib.domain.errors import DomainError, InvalidInput, Unauthenticated
+from chalicelib.domain.errors import DomainError, InvalidInput, Unauthenticated, quote
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -69,7 +69,7 @@ def json_body(blueprint: Blueprint, allowed: dict[str, type | tuple[type, ...]],
         raise InvalidInput("the body must be a JSON object")
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]!r}; allowed fields are {', '.join(allowed)}")
+        raise InvalidInput(f"unknown field {quote(unknown[0])}; allowed fields are {', '.join(allowed)}")
     for name in required:
         if name not in body:
             raise InvalidInput(f"field {name!r} is required")
