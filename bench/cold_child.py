@@ -1,9 +1,11 @@
 """One cold start, run as a fresh interpreter: import a Chalice app module and answer one API Gateway event,
-the way Lambda's runtime does. Prints {"import_s", "answer_s", "cpu_s", "status", "at"} as one JSON line
-(cpu_s: this process's CPU time for both, which other load on the machine disturbs far less than wall time).
+the way Lambda's runtime does. Prints {"import_s", "answer_s", "cpu_s", "max_rss_mb", "status", "at"} as one JSON
+line (cpu_s: this process's CPU time for both, which other load on the machine disturbs far less than wall time;
+max_rss_mb: its peak resident memory, which a Lambda function's memory size must hold).
 
 Usage: python bench/cold_child.py <module> <event.json>. Kept free of imports the app would not need."""
 import json
+import os
 import sys
 import time
 
@@ -23,7 +25,7 @@ imported = time.perf_counter()
 class Context:  # what Lambda passes; Chalice only keeps it
     aws_request_id = "cold-start-bench"
     function_name = "access-broker-bench"
-    memory_limit_in_mb = 512
+    memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))  # Lambda sets it
 
     @staticmethod
     def get_remaining_time_in_millis() -> int:
@@ -32,6 +34,9 @@ class Context:  # what Lambda passes; Chalice only keeps it
 
 response = module.app(event, Context())
 answered, answered_cpu = time.perf_counter(), time.process_time()
+import resource  # noqa: E402  (after the answer: not part of the cold path)
+
+max_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # Linux counts KiB
 print(json.dumps({"import_s": imported - read, "answer_s": answered - imported, "cpu_s": answered_cpu - read_cpu,
-                  "status": response["statusCode"],
+                  "max_rss_mb": max_rss_mb, "status": response["statusCode"],
                   "body": str(response.get("body"))[:300], "at": time.time()}), flush=True)

@@ -66,10 +66,11 @@ def floor_event(*_: object) -> dict:
 
 
 def once(module: str, event: dict, env: dict[str, str], importtime: bool = False,
-         package: Path | None = None) -> dict[str, Any]:
+         package: Path | None = None, preexec_fn: Callable[[], None] | None = None) -> dict[str, Any]:
     """One fresh process; `process_s` also counts the interpreter's own start. With `package` (an unpacked
     deployment zip) the process sees only that directory and the standard library, as a Lambda function
-    does, runs in it, and cannot write bytecode (Lambda's /var/task is read-only)."""
+    does, runs in it, and cannot write bytecode (Lambda's /var/task is read-only). `preexec_fn` runs in the
+    child before it execs (bench/cpu_model.py: joining a throttled CPU group)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(event, f)
     root, flags = (package, ["-S"]) if package else (ROOT, [])
@@ -79,7 +80,7 @@ def once(module: str, event: dict, env: dict[str, str], importtime: bool = False
         started = time.time()
         done = subprocess.run([sys.executable, *flags, *(["-X", "importtime"] if importtime else []), str(CHILD),
                                module, f.name], cwd=root, env={**env, "PYTHONPATH": str(root)}, capture_output=True,
-                              text=True, timeout=120)
+                              text=True, timeout=120, preexec_fn=preexec_fn)
     finally:
         os.unlink(f.name)
     if done.returncode != 0 or not done.stdout.strip():
@@ -110,10 +111,10 @@ def run(world: Any, source_account: str, runs: int = 15, archive: Path | None = 
     with tempfile.TemporaryDirectory() as compiled, tempfile.TemporaryDirectory() as sources:
         cases: dict[str, tuple[str, Callable, dict[str, str], Path | None]] = {
             "app_local": ("app", app_event, world.env, None),
-            "app": ("app", app_event, world.deployed_env, _unpack(archive, Path(compiled)) if archive else None)}
+            "app": ("app", app_event, world.deployed_env, unpack(archive, Path(compiled)) if archive else None)}
         if archive:
             cases["app_sources_only"] = ("app", app_event, world.deployed_env,
-                                         _unpack(archive, Path(sources), bytecode=False))
+                                         unpack(archive, Path(sources), bytecode=False))
         cases["floor"] = ("bench.floor_app", floor_event, world.deployed_env, None)
         for module, event, env, package in cases.values():
             empty_table(world.env["ACCESS_BROKER_TABLE"])
@@ -145,7 +146,7 @@ def run(world: Any, source_account: str, runs: int = 15, archive: Path | None = 
     return result
 
 
-def _unpack(archive: Path, into: Path, bytecode: bool = True) -> Path:
+def unpack(archive: Path, into: Path, bytecode: bool = True) -> Path:
     with zipfile.ZipFile(archive) as zipped:
         zipped.extractall(into, [n for n in zipped.namelist() if bytecode or "__pycache__/" not in n])
     return into

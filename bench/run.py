@@ -1,5 +1,6 @@
-"""`make bench`: cold start against its floor, warm latency and AWS calls per flow, sweep cost as the table
-grows, package size and the costliest imports. Prints one table; writes bench/results.json.
+"""`make bench`: cold start against its floor, the cold answer under Lambda's CPU at each memory size, warm
+latency and AWS calls per flow, sweep cost as the table grows, package size and the costliest imports. Prints one
+table; writes bench/results.json.
 
 Times are this machine's; only ratios and counts carry over. Nothing here is asserted: tests/perf pins counts."""
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from bench import coldstart, flows, size, sweep_cost
+from bench import coldstart, flows, memory_curve, size, sweep_cost
 from bench.world import fresh_broker, local_world
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -31,6 +32,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="runs per flow (default 200)")
     parser.add_argument("--cold-runs", type=int, default=15, help="rounds of cold starts (app, app as deployed, floor)")
+    parser.add_argument("--memory-runs", type=int, default=5,
+                        help="fresh processes per memory size under the Lambda CPU model (default 5)")
     parser.add_argument("--sweep-sizes", default=",".join(map(str, SWEEP_SIZES)), help="stored requests per step")
     parser.add_argument("--skip-package", action="store_true", help="skip `chalice package` (it needs PyPI)")
     args = parser.parse_args()
@@ -45,6 +48,9 @@ def main() -> None:
         archive = Path(results["size"].pop("zip")) if "zip" in results["size"] else None
         results["cold_start"] = coldstart.run(world, broker.catalog.source_account, runs=args.cold_runs,
                                               archive=archive)
+        results["memory_curve"] = (memory_curve.run(world, broker.catalog.source_account, archive,
+                                                    runs=args.memory_runs)
+                                   if archive else {"skipped": "no deployment zip (--skip-package)"})
         results["flows"] = flows.run(broker, runs=args.runs)
         with sweep_storage() as (storage, note):
             on_moto = storage == "moto"
@@ -106,6 +112,8 @@ def render(results: dict[str, Any]) -> str:
         verdict = "within" if ratio["wall"] <= cold["budget"] else "OVER"
         row(f"  ratio to the floor, {'local world' if name == 'app_local' else 'as deployed'}", f"{ratio['wall']}x",
             f"({verdict} {cold['budget']}x)", f"cpu: {ratio['cpu']}x", f"median of {cold[name]['runs']} rounds")
+    lines.append("")
+    lines.extend(memory_curve.render(results["memory_curve"]))
     lines.append("")
     row("WARM FLOW (ms)", "median", "p95", "runs", "AWS calls")
     for name, flow in results["flows"].items():
