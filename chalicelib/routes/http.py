@@ -45,16 +45,22 @@ def routes(blueprint: Blueprint) -> Callable[..., Callable]:
 
 
 def caller(blueprint: Blueprint) -> Caller:
-    """The IAM principal behind the request: API Gateway's SigV4 identity, or `X-Local-Principal` when
-    running locally. 401 when there is none."""
+    """The IAM principal behind the request: API Gateway's SigV4 identity, or `X-Local-Principal` on an unsigned
+    request when running locally (a signed one is always named by its signature). 401 when there is none."""
     request = blueprint.current_request
     arn = (request.context.get("identity") or {}).get("userArn")
-    if not arn and bootstrap.settings().local_identity_allowed:
+    if not arn and bootstrap.settings().local_identity_allowed and not _signed(request):
         arn = request.headers.get("x-local-principal")
     if not arn:
         raise Unauthenticated("this route needs an IAM identity: sign the request with SigV4 "
                               "(locally: send X-Local-Principal: <IAM ARN>)")
     return bootstrap.broker().caller_from_arn(arn, "api")
+
+
+def _signed(request: Any) -> bool:
+    """Whether the request carries a signature (verified or not): then X-Local-Principal never names the caller."""
+    return "authorization" in request.headers or any(
+        name.lower() == "x-amz-signature" for name in (request.query_params or {}))
 
 
 def json_body(blueprint: Blueprint, allowed: dict[str, type | tuple[type, ...]],
