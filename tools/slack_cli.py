@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = ROOT / ".local" / "env"  # what `make run` wrote
 TEAM = {"id": "T01LOCAL", "domain": "access-broker-local"}
 COMMAND = "/request-access"
 
@@ -115,13 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    seen = _stub_count(stub)
-    status, answer = _send(f"{url}{path}", body, secret)
-    print(f"--- answer {status}")
-    if answer.strip():
-        print(_readable_answer(answer, names))
-    if stub:
-        _print_new_calls(stub, seen, names)
+    try:
+        seen = _stub_count(stub)
+        status, answer = _send(f"{url}{path}", body, secret)
+        print(f"--- answer {status}")
+        if answer.strip():
+            print(_readable_answer(answer, names))
+        if stub:
+            _print_new_calls(stub, seen, names)
+    except OSError as exc:  # URLError: refused, timed out... (HTTPError, an answer, is handled in _send)
+        reason = getattr(exc, "reason", exc)
+        print(f"make slack: nothing answers at {url} or its Slack stub ({reason}): is `make run` still running? "
+              "Start it, then try again", file=sys.stderr)
+        return 1
     return 0 if status < 400 else 1
 
 
@@ -191,10 +198,9 @@ def _print_new_calls(stub: str, seen: int, names: dict[str, str], quiet_s: float
 
 
 def _local_env() -> dict[str, str]:
-    path = ROOT / ".local" / "env"
-    if not path.exists():
+    if not ENV_FILE.exists():
         return {}
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return dict(line.split("=", 1) for line in ENV_FILE.read_text().splitlines() if "=" in line)
 
 
 def _slack_names(env: dict[str, str]) -> dict[str, str]:
