@@ -1,0 +1,3 @@
+from access_broker_cli.main import main
+
+main()

@@ -1,0 +1,78 @@
+"""`aws-profile ID`: an AWS CLI profile that switches into the granted role with the caller's own credentials, so
+`aws --profile NAME ...` works while the grant lasts. The role only accepts sessions named after the IAM user."""
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+from access_broker_cli import awsconfig
+from access_broker_cli.api import Api
+from access_broker_cli.durations import human, seconds_until
+from access_broker_cli.errors import Refused, Unreachable, UsageError
+
+MAX_SESSION_S = 3600  # the switch roles' MaxSessionDuration
+MIN_SESSION_S = 900  # STS refuses shorter sessions; the broker ends the session at the grant's end anyway
+# Where credentials that are not a named profile come from, in the AWS config's own words (credential_source).
+_SOURCES = {"env": "Environment", "iam-role": "Ec2InstanceMetadata", "container-role": "EcsContainer"}
+
+
+def write_profile(request: Dict[str, Any], name: str, api: Api) -> Tuple[str, Dict[str, Any]]:
+    """Writes profile `name` for an active `request`; returns what to print as text and as JSON."""
+    grant = request.get("grant")
+    if request["state"] != "active" or not grant:
+        raise Refused(f"request {request['id']} is {request['state']}: a profile works only while the grant is "
+                      "active", request)
+    name = _name(name)
+    user = _caller_user_name(api)
+    if user != request["requester"]["iam_user"]:
+        raise Refused(f"request {request['id']} grants IAM user {request['requester']['iam_user']}, and you are "
+                      f"{user}: run this with the requester's credentials", request)
+    source_key, source = _source(api)
+    if source_key == "source_profile" and source == name:
+        raise UsageError(f"--name {name!r} is the profile your own credentials come from; choose another name")
+    left = seconds_until(grant["expires_at"])
+    values = {"role_arn": grant["role_arn"], source_key: source, "role_session_name": user,
+              "duration_seconds": str(int(max(MIN_SESSION_S, min(MAX_SESSION_S, left))))}
+    path = awsconfig.config_path()
+    before = path.read_text() if path.exists() else ""
+    dropped = ("credential_source",) if source_key == "source_profile" else ("source_profile",)
+    marker = f"request {request['id']}, grant ends {grant['expires_at']}"
+    awsconfig.write(path, awsconfig.upsert(before, name, values, dropped, marker))
+    written: Dict[str, Any] = {"profile": name, "config_file": str(path), **values,
+                               "expires_at": grant["expires_at"], "request": request}
+    text = (f"wrote profile {name} to {path} ({grant['role_arn']}, session {user}, {human(left)} left)\n"
+            f"try: aws --profile {name} sts get-caller-identity")
+    return text, written
+
+
+def _caller_user_name(api: Api) -> str:
+    """The caller's IAM user name, from sts:GetCallerIdentity (AWS_ENDPOINT_URL and friends honoured)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    api.credentials()  # a clear usage error when there are none
+    try:
+        sts = api.session.create_client("sts", region_name=api.session.get_config_variable("region") or "us-east-1")
+        arn = sts.get_caller_identity()["Arn"]
+    except ClientError as exc:
+        raise Refused(f"AWS could not tell who you are: {exc}") from None
+    except BotoCoreError as exc:
+        raise Unreachable(f"AWS could not tell who you are: {exc}") from None
+    kind, _, path = arn.split(":", 5)[-1].partition("/")
+    if kind != "user":
+        raise Refused(f"aws-profile needs an IAM user's credentials; you are {arn}, and the role trusts only IAM "
+                      "users switching in under their own name")
+    return path.rsplit("/", 1)[-1]
+
+
+def _source(api: Api) -> Tuple[str, str]:
+    """("source_profile", the caller's profile), or ("credential_source", ...) for credentials from elsewhere."""
+    method = api.credentials().method
+    if method in _SOURCES:
+        return "credential_source", _SOURCES[method]
+    return "source_profile", api.session.profile or "default"
+
+
+def _name(name: str) -> str:
+    try:
+        return awsconfig.check_name(name)
+    except ValueError as exc:
+        raise UsageError(f"--name: {exc}") from None

@@ -1,0 +1,82 @@
+"""How requests and profiles read in a terminal (`--json` prints the API's JSON instead)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Sequence
+
+from access_broker_cli.durations import human, seconds_until
+
+Request = Dict[str, Any]
+
+
+def table(headers: Sequence[str], rows: List[Sequence[str]]) -> str:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = [headers] + rows
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+
+
+def profiles(items: List[Dict[str, Any]]) -> str:
+    if not items:
+        return "no profiles you may request"
+    rows = [[p["name"], p["account"], p["role_arn"].rsplit("/", 1)[-1], human(p["default_duration_seconds"]),
+             f"{human(p['min_duration_seconds'])}-{human(p['max_duration_seconds'])}", str(p["approvals_required"])]
+            for p in items]
+    return table(["PROFILE", "ACCOUNT", "ROLE", "DEFAULT", "RANGE", "APPROVALS"], rows)
+
+
+def requests(items: List[Request]) -> str:
+    if not items:
+        return "no requests"
+    rows = [[r["id"], r["state"], r["profile"], r["requester"]["id"], human(r["duration_seconds"]), _until(r),
+             _short(r["reason"], 40)] for r in items]
+    return table(["ID", "STATE", "PROFILE", "REQUESTER", "DURATION", "ENDS", "REASON"], rows)
+
+
+def status(request: Request) -> str:
+    """One line: `<id> active until 2026-11-28T14:00:00Z (59m left)`, `<id> pending (0 of 1 approvals)`..."""
+    state = request["state"]
+    if state == "pending":
+        return (f"{request['id']} pending ({len(request.get('approvals') or [])} of {request['approvals_required']} "
+                f"approvals)")
+    if state == "active" and request.get("grant"):
+        expires = request["grant"]["expires_at"]
+        extension = request.get("extension")
+        asked = f"; {human(extension['duration_seconds'])} more awaits approval" if extension else ""
+        return f"{request['id']} active until {expires} ({human(seconds_until(expires))} left){asked}"
+    why = request.get("failure_reason") or request.get("decision_comment")
+    return f"{request['id']} {state}" + (f": {why}" if why else "")
+
+
+def request(item: Request, console_url: str | None) -> str:
+    fields = [
+        ("id", item["id"]),
+        ("state", status(item).split(" ", 1)[1]),
+        ("profile", f"{item['profile']} (account {item['account']}, {item['role_arn']})"),
+        ("requester", f"{item['requester']['id']} (IAM user {item['requester']['iam_user']})"
+         + (f", requested by {item['requested_by_tool']}" if item.get("requested_by_tool") else "")),
+        ("reason", item["reason"]),
+        ("duration", human(item["duration_seconds"])),
+        ("approvals", f"{len(item['approvals'])} of {item['approvals_required']}"
+         + "".join(f"; {a['by']} at {a['at']}" for a in item["approvals"])),
+        ("created", item["created_at"]),
+    ]
+    if item.get("decided_by"):
+        fields.append(("decided by", item["decided_by"] + (f": {item['decision_comment']}"
+                                                          if item.get("decision_comment") else "")))
+    grant = item.get("grant")
+    if grant:
+        fields += [("role", grant["role_arn"]), ("starts", grant["starts_at"]), ("expires", grant["expires_at"]),
+                   ("switch role", grant["switch_role_url"])]
+        if console_url:
+            fields.append(("console", console_url))
+    width = max(len(name) for name, _ in fields)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in fields)
+
+
+def _until(item: Request) -> str:
+    grant = item.get("grant")
+    return grant["expires_at"] if grant and item["state"] == "active" else "-"
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
