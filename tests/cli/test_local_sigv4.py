@@ -1,0 +1,115 @@
+"""The local server checks SigV4 as API Gateway's IAM authorizer does: a bad, stale or unknown signature is a 403
+with API Gateway's `{"message": ...}`; a signed request is named by its signature; unsigned requests may still say
+who they are with X-Local-Principal (the curl walkthrough)."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import botocore.auth
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from access_broker_cli.main import run
+from tools.world import REGION, Keys, write_credentials_file
+
+BODY = {"profile": "s3-prod", "duration": "1h", "reason": "checking signatures"}
+BAD_SIGNATURE = "The request signature we calculated does not match the signature you provided."
+
+
+def send(url: str, keys: Keys | None, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None,
+         service: str = "execute-api", after_signing: dict[str, str] | None = None,
+         sent_body: bytes | None = None) -> tuple[int, dict[str, str], Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = AWSRequest(method=method, url=url, data=data,
+                         headers={"Content-Type": "application/json", **(headers or {})})
+    if keys:
+        credentials = Credentials(keys.access_key_id, keys.secret_access_key, keys.session_token)
+        SigV4Auth(credentials, service, REGION).add_auth(request)
+    sent = urllib.request.Request(url, data=sent_body if sent_body is not None else data, method=method,
+                                  headers={**dict(request.headers.items()), **(after_signing or {})})
+    try:
+        with urllib.request.urlopen(sent, timeout=30) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
+
+
+@pytest.fixture
+def keys(world) -> dict[str, Keys]:  # type: ignore[no-untyped-def]
+    return world.keys
+
+
+def as_bob() -> dict[str, str]:
+    return {"X-Local-Principal": "arn:aws:iam::111111111111:user/bob"}
+
+
+def test_a_signed_request_is_named_by_its_signature(served, keys) -> None:
+    status, _, created = send(f"{served}/v1/requests", keys["s3-access"], "POST", BODY, after_signing=as_bob())
+    assert status == 201, created
+    assert created["requester"]["id"] == "s3-access"  # not bob, whatever the header says
+    status, _, _ = send(f"{served}/v1/requests/{created['id']}/cancel", keys["s3-access"], "POST", {})
+    assert status == 200
+
+
+def test_an_unsigned_request_may_still_use_x_local_principal(served) -> None:
+    status, _, found = send(f"{served}/v1/profiles", None, headers=as_bob())
+    assert status == 200 and found["profiles"], found
+    status, _, problem = send(f"{served}/v1/profiles", None)
+    assert status == 401 and "SigV4" in problem["detail"]
+
+
+@pytest.mark.parametrize("case", ["wrong secret", "tampered body", "unknown key", "wrong service"])
+def test_a_bad_signature_is_refused_like_api_gateway(served, keys, case: str) -> None:
+    real = keys["s3-access"]
+    signer = {"wrong secret": Keys(real.access_key_id, "x" * 40), "unknown key": Keys("AKIAEXAMPLEEXAMPLE00", "x" * 40)
+              }.get(case, real)
+    tampered = json.dumps({**BODY, "duration": "4h"}).encode() if case == "tampered body" else None
+
+    status, headers, answer = send(f"{served}/v1/requests", signer, "POST", BODY, after_signing=as_bob(),
+                                   service="s3" if case == "wrong service" else "execute-api", sent_body=tampered)
+
+    assert status == 403, answer
+    assert set(answer) == {"message"}, "API Gateway answers {\"message\": ...}"
+    expected = {"wrong secret": BAD_SIGNATURE, "tampered body": BAD_SIGNATURE,
+                "unknown key": "The security token included in the request is invalid.",
+                "wrong service": "Credential should be scoped to correct service: 'execute-api'."}[case]
+    assert answer["message"].startswith(expected)
+    assert headers["x-amzn-ErrorType"] in ("InvalidSignatureException", "UnrecognizedClientException")
+    status, _, mine = send(f"{served}/v1/requests?mine=true", None, headers=as_bob())
+    assert status == 200 and mine["requests"] == [], "a refused request changes nothing"
+
+
+@pytest.mark.parametrize("skew_minutes, accepted", [(-6, False), (-4, True), (4, True), (6, False)])
+def test_the_five_minute_clock_skew_rule(served, keys, monkeypatch, skew_minutes: int, accepted: bool) -> None:
+    signed_at = datetime.now(timezone.utc) + timedelta(minutes=skew_minutes)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: signed_at.replace(tzinfo=None))
+
+    status, _, answer = send(f"{served}/v1/profiles", keys["s3-access"])
+
+    if accepted:
+        assert status == 200, answer
+    else:
+        assert status == 403 and set(answer) == {"message"}, answer
+        assert answer["message"].startswith("Signature expired" if skew_minutes < 0 else "Signature not yet current")
+
+
+def test_the_cli_prints_api_gateways_message_for_a_stale_signature(served, world, tmp_path, monkeypatch,
+                                                                   capsys) -> None:
+    """In process, so the signer's clock can be moved: the CLI shows the 403's message and exits 1."""
+    credentials = tmp_path / "credentials"
+    write_credentials_file(credentials, world.keys)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_PROFILE", "s3-access")
+    stale = datetime.now(timezone.utc) - timedelta(minutes=10)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: stale.replace(tzinfo=None))
+
+    assert run(["profiles", "--url", served]) == 1
+    assert "access-broker: Signature expired:" in capsys.readouterr().err
