@@ -8,10 +8,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from chalicelib.domain.durations import format_duration, parse_duration
-from chalicelib.domain.errors import CatalogError, DomainError
+from chalicelib.domain.errors import CatalogError, DomainError, quote
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
@@ -20,6 +20,11 @@ _IAM_USER = re.compile(r"^[\w+=,.@-]{1,64}$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _COLORS = re.compile(r"^[0-9A-Fa-f]{6}$")
+_SLACK_TEAM = re.compile(r"^T[A-Z0-9]{2,}$")
+_SLACK_APP = re.compile(r"^A[A-Z0-9]{2,}$")
+# arn:<partition>:iam::<account>:role/<optional/path/><name>, and the session ARN API Gateway reports for it
+_ROLE_ARN = re.compile(r"^arn:(?P<partition>[\w-]+):iam::(?P<account>\d{12}):role/(?:[^/]+/)*(?P<name>[^/]+)$")
+_SESSION_ARN = re.compile(r"^arn:(?P<partition>[\w-]+):sts::(?P<account>\d{12}):assumed-role/(?P<name>[^/]+)/[^/]+$")
 _SIGNIN_HOSTS = {"aws": "signin.aws.amazon.com", "aws-cn": "signin.amazonaws.cn",
                  "aws-us-gov": "signin.amazonaws-us-gov.com"}
 
@@ -61,22 +66,74 @@ class Profile:
         return f"{format_duration(self.min_duration)} to {format_duration(self.max_duration)}"
 
 
+class TrustedTools:
+    """The catalog's `trusted_tools`; `principal in tools` matches a caller the way API Gateway reports it.
+
+    An IAM user or role ARN matches itself. A role also matches its sessions: API Gateway reports a role caller as
+    `arn:aws:sts::<account>:assumed-role/<name>/<session>`, an ARN without the role's path, so a listed
+    `arn:aws:iam::<account>:role/<path/><name>` matches on partition, account and role name (unique in an account,
+    compared without case, as IAM does)."""
+
+    def __init__(self, arns: Iterable[str] = ()) -> None:
+        self.arns = frozenset(arns)
+        self._roles = {_role_key(m) for m in map(_ROLE_ARN.match, self.arns) if m}
+
+    def __contains__(self, principal: object) -> bool:
+        if not isinstance(principal, str):
+            return False
+        session = _SESSION_ARN.match(principal)
+        return principal in self.arns or bool(session and _role_key(session) in self._roles)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.arns))
+
+    def __len__(self) -> int:
+        return len(self.arns)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TrustedTools) and other.arns == self.arns
+
+    def __hash__(self) -> int:
+        return hash(self.arns)
+
+    def __repr__(self) -> str:
+        return f"TrustedTools({sorted(self.arns)!r})"
+
+
+def _role_key(match: re.Match) -> tuple[str, str, str]:
+    return match["partition"], match["account"], match["name"].lower()
+
+
+@dataclass(frozen=True)
+class SlackWorkspace:
+    """`slack:` in the catalog: when set, Slack requests for another workspace or app are refused."""
+    team_id: str | None = None
+    api_app_id: str | None = None
+
+
 @dataclass(frozen=True)
 class Catalog:
     source_account: str
     partition: str
     security_channel: str | None
-    trusted_tools: frozenset[str]
+    trusted_tools: TrustedTools
     people: dict[str, Person]
     groups: dict[str, frozenset[str]]
     profiles: dict[str, Profile] = field(default_factory=dict)
+    slack: SlackWorkspace = field(default_factory=SlackWorkspace)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trusted_tools, TrustedTools):  # a plain set of ARNs, as tests and callers may pass
+            object.__setattr__(self, "trusted_tools", TrustedTools(self.trusted_tools))
 
     @property
     def signin_host(self) -> str:
         return _SIGNIN_HOSTS[self.partition]
 
     def person_by_iam_user(self, iam_user: str) -> Person | None:
-        return next((p for p in self.people.values() if p.iam_user == iam_user), None)
+        """IAM user names are unique without case (IAM refuses `Bob` beside `bob`): compared the same way here."""
+        wanted = iam_user.casefold()
+        return next((p for p in self.people.values() if p.iam_user and p.iam_user.casefold() == wanted), None)
 
     def person_by_slack_id(self, slack_user_id: str) -> Person | None:
         return next((p for p in self.people.values() if p.slack_user_id == slack_user_id), None)
@@ -139,14 +196,15 @@ def parse_catalog(raw: Any) -> Catalog:
     """Validates a decoded catalog document; raises CatalogError naming the key."""
     doc = _mapping(raw, "catalog")
     _known(doc, "catalog", {"source_account", "partition", "security_channel", "trusted_tools", "people", "groups",
-                            "profiles"})
+                            "profiles", "slack"})
     source = _account(doc.get("source_account"), "source_account")
     partition = doc.get("partition", "aws")
     if partition not in _SIGNIN_HOSTS:
-        raise CatalogError(f"partition: {partition!r} is not one of {', '.join(_SIGNIN_HOSTS)}")
+        raise CatalogError(f"partition: {quote(partition)} is not one of {', '.join(_SIGNIN_HOSTS)}")
     people = {pid: _person(pid, spec) for pid, spec in _mapping(doc.get("people"), "people").items()}
     if not people:
         raise CatalogError("people: the catalog needs at least one person")
+    _one_entry_per_person(people)
     groups = _groups(doc.get("groups") or {}, people)
     profiles = {name: _profile(name, spec, people, groups, partition)
                 for name, spec in _mapping(doc.get("profiles"), "profiles").items()}
@@ -155,7 +213,36 @@ def parse_catalog(raw: Any) -> Catalog:
         raise CatalogError("trusted_tools: must be a list of IAM ARNs like arn:aws:iam::111111111111:role/tool")
     return Catalog(source_account=source, partition=partition,
                    security_channel=_channel(doc.get("security_channel"), "security_channel"),
-                   trusted_tools=frozenset(tools), people=people, groups=groups, profiles=profiles)
+                   trusted_tools=TrustedTools(tools), people=people, groups=groups, profiles=profiles,
+                   slack=_slack(doc.get("slack") or {}))
+
+
+def _one_entry_per_person(people: dict[str, Person]) -> None:
+    """One Slack user or IAM user on two entries would be one person counted twice: approving their own request,
+    or giving two of the approvals a profile needs. IAM user names compare without case, as IAM compares them."""
+    for label, value_of in (("slack_user_id", lambda p: p.slack_user_id),
+                            ("iam_user", lambda p: p.iam_user and p.iam_user.casefold())):
+        seen: dict[str, Person] = {}
+        for person in people.values():
+            value = value_of(person)
+            if not value:
+                continue
+            first = seen.setdefault(value, person)
+            if first is not person:
+                raise CatalogError(
+                    f"people.{first.id} and people.{person.id} have the same {label} "
+                    f"({quote(getattr(first, label))} and {quote(getattr(person, label))}): each person needs their "
+                    f"own; merge the two entries or correct one of them")
+
+
+def _slack(raw: Any) -> SlackWorkspace:
+    spec = _mapping(raw, "slack")
+    _known(spec, "slack", {"team_id", "api_app_id"})
+    for name, pattern, example in (("team_id", _SLACK_TEAM, "T01ABCDEF"), ("api_app_id", _SLACK_APP, "A01ABCDEF")):
+        value = spec.get(name)
+        if value is not None and (not isinstance(value, str) or not pattern.match(value)):
+            raise CatalogError(f"slack.{name}: {quote(value)} is not a Slack {name} like {example}")
+    return SlackWorkspace(team_id=spec.get("team_id"), api_app_id=spec.get("api_app_id"))
 
 
 def _person(pid: Any, spec: Any) -> Person:
@@ -166,10 +253,10 @@ def _person(pid: Any, spec: Any) -> Person:
     _known(spec, key, {"iam_user", "slack_user_id", "email"})
     iam_user = spec.get("iam_user")
     if iam_user is not None and (not isinstance(iam_user, str) or not _IAM_USER.match(iam_user)):
-        raise CatalogError(f"{key}.iam_user: {iam_user!r} is not a valid IAM user name")
+        raise CatalogError(f"{key}.iam_user: {quote(iam_user)} is not a valid IAM user name")
     slack = spec.get("slack_user_id")
     if slack is not None and (not isinstance(slack, str) or not _SLACK_USER.match(slack)):
-        raise CatalogError(f"{key}.slack_user_id: {slack!r} is not a Slack user id like U01ABCDEF")
+        raise CatalogError(f"{key}.slack_user_id: {quote(slack)} is not a Slack user id like U01ABCDEF")
     return Person(id=pid, iam_user=iam_user, slack_user_id=slack, email=spec.get("email"))
 
 
@@ -183,7 +270,7 @@ def _groups(raw: Any, people: dict[str, Person]) -> dict[str, frozenset[str]]:
             raise CatalogError(f"{key}: must be a list of person ids")
         for member in members:
             if member not in people:
-                raise CatalogError(f"{key}: unknown person {member!r}; add them under people first")
+                raise CatalogError(f"{key}: unknown person {quote(member)}; add them under people first")
         groups[name] = frozenset(members)
     return groups
 
@@ -198,7 +285,7 @@ def _members(value: Any, key: str, people: dict[str, Person], groups: dict[str, 
         elif name in people:
             found.add(name)
         else:
-            raise CatalogError(f"{key}: unknown person or group {name!r}")
+            raise CatalogError(f"{key}: unknown person or group {quote(name)}")
     return frozenset(found)
 
 
@@ -216,7 +303,7 @@ def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, 
     _known(spec, key, _PROFILE_KEYS)
     role = spec.get("role")
     if not isinstance(role, str) or not _ROLE.match(role):
-        raise CatalogError(f"{key}.role: {role!r} is not a valid IAM role name (1-64 of letters, digits, +=,.@_-)")
+        raise CatalogError(f"{key}.role: {quote(role)} is not a valid IAM role name (1-64 of letters, digits, +=,.@_-)")
     break_glass = spec.get("break_glass", False)
     if not isinstance(break_glass, bool):
         raise CatalogError(f"{key}.break_glass: must be true or false")
@@ -248,7 +335,7 @@ def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, 
             raise CatalogError(f"{key}.extension.{flag}: must be true or false")
     color = spec.get("color")
     if color is not None and (not isinstance(color, str) or not _COLORS.match(color)):
-        raise CatalogError(f"{key}.color: {color!r} must be a 6-digit hex colour like F2B0A9")
+        raise CatalogError(f"{key}.color: {quote(color)} must be a 6-digit hex colour like F2B0A9")
     return Profile(
         name=name, account=_account(spec.get("account"), f"{key}.account"), role=role,
         display_name=str(spec.get("display_name") or name)[:64], color=color,
@@ -268,13 +355,14 @@ def _duration(value: Any, key: str) -> int:
 def _account(value: Any, key: str) -> str:
     text = str(value) if isinstance(value, (str, int)) else ""
     if not _ACCOUNT.match(text):
-        raise CatalogError(f"{key}: {value!r} is not a 12-digit AWS account id (quote it in YAML: \"012345678901\")")
+        raise CatalogError(f"{key}: {quote(value)} is not a 12-digit AWS account id "
+                           f"(quote it in YAML: \"012345678901\")")
     return text
 
 
 def _channel(value: Any, key: str) -> str | None:
     if value is not None and (not isinstance(value, str) or not _SLACK_CHANNEL.match(value)):
-        raise CatalogError(f"{key}: {value!r} is not a Slack channel id like C01ABCDEF")
+        raise CatalogError(f"{key}: {quote(value)} is not a Slack channel id like C01ABCDEF")
     return value
 
 
@@ -287,4 +375,4 @@ def _mapping(value: Any, key: str) -> dict:
 def _known(spec: dict, key: str, allowed: set[str]) -> None:
     unknown = sorted(set(spec) - allowed)
     if unknown:
-        raise CatalogError(f"{key}: unknown key {unknown[0]!r}; known keys are {', '.join(sorted(allowed))}")
+        raise CatalogError(f"{key}: unknown key {quote(unknown[0])}; known keys are {', '.join(sorted(allowed))}")
