@@ -5,6 +5,7 @@ or when anything in them is broader than the broker needs."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,9 @@ def rendered() -> dict[Path, str]:
     files = {}
     for name, stage in deployed_stages(config).items():
         env = {**config.get("environment_variables", {}), **stage.get("environment_variables", {})}
-        catalog = load_catalog(ROOT / env.get("ACCESS_BROKER_CATALOG", catalog_path))
+        # ACCESS_BROKER_CATALOG from the environment wins, as it does for make run, make demo and make package
+        catalog = load_catalog(ROOT / (os.environ.get("ACCESS_BROKER_CATALOG") or env.get("ACCESS_BROKER_CATALOG",
+                                                                                             catalog_path)))
         policy = broker_policy(name, env["ACCESS_BROKER_TABLE"], catalog.source_account, catalog.partition,
                                [role.arn for role in catalog.guard_roles()])
         files[CHALICE_DIR / stage["iam_policy_file"]] = json.dumps(policy, indent=2) + "\n"

@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib.domain.errors import CatalogError
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
+from tools.package_catalog import catalog_from_environment, set_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -94,6 +95,7 @@ def package(stage: str, out: Path) -> dict[str, Path]:
     """Runs chalice package twice; returns the CloudFormation and Terraform templates written."""
     out.mkdir(parents=True, exist_ok=True)
     name = table_name(stage)
+    catalog = catalog_from_environment(ROOT)  # ACCESS_BROKER_CATALOG, when set, wins over config.json's
     merge = {"cloudformation": out / "table.cloudformation.json", "terraform": out / "table.tf.json"}
     merged = cloudformation_table(name)
     merged["Resources"].update(cloudformation_function_names(stage)["Resources"])
@@ -110,6 +112,8 @@ def package(stage: str, out: Path) -> dict[str, Path]:
         if done.returncode != 0:
             raise SystemExit(f"chalice package ({fmt}) failed:\n{(done.stderr or done.stdout)[-2000:]}")
         written[fmt] = target / template
+        if catalog:
+            set_catalog(written[fmt], catalog)
         compile_package(target / "deployment.zip")
     # chalice merges templates for CloudFormation only; Terraform reads every *.tf.json in the directory.
     (out / "terraform" / "table.tf.json").write_text(merge["terraform"].read_text())
