@@ -8,6 +8,7 @@ import argparse
 import logging
 import os
 import secrets
+import socket
 import threading
 from pathlib import Path
 
@@ -16,12 +17,15 @@ from tools.world import BROKER_PROFILE, REGION, start_world, write_credentials_f
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 SWEEP_EVERY_S = 15.0
+STUB_BOT_TOKEN = "xoxb-local-stub"  # what the broker sends the local Slack stub: a placeholder, not a secret
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ACCESS_BROKER_PORT", "8000")))
+    parser.add_argument("--port", type=int, default=None, help="default: ACCESS_BROKER_PORT, else 8000")
     args = parser.parse_args()
+    port = args.port if args.port is not None else _port_from_environment()
+    _check_port_free(port)  # before anything is written: .local/ may belong to a `make run` still serving
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("werkzeug", "pynamodb", "botocore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -30,15 +34,34 @@ def main() -> None:
     emulator, keys = start_world()
     slack_env, stub = _slack()
     try:
-        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], args.port), **slack_env}
+        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], port), **slack_env}
         write_credentials_file(LOCAL / "aws-credentials", keys)
-        _write_env(LOCAL / "env", env)
+        _write_env(LOCAL / "env", env, LOCAL / "aws-credentials")
         os.environ.update(env)
-        serve(args.port)
+        serve(port)
     finally:
         if stub:
             stub.stop()
         emulator.stop()
+
+
+def _port_from_environment() -> int:
+    value = os.environ.get("ACCESS_BROKER_PORT", "8000")
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"make run: ACCESS_BROKER_PORT={value!r} is not a port number; give one like 8001")
+    return int(value)
+
+
+def _check_port_free(port: int) -> None:
+    """Fails in one line when something already listens on 127.0.0.1:`port` (most often another `make run`)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise SystemExit(f"make run: port {port} on 127.0.0.1 is in use ({exc.strerror}), perhaps by another "
+                             f"`make run`; stop it, or choose another port: ACCESS_BROKER_PORT={port + 1} make run"
+                             ) from None
 
 
 def _environment(endpoint: str, broker_keys, port: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -80,15 +103,16 @@ def _slack():  # type: ignore[no-untyped-def]
     catalog = _catalog()
     stub = SlackStub(echo=True, names={p.slack_user_id: p.id for p in catalog.people.values() if p.slack_user_id})
     stub.start()
-    return {"SLACK_API_URL": stub.api_url, "SLACK_BOT_TOKEN": "xoxb-local-stub", "SLACK_STUB_URL": stub.url,
+    return {"SLACK_API_URL": stub.api_url, "SLACK_BOT_TOKEN": STUB_BOT_TOKEN, "SLACK_STUB_URL": stub.url,
             **signing}, stub
 
 
-def _write_env(path: Path, env: dict[str, str]) -> None:
-    """Shell KEY=value lines. The broker's own keys and the bot token stay out: people use .local/aws-credentials."""
-    shown = {k: v for k, v in env.items() if k != "SLACK_BOT_TOKEN" and (
+def _write_env(path: Path, env: dict[str, str], credentials: Path) -> None:
+    """Shell KEY=value lines. The broker's own keys stay out: people use `credentials` (.local/aws-credentials).
+    A real bot token stays out too; the stub's placeholder goes in, so that `make sweep` posts to the same stub."""
+    shown = {k: v for k, v in env.items() if (k != "SLACK_BOT_TOKEN" or v == STUB_BOT_TOKEN) and (
         not k.startswith("AWS_") or k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"))}
-    shown["AWS_SHARED_CREDENTIALS_FILE"] = str(LOCAL / "aws-credentials")
+    shown["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
