@@ -14,9 +14,10 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.access_rules import Caller
+from chalicelib.access_rules import Caller, without_bidi_controls
 from chalicelib.aws.secrets import SecretUnavailable
-from chalicelib.domain.errors import Conflict, DomainError
+from chalicelib.catalog import Catalog
+from chalicelib.domain.errors import Conflict, DomainError, Forbidden, quote
 from chalicelib.slack import parse, texts
 from chalicelib.slack.verify import is_authentic
 from chalicelib.store.repository import IdempotencyClaim
@@ -34,6 +35,8 @@ def slack_route(path: str) -> Callable:
         def guarded() -> Response:
             request = slack.current_request
             body = request.raw_body or b""
+            if parse.is_ssl_check(body):  # unsigned by design; carries nothing to act on
+                return Response(body="", status_code=200)
             if not _authentic(request.headers, body):
                 return Response(body="", status_code=401)
             try:
@@ -52,6 +55,7 @@ def slack_route(path: str) -> Callable:
 @slack_route("/slack/commands")
 def commands(body: bytes) -> Response:
     command = parse.parse_command(body)
+    _require_our_workspace(command.origin)
     asked = parse.subcommand(command.text)
     if isinstance(asked, parse.Help):
         return ephemeral(texts.HELP)
@@ -78,6 +82,7 @@ def commands(body: bytes) -> Response:
 @slack_route("/slack/interactions")
 def interactions(body: bytes) -> Response:
     event = parse.parse_interaction(body)
+    _require_our_workspace(event.origin)
     if isinstance(event, parse.Click):
         if event.action in ("deny", "extend"):  # both ask for more (a reason, a duration) in a modal first
             defer("open_view", view=event.action, user_id=event.user_id, trigger_id=event.trigger_id,
@@ -95,23 +100,24 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
     who = broker.caller_from_slack(form.user_id)
     values, request_id = form.values, form.metadata.get("request_id", "")
     if who.person is None:
-        return _field_error(form, next(iter(form.values), "reason"), texts.unmapped(form.user_id))
+        return _field_error(broker.catalog, form, next(iter(form.values), "reason"), texts.unmapped(form.user_id))
     try:
         if form.callback_id == "request_access":
             request = broker.request_access(who, values.get("profile") or None, values.get("duration") or None,
                                             values.get("reason"), idempotency=_claim(who, body))
             _respond(form, texts.created(broker.catalog, request))
         elif form.callback_id == "deny":
-            broker.deny(who, request_id, values.get("reason", ""))
+            broker.deny(who, request_id, without_bidi_controls(values.get("reason", "")))
         else:
             _respond(form, texts.extension_asked(broker.catalog, broker.extend(who, request_id,
                                                                               values.get("duration") or None)))
     except Conflict as exc:
         if form.callback_id == "deny":
-            return _field_error(form, "reason", texts.already_decided(broker.catalog, broker.repo.get(request_id)))
-        return _field_error(form, _field(form, exc), exc.detail)
+            return _field_error(broker.catalog, form, "reason",
+                                texts.already_decided(broker.catalog, broker.repo.get(request_id)))
+        return _field_error(broker.catalog, form, _field(form, exc), exc.detail)
     except DomainError as exc:
-        return _field_error(form, _field(form, exc), exc.detail)
+        return _field_error(broker.catalog, form, _field(form, exc), exc.detail)
     return Response(body="", status_code=200)  # an empty 200 closes the modal
 
 
@@ -124,8 +130,9 @@ def _field(form: parse.Submission, exc: DomainError) -> str:
     return "reason" if "reason" in form.values else next(iter(form.values), "reason")
 
 
-def _field_error(form: parse.Submission, block: str, detail: str) -> Response:
-    body = {"response_action": "errors", "errors": {block: detail[:150]}}
+def _field_error(catalog: Catalog, form: parse.Submission, block: str, detail: str) -> Response:
+    """Slack shows these under the field as plain text: no mentions or other markup."""
+    body = {"response_action": "errors", "errors": {block: texts.plain(catalog, detail)[:150]}}
     return Response(body=json.dumps(body), status_code=200, headers={"Content-Type": "application/json"})
 
 
@@ -133,6 +140,19 @@ def _respond(form: parse.Submission, text: str) -> None:
     if form.metadata.get("response_url"):
         defer("respond", response_url=form.metadata["response_url"], message={"response_type": "ephemeral",
                                                                             "text": text})
+
+
+def _require_our_workspace(origin: parse.Origin) -> None:
+    """When the catalog names the Slack workspace (slack.team_id) or app (slack.api_app_id), only they are served:
+    a signing secret shared by an app installed elsewhere, or by another app, does not reach the broker."""
+    expected = bootstrap.broker().catalog.slack
+    for name, wanted, sent in (("workspace", expected.team_id, origin.team_id),
+                               ("app", expected.api_app_id, origin.api_app_id)):
+        if wanted and sent != wanted:
+            log.warning("refused a signed Slack request from %s %s", name, sent[:40] or "(none)")
+            shown = quote(sent) if sent else "(none given)"
+            raise Forbidden(f"this access-broker does not serve the Slack {name} {shown}; it answers only the one "
+                            f"its catalog names (slack.team_id, slack.api_app_id)")
 
 
 def defer(kind: str, **job: Any) -> None:

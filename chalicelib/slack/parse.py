@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput, quote
+from chalicelib.domain.ids import is_request_id
+from chalicelib.slack.texts import COMMAND
 
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_REQUEST_ID = re.compile(r"^[0-9a-z]{26}$")
+_SSL_CHECK_FIELDS = {"token", "ssl_check"}
 _LOOKS_LIKE_DURATION = re.compile(r"^(\d|p\d|pt\d)", re.IGNORECASE)  # `2h`, `90m`, `PT2H`, `P1D`
 ACTIONS = ("approve", "deny", "revoke", "extend")  # button action_ids; the value is the request id
 VIEWS = ("request_access", "deny", "extend")  # modal callback_ids
@@ -24,12 +26,20 @@ class Malformed(InvalidInput):
 
 
 @dataclass(frozen=True)
+class Origin:
+    """The Slack workspace (team) and app a request says it comes from ("" when it does not say)."""
+    team_id: str = ""
+    api_app_id: str = ""
+
+
+@dataclass(frozen=True)
 class SlashCommand:
     user_id: str
     text: str
     trigger_id: str
     response_url: str
     channel_id: str
+    origin: Origin = Origin()
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class Click:
     request_id: str
     trigger_id: str
     response_url: str
+    origin: Origin = Origin()
 
 
 @dataclass(frozen=True)
@@ -79,13 +90,27 @@ class Submission:
     callback_id: str
     values: dict[str, str]
     metadata: dict[str, str] = field(default_factory=dict)
+    origin: Origin = Origin()
+
+
+def is_ssl_check(body: bytes) -> bool:
+    """Slack's certificate check of a command URL: an unsigned `token=...&ssl_check=1` and nothing else."""
+    if len(body) > 1024:
+        return False
+    try:
+        pairs = parse_qs(body.decode("ascii"), keep_blank_values=True, strict_parsing=True, max_num_fields=2)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return (set(pairs) <= _SSL_CHECK_FIELDS and pairs.get("ssl_check") == ["1"]
+            and all(len(values) == 1 for values in pairs.values()))
 
 
 def parse_command(body: bytes) -> SlashCommand:
     form = _form(body)
     return SlashCommand(user_id=_user(form.get("user_id")), text=form.get("text", "").strip(),
                         trigger_id=form.get("trigger_id", ""), response_url=form.get("response_url", ""),
-                        channel_id=form.get("channel_id", ""))
+                        channel_id=form.get("channel_id", ""),
+                        origin=Origin(form.get("team_id", ""), form.get("api_app_id", "")))
 
 
 def subcommand(text: str) -> Subcommand:
@@ -99,6 +124,8 @@ def subcommand(text: str) -> Subcommand:
     if first == "list" and len(words) == 1:
         return ListMine()
     if first == "revoke" and len(words) == 2:
+        if not is_request_id(words[1].lower()):
+            raise InvalidInput(f"{quote(words[1])} is not a request id; `{COMMAND} list` shows yours")
         return Revoke(words[1].lower())
     duration = words[1] if len(words) > 1 and _LOOKS_LIKE_DURATION.match(words[1]) else None
     reason = " ".join(words[2:] if duration else words[1:])
@@ -114,7 +141,11 @@ def parse_interaction(body: bytes) -> Click | Submission:
     except ValueError:
         raise Malformed("the `payload` field is not valid JSON") from None
     payload = _obj(payload, "payload")
-    user = _user(_obj(payload.get("user"), "payload.user").get("id"))
+    person = _obj(payload.get("user"), "payload.user")
+    user = _user(person.get("id"))
+    team = payload.get("team")  # null for an org-wide install: then the user's team
+    origin = Origin(_str(team.get("id") if isinstance(team, dict) else person.get("team_id")),
+                    _str(payload.get("api_app_id")))
     kind = payload.get("type")
     if kind == "block_actions":
         actions = payload.get("actions")
@@ -124,13 +155,14 @@ def parse_interaction(body: bytes) -> Click | Submission:
         if action.get("action_id") not in ACTIONS:
             raise Malformed(f"unknown action_id {str(action.get('action_id'))[:40]!r}; known: {', '.join(ACTIONS)}")
         return Click(user_id=user, action=action["action_id"], request_id=_request_id(action.get("value")),
-                     trigger_id=_str(payload.get("trigger_id")), response_url=_str(payload.get("response_url")))
+                     trigger_id=_str(payload.get("trigger_id")), response_url=_str(payload.get("response_url")),
+                     origin=origin)
     if kind == "view_submission":
         view = _obj(payload.get("view"), "payload.view")
         if view.get("callback_id") not in VIEWS:
             raise Malformed(f"unknown callback_id {str(view.get('callback_id'))[:40]!r}; known: {', '.join(VIEWS)}")
         return Submission(user_id=user, callback_id=view["callback_id"], values=_values(view.get("state")),
-                          metadata=_metadata(view.get("private_metadata")))
+                          metadata=_metadata(view.get("private_metadata")), origin=origin)
     raise Malformed(f"unsupported interaction type {str(kind)[:40]!r}; expected block_actions or view_submission")
 
 
@@ -184,6 +216,6 @@ def _user(value: Any) -> str:
 
 
 def _request_id(value: Any) -> str:
-    if not isinstance(value, str) or not _REQUEST_ID.match(value):
+    if not is_request_id(value):
         raise Malformed("the button's value is not a request id")
     return value

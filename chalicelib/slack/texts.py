@@ -2,6 +2,7 @@
 so the answer path stays light."""
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -107,6 +108,25 @@ def unmapped(user_id: str) -> str:
 
 def problem(detail: str) -> str:
     return f":warning: {escape(detail)}"
+
+
+# Slack's markup in our own texts: <@U123>, <#C123>, <!date^...|fallback>, <https://...|label>
+_MARKUP = re.compile(r"<(?P<kind>[@#!]?)(?P<target>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
+
+
+def plain(catalog: Catalog, text: str) -> str:
+    """`text` for the places Slack shows as plain text (errors under a form field): mentions become `@person`,
+    channels `#C123`, dates and links their fallback text, escapes their characters."""
+    def readable(found: re.Match) -> str:
+        kind, target, label = found["kind"], found["target"], found["label"]
+        if kind == "@":
+            person = catalog.person_by_slack_id(target)
+            return f"@{person.id if person else target}"
+        if label:
+            return label
+        return f"#{target}" if kind == "#" else target
+
+    return _MARKUP.sub(readable, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _display(catalog: Catalog, request: AccessRequest) -> str:

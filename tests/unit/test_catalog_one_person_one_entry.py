@@ -5,6 +5,7 @@ profile. IAM compares user names without case, so the catalog does too."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,10 @@ def test_make_run_stops_before_serving_with_the_one_line_message(doc, tmp_path) 
     doc["people"]["bobby"] = {"iam_user": "bobby", "slack_user_id": "U01BOB"}
     bad = tmp_path / "catalog.yaml"
     bad.write_text(yaml.safe_dump(doc))
-    env = {**os.environ, "ACCESS_BROKER_CATALOG": str(bad), "ACCESS_BROKER_PORT": "1",
+    with socket.socket() as probe:  # a port nothing listens on, so that only the catalog can stop it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "ACCESS_BROKER_CATALOG": str(bad), "ACCESS_BROKER_PORT": str(port),
            "SLACK_BOT_TOKEN": "xoxb-not-used", "SLACK_API_URL": "http://127.0.0.1:9/api/"}
 
     done = subprocess.run([sys.executable, "-m", "tools.run_local"], cwd=ROOT, env=env, capture_output=True,

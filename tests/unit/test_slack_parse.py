@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.slack.parse import (Ask, Click, Help, ListMine, Malformed, OpenForm, Revoke, Submission, parse_command,
-                                    parse_interaction, subcommand)
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.slack.parse import (Ask, Click, Help, ListMine, Malformed, OpenForm, Origin, Revoke, Submission,
+                                    parse_command, parse_interaction, subcommand)
 from tools.slack_cli import click_payload, command_body, interaction_body, submission_payload
 
 REQUEST_ID = "01jbx5v6d8k2m3n4p5q6r7s8t9"
@@ -32,11 +33,12 @@ def test_a_slash_command_form() -> None:
 
 def test_block_actions_and_view_submission() -> None:
     click = parse_interaction(interaction_body(click_payload("U01BOB", "approve", REQUEST_ID, "https://r")))
-    assert click == Click("U01BOB", "approve", REQUEST_ID, click.trigger_id, "https://r")
+    ours = Origin(team_id="T01LOCAL", api_app_id="A01BROKER")  # the workspace and app the payload names
+    assert click == Click("U01BOB", "approve", REQUEST_ID, click.trigger_id, "https://r", origin=ours)
     form = parse_interaction(interaction_body(submission_payload(
         "U01ALICE", "request_access", {"profile": "s3-prod", "duration": "", "reason": "why"}, {"response_url": "u"})))
     assert form == Submission("U01ALICE", "request_access", {"profile": "s3-prod", "duration": "", "reason": "why"},
-                              {"response_url": "u"})
+                              {"response_url": "u"}, origin=ours)
 
 
 @pytest.mark.parametrize("body", [b"", b"\xff\xfe", b"user_id=&text=x", b"user_id=bob", b"text=s3-prod"])
@@ -71,3 +73,18 @@ def test_malformed_messages_name_the_problem() -> None:
                                             "actions": [{"action_id": "delete_all", "value": REQUEST_ID}]}))
     with pytest.raises(Malformed, match="not valid JSON"):
         parse_interaction(b"payload=%7B%22a%22%3A")
+
+
+@pytest.mark.parametrize("text", ["revoke " + "a" * 3000, "revoke not-an-id", "revoke ٠١jbx5v6d8k2m3n4p5q6r7s8t9"])
+def test_revoking_something_that_is_not_a_request_id_says_so_at_once(text: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        subcommand(text)
+    assert "is not a request id" in caught.value.detail and len(caught.value.detail) < 400
+
+
+def test_a_command_and_an_org_wide_click_name_their_workspace_and_app() -> None:
+    command = parse_command(command_body("U01BOB", "list", "https://hooks.slack.com/commands/T/1/x"))
+    assert command.origin == Origin("T01LOCAL", "A01BROKER")
+    payload = click_payload("U01BOB", "approve", REQUEST_ID, "https://r")
+    payload["team"] = None  # an org-wide install: the user's team is the workspace
+    assert parse_interaction(interaction_body(payload)).origin == Origin("T01LOCAL", "A01BROKER")
