@@ -24,7 +24,8 @@ FUNCTION = "access-broker-bench"  # the API handler, as Lambda names it in AWS_L
 WORKER = "access-broker-bench-deferred_work"
 PARAMETERS = {"SLACK_SIGNING_SECRET": "/access-broker/bench/slack-signing-secret",
               "ACCESS_BROKER_CONSOLE_KEY": "/access-broker/bench/console-link-key",
-              "SLACK_BOT_TOKEN": "/access-broker/bench/slack-bot-token"}
+              "SLACK_BOT_TOKEN": "/access-broker/bench/slack-bot-token",
+              "ACCESS_BROKER_JOB_KEY": "/access-broker/bench/worker-job-key"}
 # moto checks Invoke as `lambda:Invoke` (AWS: lambda:InvokeFunction); the deployed policy allows both of these.
 _DEPLOYED_EXTRAS = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Action": ["ssm:GetParameter", "lambda:InvokeFunction", "lambda:Invoke"], "Resource": "*"}]}
@@ -83,7 +84,8 @@ def fresh_broker(table: str = TABLE) -> Any:
 def _provision_deployed(endpoint: str, env: dict[str, str]) -> dict[str, str]:
     """SSM parameters holding the secrets, the worker function, and the broker user allowed to use them."""
     values = {"SLACK_SIGNING_SECRET": env["SLACK_SIGNING_SECRET"],
-              "ACCESS_BROKER_CONSOLE_KEY": env["ACCESS_BROKER_CONSOLE_KEY"], "SLACK_BOT_TOKEN": "xoxb-bench"}
+              "ACCESS_BROKER_CONSOLE_KEY": env["ACCESS_BROKER_CONSOLE_KEY"], "SLACK_BOT_TOKEN": "xoxb-bench",
+              "ACCESS_BROKER_JOB_KEY": secrets.token_urlsafe(32)}
     ssm = aws_client(endpoint, "ssm", account=SOURCE_ACCOUNT)
     for name, parameter in PARAMETERS.items():
         ssm.put_parameter(Name=parameter, Value=values[name], Type="SecureString", Overwrite=True)

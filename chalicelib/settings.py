@@ -5,9 +5,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 APP_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STAGE = "local"
+SLACK_RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # where Slack's response_urls point; answers go nowhere else
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Settings:
     worker_function: str = ""  # the Lambda function that runs deferred work (app.py: worker)
     secrets: Mapping[str, str] = field(repr=False, default_factory=dict)  # names -> values; never logged
     secret_parameters: Mapping[str, str] = field(default_factory=dict)  # names -> SSM parameter names (deployed)
+    response_url_prefixes: tuple[str, ...] = (SLACK_RESPONSE_URL_PREFIX,)  # where the worker may post answers
 
     @property
     def local_identity_allowed(self) -> bool:
@@ -44,7 +47,28 @@ class Settings:
             or f"access-broker-{env.get('ACCESS_BROKER_STAGE', 'dev')}-worker",
             secrets={name: env[name] for name in SECRET_NAMES if env.get(name)},
             secret_parameters={name: env[f"{name}_PARAMETER"] for name in SECRET_NAMES if env.get(f"{name}_PARAMETER")},
+            response_url_prefixes=(SLACK_RESPONSE_URL_PREFIX, *_local_response_urls(env)),
         )
 
 
-SECRET_NAMES = ("ACCESS_BROKER_CONSOLE_KEY", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
+def _local_response_urls(env: Mapping[str, str]) -> tuple[str, ...]:
+    """On a developer's machine (the local stage, outside Lambda) answers may also go to the local Slack stub:
+    SLACK_LOCAL_RESPONSE_URL_PREFIX, one loopback http prefix below the root, like http://127.0.0.1:8001/response/.
+    Ignored in every other stage."""
+    value = env.get("SLACK_LOCAL_RESPONSE_URL_PREFIX", "")
+    if not value or env.get("ACCESS_BROKER_STAGE") != LOCAL_STAGE or "AWS_LAMBDA_FUNCTION_NAME" in env:
+        return ()
+    try:
+        parts = urlsplit(value)
+        loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and "@" not in parts.netloc
+    except ValueError:  # e.g. an unclosed [ in the host
+        loopback = False
+    if not loopback or parts.query or parts.fragment or len(parts.path) < 2 or not parts.path.endswith("/"):
+        raise ValueError(f"SLACK_LOCAL_RESPONSE_URL_PREFIX={value[:200]!r} is not a local Slack stub's response URL "
+                         "prefix: give a loopback http URL with a path ending in '/', like "
+                         "http://127.0.0.1:8001/response/ (or unset it)")
+    return (value,)
+
+
+# ACCESS_BROKER_JOB_KEY seals the jobs the broker's functions send to the worker (chalicelib/slack/sealed.py).
+SECRET_NAMES = ("ACCESS_BROKER_CONSOLE_KEY", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "ACCESS_BROKER_JOB_KEY")

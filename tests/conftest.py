@@ -44,6 +44,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "AWS_ACCESS_KEY_ID": keys["broker"].access_key_id, "AWS_SECRET_ACCESS_KEY": keys["broker"].secret_access_key,
         "AWS_DEFAULT_REGION": REGION, "ACCESS_BROKER_STAGE": "local", "ACCESS_BROKER_TABLE": TABLE,
         "ACCESS_BROKER_CONSOLE_KEY": CONSOLE_KEY, "ACCESS_BROKER_PUBLIC_URL": "",
+        "ACCESS_BROKER_JOB_KEY": "test-worker-job-key-0123456789abcdef",
         "SLACK_API_URL": "http://127.0.0.1:9/api/",  # no test reaches the real Slack (tests/slack use a stub)
     }.items():
         patch.setenv(name, value)

@@ -2,7 +2,8 @@
 merged in, built from chalicelib/store/schema.py's table_definition (one source for every copy of the table).
 
 Writes build/<stage>/cloudformation/ (sam.json + deployment.zip) and build/<stage>/terraform/ (chalice.tf.json + zip),
-adds bytecode and the decoded catalog to each zip (compile_package), then runs cfn-lint on the SAM template."""
+adds bytecode and the decoded catalog to each zip (compile_package), then runs cfn-lint on the SAM template.
+The build fails if either template lets anything but IAM principals of the account invoke the worker function."""
 from __future__ import annotations
 
 import argparse
@@ -18,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.errors import CatalogError
+from chalicelib.slack.sealed import WINDOW as JOB_WINDOW
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
 from tools.package_catalog import catalog_from_environment, set_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 TABLE_RESOURCE = "AccessBrokerTable"  # logical id (CloudFormation) and resource name (Terraform)
+WORKER = "worker"  # app.py's @app.lambda_function(name="worker"): Terraform's resource name; SAM's logical id "Worker"
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip: the path tracebacks name
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # chalice's timestamp for every entry, so that a build is reproducible
 
@@ -67,6 +70,53 @@ def cloudformation_function_names(stage: str) -> dict[str, Any]:
     return {"Resources": {logical: {"Properties": {"FunctionName": name}} for logical, name in names.items()}}
 
 
+def worker_function_name(stage: str) -> str:
+    return f"access-broker-{stage}-{WORKER}"
+
+
+def cloudformation_worker() -> dict[str, Any]:
+    """Lambda keeps an undelivered asynchronous job no longer than the worker would accept it (sealed.WINDOW)."""
+    from chalice.utils import to_cfn_resource_name
+
+    config = {"MaximumEventAgeInSeconds": int(JOB_WINDOW.total_seconds())}
+    return {"Resources": {to_cfn_resource_name(WORKER): {"Properties": {"EventInvokeConfig": config}}}}
+
+
+def terraform_worker() -> dict[str, Any]:
+    return {"resource": {"aws_lambda_function_event_invoke_config": {WORKER: {
+        "function_name": f"${{aws_lambda_function.{WORKER}.function_name}}",
+        "maximum_event_age_in_seconds": int(JOB_WINDOW.total_seconds()),
+    }}}}
+
+
+def worker_invokers(stage: str, sam: dict[str, Any], terraform: list[dict[str, Any]]) -> list[str]:
+    """What in the templates would let anyone but the account's IAM principals invoke the worker: a resource-based
+    permission (AWS::Lambda::Permission, aws_lambda_permission), a function URL, or an event source. Lambda's
+    resource policies can only allow, so the worker must have none: then only identity policies decide, and the
+    broker's (tools/broker_policy.py) name this one function; every job must still carry its seal besides."""
+    from chalice.utils import to_cfn_resource_name
+
+    logical, name = to_cfn_resource_name(WORKER), worker_function_name(stage)
+    found = []
+    for rid, resource in sam.get("Resources", {}).items():
+        kind, props = resource.get("Type", ""), resource.get("Properties", {})
+        if kind in ("AWS::Lambda::Permission", "AWS::Lambda::Url") and _names_worker(props, f'"{logical}"', name):
+            found.append(f"{rid} ({kind}) lets others invoke the worker")
+        if rid == logical and (props.get("Events") or props.get("FunctionUrlConfig")):
+            found.append(f"{rid} has event sources or a function URL")
+    for document in terraform:
+        for kind in ("aws_lambda_permission", "aws_lambda_function_url"):
+            for rid, props in document.get("resource", {}).get(kind, {}).items():
+                if _names_worker(props, f"aws_lambda_function.{WORKER}.", name):
+                    found.append(f"{kind}.{rid} lets others invoke the worker")
+    return found
+
+
+def _names_worker(props: dict[str, Any], reference: str, name: str) -> bool:
+    target = json.dumps(props.get("FunctionName", props.get("TargetFunctionArn", props.get("function_name", ""))))
+    return reference in target or name in target
+
+
 def terraform_table(name: str) -> dict[str, Any]:
     """The same table as a Terraform `aws_dynamodb_table` (aws provider < 5, as chalice's output pins)."""
     definition = table_definition(name)
@@ -98,7 +148,9 @@ def package(stage: str, out: Path) -> dict[str, Path]:
     catalog = catalog_from_environment(ROOT)  # ACCESS_BROKER_CATALOG, when set, wins over config.json's
     merge = {"cloudformation": out / "table.cloudformation.json", "terraform": out / "table.tf.json"}
     merged = cloudformation_table(name)
-    merged["Resources"].update(cloudformation_function_names(stage)["Resources"])
+    for logical, resource in [*cloudformation_function_names(stage)["Resources"].items(),
+                              *cloudformation_worker()["Resources"].items()]:
+        merged["Resources"].setdefault(logical, {"Properties": {}})["Properties"].update(resource["Properties"])
     merge["cloudformation"].write_text(json.dumps(merged, indent=2))
     merge["terraform"].write_text(json.dumps(terraform_table(name), indent=2))
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
@@ -117,6 +169,12 @@ def package(stage: str, out: Path) -> dict[str, Path]:
         compile_package(target / "deployment.zip")
     # chalice merges templates for CloudFormation only; Terraform reads every *.tf.json in the directory.
     (out / "terraform" / "table.tf.json").write_text(merge["terraform"].read_text())
+    (out / "terraform" / f"{WORKER}.tf.json").write_text(json.dumps(terraform_worker(), indent=2))
+    invokers = worker_invokers(stage, json.loads(written["cloudformation"].read_text()),
+                               [json.loads(p.read_text()) for p in sorted((out / "terraform").glob("*.tf.json"))])
+    if invokers:
+        raise SystemExit("make package: only the broker's own functions may invoke the worker, but:\n  "
+                         + "\n  ".join(invokers))
     return written
 
 

@@ -76,6 +76,7 @@ def _environment(endpoint: str, broker_keys, port: int) -> dict[str, str]:  # ty
         "ACCESS_BROKER_STAGE": "local",
         "ACCESS_BROKER_TABLE": "access-broker-local",
         "ACCESS_BROKER_CONSOLE_KEY": os.environ.get("ACCESS_BROKER_CONSOLE_KEY") or secrets.token_urlsafe(32),
+        "ACCESS_BROKER_JOB_KEY": os.environ.get("ACCESS_BROKER_JOB_KEY") or secrets.token_urlsafe(32),
     }
 
 
@@ -104,13 +105,15 @@ def _slack():  # type: ignore[no-untyped-def]
     stub = SlackStub(echo=True, names={p.slack_user_id: p.id for p in catalog.people.values() if p.slack_user_id})
     stub.start()
     return {"SLACK_API_URL": stub.api_url, "SLACK_BOT_TOKEN": STUB_BOT_TOKEN, "SLACK_STUB_URL": stub.url,
-            **signing}, stub
+            "SLACK_LOCAL_RESPONSE_URL_PREFIX": stub.response_url(""), **signing}, stub
 
 
 def _write_env(path: Path, env: dict[str, str], credentials: Path) -> None:
     """Shell KEY=value lines. The broker's own keys stay out: people use `credentials` (.local/aws-credentials).
-    A real bot token stays out too; the stub's placeholder goes in, so that `make sweep` posts to the same stub."""
-    shown = {k: v for k, v in env.items() if (k != "SLACK_BOT_TOKEN" or v == STUB_BOT_TOKEN) and (
+    A real bot token stays out too; the stub's placeholder goes in, so that `make sweep` posts to the same stub.
+    The worker's job key stays out: no tool needs it."""
+    shown = {k: v for k, v in env.items() if (k != "SLACK_BOT_TOKEN" or v == STUB_BOT_TOKEN)
+             and k != "ACCESS_BROKER_JOB_KEY" and (
         not k.startswith("AWS_") or k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"))}
     shown["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """Deferred work: what may be slow (IAM, the Slack Web API) runs after Slack has its answer.
 
 A job is a small JSON object run by `chalicelib.slack.worker.run`. On Lambda it goes to the worker
-function through an asynchronous invocation (InvocationType=Event); inside the worker, jobs it spawns run
-inline; on a developer's machine (make run, tests) one background thread runs them in order."""
+function through an asynchronous invocation (InvocationType=Event), sealed with the job key
+(chalicelib/slack/sealed.py) so the worker can tell the broker's jobs from anyone else's; inside the worker,
+jobs it spawns run inline; on a developer's machine (make run, tests) one background thread runs them in order."""
 from __future__ import annotations
 
 import json
@@ -10,10 +11,12 @@ import logging
 import queue
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 from chalicelib.domain.requests import AccessRequest, Event
 from chalicelib.settings import Settings
+from chalicelib.slack import sealed
 
 log = logging.getLogger(__name__)
 Job = dict[str, Any]
@@ -83,20 +86,29 @@ class Background:
                 self._jobs.task_done()
 
 
-class LambdaInvoke:
-    """Sends the job to the worker function and returns at once (the invocation is queued by Lambda)."""
+def job_key() -> bytes:
+    """The key that seals jobs for the worker (ACCESS_BROKER_JOB_KEY): read on first use, like every secret."""
+    from chalicelib import bootstrap
 
-    def __init__(self, function_name: str) -> None:
-        self.function_name = function_name
+    return bootstrap.secret("ACCESS_BROKER_JOB_KEY").encode()
+
+
+class LambdaInvoke:
+    """Sends the job, sealed, to the worker function and returns at once (the invocation is queued by Lambda)."""
+
+    def __init__(self, function_name: str, key: Callable[[], bytes] = job_key,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.function_name, self._key, self._clock = function_name, key, clock
         self._client: Any = None
 
     def submit(self, job: Job) -> None:
+        envelope = sealed.seal(job, self._key(), self._clock())
         if self._client is None:
             from chalicelib.aws import clients
 
             self._client = clients.client("lambda")
         self._client.invoke(FunctionName=self.function_name, InvocationType="Event",
-                            Payload=json.dumps(job).encode())
+                            Payload=json.dumps(envelope).encode())
 
 
 def for_settings(settings: Settings) -> Deferred:

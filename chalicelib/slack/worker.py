@@ -1,17 +1,23 @@
 """The deferred Slack work, run once Slack has its answer: notifications, modals, button actions and
-response_url replies. A job is a small JSON object (see chalicelib/slack/deferred.py)."""
+response_url replies. A job is a small JSON object (see chalicelib/slack/deferred.py).
+
+The worker function runs only jobs sealed by the broker's own functions (`run_sealed`), and answers only to
+Slack's own response URLs (settings.response_url_prefixes)."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from chalicelib import bootstrap
 from chalicelib.access_rules import Caller
+from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.service import Broker
-from chalicelib.slack import blocks, texts
+from chalicelib.slack import blocks, sealed, texts
+from chalicelib.slack.deferred import job_key
 from chalicelib.slack.notifier import SYSTEM, SlackNotifier
 from chalicelib.slack.web import SlackFailure
 from chalicelib.store.outbox import Outbox
@@ -20,6 +26,20 @@ log = logging.getLogger(__name__)
 _TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
 MAX_ATTEMPTS = 8  # about two hours of retries with the backoff below (1 min doubling, at most 1 h)
 Job = dict[str, Any]
+
+
+def run_sealed(envelope: Any) -> bool:
+    """What the worker function runs: a job sealed by the broker's own functions within the window, or nothing.
+    A refusal is logged (why, never the key or the job) and nothing of the job is done."""
+    try:
+        job = sealed.open_sealed(envelope, job_key(), bootstrap.broker().clock())
+    except (sealed.Refused, SecretUnavailable) as exc:
+        job = envelope.get("job", envelope) if isinstance(envelope, dict) else None  # sealed, or a bare job
+        log.error("worker refused a job (kind %.40r): %s; nothing done",
+                  job.get("kind") if isinstance(job, dict) else None, exc)
+        return False
+    run(job)
+    return True
 
 
 def run(job: Job) -> None:
@@ -122,13 +142,48 @@ def act(broker: Broker, job: Job) -> None:
 
 
 def respond(broker: Broker, job: Job) -> None:
-    bootstrap.slack_web().respond(job["response_url"], job["message"])
+    _answer(job["response_url"], job["message"])
 
 
 def _reply(job: Job, text: str) -> None:
     if job.get("response_url"):
-        bootstrap.slack_web().respond(job["response_url"], {"response_type": "ephemeral", "replace_original": False,
-                                                            "text": text})
+        _answer(job["response_url"], {"response_type": "ephemeral", "replace_original": False, "text": text})
+
+
+def _answer(response_url: str, message: dict[str, Any]) -> None:
+    """Posts to a response_url only if it is Slack's own; anything else is logged (its origin only: a response
+    URL is a credential) and nothing is posted."""
+    if not is_slack_response_url(response_url, bootstrap.settings().response_url_prefixes):
+        log.error("refused to post an answer to host %r: not a Slack response URL; nothing posted",
+                  _host(response_url))
+        return
+    bootstrap.slack_web().respond(response_url, message)
+
+
+def _host(url: Any) -> str:
+    try:
+        return (urlsplit(url).hostname or "")[:80] if isinstance(url, str) else type(url).__name__
+    except ValueError:
+        return "(unreadable)"
+
+
+def is_slack_response_url(url: Any, prefixes: tuple[str, ...]) -> bool:
+    """True if `url` lies under one of `prefixes`: same scheme and host (no user info), path below the prefix's,
+    and nothing a URL parser could read two ways (backslashes, whitespace, control characters, `..`)."""
+    if not isinstance(url, str) or any(c == "\\" or c.isspace() or not c.isprintable() for c in url):
+        return False
+    try:
+        target = urlsplit(url)
+    except ValueError:
+        return False
+    if ".." in target.path.split("/"):
+        return False
+    for prefix in prefixes:
+        allowed = urlsplit(prefix)
+        if (target.scheme, target.netloc) == (allowed.scheme, allowed.netloc) and \
+                target.path.startswith(allowed.path) and len(target.path) > len(allowed.path):
+            return True
+    return False
 
 
 _HANDLERS: dict[str, Callable[[Broker, Job], None]] = {"notify": notify, "open_view": open_view, "act": act,

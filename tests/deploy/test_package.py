@@ -75,6 +75,22 @@ def test_terraform_output_has_the_same_table(packaged) -> None:  # type: ignore[
                                                        "access-broker-prod-worker"}
 
 
+def test_the_worker_has_no_invoker_but_iam(packaged) -> None:  # type: ignore[no-untyped-def]
+    """No resource-based permission, URL or event source on the worker (issue 13): Lambda's resource policies
+    can only allow, so identity policies decide, and the broker's name only this function. Lambda keeps an
+    undelivered job no longer than the worker would accept its seal."""
+    from chalicelib.slack.sealed import WINDOW
+    from tools.package import worker_invokers
+
+    assert worker_invokers("prod", packaged["sam"], packaged["tf"]) == []
+    window = int(WINDOW.total_seconds())
+    assert packaged["sam"]["Resources"]["Worker"]["Properties"]["EventInvokeConfig"] == {
+        "MaximumEventAgeInSeconds": window}
+    [config] = [t["resource"]["aws_lambda_function_event_invoke_config"]["worker"] for t in packaged["tf"]
+                if "aws_lambda_function_event_invoke_config" in t.get("resource", {})]
+    assert config["maximum_event_age_in_seconds"] == window
+
+
 def test_each_zip_carries_bytecode_for_every_module(packaged) -> None:  # type: ignore[no-untyped-def]
     """Lambda cannot write __pycache__ into /var/task: without bytecode in the zip, every cold start compiles
     each module it imports (make bench: ~640 ms to the first answer instead of ~260)."""

@@ -29,10 +29,11 @@ def slack_stub() -> Iterator[SlackStub]:
 
 @pytest.fixture(autouse=True)
 def slack_settings(world: Any, slack_stub: SlackStub, monkeypatch: pytest.MonkeyPatch) -> SlackStub:
-    """Before the broker is built: Slack configured, pointing at the stub."""
+    """Before the broker is built: Slack configured, pointing at the stub (its response URLs included)."""
     monkeypatch.setenv("SLACK_API_URL", slack_stub.api_url)
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("SLACK_LOCAL_RESPONSE_URL_PREFIX", slack_stub.response_url(""))  # answers may go to the stub
     slack_stub.reset()
     bootstrap.reset()
     return slack_stub

@@ -1,5 +1,6 @@
 """On Lambda, slow work leaves the answer path as an asynchronous invocation of the worker function
-(InvocationType=Event), signed by the broker's own credentials against the emulator's Lambda API."""
+(InvocationType=Event), signed by the broker's own credentials against the emulator's Lambda API, the job
+sealed with the job key (chalicelib/slack/sealed.py)."""
 from __future__ import annotations
 
 import io
@@ -11,7 +12,8 @@ from typing import Any, Iterator
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.slack.deferred import LambdaInvoke
+from chalicelib.slack import sealed
+from chalicelib.slack.deferred import LambdaInvoke, job_key
 from tools.world import BROKER_USER, SOURCE_ACCOUNT, aws_client
 
 WORKER = "access-broker-test-worker"
@@ -65,7 +67,7 @@ def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worke
     [call] = sent
     assert call["url_path"].endswith(f"/functions/{worker_function}/invocations")
     assert call["headers"]["X-Amz-Invocation-Type"] == "Event"
-    assert json.loads(call["body"]) == job
+    assert sealed.open_sealed(json.loads(call["body"]), job_key(), broker.clock()) == job
 
 
 def test_in_lambda_the_api_function_hands_work_to_the_worker(monkeypatch, worker_function: str) -> None:  # type: ignore[no-untyped-def]
@@ -91,6 +93,6 @@ def test_a_command_on_lambda_answers_and_leaves_slack_to_the_worker(slack, clock
 
     answer = slack.command("s3-prod 1h fixing the export job")
     assert "Request `" in answer.json["text"]
-    [job] = [json.loads(call["body"]) for call in sent]
+    [job] = [sealed.open_sealed(json.loads(call["body"]), job_key(), clock()) for call in sent]
     assert (job["kind"], job["event"]["kind"]) == ("notify", "created")
     assert slack.calls() == [], "nothing talks to Slack on the answer path"

@@ -1,0 +1,61 @@
+"""Jobs for the worker function travel sealed, so that invoking the worker is not enough to make it act.
+
+The broker's own functions (API, sweep) seal each job they send: an HMAC-SHA256, under a key only the broker
+reads (ACCESS_BROKER_JOB_KEY, an SSM parameter in deployed stages), over the job's canonical JSON and the time
+it was issued. The worker opens a job only if the seal is genuine and was issued within WINDOW; anything else
+is refused before it is read. Jobs that run in-process (locally, or spawned inside the worker) need no seal."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+VERSION = "v1"
+WINDOW = timedelta(minutes=15)  # an older job is refused: a captured one cannot be replayed later
+SKEW = timedelta(minutes=1)  # how far ahead of the worker's clock the sender's may run
+FIELDS = {"job", "issued_at", "signature"}
+Job = dict[str, Any]
+
+
+class Refused(Exception):
+    """Why a sealed job was refused. The message never holds the key, the signature or the job itself."""
+
+
+def seal(job: Job, key: bytes, now: datetime) -> dict[str, Any]:
+    issued_at = int(now.timestamp())
+    return {"job": job, "issued_at": issued_at, "signature": _signature(key, issued_at, job)}
+
+
+def open_sealed(envelope: Any, key: bytes, now: datetime) -> Job:
+    """The job inside `envelope` if its seal is genuine and fresh; Refused otherwise."""
+    if not isinstance(envelope, dict) or set(envelope) != FIELDS:
+        raise Refused("not a sealed job: expected exactly the fields " + ", ".join(sorted(FIELDS)))
+    job, issued_at, signature = envelope["job"], envelope["issued_at"], envelope["signature"]
+    if not isinstance(job, dict) or type(issued_at) is not int or not isinstance(signature, str):
+        raise Refused("not a sealed job: job must be an object, issued_at an integer, signature a string")
+    if not 0 <= issued_at < 10**11:
+        raise Refused("not a sealed job: issued_at is not a time in seconds since 1970")
+    try:
+        expected = _signature(key, issued_at, job)
+    except (TypeError, ValueError, RecursionError):  # NaN, absurd nesting: nothing the broker ever seals
+        raise Refused("not a sealed job: the job is not plain JSON") from None
+    if not hmac.compare_digest(signature.encode("utf-8", "replace"), expected.encode()):
+        raise Refused("bad signature")
+    age = now.timestamp() - issued_at
+    if age > WINDOW.total_seconds():
+        raise Refused(f"issued {int(age)} s ago, outside the {int(WINDOW.total_seconds())} s window")
+    if age < -SKEW.total_seconds():
+        raise Refused(f"issued {int(-age)} s in the future")
+    return job
+
+
+def _signature(key: bytes, issued_at: int, job: Job) -> str:
+    message = f"{VERSION}:{issued_at}:".encode() + canonical(job)
+    return f"{VERSION}={hmac.new(key, message, hashlib.sha256).hexdigest()}"
+
+
+def canonical(job: Job) -> bytes:
+    """One byte string per job, however its keys were ordered or its text escaped on the way."""
+    return json.dumps(job, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
