@@ -73,8 +73,9 @@ def by_service(operations: dict[str, int]) -> dict[str, int]:
 
 
 def broker_clients(broker: Any) -> list[Any]:
-    """The botocore clients a Broker talks through: its IAM client and each pynamodb model's client."""
-    clients = [broker.grants.iam]
+    """The botocore clients a Broker talks through: its IAM client, each pynamodb model's client, and the session
+    guard's STS client and per-account IAM clients made so far."""
+    clients = [broker.grants.iam, *(broker.sessions.iam.clients() if broker.sessions else [])]
     for model in MODELS:
         client = model._get_connection().connection.client
         if all(client is not c for c in clients):

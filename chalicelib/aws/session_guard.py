@@ -83,6 +83,11 @@ class IamSessionGuard:
                 raise PolicyTooLarge(_message(exc)) from None
             raise GuardUnavailable(_explain("write the session guard", target, exc)) from None
 
+    def clients(self) -> list[Any]:
+        """The clients made so far (bench/calls.py counts the calls made through them)."""
+        with self._lock:
+            return [c for c in (self._sts, *(iam for iam, _ in self._iam.values())) if c is not None]
+
     def _call(self, target: GuardTarget, operation: str, **kwargs: Any) -> Any:
         for attempt in range(ATTEMPTS):
             try:

@@ -41,7 +41,8 @@ def test_approval_attaches_a_policy_allowing_exactly_that_role_until_expiry(api,
     document = json.loads(document) if isinstance(document, str) else document
     assert document["Statement"] == [{
         "Sid": "AccessBrokerGrant", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": grant["role_arn"],
-        "Condition": {"DateLessThan": {"aws:CurrentTime": grant["expires_at"]}}}]
+        "Condition": {"DateLessThan": {"aws:CurrentTime": grant["expires_at"]},
+                      "StringEquals": {"sts:RoleSessionName": "${aws:username}"}}}]
     attached = iam.list_attached_user_policies(UserName="s3-access")["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [grant["policy_arn"]]
 

@@ -15,7 +15,7 @@ def test_make_demo_walks_through_the_whole_scenario() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     steps = re.findall(r"^(\d+)\. (.+?) \.+ (.+)$", done.stdout, re.MULTILINE)
     results = {what: result for _, what, result in steps}
-    assert [int(n) for n, _, _ in steps] == list(range(1, 10)), done.stdout
+    assert [int(n) for n, _, _ in steps] == list(range(1, 11)), done.stdout
     assert results["s3-access switches into account 2 before any grant"].startswith("refused")
     assert "pending" in results["s3-access asks for s3-prod for 1h"]
     assert results["bob approves"].startswith("active until")
@@ -24,5 +24,6 @@ def test_make_demo_walks_through_the_whole_scenario() -> None:
     assert results["as the role, describe EC2 instances"].startswith("refused")
     assert results["s3-access revokes the grant"].startswith("revoked")
     assert results["s3-access switches into account 2 again"].startswith("refused")
+    assert results["the session opened before the revoke lists the bucket again"].startswith("refused")
     assert results["the audit trail of the request"] == "created -> approved -> activated -> revoked"
     assert "Traceback" not in done.stdout + done.stderr

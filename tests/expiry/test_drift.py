@@ -59,7 +59,8 @@ def test_an_active_grant_whose_policy_was_deleted_is_reapplied(broker, people, i
     sweep(broker)
     assert iam.attached() == [grant.grant.policy_arn], "the grant keeps working until it expires"
     condition = iam.document(grant.grant.policy_arn)["Statement"][0]["Condition"]
-    assert condition == {"DateLessThan": {"aws:CurrentTime": grant.grant.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}}
+    assert condition == {"DateLessThan": {"aws:CurrentTime": grant.grant.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                         "StringEquals": {"sts:RoleSessionName": "${aws:username}"}}
     assert _repairs(broker, grant.id) == [{"action": "grant_policy_restored", "policy_arn": grant.grant.policy_arn}]
     assert ("drift_repaired", grant.id) in recorder.sent
     sweep(broker)
