@@ -48,6 +48,7 @@ def utcnow() -> datetime:
 
 
 SYSTEM_CALLER = Caller(SYSTEM, None, "system")
+GUARD_STILL_PENDING = "session_guard_pending"  # what a sweep did when the target account still refused the guard
 
 
 class Notifier(Protocol):
@@ -223,7 +224,7 @@ class Broker:
         if request.guard_pending:
             request = self.retry_guard(request)
             if request.ended or request.guard_pending or (request.due_at and now < request.due_at):
-                return "session_guard_written" if not request.guard_pending else "session_guard_pending"
+                return GUARD_STILL_PENDING if request.guard_pending else "session_guard_written"
         if request.state == State.PENDING:
             if now >= self._timeout_at(request):
                 return self.time_out(request).state.value

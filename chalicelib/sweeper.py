@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from chalicelib.domain.errors import Conflict
 from chalicelib.drift import repair_drift
 from chalicelib.domain.requests import State
-from chalicelib.service import Broker
+from chalicelib.service import GUARD_STILL_PENDING, Broker
+from chalicelib.store.repository import GUARD_DUE
 
 log = logging.getLogger(__name__)
-# Approved first: a grant left half-applied by a crash is finished (or ended) before anything else.
-_DUE_STATES = (State.APPROVED, State.ACTIVE, State.PENDING)
+# Approved first: a grant left half-applied by a crash is finished (or ended) before anything else; then ended
+# grants whose session guard is still owed (the target account did not take it yet).
+_DUE_STATES: tuple[State | str, ...] = (State.APPROVED, GUARD_DUE, State.ACTIVE, State.PENDING)
 
 
 @dataclass
@@ -37,11 +39,15 @@ def sweep(broker: Broker, repair: bool = True) -> SweepReport:
     for state in _DUE_STATES:
         for request in broker.repo.due(state, now):
             try:
-                report.done[broker.sweep_due(request)] += 1
+                done = broker.sweep_due(request)
+                report.done[done] += 1
+                if done == GUARD_STILL_PENDING:  # open sessions are not cut yet: an error until the write lands
+                    log.error("sweep: session guard of request %s still pending; retrying next pass", request.id)
+                    report.errors += 1
             except Conflict:  # someone else changed it first (a revoke, an approval): theirs, not an error
                 continue
             except Exception:  # one bad item must not stop the pass; it stays due and is retried next pass
-                log.exception("sweep: request %s (%s) not handled; retrying next pass", request.id, state.value)
+                log.exception("sweep: request %s (%s) not handled; retrying next pass", request.id, request.state.value)
                 report.errors += 1
     if repair:
         try:

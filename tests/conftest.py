@@ -89,7 +89,18 @@ def broker(world: World, clock: Clock):  # type: ignore[no-untyped-def]
     yield built
     for arn in built.grants.owned_policies():  # the IAM half of the world is shared by the session
         built.grants.remove(arn)
+    forget_session_guards(world)
     bootstrap.reset()
+
+
+def forget_session_guards(world: World) -> None:
+    """The switch role's session guard is shared by the session too: each test starts with none."""
+    from chalicelib.domain.session_guard import POLICY_NAME
+    from tools.world import ROLE_NAME
+
+    target = world.client("iam", "target-admin")
+    if POLICY_NAME in target.list_role_policies(RoleName=ROLE_NAME)["PolicyNames"]:
+        target.delete_role_policy(RoleName=ROLE_NAME, PolicyName=POLICY_NAME)
 
 
 class Api:

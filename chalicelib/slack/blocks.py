@@ -53,7 +53,8 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
     if request.state != State.ACTIVE:
         return f"Your access to {profile} has ended", [
             SectionBlock(block_id="granted", text=MarkdownTextObject(
-                text=f":lock: Your access to *{profile}* (request `{request.id}`) has ended.")),
+                text=f":lock: Your access to *{profile}* (request `{request.id}`) has ended. "
+                     f"{_open_sessions(request)}")),
             ContextBlock(block_id="status", elements=[MarkdownTextObject(text=_status_lines(catalog, request)[-1])])]
     approved = ("it is flagged for review" if request.break_glass else
                 "approved by " + ", ".join(mention(catalog, a.by) for a in request.approvals))
@@ -66,11 +67,25 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
             text=f"*Console:* <{grant.console_url}|Open the AWS console as {role}>"
                  f"\n*Switch-role URL:* {grant.switch_role_url}")),
         SectionBlock(block_id="expiry", text=MarkdownTextObject(
-            text=f"*Expires:* {utc(grant.expires_at)} ({local_time(grant.expires_at)} your time)")),
+            text=f"*Expires:* {utc(grant.expires_at)} ({local_time(grant.expires_at)} your time). "
+                 f"{_open_sessions(request)}")),
         ActionsBlock(block_id="grant", elements=[
             ButtonElement(text="Revoke now (I'm done)", action_id="revoke", value=request.id, style="danger"),
             ButtonElement(text="Extend", action_id="extend", value=request.id)]),
     ]
+
+
+def _open_sessions(request: AccessRequest) -> str:
+    """What happens to role sessions already open when the grant ends (the target account's session guard)."""
+    end_by = request.sessions_end_by
+    if end_by is None:
+        return ""
+    if request.guard_pending:
+        return (f"The target account could not be reached to cut open sessions yet (retried every minute): "
+                f"sessions already open may work until {utc(end_by)}.")
+    if request.state == State.ACTIVE:
+        return "Sessions you open end then too."
+    return "Sessions opened before the end are cut too."
 
 
 def ended_message(catalog: Catalog, request: AccessRequest) -> Message:
