@@ -111,6 +111,22 @@ class SlackWorkspace:
     api_app_id: str | None = None
 
 
+DEFAULT_GUARD_ROLE = "access-broker-guard"
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+
+
+def default_external_id(source_account: str) -> str:
+    """The ExternalId the guard role requires unless `target_accounts.<account>.external_id` says otherwise
+    (targets/guard-role.yaml defaults to the same)."""
+    return f"access-broker-{source_account}"
+
+
+@dataclass(frozen=True)
+class GuardRole:
+    arn: str
+    external_id: str
+
+
 @dataclass(frozen=True)
 class Catalog:
     source_account: str
@@ -121,6 +137,16 @@ class Catalog:
     groups: dict[str, frozenset[str]]
     profiles: dict[str, Profile] = field(default_factory=dict)
     slack: SlackWorkspace = field(default_factory=SlackWorkspace)
+    target_accounts: dict[str, GuardRole] = field(default_factory=dict)  # set per account; defaults otherwise
+
+    def guard_role(self, account: str) -> GuardRole:
+        """The guard role the broker assumes in a target account to cut open sessions (targets/guard-role.yaml)."""
+        return self.target_accounts.get(account) or GuardRole(
+            f"arn:{self.partition}:iam::{account}:role/{DEFAULT_GUARD_ROLE}", default_external_id(self.source_account))
+
+    def guard_roles(self) -> list[GuardRole]:
+        """One per target account a profile names: exactly the roles the broker may assume."""
+        return [self.guard_role(a) for a in sorted({p.account for p in self.profiles.values()})]
 
     def __post_init__(self) -> None:
         if not isinstance(self.trusted_tools, TrustedTools):  # a plain set of ARNs, as tests and callers may pass
@@ -196,7 +222,7 @@ def parse_catalog(raw: Any) -> Catalog:
     """Validates a decoded catalog document; raises CatalogError naming the key."""
     doc = _mapping(raw, "catalog")
     _known(doc, "catalog", {"source_account", "partition", "security_channel", "trusted_tools", "people", "groups",
-                            "profiles", "slack"})
+                            "profiles", "slack", "target_accounts"})
     source = _account(doc.get("source_account"), "source_account")
     partition = doc.get("partition", "aws")
     if partition not in _SIGNIN_HOSTS:
@@ -214,7 +240,28 @@ def parse_catalog(raw: Any) -> Catalog:
     return Catalog(source_account=source, partition=partition,
                    security_channel=_channel(doc.get("security_channel"), "security_channel"),
                    trusted_tools=TrustedTools(tools), people=people, groups=groups, profiles=profiles,
-                   slack=_slack(doc.get("slack") or {}))
+                   slack=_slack(doc.get("slack") or {}),
+                   target_accounts=_target_accounts(doc.get("target_accounts") or {}, source, partition))
+
+
+def _target_accounts(raw: Any, source: str, partition: str) -> dict[str, GuardRole]:
+    """`target_accounts.<account>`: `guard_role` (an IAM role ARN in that account) and `external_id`, both optional."""
+    found = {}
+    for account, spec in _mapping(raw, "target_accounts").items():
+        key = f"target_accounts.{account}"
+        account = _account(account, key)
+        spec = _mapping(spec or {}, key)
+        _known(spec, key, {"guard_role", "external_id"})
+        arn = spec.get("guard_role", f"arn:{partition}:iam::{account}:role/{DEFAULT_GUARD_ROLE}")
+        match = _ROLE_ARN.match(arn) if isinstance(arn, str) else None
+        if not match or match["account"] != account or match["partition"] != partition:
+            raise CatalogError(f"{key}.guard_role: {quote(arn)} is not a role ARN in account {account} "
+                               f"(like arn:{partition}:iam::{account}:role/{DEFAULT_GUARD_ROLE})")
+        external_id = spec.get("external_id", default_external_id(source))
+        if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
+            raise CatalogError(f"{key}.external_id: must be 2 to 1224 of letters, digits and +=,.@:/-")
+        found[account] = GuardRole(arn, external_id)
+    return found
 
 
 def _one_entry_per_person(people: dict[str, Person]) -> None:

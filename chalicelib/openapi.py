@@ -83,7 +83,12 @@ def openapi_document() -> dict[str, Any]:
                         "by": {"type": "string"}, "at": _TIME, "comment": {"type": "string"}}}},
                     "decided_by": _NULLABLE_STR, "decision_comment": {"type": "string"},
                     "failure_reason": _NULLABLE_STR, "created_at": _TIME, "updated_at": _TIME,
-                    "grant": _ref("Grant"), "extension": _ref("Extension")}},
+                    "grant": _ref("Grant"), "extension": _ref("Extension"), "sessions": _ref("Sessions")}},
+                "Sessions": {"type": "object", "nullable": True, "description": "open role sessions of a grant: "
+                             "`end_by` is when the last of them stops working (the grant's end when the target "
+                             "account's session guard is written; while it is `pending`, the end plus one hour)",
+                             "properties": {"guard": {"type": "string", "enum": ["written", "pending"]},
+                                            "end_by": _TIME}},
                 "Extension": {"type": "object", "nullable": True, "description": "an extension waiting for "
                               "approval (approvers answer it with /approve or /deny)", "properties": {
                     "duration_seconds": {"type": "integer"}, "requested_by": {"type": "string"},
