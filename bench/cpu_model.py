@@ -7,6 +7,8 @@ Needs root and a writable cgroup v1 cpu controller; `unavailable()` says in one 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -61,8 +63,10 @@ def unavailable(root: Path = CPU_CONTROLLER) -> str | None:
     if not (root / "cpu.cfs_quota_us").exists():
         return f"no cgroup v1 CPU controller at {root}"
     try:
-        with CpuGroup(128, root) as group:
-            (group.path / "cgroup.procs").open("a").close()
+        with CpuGroup(128, root) as group:  # made, throttled, joined by a child and removed, as the bench will
+            subprocess.run([sys.executable, "-c", "pass"], preexec_fn=group.join, check=True, timeout=60)
     except OSError as exc:
         return f"cannot write a CPU cgroup under {root} ({exc.strerror or exc}; it needs root)"
+    except subprocess.SubprocessError as exc:
+        return f"a process cannot join a CPU cgroup under {root} ({exc})"
     return None
