@@ -52,6 +52,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("app.py", "requirements.txt"):
         shutil.copy(ROOT / name, copy / name)
     monkeypatch.setattr(make_package, "ROOT", copy)
+    monkeypatch.setenv("ALLOW_DEMO_CATALOG", "1")  # prod from (a copy of) the demo catalog, asked for explicitly
     return copy
 
 

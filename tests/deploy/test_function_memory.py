@@ -18,7 +18,9 @@ CHALICE_DEFAULT_MB = 128
 
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory):  # type: ignore[no-untyped-def]
-    written = package("prod", tmp_path_factory.mktemp("package"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ALLOW_DEMO_CATALOG", "1")  # prod with the demo catalog, asked for explicitly
+        written = package("prod", tmp_path_factory.mktemp("package"))
     return json.loads(written["cloudformation"].read_text()), json.loads(written["terraform"].read_text())
 
 
