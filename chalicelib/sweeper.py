@@ -5,6 +5,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from chalicelib import audit_log
 from chalicelib.domain.errors import Conflict
 from chalicelib.drift import repair_drift
 from chalicelib.domain.requests import State
@@ -59,4 +60,5 @@ def sweep(broker: Broker, repair: bool = True) -> SweepReport:
     resent = resend(now) if resend else []
     if resent:
         report.done["notification_resent"] += len(resent)
+    audit_log.sweep_pass(report.done, len(report.repaired), report.errors, now)
     return report

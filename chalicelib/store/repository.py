@@ -15,6 +15,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import audit_log
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite, Unprocessable
 from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension, Grant, State
 from chalicelib.store.models import EventItem, IdempotencyItem, RequestItem
@@ -52,6 +53,7 @@ class Repository:
                         _claim_pk(claim), "IDEM", request_id=request.id, fingerprint=claim.fingerprint,
                         expires=int((request.created_at + IDEMPOTENCY_TTL).timestamp())),
                         condition=IdempotencyItem.pk.does_not_exist())
+        audit_log.audit_event(event, request.profile, request.state.value)
         return _from_item(item)
 
     def claimed(self, claim: IdempotencyClaim) -> AccessRequest | None:
@@ -77,6 +79,7 @@ class Repository:
             with TransactWrite(connection=_connection()) as tx:
                 tx.save(item)  # the VersionAttribute adds "version = before.version"
                 tx.save(_event_item(event), condition=EventItem.pk.does_not_exist())
+        audit_log.audit_event(event, after.profile, after.state.value)
         return _from_item(item)
 
     def note(self, event: Event) -> None:
@@ -84,6 +87,7 @@ class Repository:
         item = _event_item(event, unique=True)
         with _translated(event.request_id):
             item.save(condition=EventItem.pk.does_not_exist())
+        audit_log.audit_event(event)
 
     def events(self, request_id: str) -> list[Event]:
         pk = _request_pk(request_id)

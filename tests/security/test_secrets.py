@@ -2,6 +2,7 @@
 container; from the environment locally. They never show up in logs, responses or events."""
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import contextmanager
 from typing import Iterator
@@ -147,6 +148,11 @@ def test_no_secret_appears_in_logs_responses_or_events_of_a_whole_scenario(slack
     assert caplog.records, "nothing was logged: the capture is not working"
     for name, value in deployed_secrets.items():
         assert value not in everything, f"{name} leaked"
+    # The JSON lines (chalicelib/audit_log.py) were in that output: every event of both requests, and no console
+    # link, whose token opens the role for as long as the grant lasts.
+    written = [json.loads(line) for line in out.splitlines() if line.startswith('{"type":')]
+    assert {w["request_id"] for w in written if w["type"] == "audit"} >= {request["id"], denied["id"]}
+    assert console.rsplit("/", 1)[-1] not in out
 
 
 def test_an_unreadable_console_key_stops_an_approval_before_iam_and_never_a_request(deployed_secrets, api,
