@@ -1,7 +1,8 @@
 """The broker's own IAM policy per deployed stage: renders .chalice/policy-<stage>.json from config.json and the catalog.
 
-`python -m tools.broker_policy` rewrites the files; tests/security/test_broker_policy.py fails when they are stale
-or when anything in them is broader than the broker needs."""
+`python -m tools.broker_policy` rewrites the files, and so does `make package` before it builds (tools/package.py), so
+that a changed source_account never ships a policy naming the old account; tests/security/test_broker_policy.py fails
+when they are stale or when anything in them is broader than the broker needs."""
 from __future__ import annotations
 
 import json
@@ -39,6 +40,11 @@ def parameter_prefix(stage: str) -> str:
     return f"/{APP_NAME}/{stage}/"
 
 
+def failed_jobs_queue(stage: str) -> str:
+    """The SQS queue of the worker's failed jobs (its name in the packaged templates)."""
+    return f"{APP_NAME}-{stage}-{WORKER}-failures"
+
+
 def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
                   guard_roles: list[str] | None = None) -> dict[str, Any]:
     """What the broker's Lambdas in `stage` may do in the source account `account`, and in the target accounts
@@ -73,6 +79,10 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
                 "Resource": sorted(guard_roles)}] if guard_roles else []),
             {"Sid": "InvokeOwnWorker", "Effect": "Allow", "Action": "lambda:InvokeFunction",
              "Resource": f"{arn}:lambda:*:{account}:function:{functions}-{WORKER}"},
+            # The worker's on-failure destination (tools/package_operations.py): Lambda sends a failed asynchronous
+            # job there with the function's own role.
+            {"Sid": "SendFailedWorkerJobsToOwnQueue", "Effect": "Allow", "Action": "sqs:SendMessage",
+             "Resource": f"{arn}:sqs:*:{account}:{failed_jobs_queue(stage)}"},
             {"Sid": "ReadOwnParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
              "Resource": [f"{arn}:ssm:*:{account}:parameter/{prefix}/*",
                           f"{arn}:ssm:*:{account}:parameter/aws/reference/secretsmanager/{prefix}/*"]},
@@ -86,28 +96,38 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
     }
 
 
-def rendered() -> dict[Path, str]:
-    """Each deployed stage's policy file and the text it should hold."""
+def rendered(root: Path = ROOT) -> dict[Path, str]:
+    """Each deployed stage's policy file under `root` (an app's directory) and the text it should hold."""
     from chalicelib.catalog import load_catalog
 
-    config = json.loads((CHALICE_DIR / "config.json").read_text())
+    config = json.loads((root / ".chalice" / "config.json").read_text())
     catalog_path = config.get("environment_variables", {}).get("ACCESS_BROKER_CATALOG", "chalicelib/catalog/demo.yaml")
     files = {}
     for name, stage in deployed_stages(config).items():
         env = {**config.get("environment_variables", {}), **stage.get("environment_variables", {})}
         # ACCESS_BROKER_CATALOG from the environment wins, as it does for make run, make demo and make package
-        catalog = load_catalog(ROOT / (os.environ.get("ACCESS_BROKER_CATALOG") or env.get("ACCESS_BROKER_CATALOG",
+        catalog = load_catalog(root / (os.environ.get("ACCESS_BROKER_CATALOG") or env.get("ACCESS_BROKER_CATALOG",
                                                                                              catalog_path)))
         policy = broker_policy(name, env["ACCESS_BROKER_TABLE"], catalog.source_account, catalog.partition,
                                [role.arn for role in catalog.guard_roles()])
-        files[CHALICE_DIR / stage["iam_policy_file"]] = json.dumps(policy, indent=2) + "\n"
+        files[root / ".chalice" / stage["iam_policy_file"]] = json.dumps(policy, indent=2) + "\n"
     return files
 
 
+def write(root: Path = ROOT) -> list[Path]:
+    """Renders every deployed stage's policy file under `root`; returns those whose text changed."""
+    changed = []
+    for path, text in rendered(root).items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            changed.append(path)
+    return changed
+
+
 def main() -> None:
-    for path, text in rendered().items():
-        path.write_text(text)
-        print(f"wrote {path.relative_to(ROOT)}")
+    changed = write()
+    for path in rendered():
+        print(f"{'wrote' if path in changed else 'unchanged'} {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,11 @@ merged in, built from chalicelib/store/schema.py's table_definition (one source 
 
 Writes build/<stage>/cloudformation/ (sam.json + deployment.zip) and build/<stage>/terraform/ (chalice.tf.json + zip),
 adds bytecode and the decoded catalog to each zip (compile_package), then runs cfn-lint on the SAM template.
-The build fails if either template lets anything but IAM principals of the account invoke the worker function."""
+Both templates also get what running the broker needs (tools/package_operations.py: one role, log groups with a
+retention, the worker's failed-job queue, alarms, the public URL). Before chalice runs, the broker's policy files are
+rendered again for the catalog (tools/broker_policy.py), so a changed source_account reaches the templates.
+The build fails if either template lets anything but IAM principals of the account invoke the worker function.
+`make package STAGE=prod` refuses the demo catalog unless ALLOW_DEMO_CATALOG=1."""
 from __future__ import annotations
 
 import argparse
@@ -19,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.errors import CatalogError
-from chalicelib.slack.sealed import WINDOW as JOB_WINDOW
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
+from tools import broker_policy
+from tools import package_operations as operations
+from tools import template_graph
 from tools.package_catalog import catalog_from_environment, set_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +35,9 @@ TABLE_RESOURCE = "AccessBrokerTable"  # logical id (CloudFormation) and resource
 WORKER = "worker"  # app.py's @app.lambda_function(name="worker"): Terraform's resource name; SAM's logical id "Worker"
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip: the path tracebacks name
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # chalice's timestamp for every entry, so that a build is reproducible
+DEMO_CATALOG = "chalicelib/catalog/demo.yaml"
+DEMO_SOURCE_ACCOUNT = "111111111111"  # the demo catalog's (and the local world's) source account
+ALLOW_DEMO = "ALLOW_DEMO_CATALOG"
 
 
 def table_name(stage: str) -> str:
@@ -37,6 +46,12 @@ def table_name(stage: str) -> str:
         return config["stages"][stage]["environment_variables"]["ACCESS_BROKER_TABLE"]
     except KeyError:
         raise SystemExit(f"stage {stage!r} has no ACCESS_BROKER_TABLE in .chalice/config.json") from None
+
+
+def api_stage(stage: str) -> str:
+    """The API Gateway stage in the API's URL (config.json's api_gateway_stage; Chalice's default is api)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return config["stages"].get(stage, {}).get("api_gateway_stage", config.get("api_gateway_stage", "api"))
 
 
 def cloudformation_table(name: str) -> dict[str, Any]:
@@ -72,21 +87,6 @@ def cloudformation_function_names(stage: str) -> dict[str, Any]:
 
 def worker_function_name(stage: str) -> str:
     return f"access-broker-{stage}-{WORKER}"
-
-
-def cloudformation_worker() -> dict[str, Any]:
-    """Lambda keeps an undelivered asynchronous job no longer than the worker would accept it (sealed.WINDOW)."""
-    from chalice.utils import to_cfn_resource_name
-
-    config = {"MaximumEventAgeInSeconds": int(JOB_WINDOW.total_seconds())}
-    return {"Resources": {to_cfn_resource_name(WORKER): {"Properties": {"EventInvokeConfig": config}}}}
-
-
-def terraform_worker() -> dict[str, Any]:
-    return {"resource": {"aws_lambda_function_event_invoke_config": {WORKER: {
-        "function_name": f"${{aws_lambda_function.{WORKER}.function_name}}",
-        "maximum_event_age_in_seconds": int(JOB_WINDOW.total_seconds()),
-    }}}}
 
 
 def worker_invokers(stage: str, sam: dict[str, Any], terraform: list[dict[str, Any]]) -> list[str]:
@@ -146,11 +146,14 @@ def package(stage: str, out: Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     name = table_name(stage)
     catalog = catalog_from_environment(ROOT)  # ACCESS_BROKER_CATALOG, when set, wins over config.json's
+    for path in broker_policy.write(ROOT):  # the catalog's source account and guard roles, as they are now
+        print(f"make package: rewrote {path.relative_to(ROOT)} for the catalog (its source_account or target "
+              f"accounts changed); commit it with the catalog")
     merge = {"cloudformation": out / "table.cloudformation.json", "terraform": out / "table.tf.json"}
-    merged = cloudformation_table(name)
-    for logical, resource in [*cloudformation_function_names(stage)["Resources"].items(),
-                              *cloudformation_worker()["Resources"].items()]:
-        merged["Resources"].setdefault(logical, {"Properties": {}})["Properties"].update(resource["Properties"])
+    merged: dict[str, Any] = {}
+    for part in (cloudformation_table(name), cloudformation_function_names(stage),
+                 operations.cloudformation(stage, api_stage(stage))):
+        _deep_merge(merged, part)
     merge["cloudformation"].write_text(json.dumps(merged, indent=2))
     merge["terraform"].write_text(json.dumps(terraform_table(name), indent=2))
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
@@ -164,18 +167,38 @@ def package(stage: str, out: Path) -> dict[str, Path]:
         if done.returncode != 0:
             raise SystemExit(f"chalice package ({fmt}) failed:\n{(done.stderr or done.stdout)[-2000:]}")
         written[fmt] = target / template
+        document = json.loads(written[fmt].read_text())
+        if fmt == "cloudformation":
+            operations.adjust_sam(document, stage)
+        else:
+            operations.adjust_terraform(document, stage, api_stage(stage))
+        written[fmt].write_text(json.dumps(document, indent=2))
         if catalog:
             set_catalog(written[fmt], catalog)
         compile_package(target / "deployment.zip")
     # chalice merges templates for CloudFormation only; Terraform reads every *.tf.json in the directory.
     (out / "terraform" / "table.tf.json").write_text(merge["terraform"].read_text())
-    (out / "terraform" / f"{WORKER}.tf.json").write_text(json.dumps(terraform_worker(), indent=2))
-    invokers = worker_invokers(stage, json.loads(written["cloudformation"].read_text()),
-                               [json.loads(p.read_text()) for p in sorted((out / "terraform").glob("*.tf.json"))])
+    (out / "terraform" / "operations.tf.json").write_text(
+        json.dumps(operations.terraform(stage, api_stage(stage)), indent=2))
+    terraform_documents = [json.loads(p.read_text()) for p in sorted((out / "terraform").glob("*.tf.json"))]
+    for fmt, cycle in (("cloudformation", template_graph.cloudformation_cycle(
+            json.loads(written["cloudformation"].read_text()))), ("terraform", template_graph.terraform_cycle(
+            terraform_documents))):
+        if cycle:
+            raise SystemExit(f"make package: the {fmt} output has a dependency cycle: {' -> '.join(cycle)}")
+    invokers = worker_invokers(stage, json.loads(written["cloudformation"].read_text()), terraform_documents)
     if invokers:
         raise SystemExit("make package: only the broker's own functions may invoke the worker, but:\n  "
                          + "\n  ".join(invokers))
     return written
+
+
+def _deep_merge(into: dict[str, Any], part: dict[str, Any]) -> None:
+    for key, value in part.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value
 
 
 def compile_package(archive: Path) -> dict[str, int]:
@@ -220,6 +243,32 @@ def cfn_lint(*templates: Path) -> None:
         raise SystemExit(f"cfn-lint found problems:\n{done.stdout}{done.stderr}")
 
 
+def demo_catalog_refusal(stage: str) -> str | None:
+    """Why `make package` must not build `stage` (prod) with the demo catalog, or None. The demo's people, Slack
+    ids and accounts are made up: deployed, nobody could ask or approve. ALLOW_DEMO_CATALOG=1 builds it anyway."""
+    from chalicelib.catalog import load_catalog
+
+    if stage != "prod" or os.environ.get(ALLOW_DEMO, "") == "1":
+        return None
+    path = catalog_from_environment(ROOT) or _configured_catalog(stage)
+    if (ROOT / path).resolve() == (ROOT / DEMO_CATALOG).resolve():
+        what = f"the demo catalog ({DEMO_CATALOG})"
+    elif load_catalog(ROOT / path).source_account == DEMO_SOURCE_ACCOUNT:
+        what = f"{path}, whose source_account {DEMO_SOURCE_ACCOUNT} is the demo's"
+    else:
+        return None
+    return (f"make package: STAGE=prod would deploy {what}; write your own catalog (docs/catalog.md) and build with "
+            f"ACCESS_BROKER_CATALOG=chalicelib/catalog/<yours>.yaml make package, or say {ALLOW_DEMO}=1 to build the "
+            f"demo anyway")
+
+
+def _configured_catalog(stage: str) -> str:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    stage_env = config["stages"].get(stage, {}).get("environment_variables", {})
+    env = {**config.get("environment_variables", {}), **stage_env}
+    return env.get("ACCESS_BROKER_CATALOG", DEMO_CATALOG)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default=os.environ.get("STAGE", "prod"))
@@ -227,13 +276,16 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or ROOT / "build" / args.stage
     try:
+        refusal = demo_catalog_refusal(args.stage)
+        if refusal:
+            raise SystemExit(refusal)
         written = package(args.stage, out)
     except CatalogError as exc:
         raise SystemExit(f"make package: {exc}") from None
-    cfn_lint(written["cloudformation"], ROOT / "targets" / "switch-role.yaml")
+    cfn_lint(written["cloudformation"], ROOT / "targets" / "switch-role.yaml", ROOT / "targets" / "guard-role.yaml")
     for fmt, path in written.items():
         print(f"{fmt}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    print("cfn-lint: no findings (sam.json, targets/switch-role.yaml)")
+    print("cfn-lint: no findings (sam.json, targets/switch-role.yaml, targets/guard-role.yaml)")
 
 
 if __name__ == "__main__":

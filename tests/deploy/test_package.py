@@ -84,8 +84,8 @@ def test_the_worker_has_no_invoker_but_iam(packaged) -> None:  # type: ignore[no
 
     assert worker_invokers("prod", packaged["sam"], packaged["tf"]) == []
     window = int(WINDOW.total_seconds())
-    assert packaged["sam"]["Resources"]["Worker"]["Properties"]["EventInvokeConfig"] == {
-        "MaximumEventAgeInSeconds": window}
+    assert packaged["sam"]["Resources"]["Worker"]["Properties"]["EventInvokeConfig"][
+        "MaximumEventAgeInSeconds"] == window
     [config] = [t["resource"]["aws_lambda_function_event_invoke_config"]["worker"] for t in packaged["tf"]
                 if "aws_lambda_function_event_invoke_config" in t.get("resource", {})]
     assert config["maximum_event_age_in_seconds"] == window

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.settings import SECRET_NAMES
-from tools.broker_policy import CHALICE_DIR, ROOT, deployed_stages, parameter_prefix, rendered
+from tools.broker_policy import CHALICE_DIR, ROOT, deployed_stages, failed_jobs_queue, parameter_prefix, rendered
 
 CONFIG = json.loads((CHALICE_DIR / "config.json").read_text())
 STAGES = deployed_stages(CONFIG)
@@ -54,6 +54,10 @@ def problems(policy: dict[str, Any], stage: str) -> list[str]:
                 found.append(f"{sid}: {resource} is not this stage's function")
             if service in ("ssm", "secretsmanager") and f"{parameter_prefix(stage).strip('/')}/*" not in resource:
                 found.append(f"{sid}: {resource} is not under {parameter_prefix(stage)}")
+            if service == "sqs" and resource.split(":")[-1] != failed_jobs_queue(stage):
+                found.append(f"{sid}: {resource} is not this stage's failed-job queue")
+        if any(a.startswith("sqs:") for a in actions) and set(actions) != {"sqs:SendMessage"}:
+            found.append(f"{sid}: SQS beyond sending failed worker jobs")
     return found
 
 
@@ -86,6 +90,7 @@ def test_policy_is_least_privilege(stage: str) -> None:
     assert problems(policy, stage) == []
     actions = {a for s in policy["Statement"] for a in _list(s["Action"])}
     assert ATTACH <= actions and "lambda:InvokeFunction" in actions and "ssm:GetParameter" in actions
+    assert "sqs:SendMessage" in actions, "the worker's on-failure destination (Lambda sends with the function's role)"
 
 
 @pytest.mark.parametrize("bad, expected", [
@@ -98,6 +103,10 @@ def test_policy_is_least_privilege(stage: str) -> None:
     ({"Action": "dynamodb:DeleteItem", "Resource": f"arn:aws:dynamodb:*:{SOURCE}:table/access-broker-prod"},
      "DeleteItem beyond the outbox"),
     ({"Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:*:{SOURCE}:parameter/*"}, "not under"),
+    ({"Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:*:{SOURCE}:access-broker-dev-worker-failures"},
+     "failed-job queue"),
+    ({"Action": "sqs:ReceiveMessage", "Resource": f"arn:aws:sqs:*:{SOURCE}:access-broker-prod-worker-failures"},
+     "SQS beyond sending"),
 ])
 def test_checks_catch_a_broader_statement(bad: dict, expected: str) -> None:
     policy = _policy("prod")
