@@ -162,7 +162,7 @@ In another shell:
   curl -s -X POST $ACCESS_BROKER_URL/v1/requests/<id>/approve -H 'X-Local-Principal: arn:aws:iam::111111111111:user/bob'
   # then, as s3-access, with the stock AWS CLI:
   aws --profile s3-access --endpoint-url "$AWS_ENDPOINT_URL" sts assume-role \\
-      --role-arn arn:aws:iam::222222222222:role/switch-role-for-S3 --role-session-name me
+      --role-arn arn:aws:iam::222222222222:role/switch-role-for-S3 --role-session-name s3-access
   # or through Slack (signed like Slack signs; what the broker posts is printed here and there):
   make slack ARGS="/request-access s3-prod 1h fixing the export job"
   make slack ARGS="--as bob click approve <id>"
