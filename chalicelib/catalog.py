@@ -138,6 +138,9 @@ class Catalog:
     profiles: dict[str, Profile] = field(default_factory=dict)
     slack: SlackWorkspace = field(default_factory=SlackWorkspace)
     target_accounts: dict[str, GuardRole] = field(default_factory=dict)  # set per account; defaults otherwise
+    # Hardened mode: the managed policy every requester's IAM user carries as its permissions boundary; the broker's
+    # own policy then attaches grants only to users that carry it (tools/broker_policy.py).
+    permissions_boundary: str | None = None
 
     def guard_role(self, account: str) -> GuardRole:
         """The guard role the broker assumes in a target account to cut open sessions (targets/guard-role.yaml)."""
@@ -222,7 +225,7 @@ def parse_catalog(raw: Any) -> Catalog:
     """Validates a decoded catalog document; raises CatalogError naming the key."""
     doc = _mapping(raw, "catalog")
     _known(doc, "catalog", {"source_account", "partition", "security_channel", "trusted_tools", "people", "groups",
-                            "profiles", "slack", "target_accounts"})
+                            "profiles", "slack", "target_accounts", "permissions_boundary"})
     source = _account(doc.get("source_account"), "source_account")
     partition = doc.get("partition", "aws")
     if partition not in _SIGNIN_HOSTS:
@@ -241,7 +244,19 @@ def parse_catalog(raw: Any) -> Catalog:
                    security_channel=_channel(doc.get("security_channel"), "security_channel"),
                    trusted_tools=TrustedTools(tools), people=people, groups=groups, profiles=profiles,
                    slack=_slack(doc.get("slack") or {}),
-                   target_accounts=_target_accounts(doc.get("target_accounts") or {}, source, partition))
+                   target_accounts=_target_accounts(doc.get("target_accounts") or {}, source, partition),
+                   permissions_boundary=_boundary(doc.get("permissions_boundary"), source, partition))
+
+
+def _boundary(value: Any, source: str, partition: str) -> str | None:
+    """`permissions_boundary`: a managed policy ARN in the source account (or an AWS managed one)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.match(
+            rf"^arn:{partition}:iam::({source}|aws):policy/([\w+=,.@-]+/)*[\w+=,.@-]+$", value):
+        raise CatalogError(f"permissions_boundary: {quote(value)} is not a managed policy ARN in the source account "
+                           f"(like arn:{partition}:iam::{source}:policy/access-broker-boundary)")
+    return value
 
 
 def _target_accounts(raw: Any, source: str, partition: str) -> dict[str, GuardRole]:

@@ -1,7 +1,8 @@
 """Drift repair: IAM and the table agree on which grant policies exist. Each repair is a `system` event.
 
-Cost per pass: one ListPolicies call per 100 broker policies, one by-state Query page per 100 active
-grants, plus a GetItem only for a policy whose grant is not active (an orphan candidate); for the session guards,
+Cost per pass: one ListPolicies call per 100 broker policies and one GetPolicyVersion per policy (its content is
+checked: only an exact grant may stay), one by-state Query page per 100 active grants, plus a GetItem only for a
+policy whose grant is not active (an orphan candidate); for the session guards,
 one Query per ended state (recent requests only) and one GetRolePolicy per switch role in use."""
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from chalicelib.aws.iam_grants import GrantError, request_id_of
+from chalicelib.aws.iam_grants import GrantError, is_grant, policy_document, request_id_of
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.domain.session_guard import MARGIN, MAX_SESSION, Guard
@@ -21,40 +22,87 @@ _PAGE = 100
 
 
 def repair_drift(broker: Broker) -> list[str]:
-    """Removes broker policies with no active grant; restores (or fails) active grants with no policy.
+    """Removes what is under the broker's path but is not exactly a grant (whoever tagged it), broker policies with no
+    active grant, and tampered grants; restores (or fails) active grants with no policy; checks the session guards.
     Returns one line per repair."""
     # Policies are listed before active grants are read: a grant activated in between then looks like it
     # has no policy and is re-applied (harmless, it is idempotent); the opposite order could re-create the
     # policy of a grant that ended in between.
-    policies = {request_id_of(arn): arn for arn in broker.grants.owned_policies()}
+    listed = {request_id_of(p["Arn"]): p for p in broker.grants.listed()}
     active = {r.id: r for r in _active(broker)}
+    roles = {p.role_arn for p in broker.catalog.profiles.values()} | {r.role_arn for r in active.values()}
     repaired: list[str] = []
-    for request_id, arn in policies.items():
-        if request_id in active:
-            continue
+    removed: set[str] = set()  # grants whose policy was not what the broker wrote: applied again below
+    for request_id, policy in listed.items():
+        arn = policy["Arn"]
         try:
-            request: AccessRequest | None = broker.repo.get(request_id)
-        except NotFound:
-            request = None
-        if request and request.state in (State.APPROVED, State.ACTIVE):  # being applied, or just activated
-            continue
-        if not request and _made_elsewhere(broker, arn):  # another stage's grant, in its own table
-            continue
-        try:
-            broker.grants.remove(arn)
+            document = broker.grants.document(arn, policy["DefaultVersionId"])
         except GrantError as exc:
-            log.warning("drift: orphan policy %s not removed yet: %s", arn, exc)
+            log.warning("drift: policy %s not readable yet: %s", arn, exc)
             continue
-        state = request.state.value if request else "unknown request"
-        broker.record_repair(request, request_id, "orphan_policy_removed", {"policy_arn": arn, "state": state})
-        repaired.append(f"{arn}: removed (request {state})")
+        if document is None:  # deleted meanwhile
+            continue
+        request = active.get(request_id)
+        if not is_grant(document, roles) or (request and _tampered(request, document, policy)):
+            lines = _remove_impostor(broker, request_id, arn, request)
+            removed |= {request_id} if lines else set()
+            repaired += lines
+            continue
+        if request is None:
+            repaired += _remove_orphan(broker, request_id, arn)
     for request_id, request in active.items():
-        if request_id not in policies:
+        if request_id not in listed or request_id in removed:
             outcome = broker.restore_grant(request)
             if outcome:
                 repaired.append(f"{request_id}: policy missing, {outcome}")
     repaired += repair_guards(broker, list(active.values()))
     return repaired
+
+
+def _tampered(request: AccessRequest, document: dict, policy: dict) -> bool:
+    """An active grant's policy must say exactly what the broker wrote for it, and be attached to one user."""
+    assert request.grant is not None
+    return (document != policy_document(request.role_arn, request.grant.expires_at)
+            or int(policy.get("AttachmentCount", 1)) > 1)
+
+
+def _remove_impostor(broker: Broker, request_id: str, arn: str, request: AccessRequest | None) -> list[str]:
+    """Something under /access-broker/ that is not (or no longer) exactly the grant: a compromised broker's key, or
+    a hand-made policy. Detached from everyone and deleted, whatever its owner tag, and said loudly."""
+    try:
+        users = broker.grants.attached_users(arn)
+        broker.grants.remove(arn)
+    except GrantError as exc:
+        log.error("drift: policy %s is not a grant and could not be removed yet: %s", arn, exc)
+        return []
+    action = "tampered_grant_removed" if request else "foreign_policy_removed"
+    broker.record_repair(request, request_id, action, {"policy_arn": arn, "attached_to": sorted(users)})
+    broker.alert(f"access-broker removed {arn}: it was not exactly a grant the broker made"
+                 f"{' for request ' + request_id if request else ''}; it was attached to "
+                 f"{', '.join(sorted(users)) or 'nobody'}. Find out who wrote it (CloudTrail: CreatePolicy, "
+                 f"CreatePolicyVersion, AttachUserPolicy under /access-broker/).")
+    return [f"{arn}: removed, not a grant ({action})"]
+
+
+def _remove_orphan(broker: Broker, request_id: str, arn: str) -> list[str]:
+    """A grant-shaped policy with no active grant: ours if its request ended (or never existed and it carries no
+    other deployment's tag)."""
+    try:
+        request: AccessRequest | None = broker.repo.get(request_id)
+    except NotFound:
+        request = None
+    if request and request.state in (State.APPROVED, State.ACTIVE):  # being applied, or just activated
+        return []
+    if not request and _made_elsewhere(broker, arn):  # another stage's grant, in its own table
+        return []
+    try:
+        broker.grants.remove(arn)
+    except GrantError as exc:
+        log.warning("drift: orphan policy %s not removed yet: %s", arn, exc)
+        return []
+    state = request.state.value if request else "unknown request"
+    broker.record_repair(request, request_id, "orphan_policy_removed", {"policy_arn": arn, "state": state})
+    return [f"{arn}: removed (request {state})"]
 
 
 def repair_guards(broker: Broker, active: list[AccessRequest]) -> list[str]:

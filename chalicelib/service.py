@@ -25,6 +25,7 @@ from chalicelib.domain.errors import (
     StaleWrite,
     Unavailable,
     Unprocessable,
+    quote,
 )
 from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event, State
@@ -32,6 +33,7 @@ from chalicelib.domain.session_guard import Guard
 from chalicelib.domain.times import rfc3339
 from chalicelib.sessions import Change, GuardPending, SessionGuards
 from chalicelib.store.repository import (
+    Exclusive,
     IdempotencyClaim,
     IdempotentReplay,
     Page,
@@ -48,6 +50,7 @@ def utcnow() -> datetime:
 
 
 SYSTEM_CALLER = Caller(SYSTEM, None, "system")
+AUDITORS = "auditors"  # the catalog group that may read every profile's audit trail
 GUARD_STILL_PENDING = "session_guard_pending"  # what a sweep did when the target account still refused the guard
 
 
@@ -57,6 +60,9 @@ class Notifier(Protocol):
 
 class SilentNotifier:
     def notify(self, request: AccessRequest, event: Event) -> None:
+        return None
+
+    def alert(self, text: str) -> None:
         return None
 
 
@@ -92,7 +98,7 @@ class Broker:
     def get(self, caller: Caller, request_id: str) -> AccessRequest:
         request = self.repo.get(request_id)
         if not rules.may_see(self.catalog, caller, request):
-            raise NotFound(f"no request with id {request_id!r}")
+            raise NotFound(f"no request with id {quote(request_id)}")
         return request
 
     def events(self, caller: Caller, request_id: str) -> list[Event]:
@@ -115,10 +121,27 @@ class Broker:
         return Page(keep, page.next)
 
     def audit(self, caller: Caller, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page:
-        if caller.principal not in self.catalog.trusted_tools and not (
-                caller.person and self.catalog.approvable_by(caller.person.id)):
-            raise Forbidden("the audit log is for approvers and trusted tools")
-        return self.repo.audit(since, until, limit, cursor)
+        """Events in the window: everything for trusted tools and the catalog's `auditors` group; for an approver,
+        the events of requests for the profiles they approve (and nothing about the others, reasons included)."""
+        auditors = self.catalog.groups.get(AUDITORS, frozenset())
+        everything = caller.principal in self.catalog.trusted_tools or bool(caller.person and
+                                                                           caller.person.id in auditors)
+        scope = set() if everything or not caller.person else {
+            p.name for p in self.catalog.approvable_by(caller.person.id)}
+        if not everything and not scope:
+            raise Forbidden(f"the audit log is for approvers and trusted tools (and the catalog's `{AUDITORS}` "
+                            f"group)")
+        page = self.repo.audit(since, until, limit, cursor)
+        if everything:
+            return page
+        profiles: dict[str, str | None] = {}
+        for event in page.items:
+            if event.request_id not in profiles:
+                try:
+                    profiles[event.request_id] = self.repo.get(event.request_id).profile
+                except NotFound:  # a repair of a policy with no request: not any one profile's
+                    profiles[event.request_id] = None
+        return Page([e for e in page.items if profiles[e.request_id] in scope], page.next)
 
     def console_redirect(self, token: str) -> str:
         """The switch-role URL behind a signed console link, while its grant is active."""
@@ -142,6 +165,9 @@ class Broker:
         reason = rules.reason_of(reason)
         if break_glass:
             rules.allow_break_glass(chosen, reason)
+            if requester is not None:
+                raise Forbidden("break-glass is for the person in trouble to ask themselves: a trusted tool may not "
+                                "use it on someone's behalf; request normal access for them instead")
         now = self.clock()
         request = AccessRequest(
             id=self.new_id(now), profile=chosen.name, requester=person.id, requester_iam_user=person.iam_user,
@@ -158,16 +184,23 @@ class Broker:
                            security_channel=self.catalog.security_channel)
         event = Event(request.id, 1, "break_glass_activated" if break_glass else "created", now, caller.actor,
                       caller.channel, details)
+        # One live break-glass grant per person and profile: a condition of the write, not a read before it.
+        exclusive = (_break_glass_name(request), request.grant.expires_at) if break_glass and request.grant else None
         try:
-            stored = self.repo.create(request, event, idempotency)
+            stored = self.repo.create(request, event, idempotency, exclusive=exclusive)
         except IdempotentReplay:  # the key was claimed first (a retry, or a twin racing us): that request is the answer
             return self.repo.claimed(idempotency)
+        except Exclusive as taken:
+            holder = self.repo.holder(taken.name)
+            raise Conflict(f"{person.id} already has a live break-glass grant of profile {chosen.name}"
+                           f"{f' (request {holder})' if holder else ''}; use it, or revoke it first") from None
         self._notify(stored, event)
         return self.apply_grant(stored) if stored.state == State.APPROVED else stored
 
     def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
         person = rules.person_of(caller)
-        current = self.repo.get(request_id)  # read once: it picks the round and starts the transition
+        current = self._acted_on(caller, request_id)  # read once: it picks the round and starts the transition
+        self._refuse_if_timed_out(current)
         if _extension_open(current):  # an active grant asking to last longer: its own approval round
             return self.decide_extension(caller, request_id, True, comment, current=current)
 
@@ -180,7 +213,8 @@ class Broker:
 
     def deny(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
         person = rules.person_of(caller)
-        current = self.repo.get(request_id)
+        current = self._acted_on(caller, request_id)
+        self._refuse_if_timed_out(current)
         if _extension_open(current):
             return self.decide_extension(caller, request_id, False, comment, current=current)
 
@@ -190,19 +224,42 @@ class Broker:
 
         return self._transition(request_id, decide, "denied", caller, {"comment": comment}, current=current)
 
+    def _acted_on(self, caller: Caller, request_id: str) -> AccessRequest:
+        """The request a decision or an action is about. Over the API, one the caller may not see is a 404, exactly
+        as GET answers: a refusal must not name its profile and approvers. In Slack the request is in the message
+        the person clicked, so the refusal may say who decides."""
+        return self.repo.get(request_id) if caller.channel == "slack" else self.get(caller, request_id)
+
+    def _refuse_if_timed_out(self, request: AccessRequest) -> None:
+        """A decision after `approval_timeout` is refused at once (and the request recorded timed out), not accepted
+        until the next sweep happens to time it out."""
+        if request.state != State.PENDING or self.clock() < self._timeout_at(request):
+            return
+        try:
+            self.time_out(request)
+        except Conflict:
+            pass  # someone else recorded it (or decided) first
+        raise Conflict(f"request {request.id} timed out at {rfc3339(self._timeout_at(request))} waiting for approval; "
+                       f"ask for access again", state=State.TIMED_OUT.value)
+
     def cancel(self, caller: Caller, request_id: str) -> AccessRequest:
         person = rules.person_of(caller)
-        return self._transition(request_id, lambda r: r.cancel(person.id, self.clock()), "cancelled", caller)
+        current = self._acted_on(caller, request_id)
+        return self._transition(request_id, lambda r: r.cancel(person.id, self.clock()), "cancelled", caller,
+                                current=current)
 
     def revoke(self, caller: Caller, request_id: str) -> AccessRequest:
         person = rules.person_of(caller)
 
         def decide(request: AccessRequest) -> AccessRequest:
-            if person.id != request.requester and person.id not in self._profile(request.profile).approvers:
+            # From what the request recorded when its profile has left the catalog: its approvers still may.
+            profile = self.catalog.profiles.get(request.profile)
+            approvers = profile.approvers if profile else {a.by for a in request.approvals}
+            if person.id != request.requester and person.id not in approvers:
                 raise Forbidden("only the requester or an approver of the profile can revoke a grant")
             return request.end(State.REVOKED, person.id, self.clock())
 
-        return self._end(request_id, decide, "revoked", caller)
+        return self._end(request_id, decide, "revoked", caller, current=self._acted_on(caller, request_id))
 
     def expire(self, request: AccessRequest) -> AccessRequest:
         def decide(current: AccessRequest) -> AccessRequest:
@@ -235,9 +292,10 @@ class Broker:
             return self.expire(request).state.value
         if request.state == State.APPROVED:
             return self.apply_grant(request).state.value
+        profile = self.catalog.profiles.get(request.profile)
         return self._nudge(request, lambda r: r.warn(now), "expiry_warning", {
             "expires_at": rfc3339(request.grant.expires_at),
-            "extendable": self._profile(request.profile).extension_allowed})
+            "extendable": bool(profile and profile.extension_allowed)})
 
     def _nudge(self, request: AccessRequest, decide: Callable[[AccessRequest], AccessRequest], kind: str,
                details: dict) -> str:
@@ -255,6 +313,10 @@ class Broker:
         """Approved -> active: attach the grant policy, then record it. Safe to re-run; a failure in IAM
         ends the request `failed` with nothing left attached."""
         planned = request.grant
+        if request.profile not in self.catalog.profiles:  # removed while the grant waited to be applied
+            reason = f"profile {request.profile} was removed from the catalog before the grant was applied"
+            return self._end(request.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER,
+                             current=request, details={"reason": reason})
         console_url = self._console_url(request.id, planned.expires_at)  # before IAM: an unreadable key changes nothing
         # The expiry cut is written before the grant policy is attached: no session exists without its cut.
         guarded = self._guard(request, "grant", lambda g, now: g.granted(
@@ -264,8 +326,11 @@ class Broker:
         except GrantError as exc:
             reason = str(exc)
             self._cleanup(request)
-            return self._transition(request.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER,
-                                    {"reason": reason}, current=request)
+            failed = self._transition(request.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER,
+                                      {"reason": reason}, current=request)
+            if failed.break_glass:
+                self.repo.release(_break_glass_name(failed), failed.id)
+            return failed
         profile = self._profile(request.profile)
         grant = dataclasses.replace(
             planned, policy_arn=arn, switch_role_url=switch_role_url(self.catalog, profile),
@@ -292,6 +357,7 @@ class Broker:
         if duration is None:
             raise Unprocessable("duration is required: how much longer, like `30m` or `1h`")
         seconds = parse_duration(duration)
+        current = self._acted_on(caller, request_id)
 
         def decide(request: AccessRequest) -> AccessRequest:
             profile = self._profile(request.profile)
@@ -301,7 +367,7 @@ class Broker:
             return request.request_extension(person.id, seconds, profile.max_duration, self.clock(),
                                              profile.extension_auto_approve)
 
-        return self._extension_step(request_id, decide, caller, {"duration_seconds": seconds})
+        return self._extension_step(request_id, decide, caller, {"duration_seconds": seconds}, current=current)
 
     def decide_extension(self, caller: Caller, request_id: str, approve: bool, comment: str = "",
                          current: AccessRequest | None = None) -> AccessRequest:
@@ -360,6 +426,16 @@ class Broker:
         self.record_repair(current, current.id, "grant_policy_restored",
                            {"policy_arn": self.grants.policy_arn(current.id)})
         return "re-applied"
+
+    def alert(self, text: str) -> None:
+        """Tells the security channel (notifiers that can; the log always)."""
+        log.error("security alert: %s", text)
+        send = getattr(self.notifier, "alert", None)
+        if send:
+            try:
+                send(text)
+            except Exception as exc:  # an alert never undoes a repair
+                log.warning("security alert not sent: %s", type(exc).__name__)
 
     def record_repair(self, request: AccessRequest | None, request_id: str, action: str, details: dict) -> None:
         event = Event(request_id, request.version if request else 0, "drift_repaired", self.clock(), SYSTEM, "system",
@@ -437,12 +513,14 @@ class Broker:
                                  {"cut": cut, "role_arn": request.role_arn, "reason": str(exc)}))
             return False
         if written.whole_role:
-            log.error("session guard of %s fell back to the whole-role cut (too many people to name)", request.role_arn)
             event = Event(request.id, request.version, "session_guard_whole_role", self.clock(), SYSTEM, "system",
                           {"cut": cut, "role_arn": request.role_arn, "statements": _statements(written.guard),
                            "security_channel": self.catalog.security_channel})
             self.repo.note(event)
             self._notify(request, event)
+            self.alert(f"access-broker: the session guard of {request.role_arn} fell back to the whole-role cut "
+                       f"(too many people to name within IAM's inline policy budget): everyone's sessions of the role "
+                       f"issued before the cut are denied; people with a live grant switch in again")
         return True
 
     def _set_guard_pending(self, request: AccessRequest, pending: bool) -> AccessRequest:
@@ -475,6 +553,8 @@ class Broker:
 
         ended = self._transition(request_id, decide_and_cut, kind, caller, details, current=current)
         self._cleanup(ended)
+        if ended.break_glass:
+            self.repo.release(_break_glass_name(ended), ended.id)
         return ended
 
     def _cleanup(self, request: AccessRequest) -> None:
@@ -516,14 +596,23 @@ class Broker:
                                  {"event": event.kind, "error": type(exc).__name__}))
 
     def _due(self, request: AccessRequest) -> datetime | None:
-        profile = self._profile(request.profile)
+        """Works from what the request recorded when its profile has left the catalog: a pending one times out at
+        once, a grant still ends at its recorded end."""
+        profile = self.catalog.profiles.get(request.profile)
+        if profile is None:
+            return schedule.next_due(request, 0, 0)
         return schedule.next_due(request, profile.approval_timeout, profile.reminder_after)
 
     def _timeout_at(self, request: AccessRequest) -> datetime:
-        return schedule.timeout_at(request, self._profile(request.profile).approval_timeout)
+        profile = self.catalog.profiles.get(request.profile)
+        return schedule.timeout_at(request, profile.approval_timeout if profile else 0)
 
     def _profile(self, name: str) -> Profile:
         return rules.profile_of(self.catalog, name)
+
+
+def _break_glass_name(request: AccessRequest) -> str:
+    return f"break-glass#{request.requester}#{request.profile}"
 
 
 def _statements(guard: Guard) -> int:

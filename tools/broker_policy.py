@@ -46,9 +46,12 @@ def failed_jobs_queue(stage: str) -> str:
 
 
 def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
-                  guard_roles: list[str] | None = None) -> dict[str, Any]:
+                  guard_roles: list[str] | None = None, permissions_boundary: str | None = None) -> dict[str, Any]:
     """What the broker's Lambdas in `stage` may do in the source account `account`, and in the target accounts
-    through their `guard_roles` (the catalog's, one per target account: the session guard)."""
+    through their `guard_roles` (the catalog's, one per target account: the session guard). With the catalog's
+    `permissions_boundary` (hardened mode), it may attach only to users carrying that boundary: even a compromised
+    broker cannot give more than the boundary allows."""
+    boundary = {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary}} if permissions_boundary else {}
     arn = f"arn:{partition}"
     prefix = parameter_prefix(stage).strip("/")
     functions = f"{APP_NAME}-{stage}"
@@ -70,9 +73,14 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
             {"Sid": "ListPoliciesHasNoResourceLevelPermissions", "Effect": "Allow", "Action": "iam:ListPolicies",
              "Resource": "*"},
             {"Sid": "AttachOnlyAccessBrokerPoliciesToUsers", "Effect": "Allow",
-             "Action": ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
+             "Action": ["iam:AttachUserPolicy"] if boundary else ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
              "Resource": f"{arn}:iam::{account}:user/*",
-             "Condition": {"ArnLike": {"iam:PolicyARN": f"{arn}:iam::{account}:{GRANT_POLICIES}"}}},
+             "Condition": {"ArnLike": {"iam:PolicyARN": f"{arn}:iam::{account}:{GRANT_POLICIES}"}, **boundary}},
+            # Taking a grant away needs no boundary (a user who lost theirs must still lose the grant).
+            *([{"Sid": "DetachOnlyAccessBrokerPoliciesFromUsers", "Effect": "Allow",
+                "Action": "iam:DetachUserPolicy", "Resource": f"{arn}:iam::{account}:user/*",
+                "Condition": {"ArnLike": {"iam:PolicyARN": f"{arn}:iam::{account}:{GRANT_POLICIES}"}}}]
+              if boundary else []),
             # Exactly the target accounts' guard roles, and no other role anywhere: the session guard
             # (chalicelib/aws/session_guard.py) writes the inline deny that cuts open sessions.
             *([{"Sid": "AssumeTheTargetAccountsGuardRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
@@ -109,7 +117,7 @@ def rendered(root: Path = ROOT) -> dict[Path, str]:
         catalog = load_catalog(root / (os.environ.get("ACCESS_BROKER_CATALOG") or env.get("ACCESS_BROKER_CATALOG",
                                                                                              catalog_path)))
         policy = broker_policy(name, env["ACCESS_BROKER_TABLE"], catalog.source_account, catalog.partition,
-                               [role.arn for role in catalog.guard_roles()])
+                               [role.arn for role in catalog.guard_roles()], catalog.permissions_boundary)
         files[root / ".chalice" / stage["iam_policy_file"]] = json.dumps(policy, indent=2) + "\n"
     return files
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import random
+import urllib.parse
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from botocore.config import Config
@@ -118,8 +119,24 @@ class IamGrants:
 
     def owned_policies(self) -> list[str]:
         """ARNs of every policy under the broker's path, paginated."""
-        return [p["Arn"] for page in self._pages("list_policies", "Policies", Scope="Local", PathPrefix=POLICY_PATH)
+        return [p["Arn"] for p in self.listed()]
+
+    def listed(self) -> list[dict[str, Any]]:
+        """Every policy under the broker's path as ListPolicies describes it (Arn, DefaultVersionId,
+        AttachmentCount...), paginated."""
+        return [p for page in self._pages("list_policies", "Policies", Scope="Local", PathPrefix=POLICY_PATH)
                 for p in page]
+
+    def document(self, policy_arn: str, version_id: str) -> dict[str, Any] | None:
+        """The document of one version of a policy under the broker's path; None when it is gone."""
+        try:
+            found = self._call("get_policy_version", PolicyArn=_owned(policy_arn), VersionId=version_id)
+        except ClientError as exc:
+            if _code(exc) == "NoSuchEntity":
+                return None
+            raise GrantError(_explain("read a policy under the broker's path", exc)) from None
+        document = found["PolicyVersion"]["Document"]
+        return json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
 
     def _delete_policy(self, arn: str) -> None:
         """IAM refuses (DeleteConflict) to delete a policy that still has older versions, which only an
@@ -198,6 +215,18 @@ def policy_document(role_arn: str, expires_at: datetime) -> dict[str, Any]:
                           "StringEquals": {"sts:RoleSessionName": "${aws:username}"}},
         }],
     }
+
+
+def is_grant(document: Any, roles: set[str]) -> bool:
+    """Whether `document` is exactly what `policy_document` writes for one of `roles`, whatever its deadline: one
+    statement allowing sts:AssumeRole on the role, with the broker's two conditions and nothing else."""
+    try:
+        (statement,) = document["Statement"]
+        deadline = statement["Condition"]["DateLessThan"]["aws:CurrentTime"]
+        expires_at = datetime.strptime(deadline, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except (TypeError, KeyError, ValueError):
+        return False
+    return statement.get("Resource") in roles and document == policy_document(statement["Resource"], expires_at)
 
 
 def _owned(policy_arn: str) -> str:

@@ -129,6 +129,10 @@ class DeferredNotifier:
     def notify(self, request: AccessRequest, event: Event) -> None:
         self.deferred.submit(notify_job(request.id, event))
 
+    def alert(self, text: str) -> None:
+        """Something the security channel must hear that belongs to no one request (a foreign policy removed)."""
+        self.deferred.submit({"kind": "alert", "text": text})
+
     def resend_due(self, now: Any) -> list[str]:
         sent = []
         for job in self.outbox.take_due(now):

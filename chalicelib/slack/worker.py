@@ -186,5 +186,16 @@ def is_slack_response_url(url: Any, prefixes: tuple[str, ...]) -> bool:
     return False
 
 
+def alert(broker: Broker, job: Job) -> None:
+    """Posts a security alert to the catalog's security channel (drift repair found a policy that is not a grant,
+    or a session guard fell back to the whole-role cut). Logged as an error too, so nothing depends on Slack."""
+    channel = broker.catalog.security_channel
+    if not channel:
+        log.error("security alert with no security_channel in the catalog: %s", job.get("text"))
+        return
+    bootstrap.slack_web().call("chat.postMessage", channel=channel, text=str(job.get("text", ""))[:3000],
+                               unfurl_links=False)
+
+
 _HANDLERS: dict[str, Callable[[Broker, Job], None]] = {"notify": notify, "open_view": open_view, "act": act,
-                                                       "respond": respond}
+                                                       "respond": respond, "alert": alert}

@@ -16,9 +16,9 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import audit_log
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite, Unprocessable
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite, Unprocessable, quote
 from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension, Grant, State
-from chalicelib.store.models import EventItem, IdempotencyItem, RequestItem
+from chalicelib.store.models import EventItem, IdempotencyItem, LockItem, RequestItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
 GUARD_DUE = "guard_pending"  # the `due` partition of ended requests whose session guard write is still owed
@@ -40,11 +40,13 @@ class Page:
 
 
 class Repository:
-    def create(self, request: AccessRequest, event: Event, claim: IdempotencyClaim | None = None) -> AccessRequest:
+    def create(self, request: AccessRequest, event: Event, claim: IdempotencyClaim | None = None,
+               exclusive: tuple[str, datetime] | None = None) -> AccessRequest:
         """Stores a new request with its first event. With a claim, a second create under the same
-        idempotency key returns the first request instead (or 409 if the body differs)."""
+        idempotency key returns the first request instead (or 409 if the body differs). With `exclusive` (a name and
+        until when), the request also takes that name, on condition that no live request holds it (Exclusive)."""
         item = _to_item(request)
-        with _translated(request.id, claim, creating=True):
+        with _translated(request.id, claim, creating=True, exclusive=exclusive):
             with TransactWrite(connection=_connection()) as tx:
                 tx.save(item, condition=RequestItem.pk.does_not_exist())
                 tx.save(_event_item(event), condition=EventItem.pk.does_not_exist())
@@ -53,8 +55,29 @@ class Repository:
                         _claim_pk(claim), "IDEM", request_id=request.id, fingerprint=claim.fingerprint,
                         expires=int((request.created_at + IDEMPOTENCY_TTL).timestamp())),
                         condition=IdempotencyItem.pk.does_not_exist())
+                if exclusive:
+                    name, until = exclusive
+                    tx.save(LockItem(_exclusive_pk(name), "LOCK", owner=request.id, expires=int(until.timestamp())),
+                            condition=LockItem.pk.does_not_exist() | (
+                                LockItem.expires < int(request.created_at.timestamp())))
         audit_log.audit_event(event, request.profile, request.state.value)
         return _from_item(item)
+
+    def holder(self, name: str) -> str | None:
+        """The request holding the exclusive `name`, if any still does."""
+        try:
+            found = LockItem.get(_exclusive_pk(name), "LOCK", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return found.owner or None
+
+    def release(self, name: str, request_id: str) -> None:
+        """Gives up the exclusive `name` if `request_id` still holds it (an ended request)."""
+        try:
+            LockItem(_exclusive_pk(name), "LOCK", owner="", expires=0).save(condition=LockItem.owner == request_id)
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     def claimed(self, claim: IdempotencyClaim) -> AccessRequest | None:
         """The request an idempotency key already created, if any; 409 when the body differs."""
@@ -70,7 +93,7 @@ class Repository:
         try:
             return _from_item(RequestItem.get(_request_pk(request_id), "REQ", consistent_read=True))
         except DoesNotExist:
-            raise NotFound(f"no request with id {request_id!r}") from None
+            raise NotFound(f"no request with id {quote(request_id)}") from None
 
     def transition(self, before: AccessRequest, after: AccessRequest, event: Event) -> AccessRequest:
         """Saves `after` only if the stored request is still at `before.version`, with its event."""
@@ -143,8 +166,9 @@ class _translated:
     answer a failed condition in a transaction with TransactionCanceledException and one reason per
     operation, and an oversized item with ValidationException (tests/storage proves each on both)."""
 
-    def __init__(self, request_id: str, claim: IdempotencyClaim | None = None, creating: bool = False) -> None:
-        self.request_id, self.claim, self.creating = request_id, claim, creating
+    def __init__(self, request_id: str, claim: IdempotencyClaim | None = None, creating: bool = False,
+                 exclusive: tuple[str, datetime] | None = None) -> None:
+        self.request_id, self.claim, self.creating, self.exclusive = request_id, claim, creating, exclusive
 
     def __enter__(self) -> None:
         return None
@@ -160,6 +184,8 @@ class _translated:
         reasons = [(r.code if r else None) for r in (exc.cancellation_reasons or [])]
         if self.claim and reasons[2:3] == [_CONDITION_FAILED]:
             raise IdempotentReplay()
+        if self.exclusive and reasons[-1:] == [_CONDITION_FAILED] and len(reasons) == 3 + bool(self.claim):
+            raise Exclusive(self.exclusive[0])
         if _CONDITION_FAILED in reasons:
             if self.creating:  # ids carry 80 random bits: a clash is a bug upstream, not a race to retry
                 raise Conflict(f"a request with id {self.request_id} already exists; nothing was stored")
@@ -169,6 +195,18 @@ class _translated:
 
 class IdempotentReplay(Exception):
     """The idempotency key was already claimed: the caller returns the first request."""
+
+
+class Exclusive(Exception):
+    """A live request already holds the exclusive name (one live break-glass grant per person and profile)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _exclusive_pk(name: str) -> str:
+    return f"LOCK#exclusive#{name}"
 
 
 def _request_pk(request_id: str) -> str:

@@ -48,3 +48,14 @@ def test_a_bad_entry_names_the_key_and_the_problem(entry: dict, message: str) ->
         catalog(target_accounts=entry)
 
     assert message in str(raised.value)
+
+
+def test_hardened_mode_names_a_boundary_policy_of_the_source_account() -> None:
+    boundary = "arn:aws:iam::111111111111:policy/access-broker-boundary"
+
+    assert catalog(permissions_boundary=boundary).permissions_boundary == boundary
+    assert catalog().permissions_boundary is None
+    with pytest.raises(CatalogError) as raised:
+        catalog(permissions_boundary="arn:aws:iam::999999999999:policy/elsewhere")
+    assert "permissions_boundary: 'arn:aws:iam::999999999999:policy/elsewhere' is not a managed policy ARN in the " \
+           "source account" in str(raised.value)
