@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 from chalice import Blueprint, IAMAuthorizer, Response
 
@@ -138,14 +139,25 @@ def audit() -> Response:
         raise InvalidInput(f"the window is at most {AUDIT_WINDOW.days} days; export longer periods in parts")
     if until > now + timedelta(days=1):
         raise InvalidInput("`until` is in the future; no events are recorded there yet")
-    page = bootstrap.broker().audit(who, since, until, _int(params.get("limit", "500"), "limit", 1, 1000),
-                                    params.get("next"))
+    limit = _int(params.get("limit", "500"), "limit", 1, 1000)
+    page = bootstrap.broker().audit(who, since, until, limit, params.get("next"))
     lines = "".join(json.dumps(event_view(e)) + "\n" for e in page.items)
     headers = {"Content-Type": "application/x-ndjson"}
     if page.next:
-        headers["Link"] = f'</v1/audit?since={rfc3339(since)}&until={rfc3339(until)}&next={page.next}>; rel="next"'
+        query = {"since": rfc3339(since), "until": rfc3339(until), **({"limit": limit} if "limit" in params else {}),
+                 "next": page.next}
+        headers["Link"] = f'<{_base_path()}/v1/audit?{urlencode(query)}>; rel="next"'
         headers["X-Next-Cursor"] = page.next
     return Response(body=lines, status_code=200, headers=headers)
+
+
+def _base_path() -> str:
+    """What the caller's URL holds before this API's own paths, for links they can follow: the stage (`/api`) on API
+    Gateway's own domain, a custom domain's base path, nothing locally. API Gateway's request context holds the path
+    as called (`/api/v1/audit`); the route's path is the app's own (`/v1/audit`)."""
+    request = api.current_request
+    called = str((request.context or {}).get("path") or "")
+    return called[:-len(request.path)] if called.endswith(request.path) else ""
 
 
 def _known_id(request_id: str) -> str:
