@@ -6,12 +6,14 @@ from chalice import Chalice, Rate
 from chalicelib import bootstrap
 from chalicelib.routes.api import api
 from chalicelib.routes.console import console
+from chalicelib.routes.http import chalice_answers_as_problems
 from chalicelib.routes.slack import slack
 
 app = Chalice(app_name="access-broker")
 app.register_blueprint(api)
 app.register_blueprint(console)
 app.register_blueprint(slack)
+app.register_middleware(chalice_answers_as_problems(app.routes), "http")  # Chalice's own 405 and 415 as problem+json
 # Chalice keeps app.log at ERROR unless debug is on, and Lambda's root logger passes WARNING and up: INFO from the app
 # and chalicelib reaches CloudWatch too. The audit and sweep JSON lines (chalicelib/audit_log.py) need neither.
 app.log.setLevel(logging.INFO)

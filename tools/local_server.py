@@ -17,7 +17,7 @@ from chalice import IAMAuthorizer
 from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError, InvalidAuthorizerError,
                           LocalChalice, LocalDevServer, LocalGateway, LocalGatewayAuthorizer)
 
-from tools import local_sigv4
+from tools import gateway_responses, local_sigv4
 
 ROOT = Path(__file__).resolve().parent.parent
 KEPT_FROM_CALLER = ("ACCESS_BROKER_CATALOG",)  # the contract's way to serve another catalog
@@ -66,6 +66,14 @@ class SigV4RequestHandler(ChaliceRequestHandler):
         self.local_gateway = LocalGateway(app_object, config)
         self.local_gateway._authorizer = SigV4Authorizer(app_object, keys)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # handles the request
+
+    def _send_error_response(self, error: Any) -> None:
+        """The gateway's own answers as the deployed API's gateway responses shape them (a path no route has)."""
+        answer = gateway_responses.answer_for(error.CODE, error.body)
+        if answer is None:
+            return super()._send_error_response(error)
+        status, headers, body = answer
+        self._send_http_response(status, {**error.headers, **headers}, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.quiet:

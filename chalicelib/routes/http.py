@@ -1,10 +1,13 @@
-"""What every HTTP route shares: identity, JSON in, JSON out, and the one mapping of errors to problem+json."""
+"""What every HTTP route shares: identity, JSON in, JSON out, and the one mapping of errors to problem+json:
+our routes' errors (`routes`) and Chalice's own answers before a view runs (`chalice_answers_as_problems`). What the
+gateway answers itself before the app runs (a path no route has) is tools/gateway_responses.py's."""
 from __future__ import annotations
 
 import functools
 import json
 import logging
-from typing import Any, Callable
+from http import HTTPStatus
+from typing import Any, Callable, Mapping
 
 from chalice import Blueprint, Response
 
@@ -21,9 +24,46 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": PROBLEM})
+def problem(status: int, title: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any) -> Response:
+    return Response(body=json.dumps(problem_body(status, title, detail, **extra)), status_code=status,
+                    headers={**(headers or {}), "Content-Type": PROBLEM})
+
+
+def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
+def chalice_answers_as_problems(routes_table: Mapping[str, Mapping[str, Any]]) -> Callable:
+    """HTTP middleware (`app.register_middleware(..., "http")`): the answers Chalice gives itself before any view
+    runs, a JSON `{"Code", "Message"}` (405 method not allowed, 415 unsupported media type, and the rest), become
+    problem+json naming what to send instead. `routes_table` is the app's `routes` (path -> method -> entry)."""
+    def middleware(request: Any, get_response: Callable) -> Response:
+        response = get_response(request)
+        body = response.body
+        if response.status_code < 400 or not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+            return response
+        status = response.status_code
+        try:
+            title = HTTPStatus(status).phrase
+        except ValueError:
+            title = "Error"
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return problem(status, title, _chalice_detail(request, routes_table, body), headers)
+    return middleware
+
+
+def _chalice_detail(request: Any, routes_table: Mapping[str, Mapping[str, Any]], body: dict) -> str:
+    if request is None:
+        return str(body["Message"])
+    methods = routes_table.get(request.path, {})
+    if body["Code"] == "MethodNotAllowedError":
+        return f"{request.path} answers {', '.join(sorted(methods))}, not {quote(request.method)}"
+    if body["Code"] == "UnsupportedMediaType":
+        entry = methods.get(request.method)
+        accepted = ", ".join(entry.content_types) if entry else "application/json"
+        sent = request.headers.get("content-type", "application/json")
+        return f"{request.method} {request.path} does not accept Content-Type {quote(sent)}; send {accepted}"
+    return str(body["Message"])
 
 
 def routes(blueprint: Blueprint) -> Callable[..., Callable]:

@@ -1,0 +1,29 @@
+"""The app served over HTTP (tools/local_server.py, as `make run` serves it) for the tests that need a real server:
+a browser, or the gateway's own answers that chalice's test client does not go through. Import `served` into a
+test module to use it."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import boto3
+import pytest
+
+from tests.conftest import TABLE, forget_session_guards
+from tools.local_server import serving
+
+
+@pytest.fixture(scope="module")
+def served(world) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The base URL of the app on chalice's local server (SigV4 checked, X-Local-Principal on unsigned calls), an
+    empty table, the demo catalog, the real clock."""
+    from chalicelib import bootstrap
+
+    ddb = boto3.client("dynamodb")
+    if TABLE in ddb.list_tables()["TableNames"]:
+        ddb.delete_table(TableName=TABLE)  # requests other test modules left behind
+    with serving(quiet=True) as url:
+        yield url
+        grants = bootstrap.broker().grants
+        for arn in grants.owned_policies():  # the IAM half of the world is shared by the session
+            grants.remove(arn)
+    forget_session_guards(world)
