@@ -17,6 +17,12 @@ from chalicelib.slack.texts import COMMAND
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SSL_CHECK_FIELDS = {"token", "ssl_check"}
 _LOOKS_LIKE_DURATION = re.compile(r"^(\d|p\d|pt\d)", re.IGNORECASE)  # `2h`, `90m`, `PT2H`, `P1D`
+_AMOUNT = re.compile(r"^[0-9]+([.,][0-9]+)?$")  # a number alone: `2`, `1.5`
+_UNIT_WORDS = {**dict.fromkeys(("d", "day", "days"), "d"), **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
+               **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "m"),
+               **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "s")}
+_UNIT_ORDER = "dhms"  # the order the service's `1d2h30m` takes them in
+_SPOKEN_PART = re.compile(rf"^[0-9]{{1,9}}(?:{'|'.join(sorted(_UNIT_WORDS, key=len, reverse=True))})$")
 ACTIONS = ("approve", "deny", "revoke", "extend")  # button action_ids; the value is the request id
 VIEWS = ("request_access", "deny", "extend")  # modal callback_ids
 
@@ -127,9 +133,42 @@ def subcommand(text: str) -> Subcommand:
         if not is_request_id(words[1].lower()):
             raise InvalidInput(f"{quote(words[1])} is not a request id; `{COMMAND} list` shows yours")
         return Revoke(words[1].lower())
-    duration = words[1] if len(words) > 1 and _LOOKS_LIKE_DURATION.match(words[1]) else None
-    reason = " ".join(words[2:] if duration else words[1:])
-    return Ask(profile=words[0], duration=duration, reason=reason)
+    taken = _duration_words(words[1:])
+    duration = _spoken_duration(" ".join(words[1:1 + taken])) if taken else None
+    return Ask(profile=words[0], duration=duration, reason=" ".join(words[1 + taken:]))
+
+
+def _duration_words(words: list[str]) -> int:
+    """How many of `words` (what follows the profile) the person meant as the duration: `2h`, `PT2H`, `2 hours`,
+    `1 hour 30 minutes`, `1h 30m`. A number alone is never a duration, so the word after it is taken as its unit:
+    `2 hourz` comes back whole in the error ("duration '2 hourz' is not understood"), never as '2'."""
+    if not words or not _LOOKS_LIKE_DURATION.match(words[0]):
+        return 0
+    taken = 2 if _AMOUNT.match(words[0]) and len(words) > 1 else 1
+    while taken < len(words):  # further parts with their units: `30m`, `30 minutes`
+        if _SPOKEN_PART.match(words[taken].lower()):
+            taken += 1
+        elif _AMOUNT.match(words[taken]) and _spoken_unit(words, taken + 1):
+            taken += 2
+        else:
+            break
+    return taken
+
+
+def _spoken_unit(words: list[str], at: int) -> bool:
+    return at < len(words) and words[at].lower() in _UNIT_WORDS
+
+
+def _spoken_duration(typed: str) -> str:
+    """`2 hours` -> `2h`, `1 hour 30 minutes` -> `1h30m`, for the service's parser; anything else as typed, so that
+    its error quotes what the person wrote."""
+    parts = re.findall(r"([0-9]{1,9})\s*([a-z]+)", typed.lower())
+    units = [_UNIT_WORDS.get(unit) for _, unit in parts]
+    whole = re.fullmatch(r"(?:[0-9]{1,9}\s*[a-z]+\s*)+", typed.lower())
+    in_order = units == sorted(units, key=_UNIT_ORDER.index) if None not in units else False
+    if not whole or not in_order or len(set(units)) != len(units):
+        return typed
+    return "".join(f"{amount}{unit}" for (amount, _), unit in zip(parts, units))
 
 
 def parse_interaction(body: bytes) -> Click | Submission:

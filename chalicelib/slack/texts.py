@@ -13,7 +13,7 @@ from chalicelib.domain.requests import AccessRequest, State
 COMMAND = "/request-access"
 HELP = f"""*access-broker*: time-boxed, approved access to AWS accounts.
 • `{COMMAND} <profile> [duration] <reason>`: ask for access, e.g. `{COMMAND} s3-prod 2h fixing the export`. \
-Durations like `90m`, `2h`, `PT2H`; leave it out for the profile's default.
+Durations like `90m`, `2h`, `2 hours`, `1h 30m`, `PT2H`; leave it out for the profile's default.
 • `{COMMAND}` alone: a form to fill in.
 • `{COMMAND} list`: your requests and grants.
 • `{COMMAND} revoke <id>`: end a grant now.

@@ -46,7 +46,7 @@ def test_unknown_profile_lists_what_they_may_request(slack) -> None:  # type: ig
 
 def test_bad_duration_and_missing_reason_are_explained(slack) -> None:  # type: ignore[no-untyped-def]
     assert "outside what profile s3-prod allows: 15m to 4h" in slack.command("s3-prod 9h too long").json["text"]
-    assert "`90m`, `2h`" in slack.command("s3-prod 2hours oops").json["text"]
+    assert "`90m`, `2h`" in slack.command("s3-prod 2hourz oops").json["text"]
     assert "reason is required" in slack.command("s3-prod 1h").json["text"]
     assert requests_of("s3-access") == []
 

@@ -16,12 +16,37 @@ REQUEST_ID = "01jbx5v6d8k2m3n4p5q6r7s8t9"
     ("s3-prod PT2H fixing", Ask("s3-prod", "PT2H", "fixing")),
     ("s3-prod 90m", Ask("s3-prod", "90m", "")),
     ("s3-prod fixing the export", Ask("s3-prod", None, "fixing the export")),
-    ("s3-prod 2hours oops", Ask("s3-prod", "2hours", "oops")),  # looks like a duration: the service names the error
+    ("s3-prod 2hours oops", Ask("s3-prod", "2h", "oops")),
+    ("s3-prod 2hourz oops", Ask("s3-prod", "2hourz", "oops")),  # looks like a duration: the service names the error
     ("", OpenForm()), ("  ", OpenForm()), ("help", Help()), ("HELP", Help()), ("list", ListMine()),
     (f"revoke {REQUEST_ID.upper()}", Revoke(REQUEST_ID)),
 ])
 def test_subcommands(text: str, expected: object) -> None:
     assert subcommand(text) == expected
+
+
+@pytest.mark.parametrize("text, duration, reason", [
+    ("s3-prod 2 hours fixing the export", "2h", "fixing the export"),
+    ("s3-prod 2 Hours fixing", "2h", "fixing"),
+    ("s3-prod 90 mins fixing", "90m", "fixing"),
+    ("s3-prod 1 hour 30 minutes fixing", "1h30m", "fixing"),
+    ("s3-prod 1h 30m fixing", "1h30m", "fixing"),
+    ("s3-prod 1 day", "1d", ""),
+    ("s3-prod 2h 3 people are blocked", "2h", "3 people are blocked"),  # a number in the reason stays there
+])
+def test_durations_as_people_say_them(text: str, duration: str, reason: str) -> None:
+    assert subcommand(text) == Ask("s3-prod", duration, reason)
+
+
+@pytest.mark.parametrize("text, typed", [
+    ("s3-prod 2 hourz fixing", "2 hourz"),  # a number alone is no duration: its next word is the unit they meant
+    ("s3-prod 2 fixing the export", "2 fixing"),
+    ("s3-prod 1.5 hours fixing", "1.5 hours"),
+    ("s3-prod 30 minutes 1 hour fixing", "30 minutes 1 hour"),  # out of order: as typed, for the error to quote
+    ("s3-prod 2", "2"),
+])
+def test_a_duration_that_is_not_understood_is_passed_on_as_typed(text: str, typed: str) -> None:
+    assert subcommand(text).duration == typed
 
 
 def test_a_slash_command_form() -> None:
