@@ -41,13 +41,19 @@ class ConsoleTokens:
 
     def verify(self, token: str, now: datetime) -> str:
         """The request id in a valid token. 403 on a bad signature, 410 once the link has expired."""
+        request_id, expires_at = self.signed(token)
+        if now >= expires_at:
+            raise Gone("this console link has expired; request access again")
+        return request_id
+
+    def signed(self, token: str) -> tuple[str, datetime]:
+        """The request id and the link's end in a token we signed, expired or not (403 on a bad signature): what a
+        page saying why the link no longer works may name."""
         payload, _, signature = token.partition(".")
         if not payload or not hmac.compare_digest(signature.encode(), self._mac(payload).encode()):
             raise Forbidden("this console link is not valid; use the link access-broker sent you")
         claims = json.loads(_unb64(payload))
-        if now >= datetime.fromtimestamp(claims["e"], tz=timezone.utc):
-            raise Gone("this console link has expired; request access again")
-        return claims["r"]
+        return claims["r"], datetime.fromtimestamp(claims["e"], tz=timezone.utc)
 
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._checked(), payload.encode(), hashlib.sha256).digest())

@@ -1,10 +1,13 @@
-"""The signed console link: /v1/console/{token} redirects to the switch-role page while the grant lasts."""
+"""The signed console link: /v1/console/{token} redirects to the switch-role page while the grant lasts. Once it
+no longer works (403, 410), a browser gets a page saying why and how to ask again; API clients get problem+json."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.routes.http import routes
+from chalicelib.domain.errors import Forbidden, Gone, NotFound
+from chalicelib.routes.http import problem, routes
+from chalicelib.routes.pages import EndedAccess, console_link_refused, prefers_html
 
 console = Blueprint(__name__)
 route = routes(console)
@@ -12,5 +15,24 @@ route = routes(console)
 
 @route("/v1/console/{token}")
 def open_console(token: str) -> Response:
-    url = bootstrap.broker().console_redirect(token)
+    broker = bootstrap.broker()
+    try:
+        url = broker.console_redirect(token)
+    except (Forbidden, Gone) as refused:
+        if prefers_html(console.current_request.headers.get("accept")):
+            return console_link_refused(refused.status, _ended(token) if isinstance(refused, Gone) else
+                                        EndedAccess(None), broker.clock())
+        return problem(refused.status, refused.title, refused.detail, {"Vary": "Accept", "Cache-Control": "no-store"},
+                       **refused.extra)
     return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+def _ended(token: str) -> EndedAccess:
+    """The grant behind a link we signed, for the page to name (nothing if its request is gone)."""
+    broker = bootstrap.broker()
+    try:
+        request = broker.repo.get(broker.tokens.signed(token)[0])
+    except (Forbidden, NotFound):
+        return EndedAccess(None)
+    profile = broker.catalog.profiles.get(request.profile)
+    return EndedAccess(request, profile.display_name if profile else request.profile)
