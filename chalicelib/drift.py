@@ -3,17 +3,17 @@
 Cost per pass: one ListPolicies call per 100 broker policies and one GetPolicyVersion per policy (its content is
 checked: only an exact grant may stay), one by-state Query page per 100 active grants, plus a GetItem only for a
 policy whose grant is not active (an orphan candidate); for the session guards,
-one Query per ended state (recent requests only) and one GetRolePolicy per switch role in use."""
+one Query of the grants ended within the last hour or so (the `due` index's cut_stands partition) and one
+GetRolePolicy per switch role in use."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Iterator
+from datetime import datetime
 
 from chalicelib.aws.iam_grants import GrantError, is_grant, policy_document, request_id_of
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import AccessRequest, State
-from chalicelib.domain.session_guard import MARGIN, MAX_SESSION, Guard
+from chalicelib.domain.session_guard import Guard
 from chalicelib.service import Broker
 from chalicelib.sessions import GuardPending
 
@@ -112,7 +112,7 @@ def repair_guards(broker: Broker, active: list[AccessRequest]) -> list[str]:
         return []
     now = broker.clock()
     owed = [(r, "grant") for r in active if r.grant and not r.guard_pending and now < r.grant.expires_at]
-    owed += [(r, "end") for r in _recently_ended(broker, now)]
+    owed += [(r, "end") for r in broker.repo.standing_cuts(now) if not r.guard_pending]
     guards: dict[tuple[str, str], Guard | None] = {}
     repaired = []
     for request, what in owed:
@@ -140,20 +140,8 @@ def _stands(guard: Guard, request: AccessRequest, what: str) -> bool:
 
 
 def _cut_time(request: AccessRequest) -> datetime:
-    assert request.grant is not None and request.ended_at is not None
-    return request.grant.expires_at if request.state == State.EXPIRED else request.ended_at
-
-
-def _recently_ended(broker: Broker, now: datetime) -> Iterator[AccessRequest]:
-    """Ended grants whose cut must still stand: created no earlier than the longest a request can wait and last,
-    plus the margin and the longest session (a Query per ended state, on the by-state index)."""
-    longest = max((p.approval_timeout + p.max_duration for p in broker.catalog.profiles.values()), default=0)
-    created_after = now - timedelta(seconds=longest) - MARGIN - MAX_SESSION
-    for state in (State.REVOKED, State.EXPIRED, State.FAILED):
-        for request in broker.repo.ended_since(state, created_after):
-            if (request.sessions_may_exist and request.ended_at and not request.guard_pending
-                    and _cut_time(request) + MAX_SESSION > now):
-                yield request
+    assert request.sessions_cut_at is not None
+    return request.sessions_cut_at
 
 
 def _made_elsewhere(broker: Broker, arn: str) -> bool:

@@ -282,6 +282,10 @@ class Broker:
             request = self.retry_guard(request)
             if request.ended or request.guard_pending or (request.due_at and now < request.due_at):
                 return GUARD_STILL_PENDING if request.guard_pending else "session_guard_written"
+        if request.ended:  # its cut can no longer match a session: drift repair stops checking it
+            self._transition(request.id, lambda r: r.lapse_cut(self.clock()), "session_cut_lapsed", SYSTEM_CALLER,
+                             current=request)
+            return "session_cut_lapsed"
         if request.state == State.PENDING:
             if now >= self._timeout_at(request):
                 return self.time_out(request).state.value

@@ -10,12 +10,12 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.drift import repair_drift
 from chalicelib.domain.requests import State
 from chalicelib.service import GUARD_STILL_PENDING, Broker
-from chalicelib.store.repository import GUARD_DUE
+from chalicelib.store.repository import CUT_STANDS, GUARD_DUE
 
 log = logging.getLogger(__name__)
 # Approved first: a grant left half-applied by a crash is finished (or ended) before anything else; then ended
 # grants whose session guard is still owed (the target account did not take it yet).
-_DUE_STATES: tuple[State | str, ...] = (State.APPROVED, GUARD_DUE, State.ACTIVE, State.PENDING)
+_DUE_STATES: tuple[State | str, ...] = (State.APPROVED, GUARD_DUE, State.ACTIVE, State.PENDING, CUT_STANDS)
 
 
 @dataclass

@@ -100,6 +100,7 @@ class AccessRequest:
     # The session guard (domain/session_guard.py) owes this request a write the target account did not take yet:
     # the sweeper retries it every pass; until then open sessions may last until the end plus an hour.
     guard_pending: bool = False
+    cut_lapsed: bool = False  # an ended grant's cut can no longer match a session: drift repair stops checking it
     version: int = 0  # 0: never stored
 
     @property
@@ -187,16 +188,28 @@ class AccessRequest:
     def sessions_end_by(self) -> datetime | None:
         """Until when role sessions issued under this grant may still work: its end (the revoke, or the expiry) when
         the session guard stands, or that plus the longest session while the guard is pending."""
-        if self.grant is None:
+        end = self.sessions_cut_at
+        if end is None:
             return None
-        end = self.ended_at if self.state in (State.REVOKED, State.FAILED) and self.ended_at else self.grant.expires_at
         return end + MAX_SESSION if self.guard_pending else end
 
     @property
+    def sessions_cut_at(self) -> datetime | None:
+        """The end that cuts this grant's sessions: its revoke (or failure), else its expiry."""
+        if self.grant is None:
+            return None
+        return self.ended_at if self.state in (State.REVOKED, State.FAILED) and self.ended_at else self.grant.expires_at
+
+    @property
     def sessions_may_exist(self) -> bool:
-        """Whether role sessions may have been issued under this request's grant (it was approved, so the grant policy
-        may have been attached, however briefly)."""
-        return self.grant is not None
+        """Whether role sessions may have been issued under this request's grant: its policy was attached."""
+        return self.grant is not None and bool(self.grant.policy_arn)
+
+    def lapse_cut(self, now: datetime) -> AccessRequest:
+        """The ended grant's cut can no longer match a session (they last an hour at most)."""
+        if not self.ended or self.cut_lapsed:
+            raise Conflict(f"request {self.id} has no standing cut")
+        return self._with(now, cut_lapsed=True)
 
     # -- the sweeper's once-only nudges
 

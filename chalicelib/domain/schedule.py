@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib.domain.requests import AccessRequest, Grant, State
+from chalicelib.domain.session_guard import MARGIN, MAX_SESSION
 
 APPLY_RETRY_AFTER = timedelta(minutes=2)
 WARN_BEFORE = timedelta(minutes=10)
@@ -20,7 +21,15 @@ def next_due(request: AccessRequest, approval_timeout: int, reminder_after: int)
         return (request.updated_at or request.created_at) + APPLY_RETRY_AFTER
     if request.state == State.ACTIVE and request.grant:
         return request.grant.expires_at if request.warned_at else warning_at(request.grant)
+    if request.ended and request.sessions_may_exist and not request.cut_lapsed and request.sessions_cut_at:
+        return cut_lapses_at(request.sessions_cut_at)  # until then drift repair checks that its cut stands
     return None
+
+
+def cut_lapses_at(cut_at: datetime) -> datetime:
+    """When a cut can no longer match a live session: sessions last an hour at most, a revoke cut stands a margin
+    later than the revoke."""
+    return cut_at + MAX_SESSION + MARGIN
 
 
 def timeout_at(request: AccessRequest, approval_timeout: int) -> datetime:

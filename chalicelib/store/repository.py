@@ -22,6 +22,7 @@ from chalicelib.store.models import EventItem, IdempotencyItem, LockItem, Reques
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
 GUARD_DUE = "guard_pending"  # the `due` partition of ended requests whose session guard write is still owed
+CUT_STANDS = "cut_stands"  # ended grants whose cut must still stand (due when it lapses); drift repair reads them
 _TOO_LARGE = "Item size has exceeded the maximum allowed size"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -120,9 +121,10 @@ class Repository:
         return _page(RequestItem.by_requester.query(
             person, scan_index_forward=False, limit=limit, last_evaluated_key=_decode(cursor)), limit)
 
-    def ended_since(self, state: State, created_after: datetime) -> Iterator[AccessRequest]:
-        """Requests in an ended `state` created after `created_after` (drift repair: cuts that must still stand)."""
-        for item in RequestItem.by_state.query(state.value, RequestItem.created_at >= _ts(created_after)):
+    def standing_cuts(self, now: datetime) -> Iterator[AccessRequest]:
+        """Ended grants whose session cut must still stand at `now`: a key condition on the `due` index, so only
+        grants ended within the last hour or so are read, however many are stored."""
+        for item in RequestItem.due.query(CUT_STANDS, RequestItem.due_at > _ts(now)):
             yield _from_item(item)
 
     def by_state(self, state: State, limit: int, cursor: str | None) -> Page:
@@ -234,8 +236,10 @@ def _to_item(request: AccessRequest, version: int | None = None) -> RequestItem:
     """Queried fields become attributes; the rest travels in `body`, read and written whole."""
     body = {f.name: _encode_value(getattr(request, f.name)) for f in fields(request)
             if f.name not in _COLUMNS + ("id", "state", "created_at", "updated_at", "due_at", "version")}
-    due_at = None if request.ended and not request.guard_pending else request.due_at
-    due_state = GUARD_DUE if request.ended else request.state.value  # an ended request is due only for its guard
+    # An ended request stays in the index only for its session guard: a write still owed, or a cut that must stand.
+    guarded = request.guard_pending or (request.sessions_may_exist and request.ended_at and not request.cut_lapsed)
+    due_at = None if request.ended and not guarded else request.due_at
+    due_state = (GUARD_DUE if request.guard_pending else CUT_STANDS) if request.ended else request.state.value
     item = RequestItem(
         _request_pk(request.id), "REQ", state=request.state.value, created_at=_ts(request.created_at),
         updated_at=_ts(request.updated_at or request.created_at), body=body,

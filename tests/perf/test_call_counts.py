@@ -73,3 +73,28 @@ def test_a_sweep_pass_reads_the_same_items_however_many_are_stored(broker, clock
     many = pass_with_two_due(extra_stored=30)
 
     assert few == many == 2, f"a sweep pass read {few} items with 2 due, {many} with 30 more stored"
+
+
+def test_ended_grants_are_read_until_their_cut_lapses_and_never_after(broker, clock):
+    """Drift repair checks that each ended grant's session cut stands, for the hour its sessions could live: it reads
+    the grants ended within that hour (the `due` index), not every ended grant stored."""
+    requester, approver = callers(broker)
+
+    def revoked(n: int) -> None:
+        for _ in range(n):
+            granted = broker.approve(approver, broker.request_access(requester, "s3-prod", "1h", "perf").id)
+            broker.revoke(requester, granted.id)
+
+    revoked(3)
+    with AwsCalls(broker) as calls:
+        sweep(broker)
+    recent = calls.items_read
+    assert recent >= 3, "the grants ended this hour are read to check their cuts"
+
+    clock.advance(hours=2)
+    with AwsCalls(broker) as calls:
+        report = sweep(broker)
+    assert report.done["session_cut_lapsed"] == 3  # each lapses once, read once more for it
+    with AwsCalls(broker) as calls:
+        sweep(broker)
+    assert calls.items_read == 0, f"a pass with nothing due and no recent ends read {calls.items_read} items"
