@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.audit_log import AUDIT, SWEEP
 from chalicelib.slack.sealed import WINDOW as JOB_WINDOW
+from tools.gateway_responses import swagger_extension
 
 # Chalice's function names (app.py) -> SAM logical ids; Terraform uses the Chalice names.
 FUNCTIONS = {"api_handler": "APIHandler", "worker": "Worker", "sweep": "Sweep"}
@@ -227,6 +228,7 @@ def adjust_sam(sam: dict[str, Any], stage: str) -> None:
         resources[logical]["Properties"]["Role"] = {"Fn::GetAtt": [ROLE, "Arn"]}
     api = resources["RestAPI"]["Properties"]
     api["Name"] = api["DefinitionBody"]["info"]["title"] = api_name(stage)
+    api["DefinitionBody"].update(swagger_extension())  # API Gateway's own 403 as problem+json, like the app's
     handler_arn = (f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:"
                    f"{function_name(stage, 'api_handler')}")
     api["DefinitionBody"] = json.loads(json.dumps(api["DefinitionBody"]).replace("${APIHandler.Arn}", handler_arn))
@@ -325,6 +327,7 @@ def adjust_terraform(document: dict[str, Any], stage: str, api_stage: str) -> No
     resource["aws_api_gateway_rest_api"]["rest_api"]["name"] = api_name(stage)
     swagger = json.loads(document["locals"]["chalice_api_swagger"])
     swagger["info"]["title"] = api_name(stage)
+    swagger.update(swagger_extension())
     handler_arn = ("arn:${data.aws_partition.chalice.partition}:lambda:${data.aws_region.chalice.name}:"
                    f"${{data.aws_caller_identity.chalice.account_id}}:function:{function_name(stage, 'api_handler')}")
     invoke_arn = (f"arn:${{data.aws_partition.chalice.partition}}:apigateway:${{data.aws_region.chalice.name}}:"

@@ -217,3 +217,17 @@ def test_a_changed_source_account_reaches_the_policy_make_package_builds(  # typ
     sam = json.loads(written["cloudformation"].read_text())
     [policy] = sam["Resources"][ROLE]["Properties"]["Policies"]
     assert policy["PolicyDocument"] == json.loads(on_disk)
+
+
+def test_api_gateways_own_403_is_problem_json_like_the_apps(built) -> None:  # type: ignore
+    """API Gateway answers an unknown route (or an unsigned call to a signed one) before the app runs: the packaged
+    API's gateway responses make that answer problem+json too, in both outputs."""
+    (api,) = of_type(built["sam"], "AWS::Serverless::Api").values()
+    tf_body = next(json.loads(d["locals"]["chalice_api_swagger"]) for d in built["tf"].values()
+                   if "chalice_api_swagger" in d.get("locals", {}))
+    for body in (api["Properties"]["DefinitionBody"], tf_body):
+        response = body["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
+        assert response["statusCode"] == "403"
+        assert response["responseParameters"] == {
+            "gatewayresponse.header.Content-Type": "'application/problem+json'"}
+        assert json.loads(response["responseTemplates"]["application/json"])["status"] == 403
