@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import app
 from chalicelib import bootstrap
+from chalicelib.slack.verify import WINDOW_S
 from tools.slack_cli import command_body, signed_headers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +57,24 @@ headers = st.dictionaries(
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_random_bodies_and_headers_get_401(trapped, path: str, body: bytes, sent: dict) -> None:  # type: ignore[no-untyped-def]
     response = trapped.post(path, headers={"Content-Type": "application/x-www-form-urlencoded", **sent}, body=body)
+    assert response.status_code == 401, (sent, body[:80])
+    assert response.body in (b"", ""), "a 401 says nothing"
+
+
+signatures = st.one_of(st.from_regex(r"v0=[0-9a-f]{64}", fullmatch=True),
+                       st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=80))
+
+
+@pytest.mark.parametrize("path", PATHS)
+@given(body=st.one_of(st.binary(max_size=2000), st.just(LIST)), signature=signatures,
+       offset=st.integers(-WINDOW_S + 5, WINDOW_S - 5))  # inside, whatever the clock does meanwhile
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_random_signatures_inside_the_window_get_401(trapped, path: str, body: bytes, signature: str,
+                                                     offset: int) -> None:  # type: ignore[no-untyped-def]
+    """A fresh timestamp gets past the window check: the signature itself is what refuses these."""
+    sent = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(now() + offset),
+            "X-Slack-Signature": signature}
+    response = trapped.post(path, headers=sent, body=body)
     assert response.status_code == 401, (sent, body[:80])
     assert response.body in (b"", ""), "a 401 says nothing"
 
