@@ -65,13 +65,17 @@ def test_a_sweep_that_dies_halfway_is_finished_by_the_next_pass(broker, people, 
         sweep(broker)
     states = sorted(broker.repo.get(g.id).state.value for g in grants)
     assert states == ["active", "active", "expired", "expired"], "the pass died halfway"
+    # The process died between recording the 2nd expiry and telling anyone: that grant alone may go untold.
+    [died_on] = [g.id for g in grants if broker.repo.get(g.id).state == State.EXPIRED
+                 and "expired" not in recorder.kinds(g.id)]
 
     del broker.repo.transition  # the next invocation is a fresh process
     sweep(broker)
     for grant in grants:
         assert broker.repo.get(grant.id).state == State.EXPIRED
         assert _endings(people, grant.id) == ["expired"], "each grant ends exactly once"
-        assert recorder.kinds(grant.id).count("expired") <= 1
+        told = recorder.kinds(grant.id).count("expired")
+        assert told == 1 or (grant.id == died_on and told == 0), f"{grant.id} was told of its expiry {told} times"
     assert iam.policies() == [] and all(iam.attached(u) == [] for u in ("s3-access", "alice", "carol"))
 
 
