@@ -32,6 +32,4 @@ def sweep(event):  # type: ignore[no-untyped-def]
 def worker(event, context):  # type: ignore[no-untyped-def]
     """Slow Slack and IAM work, invoked asynchronously (InvocationType=Event) once Slack has its answer. Runs only
     jobs sealed by the broker's own functions within the window (chalicelib/slack/sealed.py); refuses the rest."""
-    from chalicelib.slack.worker import run_sealed
-
-    run_sealed(event)
+    bootstrap.worker().run_sealed(event)

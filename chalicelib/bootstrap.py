@@ -1,41 +1,81 @@
-"""The one place that wires adapters into the Broker. Built on first use, once per process (a Lambda container)."""
+"""The composition root: the one place that builds the adapters, the Broker, the deferred runner and the worker,
+and wires them together. Built on first use, once per process (a Lambda container); nothing else builds them.
+
+Tests and tools give their own clock, notifier or catalog to `broker(...)`, never by changing a built object."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from chalicelib.aws import clients
 from chalicelib.aws.iam_grants import IamGrants
 from chalicelib.aws.links import ConsoleTokens
 from chalicelib.aws.secrets import ParameterStore, SecretUnavailable
 from chalicelib.aws.session_guard import IamSessionGuard
-from chalicelib.catalog import load_catalog
-from chalicelib.service import Broker
+from chalicelib.catalog import Catalog, load_catalog
+from chalicelib.ports import Notifier
+from chalicelib.service import Broker, utcnow
 from chalicelib.sessions import SessionGuards
 from chalicelib.settings import Settings
 from chalicelib.store import models
 from chalicelib.store.locks import Leases
 from chalicelib.store.repository import Repository
 
+if TYPE_CHECKING:  # imported where first used: the worker and the Slack client pull in slack_sdk
+    from chalicelib.slack.deferred import Deferred
+    from chalicelib.slack.web import SlackWeb
+    from chalicelib.slack.worker import Job, Worker
+
 _lock = threading.RLock()  # building the broker builds the settings inside
-_built: dict[str, object] = {}
+_built: dict[str, Any] = {}
+T = TypeVar("T")
 
 
 def settings() -> Settings:
     return _once("settings", Settings.from_env)
 
 
-def broker() -> Broker:
-    return _once("broker", _build_broker)
+def broker(*, clock: Callable[[], datetime] | None = None, notifier: Notifier | None = None,
+           catalog: Catalog | None = None) -> Broker:
+    """The app's Broker. With an override (a test's clock, a recording notifier, a changed catalog) it is built anew
+    with it, everywhere it is used (the session guards read the same clock), and becomes the app's Broker until the
+    next reset()."""
+    if clock is None and notifier is None and catalog is None:
+        return _once("broker", _build_broker)
+    with _lock:
+        built = _built["broker"] = _build_broker(clock=clock, notifier=notifier, catalog=catalog)
+    return built
 
 
-def deferred():  # type: ignore[no-untyped-def]
-    """Where slow work goes after the answer (chalicelib/slack/deferred.py)."""
+def deferred() -> Deferred:
+    """Where slow work goes after the answer (chalicelib/slack/deferred.py): its jobs are run by worker()."""
     from chalicelib.slack.deferred import for_settings
 
-    return _once("deferred", lambda: for_settings(settings()))
+    return _once("deferred", lambda: for_settings(settings(), run=_run_job, key=job_key))
 
 
-def slack_web():  # type: ignore[no-untyped-def]
+def worker() -> Worker:
+    """Runs deferred jobs (chalicelib/slack/worker.py), against whichever Broker is the app's when a job runs."""
+    def build() -> Worker:
+        from chalicelib.slack.worker import Worker
+        from chalicelib.store.outbox import Outbox
+
+        return Worker(broker, slack_web, Outbox(), job_key, settings().response_url_prefixes)
+
+    return _once("worker", build)
+
+
+def _run_job(job: Job) -> None:
+    worker().run(job)
+
+
+def job_key() -> bytes:
+    """The key that seals jobs for the worker (ACCESS_BROKER_JOB_KEY): read on first use, like every secret."""
+    return secret("ACCESS_BROKER_JOB_KEY").encode()
+
+
+def slack_web() -> SlackWeb:
     """The Slack Web API client; imported on first use, off the answer path."""
     from chalicelib.slack.web import SlackWeb
 
@@ -66,20 +106,20 @@ def secret(name: str) -> str:
     return value
 
 
-def _build_broker() -> Broker:
+def _build_broker(clock: Callable[[], datetime] | None = None, notifier: Notifier | None = None,
+                  catalog: Catalog | None = None) -> Broker:
     config = settings()
-    catalog = load_catalog(config.catalog_path)
+    catalog = catalog or load_catalog(config.catalog_path)
+    clock = clock or utcnow
     models.bind(config.table_name)
     grants = IamGrants(catalog.source_account, catalog.partition, owner=config.table_name)
-    broker = Broker(catalog=catalog, repository=Repository(), grants=grants,
-                    tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
-                    public_url=config.public_url, notifier=_slack_notifier())
-    # The guards read the broker's clock on each change, so a clock given to the broker reaches them too.
-    broker.sessions = SessionGuards(catalog, IamSessionGuard(), Leases(), lambda: broker.clock())
-    return broker
+    return Broker(catalog=catalog, repository=Repository(), grants=grants,
+                  tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
+                  public_url=config.public_url, notifier=notifier or _slack_notifier(), clock=clock,
+                  sessions=SessionGuards(catalog, IamSessionGuard(), Leases(), clock))
 
 
-def _slack_notifier():  # type: ignore[no-untyped-def]
+def _slack_notifier() -> Notifier | None:
     """Slack notifications when a bot token is configured (read later, by the worker); none otherwise."""
     config = settings()
     if "SLACK_BOT_TOKEN" not in config.secrets and "SLACK_BOT_TOKEN" not in config.secret_parameters:
@@ -90,11 +130,11 @@ def _slack_notifier():  # type: ignore[no-untyped-def]
     return DeferredNotifier(deferred(), Outbox())
 
 
-def _once(name: str, build):  # type: ignore[no-untyped-def]
+def _once(name: str, build: Callable[[], T]) -> T:
     found = _built.get(name)
     if found is None:
         with _lock:
             found = _built.get(name)
             if found is None:
                 found = _built[name] = build()
-    return found
+    return cast(T, found)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime, timezone
-from typing import Callable, Protocol
+from typing import Callable
 
 from chalicelib import access_rules as rules
 from chalicelib.access_rules import Caller
@@ -31,6 +31,7 @@ from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import Guard
 from chalicelib.domain.times import rfc3339
+from chalicelib.ports import Notifier
 from chalicelib.sessions import Change, GuardPending, SessionGuards
 from chalicelib.store.repository import (
     Exclusive,
@@ -52,10 +53,6 @@ def utcnow() -> datetime:
 SYSTEM_CALLER = Caller(SYSTEM, None, "system")
 AUDITORS = "auditors"  # the catalog group that may read every profile's audit trail
 GUARD_STILL_PENDING = "session_guard_pending"  # what a sweep did when the target account still refused the guard
-
-
-class Notifier(Protocol):
-    def notify(self, request: AccessRequest, event: Event) -> None: ...
 
 
 class SilentNotifier:

@@ -84,8 +84,7 @@ def broker(world: World, clock: Clock):  # type: ignore[no-untyped-def]
         ddb.delete_table(TableName=TABLE)
     create_table(TABLE)
     bootstrap.reset()
-    built = bootstrap.broker()
-    built.clock = clock
+    built = bootstrap.broker(clock=clock)
     yield built
     for arn in built.grants.owned_policies():  # the IAM half of the world is shared by the session
         built.grants.remove(arn)
@@ -149,16 +148,14 @@ def catalog_file(tmp_path: Path, broker, clock):  # type: ignore[no-untyped-def]
 
     demo = Path(__file__).resolve().parent.parent / "chalicelib" / "catalog" / "demo.yaml"
 
-    def use(change) -> Any:  # type: ignore[no-untyped-def]
+    def use(change, notifier=None) -> Any:  # type: ignore[no-untyped-def]
         doc = yaml.safe_load(demo.read_text())
         change(doc)
         path = tmp_path / "catalog.yaml"
         path.write_text(yaml.safe_dump(doc))
         os.environ["ACCESS_BROKER_CATALOG"] = str(path)
         bootstrap.reset()
-        rebuilt = bootstrap.broker()
-        rebuilt.clock = clock
-        return rebuilt
+        return bootstrap.broker(clock=clock, notifier=notifier)
 
     yield use
     os.environ.pop("ACCESS_BROKER_CATALOG", None)

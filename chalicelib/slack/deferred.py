@@ -1,7 +1,8 @@
 """Deferred work: what may be slow (IAM, the Slack Web API) runs after Slack has its answer.
 
-A job is a small JSON object run by `chalicelib.slack.worker.run`. On Lambda it goes to the worker
-function through an asynchronous invocation (InvocationType=Event), sealed with the job key
+A job is a small JSON object run by the worker (chalicelib/slack/worker.py), which bootstrap builds and hands to
+the runner here as `run`: this module never imports the worker (it pulls in slack_sdk) nor bootstrap. On Lambda
+it goes to the worker function through an asynchronous invocation (InvocationType=Event), sealed with the job key
 (chalicelib/slack/sealed.py) so the worker can tell the broker's jobs from anyone else's; inside the worker,
 jobs it spawns run inline; on a developer's machine (make run, tests) one background thread runs them in order."""
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 from chalicelib.domain.requests import AccessRequest, Event
+from chalicelib.ports import Outbox
 from chalicelib.settings import Settings
 from chalicelib.slack import sealed
 
@@ -26,16 +28,13 @@ class Deferred(Protocol):
     def submit(self, job: Job) -> None: ...
 
 
-def _run(job: Job) -> None:
-    from chalicelib.slack.worker import run  # the worker pulls in slack_sdk: never on the answer path
-
-    run(job)
+Run = Callable[[Job], None]
 
 
 class Inline:
     """Runs the job now: inside the worker function, which is already off Slack's clock."""
 
-    def __init__(self, run: Callable[[Job], None] = _run) -> None:
+    def __init__(self, run: Run) -> None:
         self._run = run
 
     def submit(self, job: Job) -> None:
@@ -45,8 +44,8 @@ class Inline:
 class Background:
     """One daemon thread running jobs in submission order, so a request's messages change in order."""
 
-    def __init__(self, run: Callable[[Job], None] = _run) -> None:
-        self._run, self._jobs = run, queue.Queue()  # type: ignore[var-annotated]
+    def __init__(self, run: Run) -> None:
+        self._run, self._jobs = run, queue.Queue[Job]()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -86,17 +85,10 @@ class Background:
                 self._jobs.task_done()
 
 
-def job_key() -> bytes:
-    """The key that seals jobs for the worker (ACCESS_BROKER_JOB_KEY): read on first use, like every secret."""
-    from chalicelib import bootstrap
-
-    return bootstrap.secret("ACCESS_BROKER_JOB_KEY").encode()
-
-
 class LambdaInvoke:
     """Sends the job, sealed, to the worker function and returns at once (the invocation is queued by Lambda)."""
 
-    def __init__(self, function_name: str, key: Callable[[], bytes] = job_key,
+    def __init__(self, function_name: str, key: Callable[[], bytes],
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.function_name, self._key, self._clock = function_name, key, clock
         self._client: Any = None
@@ -111,19 +103,20 @@ class LambdaInvoke:
                             Payload=json.dumps(envelope).encode())
 
 
-def for_settings(settings: Settings) -> Deferred:
+def for_settings(settings: Settings, run: Run, key: Callable[[], bytes]) -> Deferred:
+    """Where jobs go in this process: `run` runs one (the worker), `key` seals those sent to the worker function."""
     if not settings.in_lambda:
-        return Background()
+        return Background(run)
     if settings.function_name == settings.worker_function:
-        return Inline()
-    return LambdaInvoke(settings.worker_function)
+        return Inline(run)
+    return LambdaInvoke(settings.worker_function, key)
 
 
 class DeferredNotifier:
     """The Broker's notifier when Slack is configured: queues a `notify` job instead of calling Slack,
     and re-queues notifications that failed once their retry is due (the sweeper calls `resend_due`)."""
 
-    def __init__(self, deferred: Deferred, outbox: Any) -> None:
+    def __init__(self, deferred: Deferred, outbox: Outbox) -> None:
         self.deferred, self.outbox = deferred, outbox
 
     def notify(self, request: AccessRequest, event: Event) -> None:
@@ -133,7 +126,7 @@ class DeferredNotifier:
         """Something the security channel must hear that belongs to no one request (a foreign policy removed)."""
         self.deferred.submit({"kind": "alert", "text": text})
 
-    def resend_due(self, now: Any) -> list[str]:
+    def resend_due(self, now: datetime) -> list[str]:
         sent = []
         for job in self.outbox.take_due(now):
             self.deferred.submit(job)

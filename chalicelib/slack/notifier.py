@@ -10,10 +10,10 @@ from typing import Callable
 
 from chalicelib.catalog import Catalog
 from chalicelib.domain.requests import AccessRequest, Event
+from chalicelib.ports import RequestLog, SlackApi
 from chalicelib.slack.blocks import (Message, approval_message, as_dicts, ended_message, expiry_warning,
                                      extension_asked, extension_outcome, grant_message, reminder_message)
-from chalicelib.slack.web import SlackFailure, SlackWeb
-from chalicelib.store.repository import Repository
+from chalicelib.slack.web import SlackFailure
 
 log = logging.getLogger(__name__)
 POSTED = "slack_posted"
@@ -25,7 +25,7 @@ Step = Callable[[], None]
 
 
 class SlackNotifier:
-    def __init__(self, web: SlackWeb, repo: Repository, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+    def __init__(self, web: SlackApi, repo: RequestLog, catalog: Catalog, clock: Callable[[], datetime]) -> None:
         self.web, self.repo, self.catalog, self.clock = web, repo, catalog, clock
 
     def notify(self, request: AccessRequest, event: Event) -> None:

@@ -1,8 +1,8 @@
 """The deferred Slack work, run once Slack has its answer: notifications, modals, button actions and
 response_url replies. A job is a small JSON object (see chalicelib/slack/deferred.py).
 
-The worker function runs only jobs sealed by the broker's own functions (`run_sealed`), and answers only to
-Slack's own response URLs (settings.response_url_prefixes)."""
+The worker function runs only jobs sealed by the broker's own functions (`Worker.run_sealed`), and answers only to
+Slack's own response URLs (settings.response_url_prefixes). bootstrap builds the Worker with everything it uses."""
 from __future__ import annotations
 
 import logging
@@ -10,17 +10,15 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from chalicelib import bootstrap
 from chalicelib.access_rules import Caller
 from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.ports import Outbox, SlackApi
 from chalicelib.service import Broker
 from chalicelib.slack import blocks, sealed, texts
-from chalicelib.slack.deferred import job_key
 from chalicelib.slack.notifier import SYSTEM, SlackNotifier
 from chalicelib.slack.web import SlackFailure
-from chalicelib.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 _TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
@@ -28,136 +26,150 @@ MAX_ATTEMPTS = 8  # about two hours of retries with the backoff below (1 min dou
 Job = dict[str, Any]
 
 
-def run_sealed(envelope: Any) -> bool:
-    """What the worker function runs: a job sealed by the broker's own functions within the window, or nothing.
-    A refusal is logged (why, never the key or the job) and nothing of the job is done."""
-    try:
-        job = sealed.open_sealed(envelope, job_key(), bootstrap.broker().clock())
-    except (sealed.Refused, SecretUnavailable) as exc:
-        job = envelope.get("job", envelope) if isinstance(envelope, dict) else None  # sealed, or a bare job
-        log.error("worker refused a job (kind %.40r): %s; nothing done",
-                  job.get("kind") if isinstance(job, dict) else None, exc)
-        return False
-    run(job)
-    return True
+class Worker:
+    """Runs jobs against one wiring. `broker` and `web` are read on each job: a test that rebuilds the broker (or a
+    missing bot token, which must fail the job and not the worker) is seen by the next job."""
 
+    def __init__(self, broker: Callable[[], Broker], web: Callable[[], SlackApi], outbox: Outbox,
+                 job_key: Callable[[], bytes], response_url_prefixes: tuple[str, ...]) -> None:
+        self._broker, self._web, self.outbox = broker, web, outbox
+        self._job_key, self.response_url_prefixes = job_key, response_url_prefixes
 
-def run(job: Job) -> None:
-    handler = _HANDLERS.get(str(job.get("kind")))
-    if handler is None:
-        log.error("unknown deferred job kind %r; dropped", job.get("kind"))
-        return
-    try:
-        handler(bootstrap.broker(), job)
-    except SlackFailure as exc:  # views.open and response_url replies are short-lived: nothing to retry later
-        log.warning("deferred %s: Slack answered %s to %s", job["kind"], exc.error, exc.method)
-    except Exception:
-        log.exception("deferred %s failed", job["kind"])
-
-
-def notify(broker: Broker, job: Job) -> None:
-    """Tells Slack about one event. A failure is recorded on the request and retried later (the outbox)."""
-    request = broker.repo.get(job["request_id"])
-    raw = job["event"]
-    event = Event(request.id, raw["version"], raw["kind"], datetime.fromisoformat(raw["at"]), raw["actor"],
-                  raw["channel"], raw.get("details") or {})
-    try:
-        SlackNotifier(bootstrap.slack_web(), broker.repo, broker.catalog, broker.clock).notify(request, event)
-    except SlackFailure as exc:
-        _failed(broker, job, request, event, exc.method, exc.error, exc.retry_after)
-    except Exception as exc:  # e.g. the bot token unreadable: still recorded and retried, never silent
-        log.exception("telling Slack about %s of request %s failed", event.kind, request.id)
-        _failed(broker, job, request, event, "notify", type(exc).__name__, None)
-
-
-def _failed(broker: Broker, job: Job, request: AccessRequest, event: Event, method: str, error: str,
-            retry_after: float | None) -> None:
-    """Records the failure on the request and puts the job in the outbox for the sweeper, with backoff."""
-    attempt = int(job.get("attempts", 0)) + 1
-    retry = attempt < MAX_ATTEMPTS
-    wait = max(retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
-    broker.repo.note(Event(request.id, request.version, "notify_failed", broker.clock(), SYSTEM, "system", {
-        "event": event.kind, "method": method, "error": error, "attempt": attempt,
-        "retry_in_seconds": wait if retry else None}))
-    if retry:
-        Outbox().add(request.id, {**job, "attempts": attempt}, broker.clock() + timedelta(seconds=wait))
-    else:
-        log.error("gave up telling Slack about %s of request %s after %d attempts", event.kind, request.id, attempt)
-
-
-def open_view(broker: Broker, job: Job) -> None:
-    who = broker.caller_from_slack(job["user_id"])
-    if who.person is None:
-        return _reply(job, texts.unmapped(job["user_id"]))
-    metadata = {"response_url": job.get("response_url", "")}
-    if job["view"] == "request_access":
-        view = blocks.request_form(broker.profiles_for(who), metadata)
-    else:
+    def run_sealed(self, envelope: Any) -> bool:
+        """What the worker function runs: a job sealed by the broker's own functions within the window, or nothing.
+        A refusal is logged (why, never the key or the job) and nothing of the job is done."""
         try:
-            request = broker.get(who, job["request_id"])
-        except DomainError as exc:
-            return _reply(job, texts.problem(exc.detail))
-        if job["view"] == "deny" and not texts.awaiting_decision(request):
-            return _reply(job, texts.already_decided(broker.catalog, request))
-        if job["view"] == "extend" and request.state != State.ACTIVE:
-            return _reply(job, texts.problem(f"request {request.id} is {request.state.value.replace('_', ' ')}: "
-                                             f"only an active grant can be extended"))
-        metadata["request_id"] = request.id
-        form = blocks.deny_form if job["view"] == "deny" else blocks.extend_form
-        view = form(broker.catalog, request, metadata)
-    try:
-        bootstrap.slack_web().call("views.open", trigger_id=job["trigger_id"], view=view.to_dict())
-    except SlackFailure as exc:
-        if exc.error in _TRIGGER_GONE:  # a form must open within 3 s of the click; say so rather than nothing
-            _reply(job, ":hourglass: Slack gave up waiting for the form to open. Please try again"
-                        + (f", or type `{texts.COMMAND} <profile> [duration] <reason>`."
-                           if job["view"] == "request_access" else "."))
-        raise
+            job = sealed.open_sealed(envelope, self._job_key(), self._broker().clock())
+        except (sealed.Refused, SecretUnavailable) as exc:
+            job = envelope.get("job", envelope) if isinstance(envelope, dict) else None  # sealed, or a bare job
+            log.error("worker refused a job (kind %.40r): %s; nothing done",
+                      job.get("kind") if isinstance(job, dict) else None, exc)
+            return False
+        self.run(job)
+        return True
 
-
-def act(broker: Broker, job: Job) -> None:
-    """A button or `revoke <id>`: the same service call the HTTP API makes; refusals answered ephemerally."""
-    who: Caller = broker.caller_from_slack(job["user_id"])
-    if who.person is None:
-        return _reply(job, texts.unmapped(job["user_id"]))
-    request_id, action = job["request_id"], job["action"]
-    try:
-        if action == "approve":
-            broker.approve(who, request_id)
-        elif action == "revoke":
-            broker.revoke(who, request_id)
-            if job.get("confirm"):
-                _reply(job, f":octagonal_sign: Revoked `{request_id}`: the grant policy is gone.")
-        else:
-            log.error("unknown action %r; dropped", action)
-    except Conflict as exc:
-        if job.get("redelivery"):  # Slack sent the click again; the first delivery did (or refused) it
-            log.info("redelivered %s of request %s changed nothing: %s", action, request_id, exc.detail)
+    def run(self, job: Job) -> None:
+        handler = _HANDLERS.get(str(job.get("kind")))
+        if handler is None:
+            log.error("unknown deferred job kind %r; dropped", job.get("kind"))
             return
-        current = broker.repo.get(request_id)
-        _reply(job, texts.problem(exc.detail) if texts.awaiting_decision(current)
-               else texts.already_decided(broker.catalog, current))
-    except DomainError as exc:
-        _reply(job, texts.problem(exc.detail))
+        try:
+            handler(self, self._broker(), job)
+        except SlackFailure as exc:  # views.open and response_url replies are short-lived: nothing to retry later
+            log.warning("deferred %s: Slack answered %s to %s", job["kind"], exc.error, exc.method)
+        except Exception:
+            log.exception("deferred %s failed", job["kind"])
 
+    def notify(self, broker: Broker, job: Job) -> None:
+        """Tells Slack about one event. A failure is recorded on the request and retried later (the outbox)."""
+        request = broker.repo.get(job["request_id"])
+        raw = job["event"]
+        event = Event(request.id, raw["version"], raw["kind"], datetime.fromisoformat(raw["at"]), raw["actor"],
+                      raw["channel"], raw.get("details") or {})
+        try:
+            SlackNotifier(self._web(), broker.repo, broker.catalog, broker.clock).notify(request, event)
+        except SlackFailure as exc:
+            self._failed(broker, job, request, event, exc.method, exc.error, exc.retry_after)
+        except Exception as exc:  # e.g. the bot token unreadable: still recorded and retried, never silent
+            log.exception("telling Slack about %s of request %s failed", event.kind, request.id)
+            self._failed(broker, job, request, event, "notify", type(exc).__name__, None)
 
-def respond(broker: Broker, job: Job) -> None:
-    _answer(job["response_url"], job["message"])
+    def _failed(self, broker: Broker, job: Job, request: AccessRequest, event: Event, method: str, error: str,
+                retry_after: float | None) -> None:
+        """Records the failure on the request and puts the job in the outbox for the sweeper, with backoff."""
+        attempt = int(job.get("attempts", 0)) + 1
+        retry = attempt < MAX_ATTEMPTS
+        wait = max(retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
+        broker.repo.note(Event(request.id, request.version, "notify_failed", broker.clock(), SYSTEM, "system", {
+            "event": event.kind, "method": method, "error": error, "attempt": attempt,
+            "retry_in_seconds": wait if retry else None}))
+        if retry:
+            self.outbox.add(request.id, {**job, "attempts": attempt}, broker.clock() + timedelta(seconds=wait))
+        else:
+            log.error("gave up telling Slack about %s of request %s after %d attempts", event.kind, request.id,
+                      attempt)
 
+    def open_view(self, broker: Broker, job: Job) -> None:
+        who = broker.caller_from_slack(job["user_id"])
+        if who.person is None:
+            return self._reply(job, texts.unmapped(job["user_id"]))
+        metadata = {"response_url": job.get("response_url", "")}
+        if job["view"] == "request_access":
+            view = blocks.request_form(broker.profiles_for(who), metadata)
+        else:
+            try:
+                request = broker.get(who, job["request_id"])
+            except DomainError as exc:
+                return self._reply(job, texts.problem(exc.detail))
+            if job["view"] == "deny" and not texts.awaiting_decision(request):
+                return self._reply(job, texts.already_decided(broker.catalog, request))
+            if job["view"] == "extend" and request.state != State.ACTIVE:
+                return self._reply(job, texts.problem(
+                    f"request {request.id} is {request.state.value.replace('_', ' ')}: "
+                    f"only an active grant can be extended"))
+            metadata["request_id"] = request.id
+            form = blocks.deny_form if job["view"] == "deny" else blocks.extend_form
+            view = form(broker.catalog, request, metadata)
+        try:
+            self._web().call("views.open", trigger_id=job["trigger_id"], view=view.to_dict())
+        except SlackFailure as exc:
+            if exc.error in _TRIGGER_GONE:  # a form must open within 3 s of the click; say so rather than nothing
+                self._reply(job, ":hourglass: Slack gave up waiting for the form to open. Please try again"
+                                 + (f", or type `{texts.COMMAND} <profile> [duration] <reason>`."
+                                    if job["view"] == "request_access" else "."))
+            raise
 
-def _reply(job: Job, text: str) -> None:
-    if job.get("response_url"):
-        _answer(job["response_url"], {"response_type": "ephemeral", "replace_original": False, "text": text})
+    def act(self, broker: Broker, job: Job) -> None:
+        """A button or `revoke <id>`: the same service call the HTTP API makes; refusals answered ephemerally."""
+        who: Caller = broker.caller_from_slack(job["user_id"])
+        if who.person is None:
+            return self._reply(job, texts.unmapped(job["user_id"]))
+        request_id, action = job["request_id"], job["action"]
+        try:
+            if action == "approve":
+                broker.approve(who, request_id)
+            elif action == "revoke":
+                broker.revoke(who, request_id)
+                if job.get("confirm"):
+                    self._reply(job, f":octagonal_sign: Revoked `{request_id}`: the grant policy is gone.")
+            else:
+                log.error("unknown action %r; dropped", action)
+        except Conflict as exc:
+            if job.get("redelivery"):  # Slack sent the click again; the first delivery did (or refused) it
+                log.info("redelivered %s of request %s changed nothing: %s", action, request_id, exc.detail)
+                return
+            current = broker.repo.get(request_id)
+            self._reply(job, texts.problem(exc.detail) if texts.awaiting_decision(current)
+                        else texts.already_decided(broker.catalog, current))
+        except DomainError as exc:
+            self._reply(job, texts.problem(exc.detail))
 
+    def respond(self, broker: Broker, job: Job) -> None:
+        self._answer(job["response_url"], job["message"])
 
-def _answer(response_url: str, message: dict[str, Any]) -> None:
-    """Posts to a response_url only if it is Slack's own; anything else is logged (its origin only: a response
-    URL is a credential) and nothing is posted."""
-    if not is_slack_response_url(response_url, bootstrap.settings().response_url_prefixes):
-        log.error("refused to post an answer to host %r: not a Slack response URL; nothing posted",
-                  _host(response_url))
-        return
-    bootstrap.slack_web().respond(response_url, message)
+    def alert(self, broker: Broker, job: Job) -> None:
+        """Posts a security alert to the catalog's security channel (drift repair found a policy that is not a
+        grant, or a session guard fell back to the whole-role cut). Logged as an error too, so nothing depends on
+        Slack."""
+        channel = broker.catalog.security_channel
+        if not channel:
+            log.error("security alert with no security_channel in the catalog: %s", job.get("text"))
+            return
+        self._web().call("chat.postMessage", channel=channel, text=str(job.get("text", ""))[:3000],
+                         unfurl_links=False)
+
+    def _reply(self, job: Job, text: str) -> None:
+        if job.get("response_url"):
+            self._answer(job["response_url"], {"response_type": "ephemeral", "replace_original": False, "text": text})
+
+    def _answer(self, response_url: str, message: dict[str, Any]) -> None:
+        """Posts to a response_url only if it is Slack's own; anything else is logged (its origin only: a response
+        URL is a credential) and nothing is posted."""
+        if not is_slack_response_url(response_url, self.response_url_prefixes):
+            log.error("refused to post an answer to host %r: not a Slack response URL; nothing posted",
+                      _host(response_url))
+            return
+        self._web().respond(response_url, message)
 
 
 def _host(url: Any) -> str:
@@ -186,16 +198,6 @@ def is_slack_response_url(url: Any, prefixes: tuple[str, ...]) -> bool:
     return False
 
 
-def alert(broker: Broker, job: Job) -> None:
-    """Posts a security alert to the catalog's security channel (drift repair found a policy that is not a grant,
-    or a session guard fell back to the whole-role cut). Logged as an error too, so nothing depends on Slack."""
-    channel = broker.catalog.security_channel
-    if not channel:
-        log.error("security alert with no security_channel in the catalog: %s", job.get("text"))
-        return
-    bootstrap.slack_web().call("chat.postMessage", channel=channel, text=str(job.get("text", ""))[:3000],
-                               unfurl_links=False)
-
-
-_HANDLERS: dict[str, Callable[[Broker, Job], None]] = {"notify": notify, "open_view": open_view, "act": act,
-                                                       "respond": respond, "alert": alert}
+_HANDLERS: dict[str, Callable[[Worker, Broker, Job], None]] = {
+    "notify": Worker.notify, "open_view": Worker.open_view, "act": Worker.act, "respond": Worker.respond,
+    "alert": Worker.alert}

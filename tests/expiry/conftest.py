@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.aws.iam_grants import POLICY_PATH
 from chalicelib.domain.requests import AccessRequest, Event
 from tools.fault_proxy import FaultProxy
@@ -12,13 +13,17 @@ from tools.world import SOURCE_ACCOUNT
 
 
 class Recorder:
-    """A Notifier that keeps what it was told, as (event kind, request id)."""
+    """A Notifier that keeps what it was told, as (event kind, request id), and the security alerts."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.alerts: list[str] = []
 
     def notify(self, request: AccessRequest, event: Event) -> None:
         self.sent.append((event.kind, request.id))
+
+    def alert(self, text: str) -> None:
+        self.alerts.append(text)
 
     def kinds(self, request_id: str) -> list[str]:
         return [kind for kind, rid in self.sent if rid == request_id]
@@ -82,9 +87,14 @@ def iam(world: Any) -> Iam:
 
 
 @pytest.fixture
-def recorder(broker: Any) -> Recorder:
-    broker.notifier = Recorder()
-    return broker.notifier
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def broker(broker: Any, clock: Any, recorder: Recorder) -> Any:
+    """The app's Broker, built with a notifier that records (here every test's broker is)."""
+    return bootstrap.broker(clock=clock, notifier=recorder)
 
 
 @pytest.fixture

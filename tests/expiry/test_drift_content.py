@@ -4,29 +4,14 @@ a compromised broker key made an Allow *:* policy there, tagged it as another st
 from __future__ import annotations
 
 import json
-from typing import Any
-
 from chalicelib.aws.iam_grants import POLICY_PATH, policy_document
 from chalicelib.sweeper import sweep
 
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
-class Alerts:
-    """The notifier: what the security channel was told."""
-
-    def __init__(self) -> None:
-        self.alerts: list[str] = []
-
-    def notify(self, request: Any, event: Any) -> None:
-        return None
-
-    def alert(self, text: str) -> None:
-        self.alerts.append(text)
-
-
-def test_an_admin_policy_tagged_as_another_stages_is_removed_from_everyone(broker, iam, world) -> None:
-    heard = broker.notifier = Alerts()
+def test_an_admin_policy_tagged_as_another_stages_is_removed_from_everyone(broker, iam, world, recorder) -> None:
+    heard = recorder
     keys = world.client("iam")  # the broker's own keys, as the attacker had them
     arn = keys.create_policy(PolicyName="access-broker-01aaaaaaaaaaaaaaaaaaaaaaaa", Path=POLICY_PATH,
                              PolicyDocument=json.dumps(ADMIN),
@@ -42,8 +27,8 @@ def test_an_admin_policy_tagged_as_another_stages_is_removed_from_everyone(broke
     assert len(heard.alerts) == 1 and arn in heard.alerts[0] and "alice" in heard.alerts[0]
 
 
-def test_a_grant_given_broader_content_is_replaced_by_the_grant_it_was(broker, people, iam) -> None:
-    heard = broker.notifier = Alerts()
+def test_a_grant_given_broader_content_is_replaced_by_the_grant_it_was(broker, people, iam, recorder) -> None:
+    heard = recorder
     grant = people.grant()
     arn = grant.grant.policy_arn
     iam.client.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(ADMIN), SetAsDefault=True)
@@ -58,7 +43,6 @@ def test_a_grant_given_broader_content_is_replaced_by_the_grant_it_was(broker, p
 
 
 def test_a_grant_attached_to_someone_else_too_is_taken_from_them(broker, people, iam) -> None:
-    broker.notifier = Alerts()
     grant = people.grant()
     iam.client.attach_user_policy(UserName="alice", PolicyArn=grant.grant.policy_arn)
 

@@ -25,9 +25,9 @@ class Recorder:
 
 @pytest.fixture
 def heard(api, catalog_file) -> Recorder:  # type: ignore[no-untyped-def]
-    broker = catalog_file(lambda doc: doc["profiles"].update({"s3-break-glass": BREAK_GLASS}))
-    broker.notifier = Recorder()
-    return broker.notifier
+    recorder = Recorder()
+    catalog_file(lambda doc: doc["profiles"].update({"s3-break-glass": BREAK_GLASS}), notifier=recorder)
+    return recorder
 
 
 def break_glass(api, reason: str = REASON, **extra):  # type: ignore[no-untyped-def]

@@ -58,7 +58,7 @@ def deployed_secrets(world, broker, monkeypatch):  # type: ignore[no-untyped-def
     monkeypatch.setenv("SLACK_BOT_TOKEN_PARAMETER", "/aws/reference/secretsmanager/access-broker/test/slack_bot_token")
     clock = broker.clock
     bootstrap.reset()
-    bootstrap.broker().clock = clock  # the app's broker, now wired with secrets from SSM, on the test's clock
+    bootstrap.broker(clock=clock)  # the app's broker, now wired with secrets from SSM, on the test's clock
     yield VALUES
     bootstrap.reset()
 
@@ -161,7 +161,7 @@ def test_an_unreadable_console_key_stops_an_approval_before_iam_and_never_a_requ
     monkeypatch.setenv("ACCESS_BROKER_CONSOLE_KEY_PARAMETER", PREFIX + "nowhere")
     clock = bootstrap.broker().clock
     bootstrap.reset()
-    bootstrap.broker().clock = clock
+    bootstrap.broker(clock=clock)
     request = api.create()  # asking needs no console key
 
     approved = api.post(f"/v1/requests/{request['id']}/approve", "bob")

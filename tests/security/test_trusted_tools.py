@@ -5,13 +5,15 @@ import dataclasses
 
 import pytest
 
+from chalicelib import bootstrap
+
 TOOL = "arn:aws:iam::111111111111:role/ticket-bot"
 BODY = {"profile": "s3-prod", "duration": "1h", "reason": "INC-42: restore the export", "requester": "alice"}
 
 
 @pytest.fixture
 def tool_api(api, broker):  # type: ignore[no-untyped-def]
-    broker.catalog = dataclasses.replace(broker.catalog, trusted_tools=frozenset({TOOL}))
+    bootstrap.broker(clock=broker.clock, catalog=dataclasses.replace(broker.catalog, trusted_tools=frozenset({TOOL})))
     return api
 
 

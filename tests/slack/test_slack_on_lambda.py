@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.slack import sealed
-from chalicelib.slack.deferred import LambdaInvoke, job_key
+from chalicelib.slack.deferred import LambdaInvoke
 from tools.world import BROKER_USER, SOURCE_ACCOUNT, aws_client
 
 WORKER = "access-broker-test-worker"
@@ -57,7 +57,7 @@ def worker_function(world: Any) -> Iterator[str]:
 
 
 def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worker_function: str) -> None:  # type: ignore[no-untyped-def]
-    invoker = LambdaInvoke(worker_function)
+    invoker = LambdaInvoke(worker_function, bootstrap.job_key)
     invoker.submit({"kind": "notify", "request_id": "warm-up"})  # builds the client, signed as the broker
     sent: list[dict] = []
     invoker._client.meta.events.register("before-call.lambda.Invoke",
@@ -67,7 +67,7 @@ def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worke
     [call] = sent
     assert call["url_path"].endswith(f"/functions/{worker_function}/invocations")
     assert call["headers"]["X-Amz-Invocation-Type"] == "Event"
-    assert sealed.open_sealed(json.loads(call["body"]), job_key(), broker.clock()) == job
+    assert sealed.open_sealed(json.loads(call["body"]), bootstrap.job_key(), broker.clock()) == job
 
 
 def test_in_lambda_the_api_function_hands_work_to_the_worker(monkeypatch, worker_function: str) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +85,7 @@ def test_a_command_on_lambda_answers_and_leaves_slack_to_the_worker(slack, clock
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "access-broker-test")
     monkeypatch.setenv("ACCESS_BROKER_WORKER_FUNCTION", worker_function)
     bootstrap.reset()
-    bootstrap.broker().clock = clock
+    bootstrap.broker(clock=clock)
     invoker = bootstrap.deferred()
     invoker.submit({"kind": "warm-up"})
     sent: list[dict] = []
@@ -93,6 +93,6 @@ def test_a_command_on_lambda_answers_and_leaves_slack_to_the_worker(slack, clock
 
     answer = slack.command("s3-prod 1h fixing the export job")
     assert "Request `" in answer.json["text"]
-    [job] = [sealed.open_sealed(json.loads(call["body"]), job_key(), clock()) for call in sent]
+    [job] = [sealed.open_sealed(json.loads(call["body"]), bootstrap.job_key(), clock()) for call in sent]
     assert (job["kind"], job["event"]["kind"]) == ("notify", "created")
     assert slack.calls() == [], "nothing talks to Slack on the answer path"

@@ -15,7 +15,6 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.domain.requests import State
 from chalicelib.slack import sealed
-from chalicelib.slack.deferred import job_key
 from tools.slack_stub import SlackStub
 
 KEY = "test-worker-job-key-0123456789abcdef"  # tests/conftest.py's ACCESS_BROKER_JOB_KEY
@@ -86,7 +85,7 @@ def test_a_job_with_a_bad_or_missing_seal_or_outside_the_window_is_refused(
 def test_a_genuine_job_within_the_window_runs(slack, clock) -> None:  # type: ignore[no-untyped-def]
     """The other side of the tests above: what the broker itself sends is obeyed, even near the window's end."""
     request_id = slack.create()
-    envelope = sealed.seal(bobs_approval(request_id, slack), job_key(), clock())
+    envelope = sealed.seal(bobs_approval(request_id, slack), bootstrap.job_key(), clock())
     clock.advance(seconds=sealed.WINDOW.total_seconds() - 1)
     invoke_worker(envelope)
     slack.drain()
@@ -99,7 +98,7 @@ def test_without_a_job_key_the_worker_refuses_everything(
     envelope = sealed.seal(bobs_approval(request_id, slack), KEY.encode(), clock())
     monkeypatch.delenv("ACCESS_BROKER_JOB_KEY")
     bootstrap.reset()
-    bootstrap.broker().clock = clock
+    bootstrap.broker(clock=clock)
     with caplog.at_level(logging.ERROR, logger="chalicelib.slack.worker"):
         invoke_worker(envelope)
     assert still_pending(request_id)
@@ -124,7 +123,7 @@ def test_even_a_sealed_answer_goes_only_to_a_slack_response_url(
            "the stub's Web API": slack.stub.url + "/api/chat.postMessage"}[where]
     with caplog.at_level(logging.ERROR, logger="chalicelib.slack.worker"):
         invoke_worker(sealed.seal({"kind": "respond", "response_url": url, "message": {"text": "hi"}},
-                                  job_key(), clock()))
+                                  bootstrap.job_key(), clock()))
     assert elsewhere.calls() == [] and slack.stub.calls() == []
     assert "not a Slack response URL; nothing posted" in caplog.text
     assert "/attacker" not in caplog.text and "/commands/T1" not in caplog.text, "a response URL is a credential"
@@ -132,7 +131,8 @@ def test_even_a_sealed_answer_goes_only_to_a_slack_response_url(
 
 def test_a_sealed_answer_to_the_stub_is_posted(slack, clock) -> None:  # type: ignore[no-untyped-def]
     invoke_worker(sealed.seal({"kind": "respond", "response_url": slack.stub.response_url("bob"),
-                               "message": {"response_type": "ephemeral", "text": "done"}}, job_key(), clock()))
+                               "message": {"response_type": "ephemeral", "text": "done"}},
+                              bootstrap.job_key(), clock()))
     assert slack.replies("bob") == ["done"]
 
 
@@ -142,6 +142,6 @@ def test_refusals_in_a_reply_go_only_to_slack_response_urls_too(
     request_id = slack.create()
     job = {**bobs_approval(request_id, slack), "user_id": "U01S3ACCESS",  # self-approval: refused with a reply
            "response_url": elsewhere.response_url("attacker")}
-    invoke_worker(sealed.seal(job, job_key(), clock()))
+    invoke_worker(sealed.seal(job, bootstrap.job_key(), clock()))
     slack.drain()
     assert still_pending(request_id) and elsewhere.calls() == []

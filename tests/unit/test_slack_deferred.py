@@ -4,19 +4,23 @@ from __future__ import annotations
 import threading
 
 from chalicelib.settings import Settings
-from chalicelib.slack.deferred import Background, Inline, LambdaInvoke, for_settings
+from chalicelib.slack.deferred import Background, Deferred, Inline, LambdaInvoke, for_settings
 
 
 def settings(**env: str) -> Settings:
     return Settings.from_env({"ACCESS_BROKER_STAGE": "prod", **env})
 
 
+def runner(config: Settings) -> Deferred:
+    return for_settings(config, run=lambda job: None, key=lambda: b"job-key")
+
+
 def test_the_runner_follows_where_the_code_runs() -> None:
-    assert isinstance(for_settings(settings()), Background)
-    api = for_settings(settings(AWS_LAMBDA_FUNCTION_NAME="access-broker-prod"))
+    assert isinstance(runner(settings()), Background)
+    api = runner(settings(AWS_LAMBDA_FUNCTION_NAME="access-broker-prod"))
     assert isinstance(api, LambdaInvoke) and api.function_name == "access-broker-prod-worker"
-    assert isinstance(for_settings(settings(AWS_LAMBDA_FUNCTION_NAME="access-broker-prod-worker")), Inline)
-    named = for_settings(settings(AWS_LAMBDA_FUNCTION_NAME="x", ACCESS_BROKER_WORKER_FUNCTION="my-worker"))
+    assert isinstance(runner(settings(AWS_LAMBDA_FUNCTION_NAME="access-broker-prod-worker")), Inline)
+    named = runner(settings(AWS_LAMBDA_FUNCTION_NAME="x", ACCESS_BROKER_WORKER_FUNCTION="my-worker"))
     assert isinstance(named, LambdaInvoke) and named.function_name == "my-worker"
 
 
