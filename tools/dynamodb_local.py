@@ -15,6 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from tools.children import stop_child
+
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 30.0  # 3-5 s when the machine is idle; two busy cores can make it much slower
 FETCH_HINT = "run `make dynamodb-local` (npm pack amplify-dynamodb-simulator into .cache/)"
@@ -89,13 +91,7 @@ class DynamoDBLocal:
         return False
 
     def stop(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_child(self._proc, grace_s=10)
         self._log.close()
 
     def __enter__(self) -> DynamoDBLocal:

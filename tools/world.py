@@ -19,6 +19,8 @@ from typing import IO, Any
 
 import boto3
 
+from tools.children import stop_child
+
 REGION = "us-east-1"
 SOURCE_ACCOUNT = "111111111111"
 TARGET_ACCOUNT = "222222222222"
@@ -224,8 +226,7 @@ class Emulator:
             emulator = cls(proc, bound, log)
             emulator._wait_until_answering(deadline)
         except BaseException:
-            proc.kill()
-            proc.wait()
+            stop_child(proc, grace_s=0)
             log.close()
             raise
         return emulator
@@ -266,16 +267,7 @@ class Emulator:
         self._post("/_world/clock", json.dumps({"offset_seconds": seconds}).encode())
 
     def stop(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        for stream in (self._proc.stdin, self._proc.stdout):
-            if stream is not None and not stream.closed:
-                stream.close()
+        stop_child(self._proc, grace_s=5)
         self._log.close()
 
     def __enter__(self) -> Emulator:
