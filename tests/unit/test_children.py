@@ -7,8 +7,8 @@ import time
 
 from tools.children import stop_child
 
-IGNORES_SIGTERM = "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); " \
-                  "time.sleep(60)"
+IGNORES_SIGTERM = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); "
+                   "time.sleep(60)")
 
 
 def _child(code: str) -> subprocess.Popen:  # type: ignore[type-arg]
