@@ -5,18 +5,16 @@ For cold starts it also holds what a deployed stage reads on its first request: 
 parameters and the deferred-work Lambda function, so a child process can run as Lambda does."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
-import urllib.request
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from chalicelib import bootstrap
 from chalicelib.store.schema import create_table
+from tools.fake_worker import create_fake_worker
 from tools.world import BROKER_PROFILE, BROKER_USER, REGION, SOURCE_ACCOUNT, aws_client, start_world
 
 TABLE = "access-broker-bench"
@@ -26,9 +24,9 @@ PARAMETERS = {"SLACK_SIGNING_SECRET": "/access-broker/bench/slack-signing-secret
               "ACCESS_BROKER_CONSOLE_KEY": "/access-broker/bench/console-link-key",
               "SLACK_BOT_TOKEN": "/access-broker/bench/slack-bot-token",
               "ACCESS_BROKER_JOB_KEY": "/access-broker/bench/worker-job-key"}
-# moto checks Invoke as `lambda:Invoke` (AWS: lambda:InvokeFunction); the deployed policy allows both of these.
+# What the deployed policy allows beyond the world's broker policy (moto's `lambda:Invoke` quirk: tools/fake_worker).
 _DEPLOYED_EXTRAS = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Action": ["ssm:GetParameter", "lambda:InvokeFunction", "lambda:Invoke"], "Resource": "*"}]}
+    "Effect": "Allow", "Action": ["ssm:GetParameter", "lambda:InvokeFunction"], "Resource": "*"}]}
 
 
 @dataclass
@@ -92,19 +90,7 @@ def _provision_deployed(endpoint: str, env: dict[str, str]) -> dict[str, str]:
     iam = aws_client(endpoint, "iam", account=SOURCE_ACCOUNT)
     extras = iam.create_policy(PolicyName="bench-deployed-extras", PolicyDocument=json.dumps(_DEPLOYED_EXTRAS))
     iam.attach_user_policy(UserName=BROKER_USER, PolicyArn=extras["Policy"]["Arn"])
-    role = iam.create_role(RoleName="bench-worker", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    # moto runs no code for an invocation when told not to use docker: the queued job is all we need.
-    request = urllib.request.Request(f"{endpoint}/moto-api/config", data=json.dumps(
-        {"lambda": {"use_docker": False}}).encode(), headers={"Content-Type": "application/json"}, method="POST")
-    urllib.request.urlopen(request, timeout=10).read()
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("app.py", "def deferred_work(event, context):\n    return None\n")
-    aws_client(endpoint, "lambda", account=SOURCE_ACCOUNT).create_function(
-        FunctionName=WORKER, Runtime="python3.11", Role=role, Handler="app.deferred_work",
-        Code={"ZipFile": code.getvalue()})
+    create_fake_worker(endpoint, WORKER)  # moto runs no code for it: the queued invocation is all we need
     deployed = {k: v for k, v in env.items() if k not in PARAMETERS}
     deployed.update({f"{name}_PARAMETER": parameter for name, parameter in PARAMETERS.items()})
     deployed.update(AWS_LAMBDA_FUNCTION_NAME=FUNCTION, ACCESS_BROKER_WORKER_FUNCTION=WORKER,

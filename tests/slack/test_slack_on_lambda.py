@@ -3,10 +3,7 @@
 sealed with the job key (chalicelib/slack/sealed.py)."""
 from __future__ import annotations
 
-import io
 import json
-import urllib.request
-import zipfile
 from typing import Any, Iterator
 
 import pytest
@@ -14,44 +11,23 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.slack import sealed
 from chalicelib.slack.deferred import LambdaInvoke
-from tools.world import BROKER_USER, SOURCE_ACCOUNT, aws_client
+from tools.fake_worker import create_fake_worker
 
 WORKER = "access-broker-test-worker"
-
-
-# moto checks the action `lambda:Invoke` where AWS checks `lambda:InvokeFunction` (which the world's broker
-# policy grants): allowed here for the length of this module only.
-MOTO_INVOKE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:Invoke", "Resource": "*"}]}
 
 
 @pytest.fixture(scope="module")
 def worker_function(world: Any) -> Iterator[str]:
     """A worker function in the emulator (moto runs no code for it without docker: the invocation is what counts)."""
-    endpoint = world.emulator.endpoint
-    urllib.request.urlopen(urllib.request.Request(
-        f"{endpoint}/moto-api/config", data=json.dumps({"lambda": {"use_docker": False}}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST"), timeout=10).read()
     world.emulator.enforce_iam(False)
-    iam = aws_client(endpoint, "iam", account=SOURCE_ACCOUNT)
     try:
-        quirk = iam.create_policy(PolicyName="moto-lambda-invoke", PolicyDocument=json.dumps(MOTO_INVOKE))
-        iam.attach_user_policy(UserName=BROKER_USER, PolicyArn=quirk["Policy"]["Arn"])
-        role = iam.create_role(
-            RoleName="test-worker", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("app.py", "def worker(event, context):\n    return None\n")
-        aws_client(endpoint, "lambda", account=SOURCE_ACCOUNT).create_function(
-            FunctionName=WORKER, Runtime="python3.11", Role=role["Role"]["Arn"], Handler="app.worker",
-            Code={"ZipFile": code.getvalue()})
+        worker = create_fake_worker(world.emulator.endpoint, WORKER)
     finally:
         world.emulator.enforce_iam(True)
-    yield WORKER
+    yield worker.name
     world.emulator.enforce_iam(False)
     try:
-        iam.detach_user_policy(UserName=BROKER_USER, PolicyArn=quirk["Policy"]["Arn"])
-        iam.delete_policy(PolicyArn=quirk["Policy"]["Arn"])
+        worker.remove_invoke_permission(world.emulator.endpoint)
     finally:
         world.emulator.enforce_iam(True)
 
