@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test sweep clean lint slack bench package demo models
+.PHONY: install run test sweep clean lint slack bench package demo models unit help
 
 # DynamoDB Local, AWS's own emulator, as the npm package amplify-dynamodb-simulator ships it (2.9.30 holds
 # DynamoDB Local 1.25.1). Fetched into .cache/, never committed; run by the test session with the machine's Java.
@@ -19,7 +19,7 @@ DYNAMODB_LOCAL := .cache/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
 IAM_SIMULATE_VERSION := 0.1.173
 IAM_SIMULATE := .cache/iam-simulate-$(IAM_SIMULATE_VERSION)
 
-install: $(INSTALLED)
+install: $(INSTALLED)  ## the venv (.venv) with the runtime and development requirements
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,10 +72,17 @@ package: install  ## chalice package (SAM + Terraform) with the table merged in,
 models: install  ## rewrite chalicelib/aws/models/ (slimmed botocore models) after changing botocore or OPERATIONS
 	$(BIN)/python -m tools.slim_models
 
+# The fast tier, the checks, and what there is: one block.
+unit: install  ## the fast unit tier (tests/unit, marker `unit`): rules, schedule, session guard, no AWS world; seconds
+	$(BIN)/python -m pytest tests/unit -m unit -q -p no:cacheprovider $(PYTEST_ARGS)
+
 lint: install  ## the broker's own IAM policies: parliament, no findings (tests/security checks their scoping)
 	$(BIN)/parliament --files .chalice/policy-dev.json,.chalice/policy-prod.json < /dev/null
 
-clean:
+help:  ## this list: every target with its `##` comment
+	@awk -F':.*## ' '/^[a-zA-Z_-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+clean:  ## remove .venv, .local, .cache and build/
 	rm -rf $(VENV) .local .cache .pytest_cache build
 
 .PHONY: chromium

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from chalicelib.aws.iam_grants import GrantError, is_grant, policy_document, request_id_of
+from chalicelib.aws.iam_grants import is_grant, policy_document, request_id_of
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.domain.session_guard import Guard
+from chalicelib.ports import GrantError, GuardPending
 from chalicelib.service import Broker
-from chalicelib.sessions import GuardPending
 
 log = logging.getLogger(__name__)
 _PAGE = 100

@@ -12,8 +12,7 @@ from typing import Callable
 
 from chalicelib import access_rules as rules
 from chalicelib.access_rules import Caller
-from chalicelib.aws.iam_grants import GrantError, IamGrants
-from chalicelib.aws.links import ConsoleTokens, switch_role_url
+from chalicelib.aws.links import switch_role_url
 from chalicelib.catalog import Catalog, Profile
 from chalicelib.domain import schedule
 from chalicelib.domain.durations import parse_duration
@@ -22,7 +21,6 @@ from chalicelib.domain.errors import (
     Forbidden,
     Gone,
     NotFound,
-    StaleWrite,
     Unavailable,
     Unprocessable,
     quote,
@@ -31,14 +29,20 @@ from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import Guard
 from chalicelib.domain.times import rfc3339
-from chalicelib.ports import Notifier
-from chalicelib.sessions import Change, GuardPending, SessionGuards
-from chalicelib.store.repository import (
+from chalicelib.ports import (
+    Change,
     Exclusive,
+    GrantError,
+    Grants,
+    GuardPending,
     IdempotencyClaim,
     IdempotentReplay,
+    Notifier,
     Page,
-    Repository,
+    RequestStore,
+    SessionGuard,
+    StaleWrite,
+    Tokens,
 )
 
 log = logging.getLogger(__name__)
@@ -64,10 +68,10 @@ class SilentNotifier:
 
 
 class Broker:
-    def __init__(self, catalog: Catalog, repository: Repository, grants: IamGrants, tokens: ConsoleTokens,
+    def __init__(self, catalog: Catalog, repository: RequestStore, grants: Grants, tokens: Tokens,
                  notifier: Notifier | None = None, clock: Callable[[], datetime] = utcnow,
                  new_id: Callable[[datetime], str] = new_request_id, public_url: str = "",
-                 sessions: SessionGuards | None = None) -> None:
+                 sessions: SessionGuard | None = None) -> None:
         self.catalog, self.repo, self.grants, self.tokens = catalog, repository, grants, tokens
         self.sessions = sessions  # None: no target account is guarded (open sessions last until they expire)
         self.notifier = notifier or SilentNotifier()
@@ -103,7 +107,7 @@ class Broker:
         return self.repo.events(request_id)
 
     def list(self, caller: Caller, state: State | None = None, mine: bool = False, awaiting_me: bool = False,
-             limit: int = 50, cursor: str | None = None) -> Page:
+             limit: int = 50, cursor: str | None = None) -> Page[AccessRequest]:
         person = rules.person_of(caller)
         if awaiting_me:
             page = self.repo.by_state(State.PENDING, limit, cursor)
@@ -117,7 +121,8 @@ class Broker:
             keep = [r for r in page.items if rules.may_see(self.catalog, caller, r)]
         return Page(keep, page.next)
 
-    def audit(self, caller: Caller, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page:
+    def audit(self, caller: Caller, since: datetime, until: datetime, limit: int,
+              cursor: str | None) -> Page[Event]:
         """Events in the window: everything for trusted tools and the catalog's `auditors` group; for an approver,
         the events of requests for the profiles they approve (and nothing about the others, reasons included)."""
         auditors = self.catalog.groups.get(AUDITORS, frozenset())

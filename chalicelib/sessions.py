@@ -6,31 +6,20 @@ all while holding the role's lease in the table: IAM offers no condition on a po
 grants and revokes on one role would otherwise lose each other's statements."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from chalicelib.aws.session_guard import GuardTarget, GuardUnavailable, IamSessionGuard, PolicyTooLarge
 from chalicelib.catalog import Catalog
 from chalicelib.domain.session_guard import Guard
-from chalicelib.store.locks import Busy, Leases
-
-Change = Callable[[Guard, datetime], Guard]
-
-
-class GuardPending(Exception):
-    """The guard could not be written now (target account unreachable, refused, or busy); retried by the sweeper."""
-
-
-@dataclass(frozen=True)
-class Written:
-    guard: Guard
-    whole_role: bool  # the change had to fall back to the whole-role cut
-    changed: bool  # False when the policy already said it (a replay)
+from chalicelib.ports import Change, GuardPending, Lease, Written
+from chalicelib.store.locks import Busy
 
 
 class SessionGuards:
-    def __init__(self, catalog: Catalog, iam: IamSessionGuard, leases: Leases, clock: Callable[[], datetime]) -> None:
+    """The SessionGuard port (chalicelib/ports.py) on IAM, one role's lease at a time."""
+
+    def __init__(self, catalog: Catalog, iam: IamSessionGuard, leases: Lease, clock: Callable[[], datetime]) -> None:
         self.catalog, self.iam, self.leases, self.clock = catalog, iam, leases, clock
 
     def target(self, account: str, role_arn: str) -> GuardTarget:

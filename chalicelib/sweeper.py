@@ -10,7 +10,7 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.drift import repair_drift
 from chalicelib.domain.requests import State
 from chalicelib.service import GUARD_STILL_PENDING, Broker
-from chalicelib.store.repository import CUT_STANDS, GUARD_DUE
+from chalicelib.ports import CUT_STANDS, GUARD_DUE
 
 log = logging.getLogger(__name__)
 # Approved first: a grant left half-applied by a crash is finished (or ended) before anything else; then ended

@@ -18,6 +18,9 @@ from botocore.exceptions import ClientError, ConnectionError as BotoConnectionEr
 
 from chalicelib.aws import clients
 from chalicelib.domain.times import rfc3339
+from chalicelib.ports import GrantError
+
+__all__ = ["GrantError", "IamGrants", "is_grant", "policy_document", "request_id_of"]
 
 POLICY_PATH = "/access-broker/"
 OWNER_TAG = "access-broker:owner"
@@ -25,10 +28,6 @@ ATTEMPTS = 5  # per IAM call
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.25, 4.0  # waits of about 0.25, 0.5, 1, 2 s between the 5 attempts
 _RETRYABLE_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable",
                     "ServiceUnavailableException", "InternalFailure", "InternalError", "ServiceFailure"}
-
-
-class GrantError(Exception):
-    """IAM refused to apply or remove a grant. The message is safe to show and record."""
 
 
 class IamGrants:

@@ -64,9 +64,5 @@ class Unavailable(DomainError):
     title = "Service unavailable"
 
 
-class StaleWrite(Exception):
-    """Someone else changed the item between our read and our conditional write: re-read and retry."""
-
-
 class CatalogError(ValueError):
     """The catalog file is malformed. The message names the key and the problem."""

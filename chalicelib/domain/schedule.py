@@ -8,6 +8,10 @@ from chalicelib.domain.session_guard import MARGIN, MAX_SESSION
 
 APPLY_RETRY_AFTER = timedelta(minutes=2)
 WARN_BEFORE = timedelta(minutes=10)
+# What the sweeper still owes an ended request, beside the live states: its session guard write (the target account
+# did not take it yet), or a cut that must stand until it lapses (drift repair checks it meanwhile).
+GUARD_DUE = "guard_pending"
+CUT_STANDS = "cut_stands"
 
 
 def next_due(request: AccessRequest, approval_timeout: int, reminder_after: int) -> datetime | None:
@@ -23,6 +27,20 @@ def next_due(request: AccessRequest, approval_timeout: int, reminder_after: int)
         return request.grant.expires_at if request.warned_at else warning_at(request.grant)
     if request.ended and request.sessions_may_exist and not request.cut_lapsed and request.sessions_cut_at:
         return cut_lapses_at(request.sessions_cut_at)  # until then drift repair checks that its cut stands
+    return None
+
+
+def due_entry(request: AccessRequest) -> tuple[str, datetime] | None:
+    """The request's place in the sweeper's queue (the `due` index): its partition and when it is due, or None. An
+    ended request stays only for its session guard: a write still owed, or a cut that must stand."""
+    if request.due_at is None:
+        return None
+    if not request.ended:
+        return request.state.value, request.due_at
+    if request.guard_pending:
+        return GUARD_DUE, request.due_at
+    if request.sessions_may_exist and request.ended_at and not request.cut_lapsed:
+        return CUT_STANDS, request.due_at
     return None
 
 

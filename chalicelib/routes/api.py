@@ -14,10 +14,10 @@ from chalicelib.domain.errors import InvalidInput, NotFound, quote
 from chalicelib.domain.ids import is_request_id
 from chalicelib.domain.requests import State
 from chalicelib.openapi import openapi_document
+from chalicelib.ports import IdempotencyClaim
 from chalicelib.routes.http import caller, json_body, json_response, routes
 from chalicelib.domain.times import rfc3339
 from chalicelib.routes.views import event_view, request_view
-from chalicelib.store.repository import IdempotencyClaim
 
 api = Blueprint(__name__)
 route = routes(api)

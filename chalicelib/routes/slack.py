@@ -18,9 +18,9 @@ from chalicelib.access_rules import Caller, without_bidi_controls
 from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.catalog import Catalog
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, quote
+from chalicelib.ports import IdempotencyClaim
 from chalicelib.slack import parse, texts
 from chalicelib.slack.verify import is_authentic
-from chalicelib.store.repository import IdempotencyClaim
 
 log = logging.getLogger(__name__)
 slack = Blueprint(__name__)

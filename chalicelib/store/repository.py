@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -16,31 +16,27 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import audit_log
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite, Unprocessable, quote
+from chalicelib.domain import schedule
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, Unprocessable, quote
 from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension, Grant, State
+from chalicelib.ports import (
+    CUT_STANDS,
+    Exclusive,
+    IdempotencyClaim,
+    IdempotentReplay,
+    Page,
+    StaleWrite,
+)
 from chalicelib.store.models import EventItem, IdempotencyItem, LockItem, RequestItem
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
-GUARD_DUE = "guard_pending"  # the `due` partition of ended requests whose session guard write is still owed
-CUT_STANDS = "cut_stands"  # ended grants whose cut must still stand (due when it lapses); drift repair reads them
 _TOO_LARGE = "Item size has exceeded the maximum allowed size"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class IdempotencyClaim:
-    caller: str
-    key: str
-    fingerprint: str  # hash of the request body: the same key with another body is a mistake
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    next: str | None
-
-
 class Repository:
+    """The RequestStore (chalicelib/ports.py) in DynamoDB, through pynamodb."""
+
     def create(self, request: AccessRequest, event: Event, claim: IdempotencyClaim | None = None,
                exclusive: tuple[str, datetime] | None = None) -> AccessRequest:
         """Stores a new request with its first event. With a claim, a second create under the same
@@ -195,18 +191,6 @@ class _translated:
         return False
 
 
-class IdempotentReplay(Exception):
-    """The idempotency key was already claimed: the caller returns the first request."""
-
-
-class Exclusive(Exception):
-    """A live request already holds the exclusive name (one live break-glass grant per person and profile)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-
 def _exclusive_pk(name: str) -> str:
     return f"LOCK#exclusive#{name}"
 
@@ -236,14 +220,11 @@ def _to_item(request: AccessRequest, version: int | None = None) -> RequestItem:
     """Queried fields become attributes; the rest travels in `body`, read and written whole."""
     body = {f.name: _encode_value(getattr(request, f.name)) for f in fields(request)
             if f.name not in _COLUMNS + ("id", "state", "created_at", "updated_at", "due_at", "version")}
-    # An ended request stays in the index only for its session guard: a write still owed, or a cut that must stand.
-    guarded = request.guard_pending or (request.sessions_may_exist and request.ended_at and not request.cut_lapsed)
-    due_at = None if request.ended and not guarded else request.due_at
-    due_state = (GUARD_DUE if request.guard_pending else CUT_STANDS) if request.ended else request.state.value
+    due = schedule.due_entry(request)
     item = RequestItem(
         _request_pk(request.id), "REQ", state=request.state.value, created_at=_ts(request.created_at),
         updated_at=_ts(request.updated_at or request.created_at), body=body,
-        due_state=due_state if due_at else None, due_at=_ts(due_at) if due_at else None,
+        due_state=due[0] if due else None, due_at=_ts(due[1]) if due else None,
         **{name: getattr(request, name) for name in _COLUMNS})
     if version:  # unset: the VersionAttribute writes version 1 on condition the item is new
         item.version = version

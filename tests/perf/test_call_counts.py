@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bench.calls import AwsCalls
 from bench.flows import callers
-from chalicelib.store.repository import IdempotencyClaim
+from chalicelib.ports import IdempotencyClaim
 from chalicelib.sweeper import sweep
 
 

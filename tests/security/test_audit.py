@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chalicelib.domain.errors import StaleWrite
+from chalicelib.ports import StaleWrite
 from chalicelib.sweeper import sweep
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from typing import Any, Callable
 
 import pytest
 
-from chalicelib.domain.errors import Conflict, StaleWrite
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import Event, State
-from chalicelib.store.repository import IdempotencyClaim
+from chalicelib.ports import IdempotencyClaim, StaleWrite
 from tests.storage.helpers import as_person, grant_policies, kinds
 
 THREADS = 8

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, StaleWrite, Unprocessable
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from chalicelib.domain.requests import AccessRequest, Event, State
-from chalicelib.store.repository import IdempotencyClaim, IdempotentReplay
+from chalicelib.ports import IdempotencyClaim, IdempotentReplay, StaleWrite
 from tests.storage.helpers import as_person
 
 CANCELLED = "TransactionCanceledException"

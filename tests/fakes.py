@@ -1,0 +1,289 @@
+"""In-memory adapters for the ports (chalicelib/ports.py), for the fast unit tier (tests/unit).
+
+They keep the promises the real adapters keep, so a rule tested here holds against DynamoDB and IAM too: the store
+writes only from the version read (StaleWrite), creates once per id, per idempotency key and per live exclusive name,
+files each request under the same `due` partition the table's index would (chalicelib/domain/schedule.due_entry), and
+pages like a Query. tests/storage holds the real repository to the same behaviour."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator
+
+from chalicelib.aws.iam_grants import POLICY_PATH, policy_document, policy_name
+from chalicelib.aws.links import ConsoleTokens
+from chalicelib.catalog import Catalog, parse_catalog
+from chalicelib.domain import schedule
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, quote
+from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.domain.session_guard import Guard
+from chalicelib.ports import (
+    Change,
+    Exclusive,
+    GrantError,
+    GuardPending,
+    IdempotencyClaim,
+    IdempotentReplay,
+    Page,
+    StaleWrite,
+    Written,
+)
+from chalicelib.service import Broker
+
+
+class MemoryStore:
+    """The RequestStore port in memory."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, AccessRequest] = {}
+        self.trail: dict[str, dict[str, Event]] = {}  # request id -> sort key -> event, as the table keys them
+        self.claims: dict[tuple[str, str], tuple[str, str]] = {}  # (caller, key) -> (request id, fingerprint)
+        self.names: dict[str, tuple[str, int]] = {}  # exclusive name -> (holder, until epoch second)
+        self._notes = itertools.count()
+
+    def create(self, request: AccessRequest, event: Event, claim: IdempotencyClaim | None = None,
+               exclusive: tuple[str, datetime] | None = None) -> AccessRequest:
+        if claim and (claim.caller, claim.key) in self.claims:
+            raise IdempotentReplay()
+        if exclusive:
+            holder, until = self.names.get(exclusive[0], ("", 0))
+            if holder and until >= int(request.created_at.timestamp()):
+                raise Exclusive(exclusive[0])
+        if request.id in self.requests:
+            raise Conflict(f"a request with id {request.id} already exists; nothing was stored")
+        stored = self._store(request, 1)
+        self.trail[request.id] = {}
+        self._append(event)
+        if claim:
+            self.claims[(claim.caller, claim.key)] = (request.id, claim.fingerprint)
+        if exclusive:
+            self.names[exclusive[0]] = (request.id, int(exclusive[1].timestamp()))
+        return stored
+
+    def transition(self, before: AccessRequest, after: AccessRequest, event: Event) -> AccessRequest:
+        current = self.requests.get(before.id)
+        if current is None or current.version != before.version or _key(event) in self.trail[before.id]:
+            raise StaleWrite(before.id)
+        stored = self._store(after, before.version + 1)
+        self._append(event)
+        return stored
+
+    def note(self, event: Event) -> None:
+        self._append(event, unique=True)
+
+    def get(self, request_id: str) -> AccessRequest:
+        if request_id not in self.requests:
+            raise NotFound(f"no request with id {quote(request_id)}")
+        return self.requests[request_id]
+
+    def events(self, request_id: str) -> list[Event]:
+        return [event for _, event in sorted(self.trail.get(request_id, {}).items())]
+
+    def claimed(self, claim: IdempotencyClaim) -> AccessRequest | None:
+        found = self.claims.get((claim.caller, claim.key))
+        if found is None:
+            return None
+        if found[1] != claim.fingerprint:
+            raise Conflict("this Idempotency-Key was already used with a different body; use a new key")
+        return self.get(found[0])
+
+    def holder(self, name: str) -> str | None:
+        return self.names.get(name, ("", 0))[0] or None
+
+    def release(self, name: str, request_id: str) -> None:
+        if self.names.get(name, ("", 0))[0] == request_id:
+            self.names[name] = ("", 0)
+
+    def by_requester(self, person: str, limit: int, cursor: str | None) -> Page[AccessRequest]:
+        return _page([r for r in self._newest_first() if r.requester == person], limit, cursor)
+
+    def by_state(self, state: State, limit: int, cursor: str | None) -> Page[AccessRequest]:
+        return _page([r for r in self._newest_first() if r.state == state], limit, cursor)
+
+    def due(self, state: State | str, now: datetime, limit: int = 100) -> Iterator[AccessRequest]:
+        partition = state.value if isinstance(state, State) else state
+        due = sorted((entry[1], r.id) for r in self.requests.values()
+                     if (entry := schedule.due_entry(r)) and entry[0] == partition and entry[1] <= now)
+        return iter([self.requests[request_id] for _, request_id in due[:limit]])
+
+    def standing_cuts(self, now: datetime) -> Iterator[AccessRequest]:
+        return iter([r for r in self.requests.values()
+                     if (entry := schedule.due_entry(r)) and entry[0] == schedule.CUT_STANDS and entry[1] > now])
+
+    def audit(self, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page[Event]:
+        events = sorted((e for trail in self.trail.values() for e in trail.values() if since <= e.at <= until),
+                        key=lambda e: (e.at, e.request_id, _key(e)))
+        return _page(events, limit, cursor)
+
+    def _store(self, request: AccessRequest, version: int) -> AccessRequest:
+        stored = dataclasses.replace(request, version=version, updated_at=request.updated_at or request.created_at)
+        self.requests[request.id] = stored
+        return stored
+
+    def _append(self, event: Event, unique: bool = False) -> None:
+        key = _key(event) + (f"#{event.at.isoformat()}#{next(self._notes):06d}" if unique else "")
+        if key in self.trail.setdefault(event.request_id, {}):
+            raise StaleWrite(event.request_id)
+        self.trail[event.request_id][key] = event
+
+    def _newest_first(self) -> list[AccessRequest]:
+        return sorted(self.requests.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+
+
+def _key(event: Event) -> str:
+    return f"EVT#{event.version:06d}#{event.kind}"
+
+
+def _page(items: list[Any], limit: int, cursor: str | None) -> Page[Any]:
+    try:
+        start = int(cursor or 0)
+    except ValueError:
+        raise InvalidInput("the `next` cursor is not one this API returned for this query; start again without it")
+    end = start + limit
+    return Page(items[start:end], str(end) if end < len(items) else None)
+
+
+class MemoryGrants:
+    """The Grants port in memory: policies by ARN, with their document, the users they are attached to and their
+    owner tag. `refuse` makes the next calls fail as IAM would (GrantError)."""
+
+    def __init__(self, source_account: str = "111111111111", owner: str = "access-broker-unit") -> None:
+        self.source_account, self.owner = source_account, owner
+        self.policies: dict[str, dict[str, Any]] = {}
+        self.attached: dict[str, set[str]] = {}
+        self.refuse: str | None = None  # a reason: every change fails with it until set back to None
+
+    def policy_arn(self, request_id: str) -> str:
+        return f"arn:aws:iam::{self.source_account}:policy{POLICY_PATH}{policy_name(request_id)}"
+
+    def apply(self, request_id: str, iam_user: str, role_arn: str, expires_at: datetime) -> str:
+        self._check()
+        arn = self.policy_arn(request_id)
+        self.policies.setdefault(arn, policy_document(role_arn, expires_at))
+        self.attached.setdefault(arn, set()).add(iam_user)
+        return arn
+
+    def set_expiry(self, request_id: str, role_arn: str, expires_at: datetime) -> None:
+        self._check()
+        self.policies[self.policy_arn(request_id)] = policy_document(role_arn, expires_at)
+
+    def remove(self, policy_arn: str, iam_user: str | None = None) -> None:
+        self._check()
+        self.policies.pop(policy_arn, None)
+        self.attached.pop(policy_arn, None)
+
+    def attached_users(self, policy_arn: str) -> list[str]:
+        return sorted(self.attached.get(policy_arn, ()))
+
+    def owner_of(self, policy_arn: str) -> str | None:
+        return self.owner if policy_arn in self.policies else None
+
+    def listed(self) -> list[dict[str, Any]]:
+        return [{"Arn": arn, "DefaultVersionId": "v1", "AttachmentCount": len(self.attached.get(arn, ()))}
+                for arn in self.policies]
+
+    def document(self, policy_arn: str, version_id: str) -> dict[str, Any] | None:
+        return self.policies.get(policy_arn)
+
+    def expiry_of(self, request_id: str) -> str:
+        """The end the grant's policy allows, as its condition says it."""
+        statement = self.policies[self.policy_arn(request_id)]["Statement"][0]
+        return str(statement["Condition"]["DateLessThan"]["aws:CurrentTime"])
+
+    def _check(self) -> None:
+        if self.refuse:
+            raise GrantError(self.refuse)
+
+
+class MemorySessionGuards:
+    """The SessionGuard port in memory: one Guard per role, changed as sessions.SessionGuards changes it (pruned,
+    then fitted). `unreachable` makes it answer GuardPending, as a target account that refuses the broker."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self.guards: dict[tuple[str, str], Guard] = {}
+        self.unreachable = False
+
+    def read(self, account: str, role_arn: str) -> Guard:
+        if self.unreachable:
+            raise GuardPending(f"the guard role of account {account} cannot be assumed")
+        return self.guards.get((account, role_arn), Guard.from_policy(None))
+
+    def change(self, account: str, role_arn: str, change: Change) -> Written:
+        before = self.read(account, role_arn)
+        now = self.clock()
+        after = change(before, now).pruned(now).fitted(now)
+        changed = after.policy() != before.policy()
+        self.guards[(account, role_arn)] = Guard.from_policy(after.policy())  # what IAM keeps is the document
+        return Written(after, whole_role=after.folded, changed=changed)
+
+
+class Recorder:
+    """A notifier that keeps every event it was told about, and the security alerts."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Event]] = []  # (request id, event)
+        self.alerts: list[str] = []
+
+    def notify(self, request: AccessRequest, event: Event) -> None:
+        self.events.append((request.id, event))
+
+    def alert(self, text: str) -> None:
+        self.alerts.append(text)
+
+    def kinds(self, request_id: str) -> list[str]:
+        return [event.kind for rid, event in self.events if rid == request_id]
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+DEMO_PEOPLE = {
+    "s3-access": {"iam_user": "s3-access", "slack_user_id": "U01S3ACCESS"},
+    "alice": {"iam_user": "alice", "slack_user_id": "U01ALICE"},
+    "bob": {"iam_user": "bob", "slack_user_id": "U01BOB"},
+    "carol": {"iam_user": "carol", "slack_user_id": "U01CAROL"},
+    "dave": {"iam_user": "dave", "slack_user_id": "U01DAVE"},
+}
+
+
+def catalog(**profile: object) -> Catalog:
+    """The demo's people and approvers, with one profile `s3-prod` whose options `profile` changes."""
+    spec = {"account": "222222222222", "role": "switch-role-for-S3", "approvers": ["s3-approvers"],
+            "approvals_required": 1, "default_duration": "1h", "max_duration": "4h", **profile}
+    return parse_catalog({"source_account": "111111111111", "security_channel": "C01SECURITY",
+                          "people": DEMO_PEOPLE, "groups": {"s3-approvers": ["bob", "carol"], "auditors": ["dave"]},
+                          "profiles": {"s3-prod": spec}})
+
+
+@dataclasses.dataclass
+class Fakes:
+    broker: Broker
+    store: MemoryStore
+    grants: MemoryGrants
+    guards: MemorySessionGuards
+    notes: Recorder
+    clock: Clock
+
+
+def broker(catalog_: Catalog | None = None, clock: Clock | None = None) -> Fakes:
+    """A Broker wired to the in-memory adapters, as bootstrap wires the real ones."""
+    clock = clock or Clock()
+    store, grants, guards, notes = MemoryStore(), MemoryGrants(), MemorySessionGuards(clock), Recorder()
+    ids = (f"01{n:024d}" for n in itertools.count(1))
+    built = Broker(catalog=catalog_ or catalog(), repository=store, grants=grants,
+                   tokens=ConsoleTokens(b"unit-console-key-0123456789abcdef"), notifier=notes, clock=clock,
+                   new_id=lambda now: next(ids), public_url="https://broker.example", sessions=guards)
+    return Fakes(built, store, grants, guards, notes, clock)
