@@ -72,6 +72,15 @@ package: install  ## chalice package (SAM + Terraform) with the table merged in,
 models: install  ## rewrite chalicelib/aws/models/ (slimmed botocore models) after changing botocore or OPERATIONS
 	$(BIN)/python -m tools.slim_models
 
+# Mutation testing (issue 16, point 6): slow, so outside CI and `make test`. mutmut copies the code into mutants/
+# (the checkout is never changed) and mutates what setup.cfg [mutmut] names. MUTANTS narrows a run to mutmut names,
+# e.g. make mutate MUTANTS='chalicelib.access_rules*'. How to read what it prints: docs/testing.md.
+.PHONY: mutate
+MUTANTS ?=
+mutate: install  ## mutation testing of the core with mutmut (hours, not in CI); MUTANTS='chalicelib.access_rules*'
+	$(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
+	@$(BIN)/mutmut export-cicd-stats >/dev/null && $(BIN)/python -m tools.mutation_score
+
 # The fast tier, the checks, and what there is: one block.
 unit: install  ## the fast unit tier (tests/unit, marker `unit`): rules, schedule, session guard, no AWS world; seconds
 	$(BIN)/python -m pytest tests/unit -m unit -q -p no:cacheprovider $(PYTEST_ARGS)
