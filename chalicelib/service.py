@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from chalicelib import access_rules as rules
 from chalicelib.access_rules import Caller
@@ -25,6 +25,7 @@ from chalicelib.domain.errors import (
     Unprocessable,
     quote,
 )
+from chalicelib.domain.events import SYSTEM, EventKind, Transition
 from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import Guard
@@ -46,7 +47,6 @@ from chalicelib.ports import (
 )
 
 log = logging.getLogger(__name__)
-SYSTEM = "access-broker"
 _RETRIES = 8
 
 
@@ -56,7 +56,8 @@ def utcnow() -> datetime:
 
 SYSTEM_CALLER = Caller(SYSTEM, None, "system")
 AUDITORS = "auditors"  # the catalog group that may read every profile's audit trail
-GUARD_STILL_PENDING = "session_guard_pending"  # what a sweep did when the target account still refused the guard
+GUARD_STILL_PENDING = EventKind.SESSION_GUARD_PENDING  # what a sweep did when the target account still refused it
+Decide = Callable[[AccessRequest], Transition]
 
 
 class SilentNotifier:
@@ -176,16 +177,16 @@ class Broker:
             account=chosen.account, role_arn=chosen.role_arn, reason=reason, duration_seconds=seconds,
             approvals_required=chosen.approvals_required, created_at=now, updated_at=now,
             requested_by_tool=caller.principal if requester is not None else None, break_glass=break_glass)
+        kind = EventKind.CREATED
         if break_glass:
-            request = request.break_glass_approve(now)
+            request, kind = request.break_glass_approve(now)
         request = dataclasses.replace(request, due_at=self._due(request))
         details = {"profile": chosen.name, "duration_seconds": seconds, "reason": reason,
                    **({"requested_by_tool": caller.principal} if requester is not None else {})}
         if break_glass:
             details.update(review=True, approval_channel=chosen.approval_channel,
                            security_channel=self.catalog.security_channel)
-        event = Event(request.id, 1, "break_glass_activated" if break_glass else "created", now, caller.actor,
-                      caller.channel, details)
+        event = Event(request.id, 1, kind, now, caller.actor, caller.channel, details)
         # One live break-glass grant per person and profile: a condition of the write, not a read before it.
         exclusive = (_break_glass_name(request), request.grant.expires_at) if break_glass and request.grant else None
         try:
@@ -206,11 +207,11 @@ class Broker:
         if _extension_open(current):  # an active grant asking to last longer: its own approval round
             return self.decide_extension(caller, request_id, True, comment, current=current)
 
-        def decide(request: AccessRequest) -> AccessRequest:
+        def decide(request: AccessRequest) -> Transition:
             rules.require_approver(self.catalog, person, request)
             return request.approve(person.id, self.clock(), comment)
 
-        request = self._transition(request_id, decide, "approved", caller, {"comment": comment}, current=current)
+        request = self._transition(request_id, decide, caller, {"comment": comment}, current=current)
         return self.apply_grant(request) if request.state == State.APPROVED else request
 
     def deny(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
@@ -220,11 +221,11 @@ class Broker:
         if _extension_open(current):
             return self.decide_extension(caller, request_id, False, comment, current=current)
 
-        def decide(request: AccessRequest) -> AccessRequest:
+        def decide(request: AccessRequest) -> Transition:
             rules.require_approver(self.catalog, person, request)
             return request.deny(person.id, self.clock(), comment)
 
-        return self._transition(request_id, decide, "denied", caller, {"comment": comment}, current=current)
+        return self._transition(request_id, decide, caller, {"comment": comment}, current=current)
 
     def _acted_on(self, caller: Caller, request_id: str) -> AccessRequest:
         """The request a decision or an action is about. Over the API, one the caller may not see is a 404, exactly
@@ -247,13 +248,12 @@ class Broker:
     def cancel(self, caller: Caller, request_id: str) -> AccessRequest:
         person = rules.person_of(caller)
         current = self._acted_on(caller, request_id)
-        return self._transition(request_id, lambda r: r.cancel(person.id, self.clock()), "cancelled", caller,
-                                current=current)
+        return self._transition(request_id, lambda r: r.cancel(person.id, self.clock()), caller, current=current)
 
     def revoke(self, caller: Caller, request_id: str) -> AccessRequest:
         person = rules.person_of(caller)
 
-        def decide(request: AccessRequest) -> AccessRequest:
+        def decide(request: AccessRequest) -> Transition:
             # From what the request recorded when its profile has left the catalog: its approvers still may.
             profile = self.catalog.profiles.get(request.profile)
             approvers = profile.approvers if profile else {a.by for a in request.approvals}
@@ -261,20 +261,19 @@ class Broker:
                 raise Forbidden("only the requester or an approver of the profile can revoke a grant")
             return request.end(State.REVOKED, person.id, self.clock())
 
-        return self._end(request_id, decide, "revoked", caller, current=self._acted_on(caller, request_id))
+        return self._end(request_id, decide, caller, current=self._acted_on(caller, request_id))
 
     def expire(self, request: AccessRequest) -> AccessRequest:
-        def decide(current: AccessRequest) -> AccessRequest:
+        def decide(current: AccessRequest) -> Transition:
             now = self.clock()
             if current.grant and now < current.grant.expires_at:  # extended since the sweeper read it
                 raise Conflict(f"the grant of request {current.id} now ends at {rfc3339(current.grant.expires_at)}")
             return current.end(State.EXPIRED, SYSTEM, now)
 
-        return self._end(request.id, decide, "expired", SYSTEM_CALLER, current=request)
+        return self._end(request.id, decide, SYSTEM_CALLER, current=request)
 
     def time_out(self, request: AccessRequest) -> AccessRequest:
-        return self._transition(request.id, lambda r: r.time_out(self.clock()), "timed_out", SYSTEM_CALLER,
-                                current=request)
+        return self._transition(request.id, lambda r: r.time_out(self.clock()), SYSTEM_CALLER, current=request)
 
     def sweep_due(self, request: AccessRequest) -> str:
         """Does what is due for one request read from the due index; returns what that was. Each step
@@ -285,13 +284,12 @@ class Broker:
             if request.ended or request.guard_pending or (request.due_at and now < request.due_at):
                 return GUARD_STILL_PENDING if request.guard_pending else "session_guard_written"
         if request.ended:  # its cut can no longer match a session: drift repair stops checking it
-            self._transition(request.id, lambda r: r.lapse_cut(self.clock()), "session_cut_lapsed", SYSTEM_CALLER,
-                             current=request)
-            return "session_cut_lapsed"
+            self._transition(request.id, lambda r: r.lapse_cut(self.clock()), SYSTEM_CALLER, current=request)
+            return EventKind.SESSION_CUT_LAPSED
         if request.state == State.PENDING:
             if now >= self._timeout_at(request):
                 return self.time_out(request).state.value
-            return self._nudge(request, lambda r: r.remind(now), "reminder_sent", {
+            return self._nudge(request, lambda r: r.remind(now), {
                 "approvers": sorted(self._profile(request.profile).approvers),
                 "timeout_at": rfc3339(self._timeout_at(request))})
         if request.grant and now >= request.grant.expires_at:  # active, or approved but never applied
@@ -299,21 +297,24 @@ class Broker:
         if request.state == State.APPROVED:
             return self.apply_grant(request).state.value
         profile = self.catalog.profiles.get(request.profile)
-        return self._nudge(request, lambda r: r.warn(now), "expiry_warning", {
+        return self._nudge(request, lambda r: r.warn(now), {
             "expires_at": rfc3339(request.grant.expires_at),
             "extendable": bool(profile and profile.extension_allowed)})
 
-    def _nudge(self, request: AccessRequest, decide: Callable[[AccessRequest], AccessRequest], kind: str,
-               details: dict) -> str:
+    def _nudge(self, request: AccessRequest, decide: Decide, details: dict[str, Any]) -> str:
         """A once-only message (reminder, warning): the flag and its event are written together, and only
         when the stored request still says it is due."""
-        def due_now(current: AccessRequest) -> AccessRequest:
+        done: list[EventKind] = []
+
+        def due_now(current: AccessRequest) -> Transition:
             if current.due_at is None or self.clock() < current.due_at:
                 raise Conflict(f"nothing is due for request {current.id} yet")
-            return decide(current)
+            changed = decide(current)
+            done.append(changed.kind)
+            return changed
 
-        self._transition(request.id, due_now, kind, SYSTEM_CALLER, details, current=request)
-        return kind
+        self._transition(request.id, due_now, SYSTEM_CALLER, details, current=request)
+        return done[-1]
 
     def apply_grant(self, request: AccessRequest) -> AccessRequest:
         """Approved -> active: attach the grant policy, then record it. Safe to re-run; a failure in IAM
@@ -321,7 +322,7 @@ class Broker:
         planned = request.grant
         if request.profile not in self.catalog.profiles:  # removed while the grant waited to be applied
             reason = f"profile {request.profile} was removed from the catalog before the grant was applied"
-            return self._end(request.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER,
+            return self._end(request.id, lambda r: r.fail(reason, self.clock()), SYSTEM_CALLER,
                              current=request, details={"reason": reason})
         console_url = self._console_url(request.id, planned.expires_at)  # before IAM: an unreadable key changes nothing
         # The expiry cut is written before the grant policy is attached: no session exists without its cut.
@@ -332,7 +333,7 @@ class Broker:
         except GrantError as exc:
             reason = str(exc)
             self._cleanup(request)
-            failed = self._transition(request.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER,
+            failed = self._transition(request.id, lambda r: r.fail(reason, self.clock()), SYSTEM_CALLER,
                                       {"reason": reason}, current=request)
             if failed.break_glass:
                 self.repo.release(_break_glass_name(failed), failed.id)
@@ -342,11 +343,12 @@ class Broker:
             planned, policy_arn=arn, switch_role_url=switch_role_url(self.catalog, profile),
             console_url=console_url)
 
-        def activate(r: AccessRequest) -> AccessRequest:
-            return dataclasses.replace(r.activate(grant, self.clock()), guard_pending=not guarded)
+        def activate(r: AccessRequest) -> Transition:
+            active, kind = r.activate(grant, self.clock())
+            return Transition(dataclasses.replace(active, guard_pending=not guarded), kind)
 
         try:
-            return self._transition(request.id, activate, "activated", SYSTEM_CALLER,
+            return self._transition(request.id, activate, SYSTEM_CALLER,
                                     {"policy_arn": arn, "expires_at": rfc3339(grant.expires_at),
                                      "session_guard": "written" if guarded else "pending"}, current=request)
         except Conflict:
@@ -365,7 +367,7 @@ class Broker:
         seconds = parse_duration(duration)
         current = self._acted_on(caller, request_id)
 
-        def decide(request: AccessRequest) -> AccessRequest:
+        def decide(request: AccessRequest) -> Transition:
             profile = self._profile(request.profile)
             if not profile.extension_allowed:
                 raise Forbidden(f"profile {profile.name} does not allow extensions; request access again once "
@@ -379,7 +381,7 @@ class Broker:
                          current: AccessRequest | None = None) -> AccessRequest:
         person = rules.person_of(caller)
 
-        def decide(request: AccessRequest) -> AccessRequest:
+        def decide(request: AccessRequest) -> Transition:
             rules.require_approver(self.catalog, person, request)
             if not approve:
                 return request.deny_extension(person.id, self.clock())
@@ -387,12 +389,12 @@ class Broker:
 
         return self._extension_step(request_id, decide, caller, {"comment": comment}, current=current)
 
-    def _extension_step(self, request_id: str, decide: Callable[[AccessRequest], AccessRequest], caller: Caller,
-                        details: dict, current: AccessRequest | None = None) -> AccessRequest:
+    def _extension_step(self, request_id: str, decide: Decide, caller: Caller, details: dict[str, Any],
+                        current: AccessRequest | None = None) -> AccessRequest:
         """IAM moves first, then the record: if the record fails, the stored expiry is the earlier one and
         the sweeper ends the grant then, taking the whole policy away."""
-        def decide_and_apply(before: AccessRequest) -> AccessRequest:
-            after = decide(before)
+        def decide_and_apply(before: AccessRequest) -> Transition:
+            after, kind = decide(before)
             if before.grant and after.grant and after.grant.expires_at != before.grant.expires_at:
                 end = after.grant.expires_at  # the expiry cut moves first: the old one would cut the new sessions
                 written = self._guard(after, "extension", lambda g, now: g.ending(after.requester_iam_user, end, now))
@@ -407,9 +409,9 @@ class Broker:
                 after = dataclasses.replace(after, grant=dataclasses.replace(
                     after.grant, console_url=self._console_url(after.id, after.grant.expires_at)))
                 details["expires_at"] = rfc3339(after.grant.expires_at)
-            return after
+            return Transition(after, kind)
 
-        return self._transition(request_id, decide_and_apply, _extension_event, caller, details, current=current)
+        return self._transition(request_id, decide_and_apply, caller, details, current=current)
 
     def _console_url(self, request_id: str, expires_at: datetime) -> str:
         return f"{self.public_url}/v1/console/{self.tokens.sign(request_id, expires_at)}"
@@ -423,7 +425,7 @@ class Broker:
             self.grants.apply(current.id, current.requester_iam_user, current.role_arn, current.grant.expires_at)
         except GrantError as exc:
             reason = str(exc)
-            self._end(current.id, lambda r: r.fail(reason, self.clock()), "failed", SYSTEM_CALLER, current=current,
+            self._end(current.id, lambda r: r.fail(reason, self.clock()), SYSTEM_CALLER, current=current,
                       details={"reason": reason, "drift": "grant policy missing"})
             return "marked failed"
         if self.repo.get(current.id).state != State.ACTIVE:  # ended while we re-applied: take it away again
@@ -444,8 +446,8 @@ class Broker:
                 log.warning("security alert not sent: %s", type(exc).__name__)
 
     def record_repair(self, request: AccessRequest | None, request_id: str, action: str, details: dict) -> None:
-        event = Event(request_id, request.version if request else 0, "drift_repaired", self.clock(), SYSTEM, "system",
-                      {"action": action, **details})
+        event = Event(request_id, request.version if request else 0, EventKind.DRIFT_REPAIRED, self.clock(), SYSTEM,
+                      "system", {"action": action, **details})
         self.repo.note(event)
         if request:
             self._notify(request, event)
@@ -515,12 +517,12 @@ class Broker:
             written = self.sessions.change(request.account, request.role_arn, change)
         except GuardPending as exc:
             log.warning("session guard of request %s pending: %s", request.id, exc)
-            self.repo.note(Event(request.id, request.version, "session_guard_failed", self.clock(), SYSTEM, "system",
-                                 {"cut": cut, "role_arn": request.role_arn, "reason": str(exc)}))
+            self.repo.note(Event(request.id, request.version, EventKind.SESSION_GUARD_FAILED, self.clock(), SYSTEM,
+                                 "system", {"cut": cut, "role_arn": request.role_arn, "reason": str(exc)}))
             return False
         if written.whole_role:
-            event = Event(request.id, request.version, "session_guard_whole_role", self.clock(), SYSTEM, "system",
-                          {"cut": cut, "role_arn": request.role_arn, "statements": _statements(written.guard),
+            event = Event(request.id, request.version, EventKind.SESSION_GUARD_WHOLE_ROLE, self.clock(), SYSTEM,
+                          "system", {"cut": cut, "role_arn": request.role_arn, "statements": _statements(written.guard),
                            "security_channel": self.catalog.security_channel})
             self.repo.note(event)
             self._notify(request, event)
@@ -532,32 +534,31 @@ class Broker:
     def _set_guard_pending(self, request: AccessRequest, pending: bool) -> AccessRequest:
         if request.guard_pending == pending:
             return request
-        kind = "session_guard_pending" if pending else "session_guard_caught_up"
         try:
-            return self._transition(request.id, lambda r: r.guarded(pending, self.clock()), kind, SYSTEM_CALLER,
+            return self._transition(request.id, lambda r: r.guarded(pending, self.clock()), SYSTEM_CALLER,
                                     {"role_arn": request.role_arn}, current=request)
         except Conflict:
             return self.repo.get(request.id)
 
     # -- internals
 
-    def _end(self, request_id: str, decide: Callable[[AccessRequest], AccessRequest], kind: str, caller: Caller,
-             current: AccessRequest | None = None, details: dict | None = None) -> AccessRequest:
+    def _end(self, request_id: str, decide: Decide, caller: Caller, current: AccessRequest | None = None,
+             details: dict[str, Any] | None = None) -> AccessRequest:
         """Records the end first, then removes the policy: if removal fails, the sweeper's drift repair
         finds a policy with no active grant and removes it; the opposite order could leave a grant
         recorded active with no policy."""
         details = dict(details or {})
 
-        def decide_and_cut(before: AccessRequest) -> AccessRequest:
+        def decide_and_cut(before: AccessRequest) -> Transition:
             """The end reaches open sessions before it is recorded, so a revoke answers with its cut in place."""
-            ended = decide(before)
+            ended, kind = decide(before)
             if not self._owes_cut(ended):
-                return ended
+                return Transition(ended, kind)
             written = self._guard(ended, ended.state.value, self._end_change(ended))
             details["session_guard"] = "written" if written else "pending"
-            return dataclasses.replace(ended, guard_pending=not written)
+            return Transition(dataclasses.replace(ended, guard_pending=not written), kind)
 
-        ended = self._transition(request_id, decide_and_cut, kind, caller, details, current=current)
+        ended = self._transition(request_id, decide_and_cut, caller, details, current=current)
         self._cleanup(ended)
         if ended.break_glass:
             self.repo.release(_break_glass_name(ended), ended.id)
@@ -568,22 +569,19 @@ class Broker:
             self.grants.remove(self.grants.policy_arn(request.id), request.requester_iam_user)
         except GrantError as exc:
             log.warning("grant policy of request %s not removed yet (the sweeper retries): %s", request.id, exc)
-            self.repo.note(Event(request.id, request.version, "cleanup_pending", self.clock(), SYSTEM, "system",
-                                 {"reason": str(exc)}))
+            self.repo.note(Event(request.id, request.version, EventKind.CLEANUP_PENDING, self.clock(), SYSTEM,
+                                 "system", {"reason": str(exc)}))
 
-    def _transition(self, request_id: str, decide: Callable[[AccessRequest], AccessRequest],
-                    kind: str | Callable[[AccessRequest, AccessRequest], str], caller: Caller,
-                    details: dict | None = None, current: AccessRequest | None = None) -> AccessRequest:
+    def _transition(self, request_id: str, decide: Decide, caller: Caller, details: dict[str, Any] | None = None,
+                    current: AccessRequest | None = None) -> AccessRequest:
+        """The one write funnel: read (or take `current`), let the domain decide, write on condition that nobody
+        changed the request meanwhile, with the event the domain named; re-read and decide again on a lost race."""
         for _ in range(_RETRIES):
             before = current or self.repo.get(request_id)
             current = None  # after a lost race, always re-read
-            after = decide(before)
+            after, kind = decide(before)
             after = dataclasses.replace(after, due_at=self._due(after))
-            if callable(kind):  # the outcome names the event (an extension round: requested, approved, ...)
-                event_kind = kind(before, after)
-            else:
-                event_kind = kind if kind != "approved" or after.state == State.APPROVED else "approval_added"
-            event = Event(request_id, before.version + 1, event_kind, after.updated_at or self.clock(),
+            event = Event(request_id, before.version + 1, kind, after.updated_at or self.clock(),
                           caller.actor, caller.channel, details or {})
             try:
                 stored = self.repo.transition(before, after, event)
@@ -598,8 +596,8 @@ class Broker:
             self.notifier.notify(request, event)
         except Exception as exc:  # a notification never undoes or blocks a state change
             log.warning("notification for request %s (%s) failed: %s", request.id, event.kind, type(exc).__name__)
-            self.repo.note(Event(request.id, request.version, "notify_failed", self.clock(), SYSTEM, "system",
-                                 {"event": event.kind, "error": type(exc).__name__}))
+            self.repo.note(Event(request.id, request.version, EventKind.NOTIFY_FAILED, self.clock(), SYSTEM,
+                                 "system", {"event": event.kind, "error": type(exc).__name__}))
 
     def _due(self, request: AccessRequest) -> datetime | None:
         """Works from what the request recorded when its profile has left the catalog: a pending one times out at
@@ -629,11 +627,3 @@ def _statements(guard: Guard) -> int:
 def _extension_open(request: AccessRequest) -> bool:
     """An active grant asking to last longer: approve and deny answer its round, not the original one."""
     return request.state == State.ACTIVE and request.extension is not None
-
-
-def _extension_event(before: AccessRequest, after: AccessRequest) -> str:
-    if before.grant and after.grant and after.grant.expires_at != before.grant.expires_at:
-        return "extended"
-    if after.extension is None:
-        return "extension_denied"
-    return "extension_approval_added" if before.extension else "extension_requested"

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable
+from chalicelib.domain.events import SYSTEM, EventKind, Transition
 from chalicelib.domain.session_guard import MAX_SESSION
 from chalicelib.domain.times import rfc3339
 
@@ -24,9 +25,13 @@ class State(str, enum.Enum):
     REVOKED = "revoked"
     FAILED = "failed"
 
+    @property
+    def verb(self) -> str:
+        """Past tense of what put a request in this state, for messages like "already denied by @bob"."""
+        return _VERB.get(self, self.value)
+
 
 ENDED = frozenset({State.DENIED, State.CANCELLED, State.TIMED_OUT, State.EXPIRED, State.REVOKED, State.FAILED})
-# Past tense of the verb that ends a request in each state, for messages like "already denied by @bob".
 _VERB = {
     State.APPROVED: "approved", State.ACTIVE: "approved", State.DENIED: "denied", State.CANCELLED: "cancelled",
     State.TIMED_OUT: "timed out", State.EXPIRED: "expired", State.REVOKED: "revoked", State.FAILED: "failed",
@@ -64,7 +69,7 @@ class Event:
     """One line of a request's audit trail. `version` is the request version the event belongs to."""
     request_id: str
     version: int
-    kind: str
+    kind: str  # an EventKind (domain/events.py); read back from storage as its plain value
     at: datetime
     actor: str
     channel: str  # api | slack | system
@@ -107,6 +112,11 @@ class AccessRequest:
     def ended(self) -> bool:
         return self.state in ENDED
 
+    @property
+    def awaiting_decision(self) -> bool:
+        """Approvers have something to decide: a pending request, or an active grant asking to last longer."""
+        return self.state == State.PENDING or (self.state == State.ACTIVE and self.extension is not None)
+
     def approved_by(self, person: str) -> bool:
         return any(a.by == person for a in self.approvals)
 
@@ -118,14 +128,15 @@ class AccessRequest:
             return
         who = f" by {self.decided_by}" if self.decided_by else ""
         raise Conflict(
-            f"request {self.id} is already {_VERB.get(self.state, self.state.value)}{who}; "
+            f"request {self.id} is already {self.state.verb}{who}; "
             f"only a request that is {' or '.join(s.value for s in states)} can be {action}",
             state=self.state.value,
         )
 
-    # -- transitions: each returns the new request; storage makes them conditional on `version`.
+    # -- transitions: each returns the new request and the kind of event that records it; storage makes them
+    # conditional on `version`.
 
-    def approve(self, approver: str, now: datetime, comment: str = "") -> AccessRequest:
+    def approve(self, approver: str, now: datetime, comment: str = "") -> Transition:
         if approver == self.requester:
             raise Forbidden("nobody may approve their own request; ask one of the profile's approvers")
         self._require(State.PENDING, action="approved")
@@ -133,56 +144,60 @@ class AccessRequest:
             raise Conflict(f"you already approved request {self.id}; it needs another approver")
         approvals = self.approvals + (Approval(approver, now, comment),)
         if len(approvals) < self.approvals_required:
-            return self._with(now, approvals=approvals)
-        return self._with(now, approvals=approvals, state=State.APPROVED, decided_by=approver,
-                          decision_comment=comment, grant=self._planned_grant(now))
+            return Transition(self._with(now, approvals=approvals), EventKind.APPROVAL_ADDED)
+        return Transition(self._with(now, approvals=approvals, state=State.APPROVED, decided_by=approver,
+                                     decision_comment=comment, grant=self._planned_grant(now)), EventKind.APPROVED)
 
-    def break_glass_approve(self, now: datetime) -> AccessRequest:
+    def break_glass_approve(self, now: datetime) -> Transition:
         """Emergency access on a break-glass profile: approved by nobody but the requester, reviewed afterwards."""
         assert self.break_glass, "only a break-glass request skips approval"
         self._require(State.PENDING, action="activated by break-glass")
-        return self._with(now, state=State.APPROVED, decided_by=self.requester, decision_comment="break-glass",
-                          grant=self._planned_grant(now))
+        return Transition(self._with(now, state=State.APPROVED, decided_by=self.requester,
+                                     decision_comment="break-glass", grant=self._planned_grant(now)),
+                          EventKind.BREAK_GLASS_ACTIVATED)
 
     def _planned_grant(self, now: datetime) -> Grant:
         return Grant(role_arn=self.role_arn, policy_arn="", starts_at=now,
                      expires_at=now + timedelta(seconds=self.duration_seconds))
 
-    def deny(self, approver: str, now: datetime, comment: str = "") -> AccessRequest:
+    def deny(self, approver: str, now: datetime, comment: str = "") -> Transition:
         if approver == self.requester:
             raise Forbidden("nobody may decide their own request; cancel it instead")
         self._require(State.PENDING, action="denied")
-        return self._with(now, state=State.DENIED, decided_by=approver, decision_comment=comment)
+        return Transition(self._with(now, state=State.DENIED, decided_by=approver, decision_comment=comment),
+                          EventKind.DENIED)
 
-    def cancel(self, person: str, now: datetime) -> AccessRequest:
+    def cancel(self, person: str, now: datetime) -> Transition:
         if person != self.requester:
             raise Forbidden("only the requester can cancel a request")
         self._require(State.PENDING, action="cancelled")
-        return self._with(now, state=State.CANCELLED, decided_by=person)
+        return Transition(self._with(now, state=State.CANCELLED, decided_by=person), EventKind.CANCELLED)
 
-    def time_out(self, now: datetime) -> AccessRequest:
+    def time_out(self, now: datetime) -> Transition:
         self._require(State.PENDING, action="timed out")
-        return self._with(now, state=State.TIMED_OUT, decided_by="access-broker")
+        return Transition(self._with(now, state=State.TIMED_OUT, decided_by=SYSTEM), EventKind.TIMED_OUT)
 
-    def activate(self, grant: Grant, now: datetime) -> AccessRequest:
+    def activate(self, grant: Grant, now: datetime) -> Transition:
         self._require(State.APPROVED, action="activated")
-        return self._with(now, state=State.ACTIVE, grant=grant)
+        return Transition(self._with(now, state=State.ACTIVE, grant=grant), EventKind.ACTIVATED)
 
-    def end(self, state: State, by: str, now: datetime) -> AccessRequest:
+    def end(self, state: State, by: str, now: datetime) -> Transition:
         """Expire or revoke an active grant (a revoke while the grant is still being applied counts too)."""
         assert state in (State.EXPIRED, State.REVOKED)
-        self._require(State.ACTIVE, State.APPROVED, action=_VERB[state])
-        return self._with(now, state=state, decided_by=by, ended_at=now)
+        self._require(State.ACTIVE, State.APPROVED, action=state.verb)
+        return Transition(self._with(now, state=state, decided_by=by, ended_at=now),
+                          EventKind.EXPIRED if state == State.EXPIRED else EventKind.REVOKED)
 
-    def fail(self, reason: str, now: datetime) -> AccessRequest:
+    def fail(self, reason: str, now: datetime) -> Transition:
         self._require(State.APPROVED, State.ACTIVE, action="marked failed")
-        return self._with(now, state=State.FAILED, failure_reason=reason, ended_at=now)
+        return Transition(self._with(now, state=State.FAILED, failure_reason=reason, ended_at=now), EventKind.FAILED)
 
-    def guarded(self, pending: bool, now: datetime) -> AccessRequest:
+    def guarded(self, pending: bool, now: datetime) -> Transition:
         """Records whether the session guard still owes this request a write (the sweeper retries while it does)."""
         if self.guard_pending == pending:
             raise Conflict(f"the session guard of request {self.id} is already {'pending' if pending else 'written'}")
-        return self._with(now, guard_pending=pending)
+        return Transition(self._with(now, guard_pending=pending),
+                          EventKind.SESSION_GUARD_PENDING if pending else EventKind.SESSION_GUARD_CAUGHT_UP)
 
     @property
     def sessions_end_by(self) -> datetime | None:
@@ -205,30 +220,30 @@ class AccessRequest:
         """Whether role sessions may have been issued under this request's grant: its policy was attached."""
         return self.grant is not None and bool(self.grant.policy_arn)
 
-    def lapse_cut(self, now: datetime) -> AccessRequest:
+    def lapse_cut(self, now: datetime) -> Transition:
         """The ended grant's cut can no longer match a session (they last an hour at most)."""
         if not self.ended or self.cut_lapsed:
             raise Conflict(f"request {self.id} has no standing cut")
-        return self._with(now, cut_lapsed=True)
+        return Transition(self._with(now, cut_lapsed=True), EventKind.SESSION_CUT_LAPSED)
 
     # -- the sweeper's once-only nudges
 
-    def remind(self, now: datetime) -> AccessRequest:
+    def remind(self, now: datetime) -> Transition:
         self._require(State.PENDING, action="reminded about")
         if self.reminded_at:
             raise Conflict(f"approvers of request {self.id} were already reminded")
-        return self._with(now, reminded_at=now)
+        return Transition(self._with(now, reminded_at=now), EventKind.REMINDER_SENT)
 
-    def warn(self, now: datetime) -> AccessRequest:
+    def warn(self, now: datetime) -> Transition:
         self._require(State.ACTIVE, action="warned about")
         if self.warned_at:
             raise Conflict(f"the requester of request {self.id} was already warned")
-        return self._with(now, warned_at=now)
+        return Transition(self._with(now, warned_at=now), EventKind.EXPIRY_WARNING)
 
     # -- extensions: a new approval round on an active grant
 
     def request_extension(self, person: str, seconds: int, max_seconds: int, now: datetime,
-                          auto_approve: bool) -> AccessRequest:
+                          auto_approve: bool) -> Transition:
         if person != self.requester:
             raise Forbidden("only the requester can extend a grant")
         self._require(State.ACTIVE, action="extended")
@@ -239,21 +254,21 @@ class AccessRequest:
         extension = Extension(seconds, person, now)
         if auto_approve:
             return self._extended(extension, now)
-        return self._with(now, extension=extension)
+        return Transition(self._with(now, extension=extension), EventKind.EXTENSION_REQUESTED)
 
-    def approve_extension(self, approver: str, now: datetime, max_seconds: int) -> AccessRequest:
+    def approve_extension(self, approver: str, now: datetime, max_seconds: int) -> Transition:
         extension = self._open_extension(approver, "approve")
         if any(a.by == approver for a in extension.approvals):
             raise Conflict(f"you already approved the extension of request {self.id}; it needs another approver")
         extension = dataclasses.replace(extension, approvals=extension.approvals + (Approval(approver, now),))
         if len(extension.approvals) < self.approvals_required:
-            return self._with(now, extension=extension)
+            return Transition(self._with(now, extension=extension), EventKind.EXTENSION_APPROVAL_ADDED)
         self._check_extension_total(extension.seconds, max_seconds, now)
         return self._extended(extension, now)
 
-    def deny_extension(self, approver: str, now: datetime) -> AccessRequest:
+    def deny_extension(self, approver: str, now: datetime) -> Transition:
         self._open_extension(approver, "deny")
-        return self._with(now, extension=None)
+        return Transition(self._with(now, extension=None), EventKind.EXTENSION_DENIED)
 
     def _open_extension(self, approver: str, verb: str) -> Extension:
         if approver == self.requester:
@@ -278,8 +293,8 @@ class AccessRequest:
                                 f"this one already lasts {format_duration(granted)}, so {longest}",
                                 max_extension_seconds=room)
 
-    def _extended(self, extension: Extension, now: datetime) -> AccessRequest:
+    def _extended(self, extension: Extension, now: datetime) -> Transition:
         """The grant lasts `extension.seconds` longer; the warning before the new end is due again."""
         assert self.grant is not None
         grant = dataclasses.replace(self.grant, expires_at=self.grant.expires_at + timedelta(seconds=extension.seconds))
-        return self._with(now, grant=grant, extension=None, warned_at=None)
+        return Transition(self._with(now, grant=grant, extension=None, warned_at=None), EventKind.EXTENDED)

@@ -14,7 +14,7 @@ from slack_sdk.models.views import View
 from chalicelib.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, State
-from chalicelib.slack.texts import awaiting_decision, escape, local_time, mention, utc
+from chalicelib.slack.texts import escape, local_time, mention, utc
 from chalicelib.slack.texts import approvers as approvers_text
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
@@ -36,7 +36,7 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
         ContextBlock(block_id="status", elements=[MarkdownTextObject(text=line)  # a context holds 10 at most
                                                   for line in _status_lines(catalog, request)[-10:]]),
     ]
-    if awaiting_decision(request):
+    if request.awaiting_decision:
         blocks.append(ActionsBlock(block_id="decide", elements=[
             ButtonElement(text="Approve", action_id="approve", value=request.id, style="primary"),
             ButtonElement(text="Deny", action_id="deny", value=request.id, style="danger")]))

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Callable
 
 from chalicelib.catalog import Catalog
+from chalicelib.domain.events import ENDINGS, SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event
 from chalicelib.ports import RequestLog, SlackApi
 from chalicelib.slack.blocks import (Message, approval_message, as_dicts, ended_message, expiry_warning,
@@ -16,10 +17,6 @@ from chalicelib.slack.blocks import (Message, approval_message, as_dicts, ended_
 from chalicelib.slack.web import SlackFailure
 
 log = logging.getLogger(__name__)
-POSTED = "slack_posted"
-SYSTEM = "access-broker"
-BREAK_GLASS = "break_glass_activated"
-ENDINGS = {"denied", "timed_out", "expired", "revoked", "failed"}  # the requester hears about each of these
 Posted = dict[str, tuple[str, str]]  # purpose ("approval", "grant", "ended", ...) -> (channel, ts)
 Step = Callable[[], None]
 
@@ -49,18 +46,19 @@ class SlackNotifier:
         approvals = {purpose: where for purpose, where in posted.items() if purpose.split(":")[0] == "approval"}
         for where in approvals.values():
             steps.append(lambda where=where: self._keep_true(request, where, approval_message))
-        if not approvals and event.kind in ("created", BREAK_GLASS):
+        if not approvals and event.kind in (EventKind.CREATED, EventKind.BREAK_GLASS_ACTIVATED):
             for purpose, channel in self._approval_places(request):
                 steps.append(lambda purpose=purpose, channel=channel: self._post(
                     request, purpose, channel, approval_message(self.catalog, request)))
-        nudge = {"reminder_sent": reminder_message, "extension_requested": extension_asked}.get(event.kind)
+        nudge = {EventKind.REMINDER_SENT: reminder_message, EventKind.EXTENSION_REQUESTED: extension_asked}.get(
+            event.kind)
         for purpose, (channel, ts) in approvals.items() if nudge else ():
             once = f"{event.kind}:{event.version}{purpose.removeprefix('approval')}"
             if once not in posted:
                 steps.append(lambda once=once, channel=channel, ts=ts: self._post(
                     request, once, channel, nudge(self.catalog, request), thread_ts=ts))
         security = self.catalog.security_channel
-        if event.kind == BREAK_GLASS and security and "security" not in posted:
+        if event.kind == EventKind.BREAK_GLASS_ACTIVATED and security and "security" not in posted:
             steps.append(lambda: self._post(request, "security", security, approval_message(self.catalog, request)))
         return steps
 
@@ -73,18 +71,18 @@ class SlackNotifier:
         steps: list[Step] = []
         if "grant" in posted:
             steps.append(lambda: self._keep_true(request, posted["grant"], grant_message))
-        elif event.kind == "activated" and request.grant:
+        elif event.kind == EventKind.ACTIVATED and request.grant:
             steps.append(lambda: self._post(request, "grant", dm, grant_message(self.catalog, request)))
         if event.kind in ENDINGS and "ended" not in posted:
             steps.append(lambda: self._post(request, "ended", dm, ended_message(self.catalog, request)))
         once = f"{event.kind}:{event.version}"  # these may happen more than once in a grant's life
         if once in posted:
             return steps
-        if event.kind == "expiry_warning" and request.grant:
+        if event.kind == EventKind.EXPIRY_WARNING and request.grant:
             extendable = bool(event.details.get("extendable", True))
             steps.append(lambda: self._post(request, once, dm, expiry_warning(self.catalog, request, extendable)))
-        if event.kind in ("extended", "extension_denied"):
-            outcome = extension_outcome(self.catalog, request, event.kind == "extended", event.actor)
+        if event.kind in (EventKind.EXTENDED, EventKind.EXTENSION_DENIED):
+            outcome = extension_outcome(self.catalog, request, event.kind == EventKind.EXTENDED, event.actor)
             steps.append(lambda: self._post(request, once, dm, outcome))
         return steps
 
@@ -101,7 +99,7 @@ class SlackNotifier:
         text, blocks = message
         answer = self.web.call("chat.postMessage", channel=channel, text=text, blocks=as_dicts(blocks),
                                unfurl_links=False, **options)
-        self.repo.note(Event(request.id, request.version, POSTED, self.clock(), SYSTEM, "system",
+        self.repo.note(Event(request.id, request.version, EventKind.SLACK_POSTED, self.clock(), SYSTEM, "system",
                              {"purpose": purpose, "channel": answer.get("channel", channel), "ts": answer.get("ts")}))
 
     def _keep_true(self, request: AccessRequest, where: tuple[str, str],
@@ -118,4 +116,4 @@ class SlackNotifier:
 
     def _posted(self, request_id: str) -> Posted:
         return {e.details["purpose"]: (e.details["channel"], e.details["ts"])
-                for e in self.repo.events(request_id) if e.kind == POSTED and e.details.get("ts")}
+                for e in self.repo.events(request_id) if e.kind == EventKind.SLACK_POSTED and e.details.get("ts")}

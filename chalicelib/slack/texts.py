@@ -19,9 +19,6 @@ Durations like `90m`, `2h`, `2 hours`, `1h 30m`, `PT2H`; leave it out for the pr
 • `{COMMAND} revoke <id>`: end a grant now.
 • `{COMMAND} help`: this message."""
 
-_VERB = {State.APPROVED: "approved", State.ACTIVE: "approved", State.DENIED: "denied",
-         State.CANCELLED: "cancelled", State.TIMED_OUT: "timed out", State.EXPIRED: "expired",
-         State.REVOKED: "revoked", State.FAILED: "failed"}
 
 
 def escape(text: str) -> str:
@@ -84,20 +81,15 @@ def summary(catalog: Catalog, request: AccessRequest) -> str:
     line = f"`{request.id}` *{request.profile}* for {format_duration(request.duration_seconds)}: {request.state.value}"
     if request.state == State.ACTIVE and request.grant:
         line += f" until {local_time(request.grant.expires_at)}"
-    elif request.decided_by and request.state in _VERB:
+    elif request.decided_by and request.state != State.PENDING:
         line += f" by {mention(catalog, request.decided_by)}"
     return line
-
-
-def awaiting_decision(request: AccessRequest) -> bool:
-    """Approvers have something to decide: a pending request, or an active grant asking to last longer."""
-    return request.state == State.PENDING or (request.state == State.ACTIVE and request.extension is not None)
 
 
 def already_decided(catalog: Catalog, request: AccessRequest) -> str:
     """What a click on a request that is no longer pending answers: nothing changed."""
     who = f" by {mention(catalog, request.decided_by)}" if request.decided_by else ""
-    return f"Request `{request.id}` is already {_VERB.get(request.state, request.state.value)}{who}; nothing changed."
+    return f"Request `{request.id}` is already {request.state.verb}{who}; nothing changed."
 
 
 def unmapped(user_id: str) -> str:

@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 from chalicelib.access_rules import Caller
 from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.domain.errors import Conflict, DomainError
+from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.ports import Outbox, SlackApi
 from chalicelib.service import Broker
 from chalicelib.slack import blocks, sealed, texts
-from chalicelib.slack.notifier import SYSTEM, SlackNotifier
+from chalicelib.slack.notifier import SlackNotifier
 from chalicelib.slack.web import SlackFailure
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class Worker:
         attempt = int(job.get("attempts", 0)) + 1
         retry = attempt < MAX_ATTEMPTS
         wait = max(retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
-        broker.repo.note(Event(request.id, request.version, "notify_failed", broker.clock(), SYSTEM, "system", {
+        broker.repo.note(Event(request.id, request.version, EventKind.NOTIFY_FAILED, broker.clock(), SYSTEM, "system", {
             "event": event.kind, "method": method, "error": error, "attempt": attempt,
             "retry_in_seconds": wait if retry else None}))
         if retry:
@@ -101,7 +102,7 @@ class Worker:
                 request = broker.get(who, job["request_id"])
             except DomainError as exc:
                 return self._reply(job, texts.problem(exc.detail))
-            if job["view"] == "deny" and not texts.awaiting_decision(request):
+            if job["view"] == "deny" and not request.awaiting_decision:
                 return self._reply(job, texts.already_decided(broker.catalog, request))
             if job["view"] == "extend" and request.state != State.ACTIVE:
                 return self._reply(job, texts.problem(
@@ -139,7 +140,7 @@ class Worker:
                 log.info("redelivered %s of request %s changed nothing: %s", action, request_id, exc.detail)
                 return
             current = broker.repo.get(request_id)
-            self._reply(job, texts.problem(exc.detail) if texts.awaiting_decision(current)
+            self._reply(job, texts.problem(exc.detail) if current.awaiting_decision
                         else texts.already_decided(broker.catalog, current))
         except DomainError as exc:
             self._reply(job, texts.problem(exc.detail))

@@ -65,7 +65,7 @@ def test_drift_repair_keeps_the_policy_of_a_grant_activated_during_the_pass(brok
         if meanwhile == "activated":
             broker.apply_grant(current)
         else:  # recorded revoked by a process that died before its own cleanup
-            ended = current.end(State.REVOKED, "s3-access", broker.clock())
+            ended = current.end(State.REVOKED, "s3-access", broker.clock()).request
             broker.repo.transition(current, ended, Event(pending.id, current.version + 1, "revoked", broker.clock(),
                                                          "s3-access", "api"))
 

@@ -53,7 +53,7 @@ def test_concurrent_transitions_from_one_version_store_exactly_one(broker: Any, 
 
     def approve(i: int) -> Any:
         approver = ("bob", "carol")[i % 2]
-        return broker.repo.transition(before, before.approve(approver, now, f"approval {i}"),
+        return broker.repo.transition(before, before.approve(approver, now, f"approval {i}").request,
                                       Event(before.id, 2, f"approved-{i}", now, approver, "api"))
 
     outcomes = at_once(approve)
@@ -69,7 +69,7 @@ def test_a_second_apply_grant_with_a_stale_read_keeps_the_grant(broker: Any, wor
     """The sweeper reads approved requests due for a retry, then applies them; if the approver's own
     apply_grant activated the request in between, the sweeper's late run must leave the grant alone."""
     request = broker.request_access(as_person(broker, "s3-access"), "s3-prod", "1h", "fixing the export job")
-    approved = broker.repo.transition(request, request.approve("bob", broker.clock()),
+    approved = broker.repo.transition(request, request.approve("bob", broker.clock()).request,
                                       Event(request.id, 2, "approved", broker.clock(), "bob", "api"))
     active = broker.apply_grant(approved)
 
@@ -80,7 +80,7 @@ def test_a_second_apply_grant_with_a_stale_read_keeps_the_grant(broker: Any, wor
 
 def test_concurrent_apply_grants_leave_one_active_grant(broker: Any, world: Any) -> None:
     request = broker.request_access(as_person(broker, "s3-access"), "s3-prod", "1h", "fixing the export job")
-    approved = broker.repo.transition(request, request.approve("bob", broker.clock()),
+    approved = broker.repo.transition(request, request.approve("bob", broker.clock()).request,
                                       Event(request.id, 2, "approved", broker.clock(), "bob", "api"))
 
     _ = broker.grants.iam  # built before the threads: boto3's default session must not build clients in parallel

@@ -53,12 +53,13 @@ def test_create_refuses_an_id_that_exists_and_keeps_the_first(broker: Any) -> No
 def test_a_transition_from_a_version_already_changed_is_a_stale_write(broker: Any, clock: Any) -> None:
     before = new_request(broker)
     now = clock.advance(minutes=1)
-    approved = broker.repo.transition(before, before.approve("bob", now),
+    approved = broker.repo.transition(before, before.approve("bob", now).request,
                                       Event(before.id, 2, "approved", now, "bob", "api", {}))
     assert approved.version == 2
 
     with pytest.raises(StaleWrite) as caught:
-        broker.repo.transition(before, before.deny("carol", now), Event(before.id, 2, "denied", now, "carol", "api"))
+        broker.repo.transition(before, before.deny("carol", now).request,
+                               Event(before.id, 2, "denied", now, "carol", "api"))
 
     assert dynamodb_said(caught) == (CANCELLED, ["ConditionalCheckFailed", None])
     assert broker.repo.get(before.id) == approved, "the losing write changed the stored request"
@@ -69,10 +70,10 @@ def test_a_transition_replaying_a_recorded_event_is_a_stale_write(broker: Any, c
     before = new_request(broker)
     now = clock.advance(minutes=1)
     event = Event(before.id, 2, "approved", now, "bob", "api", {})
-    broker.repo.transition(before, before.approve("bob", now), event)
+    broker.repo.transition(before, before.approve("bob", now).request, event)
 
     with pytest.raises(StaleWrite) as caught:
-        broker.repo.transition(before, before.approve("carol", now), dataclasses.replace(event, actor="carol"))
+        broker.repo.transition(before, before.approve("carol", now).request, dataclasses.replace(event, actor="carol"))
 
     assert dynamodb_said(caught) == (CANCELLED, ["ConditionalCheckFailed", "ConditionalCheckFailed"])
     assert broker.repo.get(before.id).approvals[0].by == "bob"
@@ -136,7 +137,7 @@ def test_a_transition_growing_past_the_item_size_limit_is_refused(broker: Any, c
     now = clock.advance(minutes=1)
 
     with pytest.raises(Unprocessable, match="400 KB"):
-        broker.repo.transition(stored, stored.approve("bob", now, "c" * 120_000),
+        broker.repo.transition(stored, stored.approve("bob", now, "c" * 120_000).request,
                                Event(stored.id, 2, "approved", now, "bob", "api", {}))
     assert broker.repo.get(stored.id) == stored
 
