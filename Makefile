@@ -36,7 +36,8 @@ sweep: install  ## one sweep pass against the world `make run` started (reads .l
 slack: install  ## Slack without a workspace, against `make run`: make slack ARGS="/request-access s3-prod 1h test"
 	$(BIN)/python -m tools.slack_cli $(ARGS)
 
-test: install dynamodb-local iam-simulate chromium  ## the whole suite, storage tests on moto and on DynamoDB Local
+test: install dynamodb-local iam-simulate chromium  ## ruff and mypy, then the whole suite (storage on moto and DynamoDB Local)
+	$(STATIC_CHECKS)
 	DYNAMODB_LOCAL_DIR=$(CURDIR)/$(DYNAMODB_LOCAL) IAM_SIMULATE_DIR=$(CURDIR)/$(IAM_SIMULATE) \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -82,10 +83,17 @@ mutate: install  ## mutation testing of the core with mutmut (hours, not in CI);
 	@$(BIN)/mutmut export-cicd-stats >/dev/null && $(BIN)/python -m tools.mutation_score
 
 # The fast tier, the checks, and what there is: one block.
+# ruff (pyflakes, pycodestyle, import order) and mypy (strict on chalicelib/, lenient on tests/): pyproject.toml.
+define STATIC_CHECKS
+$(BIN)/ruff check app.py chalicelib tests
+$(BIN)/mypy
+endef
+
 unit: install  ## the fast unit tier (tests/unit, marker `unit`): rules, schedule, session guard, no AWS world; seconds
 	$(BIN)/python -m pytest tests/unit -m unit -q -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: install  ## the broker's own IAM policies: parliament, no findings (tests/security checks their scoping)
+lint: install  ## ruff and mypy, then the broker's own IAM policies: parliament, no findings
+	$(STATIC_CHECKS)
 	$(BIN)/parliament --files .chalice/policy-dev.json,.chalice/policy-prod.json < /dev/null
 
 help:  ## this list: every target with its `##` comment

@@ -50,7 +50,7 @@ def may_see(catalog: Catalog, caller: Caller, request: AccessRequest) -> bool:
     person = caller.person
     profile = catalog.profiles.get(request.profile)  # gone from the catalog: its recorded approvers still see it
     approvers = profile.approvers if profile else {a.by for a in request.approvals}
-    return bool(person) and (person.id == request.requester or person.id in approvers)
+    return person is not None and (person.id == request.requester or person.id in approvers)
 
 
 def require_approver(catalog: Catalog, person: Person, request: AccessRequest) -> None:

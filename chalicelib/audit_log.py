@@ -16,7 +16,7 @@ import json
 import logging
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from chalicelib.domain.times import rfc3339
 
@@ -41,7 +41,7 @@ def sweep_pass(done: Mapping[str, int], repaired: int, errors: int, at: datetime
             "repaired": repaired, "errors": errors, "at": rfc3339(at)})
 
 
-def _write(line: dict) -> None:
+def _write(line: dict[str, Any]) -> None:
     """One write per line (threads of `make run` share standard output); the stream as it is now, so that a
     caller's redirection holds. A failed write is logged, never raised: the table already holds the event."""
     try:

@@ -24,8 +24,9 @@ from chalicelib.store.repository import Repository
 
 if TYPE_CHECKING:  # imported where first used: the worker and the Slack client pull in slack_sdk
     from chalicelib.slack.deferred import Deferred
+    from chalicelib.slack.jobs import Job
     from chalicelib.slack.web import SlackWeb
-    from chalicelib.slack.worker import Job, Worker
+    from chalicelib.slack.worker import Worker
 
 _lock = threading.RLock()  # building the broker builds the settings inside
 _built: dict[str, Any] = {}
@@ -88,8 +89,9 @@ def reset() -> None:
         deferred_work = _built.get("deferred")
         _built.clear()
         clients.reset()
-    if hasattr(deferred_work, "close"):  # a background runner must not run old jobs against the new wiring
-        deferred_work.close()
+    close = getattr(deferred_work, "close", None)
+    if close is not None:  # a background runner must not run old jobs against the new wiring
+        close()
 
 
 def secret(name: str) -> str:

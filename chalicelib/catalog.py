@@ -8,7 +8,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from chalicelib.domain.durations import format_duration, parse_duration
 from chalicelib.domain.errors import CatalogError, DomainError, quote
@@ -100,7 +100,7 @@ class TrustedTools:
         return f"TrustedTools({sorted(self.arns)!r})"
 
 
-def _role_key(match: re.Match) -> tuple[str, str, str]:
+def _role_key(match: re.Match[str]) -> tuple[str, str, str]:
     return match["partition"], match["account"], match["name"].lower()
 
 
@@ -282,8 +282,9 @@ def _target_accounts(raw: Any, source: str, partition: str) -> dict[str, GuardRo
 def _one_entry_per_person(people: dict[str, Person]) -> None:
     """One Slack user or IAM user on two entries would be one person counted twice: approving their own request,
     or giving two of the approvals a profile needs. IAM user names compare without case, as IAM compares them."""
-    for label, value_of in (("slack_user_id", lambda p: p.slack_user_id),
-                            ("iam_user", lambda p: p.iam_user and p.iam_user.casefold())):
+    readers: tuple[tuple[str, Callable[[Person], str | None]], ...] = (
+        ("slack_user_id", lambda p: p.slack_user_id), ("iam_user", lambda p: p.iam_user and p.iam_user.casefold()))
+    for label, value_of in readers:
         seen: dict[str, Person] = {}
         for person in people.values():
             value = value_of(person)
@@ -428,13 +429,13 @@ def _channel(value: Any, key: str) -> str | None:
     return value
 
 
-def _mapping(value: Any, key: str) -> dict:
+def _mapping(value: Any, key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CatalogError(f"{key}: must be a mapping, got {type(value).__name__}")
     return value
 
 
-def _known(spec: dict, key: str, allowed: set[str]) -> None:
+def _known(spec: dict[str, Any], key: str, allowed: set[str]) -> None:
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise CatalogError(f"{key}: unknown key {quote(unknown[0])}; known keys are {', '.join(sorted(allowed))}")

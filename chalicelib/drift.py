@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from chalicelib.aws.iam_grants import is_grant, policy_document, request_id_of
 from chalicelib.domain.errors import NotFound
@@ -59,7 +60,7 @@ def repair_drift(broker: Broker) -> list[str]:
     return repaired
 
 
-def _tampered(request: AccessRequest, document: dict, policy: dict) -> bool:
+def _tampered(request: AccessRequest, document: dict[str, Any], policy: dict[str, Any]) -> bool:
     """An active grant's policy must say exactly what the broker wrote for it, and be attached to one user."""
     assert request.grant is not None
     return (document != policy_document(request.role_arn, request.grant.expires_at)

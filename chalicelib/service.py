@@ -172,6 +172,7 @@ class Broker:
                 raise Forbidden("break-glass is for the person in trouble to ask themselves: a trusted tool may not "
                                 "use it on someone's behalf; request normal access for them instead")
         now = self.clock()
+        assert person.iam_user, "requester_of refuses a person without an IAM user"
         request = AccessRequest(
             id=self.new_id(now), profile=chosen.name, requester=person.id, requester_iam_user=person.iam_user,
             account=chosen.account, role_arn=chosen.role_arn, reason=reason, duration_seconds=seconds,
@@ -192,7 +193,10 @@ class Broker:
         try:
             stored = self.repo.create(request, event, idempotency, exclusive=exclusive)
         except IdempotentReplay:  # the key was claimed first (a retry, or a twin racing us): that request is the answer
-            return self.repo.claimed(idempotency)
+            assert idempotency is not None, "only a claim is replayed"
+            first = self.repo.claimed(idempotency)
+            assert first is not None, "a replayed claim names its request"
+            return first
         except Exclusive as taken:
             holder = self.repo.holder(taken.name)
             raise Conflict(f"{person.id} already has a live break-glass grant of profile {chosen.name}"
@@ -297,6 +301,7 @@ class Broker:
         if request.state == State.APPROVED:
             return self.apply_grant(request).state.value
         profile = self.catalog.profiles.get(request.profile)
+        assert request.grant is not None, "only an active grant is due for its warning"
         return self._nudge(request, lambda r: r.warn(now), {
             "expires_at": rfc3339(request.grant.expires_at),
             "extendable": bool(profile and profile.extension_allowed)})
@@ -320,6 +325,7 @@ class Broker:
         """Approved -> active: attach the grant policy, then record it. Safe to re-run; a failure in IAM
         ends the request `failed` with nothing left attached."""
         planned = request.grant
+        assert planned is not None, "an approved request carries its planned grant"
         if request.profile not in self.catalog.profiles:  # removed while the grant waited to be applied
             reason = f"profile {request.profile} was removed from the catalog before the grant was applied"
             return self._end(request.id, lambda r: r.fail(reason, self.clock()), SYSTEM_CALLER,
@@ -396,19 +402,21 @@ class Broker:
         def decide_and_apply(before: AccessRequest) -> Transition:
             after, kind = decide(before)
             if before.grant and after.grant and after.grant.expires_at != before.grant.expires_at:
-                end = after.grant.expires_at  # the expiry cut moves first: the old one would cut the new sessions
+                old, end = before.grant, after.grant.expires_at  # the new expiry cut first: the old would cut sessions
                 written = self._guard(after, "extension", lambda g, now: g.ending(after.requester_iam_user, end, now))
                 details["session_guard"] = "written" if written else "pending"
                 if not written:
                     after = dataclasses.replace(after, guard_pending=True)
                 try:
-                    self.grants.set_expiry(after.id, after.role_arn, after.grant.expires_at)
+                    self.grants.set_expiry(after.id, after.role_arn, end)
                 except GrantError as exc:
-                    raise Unavailable(f"{exc}; the grant still ends at {rfc3339(before.grant.expires_at)}, "
+                    raise Unavailable(f"{exc}; the grant still ends at {rfc3339(old.expires_at)}, "
                                       f"try again") from None
+                grant = after.grant
+                assert grant is not None
                 after = dataclasses.replace(after, grant=dataclasses.replace(
-                    after.grant, console_url=self._console_url(after.id, after.grant.expires_at)))
-                details["expires_at"] = rfc3339(after.grant.expires_at)
+                    grant, console_url=self._console_url(after.id, end)))
+                details["expires_at"] = rfc3339(end)
             return Transition(after, kind)
 
         return self._transition(request_id, decide_and_apply, caller, details, current=current)
@@ -445,7 +453,8 @@ class Broker:
             except Exception as exc:  # an alert never undoes a repair
                 log.warning("security alert not sent: %s", type(exc).__name__)
 
-    def record_repair(self, request: AccessRequest | None, request_id: str, action: str, details: dict) -> None:
+    def record_repair(self, request: AccessRequest | None, request_id: str, action: str,
+                      details: dict[str, Any]) -> None:
         event = Event(request_id, request.version if request else 0, EventKind.DRIFT_REPAIRED, self.clock(), SYSTEM,
                       "system", {"action": action, **details})
         self.repo.note(event)

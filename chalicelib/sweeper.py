@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 from chalicelib import audit_log
 from chalicelib.domain.errors import Conflict
-from chalicelib.drift import repair_drift
 from chalicelib.domain.requests import State
-from chalicelib.service import GUARD_STILL_PENDING, Broker
+from chalicelib.drift import repair_drift
 from chalicelib.ports import CUT_STANDS, GUARD_DUE
+from chalicelib.service import GUARD_STILL_PENDING, Broker
 
 log = logging.getLogger(__name__)
 # Approved first: a grant left half-applied by a crash is finished (or ended) before anything else; then ended
@@ -20,7 +20,7 @@ _DUE_STATES: tuple[State | str, ...] = (State.APPROVED, GUARD_DUE, State.ACTIVE,
 
 @dataclass
 class SweepReport:
-    done: Counter = field(default_factory=Counter)  # what was done -> how many: expired, reminder_sent, ...
+    done: Counter[str] = field(default_factory=Counter)  # what was done -> how many: expired, reminder_sent, ...
     repaired: list[str] = field(default_factory=list)  # drift repairs, as recorded in `drift_repaired` events
     errors: int = 0
 

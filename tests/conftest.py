@@ -77,7 +77,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def broker(world: World, clock: Clock):  # type: ignore[no-untyped-def]
+def broker(world: World, clock: Clock):
     """The app's own Broker, wired by bootstrap against a fresh, empty table, on the test's clock."""
     ddb = boto3.client("dynamodb")  # from the environment, like the app: tests/storage points it elsewhere
     if TABLE in ddb.list_tables()["TableNames"]:
@@ -134,7 +134,7 @@ class Api:
 
 
 @pytest.fixture
-def api(broker) -> Api:  # type: ignore[no-untyped-def]
+def api(broker) -> Api:
     import app
 
     with Client(app.app, stage_name="local", project_dir=str(Path(__file__).resolve().parent.parent)) as client:
@@ -142,13 +142,13 @@ def api(broker) -> Api:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def catalog_file(tmp_path: Path, broker, clock):  # type: ignore[no-untyped-def]
+def catalog_file(tmp_path: Path, broker, clock):
     """Returns `use(change)`: rewires the app with the demo catalog changed by `change(doc)`."""
     import yaml
 
     demo = Path(__file__).resolve().parent.parent / "chalicelib" / "catalog" / "demo.yaml"
 
-    def use(change, notifier=None) -> Any:  # type: ignore[no-untyped-def]
+    def use(change, notifier=None) -> Any:
         doc = yaml.safe_load(demo.read_text())
         change(doc)
         path = tmp_path / "catalog.yaml"
@@ -163,7 +163,7 @@ def catalog_file(tmp_path: Path, broker, clock):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def iam_simulator():  # type: ignore[no-untyped-def]
+def iam_simulator():
     """tools.iam_evaluator.evaluate, a real IAM policy evaluator; fails (never skips) when it is not installed."""
     from tools import iam_evaluator
 

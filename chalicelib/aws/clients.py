@@ -24,7 +24,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "dynamodb": ("BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems"),
     # The session guard's three (aws/session_guard.py) run in target accounts, with the guard role's credentials.
     "iam": ("AttachUserPolicy", "CreatePolicy", "CreatePolicyVersion", "DeletePolicy", "DeletePolicyVersion",
-            "DeleteRolePolicy", "DetachUserPolicy", "GetPolicy", "GetPolicyVersion", "GetRolePolicy", "ListEntitiesForPolicy",
+            "DeleteRolePolicy", "DetachUserPolicy", "GetPolicy", "GetPolicyVersion", "GetRolePolicy",
+            "ListEntitiesForPolicy",
             "ListPolicies", "ListPolicyVersions", "PutRolePolicy", "TagPolicy"),
     "lambda": ("Invoke",),
     "ssm": ("GetParameter",),

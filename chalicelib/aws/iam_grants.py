@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import random
-import urllib.parse
 import time
+import urllib.parse
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.aws import clients
 from chalicelib.domain.times import rfc3339
@@ -135,7 +136,8 @@ class IamGrants:
                 return None
             raise GrantError(_explain("read a policy under the broker's path", exc)) from None
         document = found["PolicyVersion"]["Document"]
-        return json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
+        parsed: dict[str, Any] = json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
+        return parsed
 
     def _delete_policy(self, arn: str) -> None:
         """IAM refuses (DeleteConflict) to delete a policy that still has older versions, which only an
@@ -160,7 +162,7 @@ class IamGrants:
             if not version["IsDefaultVersion"]:
                 self._ignore_missing("delete_policy_version", PolicyArn=arn, VersionId=version["VersionId"])
 
-    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[list[dict]]:
+    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
         marker = None
         while True:
             page = self._call(operation, **kwargs, **({"Marker": marker} if marker else {}))
@@ -241,7 +243,7 @@ def _retryable(exc: ClientError) -> bool:
 
 
 def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _explain(action: str, exc: ClientError) -> str:

@@ -59,4 +59,4 @@ class ParameterStore:
             _reading.secret = False
         if not value:
             raise SecretUnavailable(f"secret parameter {parameter} is empty")
-        return value
+        return str(value)

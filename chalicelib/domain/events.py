@@ -4,7 +4,7 @@ the notifier and the sweeper react to it. The values are what the table and the 
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple, TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from chalicelib.domain.requests import AccessRequest

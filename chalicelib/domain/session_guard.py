@@ -20,7 +20,6 @@ A cut can no longer match a live session once cut + MAX_SESSION is past (session
 `MaxSessionDuration` 3600 on the switch roles), and is then pruned. Every operation is idempotent."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from dataclasses import dataclass

@@ -127,5 +127,6 @@ def json_body(blueprint: Blueprint, allowed: dict[str, type | tuple[type, ...]],
 
 def _kind(kinds: type | tuple[type, ...]) -> str:
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    return " or ".join({str: "string", int: "integer", dict: "object", list: "array", bool: "boolean"}.get(k, k.__name__)
+    names = {str: "string", int: "integer", dict: "object", list: "array", bool: "boolean"}
+    return " or ".join(names.get(k, k.__name__)
                        for k in kinds)

@@ -9,7 +9,7 @@ import functools
 import hashlib
 import json
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from chalice import Blueprint, Response
 
@@ -20,6 +20,7 @@ from chalicelib.catalog import Catalog
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, quote
 from chalicelib.ports import IdempotencyClaim
 from chalicelib.slack import parse, texts
+from chalicelib.slack.jobs import Job
 from chalicelib.slack.verify import is_authentic
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,9 @@ def _require_our_workspace(origin: parse.Origin) -> None:
                             f"its catalog names (slack.team_id, slack.api_app_id)")
 
 
-def defer(kind: str, **job: Any) -> None:
-    bootstrap.deferred().submit({"kind": kind, **job})
+def defer(kind: str, **fields: Any) -> None:
+    """Hands a job (one of the shapes in chalicelib/slack/jobs.py) to the deferred runner."""
+    bootstrap.deferred().submit(cast(Job, {"kind": kind, **fields}))
 
 
 def ephemeral(text: str) -> Response:

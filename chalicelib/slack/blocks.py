@@ -7,15 +7,25 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, ContextBlock, InputBlock, MarkdownTextObject,
-                                     Option, PlainTextInputElement, SectionBlock, StaticSelectElement)
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
 from slack_sdk.models.views import View
 
 from chalicelib.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, State
-from chalicelib.slack.texts import escape, local_time, mention, utc
 from chalicelib.slack.texts import approvers as approvers_text
+from chalicelib.slack.texts import escape, local_time, mention, utc
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 

@@ -19,9 +19,9 @@ from chalicelib.domain.requests import AccessRequest, Event
 from chalicelib.ports import Outbox
 from chalicelib.settings import Settings
 from chalicelib.slack import sealed
+from chalicelib.slack.jobs import AlertJob, Job, NotifyJob
 
 log = logging.getLogger(__name__)
-Job = dict[str, Any]
 
 
 class Deferred(Protocol):
@@ -94,7 +94,7 @@ class LambdaInvoke:
         self._client: Any = None
 
     def submit(self, job: Job) -> None:
-        envelope = sealed.seal(job, self._key(), self._clock())
+        envelope = sealed.seal(dict(job), self._key(), self._clock())
         if self._client is None:
             from chalicelib.aws import clients
 
@@ -124,17 +124,17 @@ class DeferredNotifier:
 
     def alert(self, text: str) -> None:
         """Something the security channel must hear that belongs to no one request (a foreign policy removed)."""
-        self.deferred.submit({"kind": "alert", "text": text})
+        self.deferred.submit(AlertJob(kind="alert", text=text))
 
     def resend_due(self, now: datetime) -> list[str]:
         sent = []
         for job in self.outbox.take_due(now):
             self.deferred.submit(job)
-            sent.append(job["request_id"])
+            sent.append(str(job["request_id"]))
         return sent
 
 
-def notify_job(request_id: str, event: Event, attempts: int = 0) -> Job:
+def notify_job(request_id: str, event: Event, attempts: int = 0) -> NotifyJob:
     return {"kind": "notify", "request_id": request_id, "attempts": attempts,
             "event": {"kind": event.kind, "version": event.version, "at": event.at.isoformat(),
                       "actor": event.actor, "channel": event.channel, "details": event.details}}

@@ -4,6 +4,7 @@ Where a message was posted (channel and ts) is recorded as a `slack_posted` even
 worker can update it later and a retried notification never posts twice."""
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from typing import Callable
@@ -12,8 +13,17 @@ from chalicelib.catalog import Catalog
 from chalicelib.domain.events import ENDINGS, SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event
 from chalicelib.ports import RequestLog, SlackApi
-from chalicelib.slack.blocks import (Message, approval_message, as_dicts, ended_message, expiry_warning,
-                                     extension_asked, extension_outcome, grant_message, reminder_message)
+from chalicelib.slack.blocks import (
+    Message,
+    approval_message,
+    as_dicts,
+    ended_message,
+    expiry_warning,
+    extension_asked,
+    extension_outcome,
+    grant_message,
+    reminder_message,
+)
 from chalicelib.slack.web import SlackFailure
 
 log = logging.getLogger(__name__)
@@ -45,18 +55,19 @@ class SlackNotifier:
         steps: list[Step] = []
         approvals = {purpose: where for purpose, where in posted.items() if purpose.split(":")[0] == "approval"}
         for where in approvals.values():
-            steps.append(lambda where=where: self._keep_true(request, where, approval_message))
+            steps.append(functools.partial(self._keep_true, request, where, approval_message))
         if not approvals and event.kind in (EventKind.CREATED, EventKind.BREAK_GLASS_ACTIVATED):
             for purpose, channel in self._approval_places(request):
-                steps.append(lambda purpose=purpose, channel=channel: self._post(
-                    request, purpose, channel, approval_message(self.catalog, request)))
-        nudge = {EventKind.REMINDER_SENT: reminder_message, EventKind.EXTENSION_REQUESTED: extension_asked}.get(
-            event.kind)
+                steps.append(functools.partial(self._post, request, purpose, channel,
+                                               approval_message(self.catalog, request)))
+        nudges: dict[str, Callable[[Catalog, AccessRequest], Message]] = {
+            EventKind.REMINDER_SENT: reminder_message, EventKind.EXTENSION_REQUESTED: extension_asked}
+        nudge = nudges.get(event.kind)
         for purpose, (channel, ts) in approvals.items() if nudge else ():
             once = f"{event.kind}:{event.version}{purpose.removeprefix('approval')}"
-            if once not in posted:
-                steps.append(lambda once=once, channel=channel, ts=ts: self._post(
-                    request, once, channel, nudge(self.catalog, request), thread_ts=ts))
+            if nudge and once not in posted:
+                steps.append(functools.partial(self._post, request, once, channel, nudge(self.catalog, request),
+                                               thread_ts=ts))
         security = self.catalog.security_channel
         if event.kind == EventKind.BREAK_GLASS_ACTIVATED and security and "security" not in posted:
             steps.append(lambda: self._post(request, "security", security, approval_message(self.catalog, request)))

@@ -165,7 +165,7 @@ def _spoken_duration(typed: str) -> str:
     parts = re.findall(r"([0-9]{1,9})\s*([a-z]+)", typed.lower())
     units = [_UNIT_WORDS.get(unit) for _, unit in parts]
     whole = re.fullmatch(r"(?:[0-9]{1,9}\s*[a-z]+\s*)+", typed.lower())
-    in_order = units == sorted(units, key=_UNIT_ORDER.index) if None not in units else False
+    in_order = units == sorted(units, key=lambda unit: _UNIT_ORDER.index(unit or "")) if None not in units else False
     if not whole or not in_order or len(set(units)) != len(units):
         return typed
     return "".join(f"{amount}{unit}" for (amount, _), unit in zip(parts, units))
@@ -238,7 +238,7 @@ def _metadata(raw: Any) -> dict[str, str]:
     return data
 
 
-def _obj(value: Any, name: str) -> dict:
+def _obj(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Malformed(f"{name} must be a JSON object")
     return value
@@ -257,4 +257,4 @@ def _user(value: Any) -> str:
 def _request_id(value: Any) -> str:
     if not is_request_id(value):
         raise Malformed("the button's value is not a request id")
-    return value
+    return str(value)

@@ -109,13 +109,13 @@ _MARKUP = re.compile(r"<(?P<kind>[@#!]?)(?P<target>[^<>|]*)(?:\|(?P<label>[^<>]*
 def plain(catalog: Catalog, text: str) -> str:
     """`text` for the places Slack shows as plain text (errors under a form field): mentions become `@person`,
     channels `#C123`, dates and links their fallback text, escapes their characters."""
-    def readable(found: re.Match) -> str:
+    def readable(found: re.Match[str]) -> str:
         kind, target, label = found["kind"], found["target"], found["label"]
         if kind == "@":
             person = catalog.person_by_slack_id(target)
             return f"@{person.id if person else target}"
         if label:
-            return label
+            return str(label)
         return f"#{target}" if kind == "#" else target
 
     return _MARKUP.sub(readable, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

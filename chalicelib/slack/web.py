@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -32,7 +32,7 @@ class SlackWeb:
         """One Web API call (chat.postMessage, chat.update, views.open, ...) with JSON params."""
         for attempt in (1, 2):
             try:
-                return dict(self._client.api_call(method, json=params).data)
+                return dict(cast(dict[str, Any], self._client.api_call(method, json=params).data))
             except SlackApiError as exc:
                 error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
                 retry_after = _retry_after(exc.response.headers) if error == "ratelimited" else None

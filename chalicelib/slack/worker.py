@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, cast
 from urllib.parse import urlsplit
 
 from chalicelib.access_rules import Caller
@@ -18,13 +18,13 @@ from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.ports import Outbox, SlackApi
 from chalicelib.service import Broker
 from chalicelib.slack import blocks, sealed, texts
+from chalicelib.slack.jobs import ActJob, AlertJob, Job, NotifyJob, OpenViewJob, RespondJob
 from chalicelib.slack.notifier import SlackNotifier
 from chalicelib.slack.web import SlackFailure
 
 log = logging.getLogger(__name__)
 _TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
 MAX_ATTEMPTS = 8  # about two hours of retries with the backoff below (1 min doubling, at most 1 h)
-Job = dict[str, Any]
 
 
 class Worker:
@@ -40,11 +40,11 @@ class Worker:
         """What the worker function runs: a job sealed by the broker's own functions within the window, or nothing.
         A refusal is logged (why, never the key or the job) and nothing of the job is done."""
         try:
-            job = sealed.open_sealed(envelope, self._job_key(), self._broker().clock())
+            job = cast(Job, sealed.open_sealed(envelope, self._job_key(), self._broker().clock()))
         except (sealed.Refused, SecretUnavailable) as exc:
-            job = envelope.get("job", envelope) if isinstance(envelope, dict) else None  # sealed, or a bare job
+            refused = envelope.get("job", envelope) if isinstance(envelope, dict) else None  # sealed, or a bare job
             log.error("worker refused a job (kind %.40r): %s; nothing done",
-                      job.get("kind") if isinstance(job, dict) else None, exc)
+                      refused.get("kind") if isinstance(refused, dict) else None, exc)
             return False
         self.run(job)
         return True
@@ -61,7 +61,7 @@ class Worker:
         except Exception:
             log.exception("deferred %s failed", job["kind"])
 
-    def notify(self, broker: Broker, job: Job) -> None:
+    def notify(self, broker: Broker, job: NotifyJob) -> None:
         """Tells Slack about one event. A failure is recorded on the request and retried later (the outbox)."""
         request = broker.repo.get(job["request_id"])
         raw = job["event"]
@@ -75,7 +75,7 @@ class Worker:
             log.exception("telling Slack about %s of request %s failed", event.kind, request.id)
             self._failed(broker, job, request, event, "notify", type(exc).__name__, None)
 
-    def _failed(self, broker: Broker, job: Job, request: AccessRequest, event: Event, method: str, error: str,
+    def _failed(self, broker: Broker, job: NotifyJob, request: AccessRequest, event: Event, method: str, error: str,
                 retry_after: float | None) -> None:
         """Records the failure on the request and puts the job in the outbox for the sweeper, with backoff."""
         attempt = int(job.get("attempts", 0)) + 1
@@ -90,7 +90,7 @@ class Worker:
             log.error("gave up telling Slack about %s of request %s after %d attempts", event.kind, request.id,
                       attempt)
 
-    def open_view(self, broker: Broker, job: Job) -> None:
+    def open_view(self, broker: Broker, job: OpenViewJob) -> None:
         who = broker.caller_from_slack(job["user_id"])
         if who.person is None:
             return self._reply(job, texts.unmapped(job["user_id"]))
@@ -120,7 +120,7 @@ class Worker:
                                     if job["view"] == "request_access" else "."))
             raise
 
-    def act(self, broker: Broker, job: Job) -> None:
+    def act(self, broker: Broker, job: ActJob) -> None:
         """A button or `revoke <id>`: the same service call the HTTP API makes; refusals answered ephemerally."""
         who: Caller = broker.caller_from_slack(job["user_id"])
         if who.person is None:
@@ -145,10 +145,10 @@ class Worker:
         except DomainError as exc:
             self._reply(job, texts.problem(exc.detail))
 
-    def respond(self, broker: Broker, job: Job) -> None:
+    def respond(self, broker: Broker, job: RespondJob) -> None:
         self._answer(job["response_url"], job["message"])
 
-    def alert(self, broker: Broker, job: Job) -> None:
+    def alert(self, broker: Broker, job: AlertJob) -> None:
         """Posts a security alert to the catalog's security channel (drift repair found a policy that is not a
         grant, or a session guard fell back to the whole-role cut). Logged as an error too, so nothing depends on
         Slack."""
@@ -159,7 +159,7 @@ class Worker:
         self._web().call("chat.postMessage", channel=channel, text=str(job.get("text", ""))[:3000],
                          unfurl_links=False)
 
-    def _reply(self, job: Job, text: str) -> None:
+    def _reply(self, job: OpenViewJob | ActJob, text: str) -> None:
         if job.get("response_url"):
             self._answer(job["response_url"], {"response_type": "ephemeral", "replace_original": False, "text": text})
 
@@ -199,6 +199,7 @@ def is_slack_response_url(url: Any, prefixes: tuple[str, ...]) -> bool:
     return False
 
 
-_HANDLERS: dict[str, Callable[[Worker, Broker, Job], None]] = {
+# Each handler takes its own kind of job: the kind in the job picks the handler.
+_HANDLERS: dict[str, Callable[[Worker, Broker, Any], None]] = {
     "notify": Worker.notify, "open_view": Worker.open_view, "act": Worker.act, "respond": Worker.respond,
     "alert": Worker.alert}

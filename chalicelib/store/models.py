@@ -6,7 +6,7 @@ lease is (LOCK#<name>, LOCK). Indexes are sparse: an item is in an index only
 while it holds that index's key attributes."""
 from __future__ import annotations
 
-from pynamodb.attributes import (JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute)
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 

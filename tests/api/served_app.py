@@ -13,7 +13,7 @@ from tools.local_server import serving
 
 
 @pytest.fixture(scope="module")
-def served(world) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def served(world) -> Iterator[str]:
     """The base URL of the app on chalice's local server (SigV4 checked, X-Local-Principal on unsigned calls), an
     empty table, the demo catalog, the real clock."""
     from chalicelib import bootstrap

@@ -13,7 +13,7 @@ from tools.world import SOURCE_ACCOUNT
 BOB = f"arn:aws:iam::{SOURCE_ACCOUNT}:user/bob"
 
 
-def two_requests(api, clock) -> None:  # type: ignore[no-untyped-def]
+def two_requests(api, clock) -> None:
     api.create(as_="s3-access")
     api.create(as_="alice")
     clock.advance(minutes=1)  # the export ends at `until` (now), exclusive
@@ -25,7 +25,7 @@ def next_link(headers: dict) -> str:
     return found.group(1)
 
 
-def test_locally_the_next_link_has_no_prefix_and_leads_on(api, clock) -> None:  # type: ignore[no-untyped-def]
+def test_locally_the_next_link_has_no_prefix_and_leads_on(api, clock) -> None:
     two_requests(api, clock)
     first = api.get("/v1/audit?limit=1", "bob")
     link = next_link(first.headers)
@@ -36,7 +36,7 @@ def test_locally_the_next_link_has_no_prefix_and_leads_on(api, clock) -> None:  
     assert parse_qs(urlsplit(link).query)["limit"] == ["1"]  # the page size the caller asked for carries on
 
 
-def test_deployed_the_next_link_carries_the_stage(api, clock) -> None:  # type: ignore[no-untyped-def]
+def test_deployed_the_next_link_carries_the_stage(api, clock) -> None:
     import app
 
     two_requests(api, clock)
@@ -50,7 +50,7 @@ def test_deployed_the_next_link_carries_the_stage(api, clock) -> None:  # type: 
     assert json.loads(local.body.decode().splitlines()[0])["kind"]
 
 
-def test_behind_a_custom_domain_the_link_keeps_its_base_path(api, clock) -> None:  # type: ignore[no-untyped-def]
+def test_behind_a_custom_domain_the_link_keeps_its_base_path(api, clock) -> None:
     import app
 
     two_requests(api, clock)

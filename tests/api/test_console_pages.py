@@ -13,18 +13,18 @@ from chalicelib.sweeper import sweep
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"  # Chromium's
 
 
-def granted(api) -> dict:  # type: ignore[no-untyped-def]
+def granted(api) -> dict:
     request = api.create(duration="1h")
     return api.post(f"/v1/requests/{request['id']}/approve", "bob").json
 
 
-def text(response) -> str:  # type: ignore[no-untyped-def]
+def text(response) -> str:
     """What a reader sees: the page's text, tags dropped, entities decoded, spaces collapsed."""
     body = re.sub(r"</?(?:p|h1|main|body)\b[^>]*>", "\n", response.body.decode().split("<body>", 1)[1])
     return " ".join(unescape(re.sub(r"<[^>]+>", "", body)).split())
 
 
-def test_a_revoked_grant_shows_when_it_ended_and_how_to_ask_again(api, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_revoked_grant_shows_when_it_ended_and_how_to_ask_again(api, clock) -> None:
     request = granted(api)
     clock.advance(minutes=10)
     api.post(f"/v1/requests/{request['id']}/revoke", "s3-access")
@@ -41,7 +41,7 @@ def test_a_revoked_grant_shows_when_it_ended_and_how_to_ask_again(api, clock) ->
 
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_an_expired_grant_says_it_expired_at_its_end(api, broker, clock, swept) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_grant_says_it_expired_at_its_end(api, broker, clock, swept) -> None:
     request = granted(api)
     clock.advance(hours=1, minutes=30)
     if swept:
@@ -53,7 +53,7 @@ def test_an_expired_grant_says_it_expired_at_its_end(api, broker, clock, swept) 
     assert f"It expired: your access ran until {ends}." in text(page)
 
 
-def test_an_old_link_of_an_extended_grant_points_to_the_newer_one(api, clock) -> None:  # type: ignore[no-untyped-def]
+def test_an_old_link_of_an_extended_grant_points_to_the_newer_one(api, clock) -> None:
     request = granted(api)
     api.post(f"/v1/requests/{request['id']}/extend", "s3-access", {"duration": "1h"})
     extended = api.post(f"/v1/requests/{request['id']}/approve", "bob").json
@@ -65,7 +65,7 @@ def test_an_old_link_of_an_extended_grant_points_to_the_newer_one(api, clock) ->
     assert api.get(extended["grant"]["console_url"], headers={"Accept": BROWSER}).status_code == 302
 
 
-def test_a_link_that_is_not_ours_is_a_403_page_without_details(api) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_that_is_not_ours_is_a_403_page_without_details(api) -> None:
     url = granted(api)["grant"]["console_url"]
     page = api.get(url[:-3] + "xyz", headers={"Accept": BROWSER})
     assert page.status_code == 403 and page.headers["Content-Type"].startswith("text/html")
@@ -74,7 +74,7 @@ def test_a_link_that_is_not_ours_is_a_403_page_without_details(api) -> None:  # 
     assert "/request-access <profile>" in said and "&lt;profile&gt;" in page.body.decode()
 
 
-def test_the_page_sends_no_referrer_runs_no_script_and_is_not_cached(api) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_sends_no_referrer_runs_no_script_and_is_not_cached(api) -> None:
     request = granted(api)
     api.post(f"/v1/requests/{request['id']}/revoke", "s3-access")
     page = api.get(request["grant"]["console_url"], headers={"Accept": BROWSER})
@@ -86,7 +86,7 @@ def test_the_page_sends_no_referrer_runs_no_script_and_is_not_cached(api) -> Non
 
 @pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/problem+json",
                                     "text/html;q=0.5, application/json"])
-def test_api_clients_keep_problem_json(api, accept) -> None:  # type: ignore[no-untyped-def]
+def test_api_clients_keep_problem_json(api, accept) -> None:
     request = granted(api)
     api.post(f"/v1/requests/{request['id']}/revoke", "s3-access")
     answer = api.get(request["grant"]["console_url"], headers={"Accept": accept} if accept else {})
@@ -96,7 +96,7 @@ def test_api_clients_keep_problem_json(api, accept) -> None:  # type: ignore[no-
     assert answer.headers["Vary"] == "Accept"
 
 
-def test_catalog_text_is_escaped(api, catalog_file) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_text_is_escaped(api, catalog_file) -> None:
     def hostile(doc: dict) -> None:
         doc["profiles"]["s3-prod"]["display_name"] = '<img src=x onerror="alert(1)"> & "prod"'
 
@@ -115,5 +115,5 @@ def test_catalog_text_is_escaped(api, catalog_file) -> None:  # type: ignore[no-
     ("text/html;q=0", False), ("text/html;q=0.5, application/problem+json", False),
     ("text/html;q=oops", False), ("text/html, application/json", True),
 ])
-def test_who_gets_html(accept, html) -> None:  # type: ignore[no-untyped-def]
+def test_who_gets_html(accept, html) -> None:
     assert prefers_html(accept) is html

@@ -24,7 +24,7 @@ def is_problem(status: int, content_type: str, body: bytes) -> dict:
     return problem
 
 
-def test_test_client_405_names_the_methods_the_route_answers(api) -> None:  # type: ignore[no-untyped-def]
+def test_test_client_405_names_the_methods_the_route_answers(api) -> None:
     answer = api.call("DELETE", "/v1/requests", "alice")
     assert answer.status_code == 405
     problem = is_problem(405, answer.headers["Content-Type"], answer.body)
@@ -33,7 +33,7 @@ def test_test_client_405_names_the_methods_the_route_answers(api) -> None:  # ty
     assert answer.headers["Allow"] in ("GET, POST", "POST, GET")  # Chalice's Allow header stays
 
 
-def test_test_client_415_names_what_to_send(api) -> None:  # type: ignore[no-untyped-def]
+def test_test_client_415_names_what_to_send(api) -> None:
     answer = api.post("/v1/requests", "alice", "profile=s3-prod", headers={"Content-Type": "text/plain"})
     assert answer.status_code == 415
     problem = is_problem(415, answer.headers["Content-Type"], answer.body)

@@ -52,7 +52,7 @@ class Cli:
 
 
 @pytest.fixture(scope="module")
-def tool_keys(world) -> Keys:  # type: ignore[no-untyped-def]
+def tool_keys(world) -> Keys:
     """A session of role ticket-bot in the source account: how an internal tool calls the API."""
     world.emulator.enforce_iam(False)  # the world has no administrator of the source account
     try:
@@ -71,7 +71,7 @@ def tool_keys(world) -> Keys:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def served(world, tool_keys: Keys,  # type: ignore[no-untyped-def]
+def served(world, tool_keys: Keys,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on chalice's local server with SigV4 checked, an empty table, and the demo catalog plus the tool."""
     catalog = yaml.safe_load((ROOT / "chalicelib" / "catalog" / "demo.yaml").read_text())
@@ -96,7 +96,7 @@ def served(world, tool_keys: Keys,  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def cli(world, served: str, tool_keys: Keys, tmp_path: Path) -> Cli:  # type: ignore[no-untyped-def]
+def cli(world, served: str, tool_keys: Keys, tmp_path: Path) -> Cli:
     """Profiles s3-access, alice, bob, carol and ticket-bot; an AWS config file of the test's own; a HOME of its
     own (the AWS CLI caches assumed-role credentials there)."""
     credentials = tmp_path / "credentials"

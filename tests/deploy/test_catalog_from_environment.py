@@ -28,7 +28,7 @@ def changed_demo(path: Path) -> Path:
     return path
 
 
-def test_make_run_and_make_demo_serve_the_catalog_the_environment_names(  # type: ignore[no-untyped-def]
+def test_make_run_and_make_demo_serve_the_catalog_the_environment_names(
         world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ACCESS_BROKER_CATALOG", str(changed_demo(tmp_path / "catalog.yaml")))
     with serving(quiet=True) as url:  # what tools/run_local.py and tools/demo.py serve the app with
@@ -56,7 +56,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy
 
 
-def test_make_package_gives_every_function_the_catalog_the_environment_names(  # type: ignore[no-untyped-def]
+def test_make_package_gives_every_function_the_catalog_the_environment_names(
         project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     changed_demo(project / CATALOG)
     monkeypatch.setenv("ACCESS_BROKER_CATALOG", CATALOG)
@@ -73,7 +73,7 @@ def test_make_package_gives_every_function_the_catalog_the_environment_names(  #
         assert {CATALOG, CATALOG + ".json"} <= set(archive.namelist())  # the YAML and its precompiled copy
 
 
-def test_make_package_refuses_a_catalog_the_zip_would_not_carry(  # type: ignore[no-untyped-def]
+def test_make_package_refuses_a_catalog_the_zip_would_not_carry(
         project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ACCESS_BROKER_CATALOG", str(changed_demo(tmp_path / "elsewhere" / "catalog.yaml")))
     with pytest.raises(SystemExit) as refused:

@@ -17,14 +17,14 @@ CHALICE_DEFAULT_MB = 128
 
 
 @pytest.fixture(scope="module")
-def templates(tmp_path_factory):  # type: ignore[no-untyped-def]
+def templates(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ALLOW_DEMO_CATALOG", "1")  # prod with the demo catalog, asked for explicitly
         written = package("prod", tmp_path_factory.mktemp("package"))
     return json.loads(written["cloudformation"].read_text()), json.loads(written["terraform"].read_text())
 
 
-def test_the_sam_template_gives_each_function_its_configured_memory(templates) -> None:  # type: ignore[no-untyped-def]
+def test_the_sam_template_gives_each_function_its_configured_memory(templates) -> None:
     sam, _ = templates
     functions = {logical: r["Properties"] for logical, r in sam["Resources"].items()
                  if r["Type"] == "AWS::Serverless::Function"}
@@ -33,7 +33,7 @@ def test_the_sam_template_gives_each_function_its_configured_memory(templates) -
         assert functions[logical]["MemorySize"] == function_memory_mb("prod", name), name
 
 
-def test_terraform_gives_each_function_the_same_memory(templates) -> None:  # type: ignore[no-untyped-def]
+def test_terraform_gives_each_function_the_same_memory(templates) -> None:
     _, terraform = templates
     functions = terraform["resource"]["aws_lambda_function"]
     assert {name: f["memory_size"] for name, f in functions.items()} == {

@@ -18,13 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def stub():  # type: ignore[no-untyped-def]
+def stub():
     started = SlackStub().start()
     yield started
     started.stop()
 
 
-def local_env(path: Path, world, stub: SlackStub) -> None:  # type: ignore[no-untyped-def]
+def local_env(path: Path, world, stub: SlackStub) -> None:
     """.local/env as `make run` writes it, with its local Slack stub."""
     env = {**run_local._environment(world.emulator.endpoint, world.keys["broker"], 8000),
            "SLACK_API_URL": stub.api_url, "SLACK_BOT_TOKEN": run_local.STUB_BOT_TOKEN, "SLACK_STUB_URL": stub.url,
@@ -38,7 +38,7 @@ def make_sweep(env_file: Path, **extra: str) -> subprocess.CompletedProcess:
                           env={"PATH": os.environ["PATH"], **extra}, capture_output=True, text=True, timeout=120)
 
 
-def test_make_sweep_tells_the_requester_their_access_ended(  # type: ignore[no-untyped-def]
+def test_make_sweep_tells_the_requester_their_access_ended(
         api, broker, world, clock, stub, tmp_path) -> None:
     clock.advance(hours=-2)  # asked for and granted two hours ago, for one hour
     request = api.create(duration="1h")
@@ -54,7 +54,7 @@ def test_make_sweep_tells_the_requester_their_access_ended(  # type: ignore[no-u
     assert any("Access expired" in text for text in told), stub.calls()
 
 
-def test_the_placeholder_token_reaches_env_but_a_real_one_does_not(  # type: ignore[no-untyped-def]
+def test_the_placeholder_token_reaches_env_but_a_real_one_does_not(
         world, stub, tmp_path) -> None:
     local_env(tmp_path / "stub", world, stub)
     assert f"SLACK_BOT_TOKEN={run_local.STUB_BOT_TOKEN}\n" in (tmp_path / "stub").read_text()
@@ -64,7 +64,7 @@ def test_the_placeholder_token_reaches_env_but_a_real_one_does_not(  # type: ign
     assert "xoxb-real" not in (tmp_path / "real").read_text()
 
 
-def test_without_a_bot_token_make_sweep_refuses_in_one_line(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_bot_token_make_sweep_refuses_in_one_line(world, tmp_path) -> None:
     env = {**run_local._environment(world.emulator.endpoint, world.keys["broker"], 8000),
            "SLACK_BOT_TOKEN": "xoxb-real-1234", "SLACK_SIGNING_SECRET": "0123456789abcdef"}
     run_local._write_env(tmp_path / "env", env, world.credentials_file)  # a real Slack: its token stays out

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory):  # type: ignore[no-untyped-def]
+def packaged(tmp_path_factory):
     out = tmp_path_factory.mktemp("package")
     written = package("prod", out)
     return {"sam": json.loads(written["cloudformation"].read_text()),
@@ -27,11 +27,11 @@ def packaged(tmp_path_factory):  # type: ignore[no-untyped-def]
             "paths": written}
 
 
-def test_cfn_lint_passes_on_the_sam_template(packaged) -> None:  # type: ignore[no-untyped-def]
+def test_cfn_lint_passes_on_the_sam_template(packaged) -> None:
     cfn_lint(packaged["paths"]["cloudformation"])  # raises SystemExit with the findings
 
 
-def test_the_table_is_merged_from_the_one_definition(packaged) -> None:  # type: ignore[no-untyped-def]
+def test_the_table_is_merged_from_the_one_definition(packaged) -> None:
     table = packaged["sam"]["Resources"][TABLE_RESOURCE]
     props, definition = table["Properties"], table_definition("access-broker-prod")
     for key in ("TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes"):
@@ -43,7 +43,7 @@ def test_the_table_is_merged_from_the_one_definition(packaged) -> None:  # type:
     assert props["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
 
 
-def test_functions_schedule_environment_and_policy_are_in_the_template(packaged) -> None:  # type: ignore[no-untyped-def]
+def test_functions_schedule_environment_and_policy_are_in_the_template(packaged) -> None:
     resources = packaged["sam"]["Resources"]
     functions = {r["Properties"]["FunctionName"]: r for r in resources.values()
                  if r["Type"] == "AWS::Serverless::Function"}
@@ -60,7 +60,7 @@ def test_functions_schedule_environment_and_policy_are_in_the_template(packaged)
     assert not any("Value" in str(v) and "xoxb" in str(v) for v in resources.values()), "a secret value leaked"
 
 
-def test_terraform_output_has_the_same_table(packaged) -> None:  # type: ignore[no-untyped-def]
+def test_terraform_output_has_the_same_table(packaged) -> None:
     tables = [t["resource"]["aws_dynamodb_table"][TABLE_RESOURCE] for t in packaged["tf"]
               if "aws_dynamodb_table" in t.get("resource", {})]
     assert len(tables) == 1
@@ -75,7 +75,7 @@ def test_terraform_output_has_the_same_table(packaged) -> None:  # type: ignore[
                                                        "access-broker-prod-worker"}
 
 
-def test_the_worker_has_no_invoker_but_iam(packaged) -> None:  # type: ignore[no-untyped-def]
+def test_the_worker_has_no_invoker_but_iam(packaged) -> None:
     """No resource-based permission, URL or event source on the worker (issue 13): Lambda's resource policies
     can only allow, so identity policies decide, and the broker's name only this function. Lambda keeps an
     undelivered job no longer than the worker would accept its seal."""
@@ -91,7 +91,7 @@ def test_the_worker_has_no_invoker_but_iam(packaged) -> None:  # type: ignore[no
     assert config["maximum_event_age_in_seconds"] == window
 
 
-def test_each_zip_carries_bytecode_for_every_module(packaged) -> None:  # type: ignore[no-untyped-def]
+def test_each_zip_carries_bytecode_for_every_module(packaged) -> None:
     """Lambda cannot write __pycache__ into /var/task: without bytecode in the zip, every cold start compiles
     each module it imports (make bench: ~640 ms to the first answer instead of ~260)."""
     for fmt in ("cloudformation", "terraform"):
@@ -107,7 +107,7 @@ def test_each_zip_carries_bytecode_for_every_module(packaged) -> None:  # type: 
             assert "chalicelib/catalog/demo.yaml.json" in names, "the catalog is not precompiled"
 
 
-def test_the_unpacked_zip_loads_on_its_own_without_yaml(packaged, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_unpacked_zip_loads_on_its_own_without_yaml(packaged, tmp_path) -> None:
     """What Lambda runs: the zip's contents and the standard library, nothing from this checkout or venv; the
     catalog comes from its precompiled JSON, so PyYAML is not imported on a cold start; clients load the zip's
     slimmed models."""

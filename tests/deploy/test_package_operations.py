@@ -31,7 +31,7 @@ NAMES = {"api_handler": "access-broker-prod", "worker": "access-broker-prod-work
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):  # type: ignore[no-untyped-def]
+def built(tmp_path_factory):
     written = make_package.package("prod", tmp_path_factory.mktemp("package"))
     terraform = {p.name: json.loads(p.read_text()) for p in sorted(written["terraform"].parent.glob("*.tf.json"))}
     return {"sam": json.loads(written["cloudformation"].read_text()), "tf": terraform, "paths": written}
@@ -46,7 +46,7 @@ def tf_resources(built: dict[str, Any], kind: str) -> dict[str, Any]:
             for name, r in document.get("resource", {}).get(kind, {}).items()}
 
 
-def test_every_function_logs_to_its_own_group_with_the_retention_parameter(built) -> None:  # type: ignore
+def test_every_function_logs_to_its_own_group_with_the_retention_parameter(built) -> None:
     sam = built["sam"]
     assert sam["Parameters"]["LogRetentionDays"]["Default"] == 90
     groups = of_type(sam, "AWS::Logs::LogGroup")
@@ -61,7 +61,7 @@ def test_every_function_logs_to_its_own_group_with_the_retention_parameter(built
     assert built["tf"]["operations.tf.json"]["variable"]["log_retention_days"]["default"] == 90
 
 
-def test_failed_worker_jobs_land_in_the_queue_the_broker_may_send_to(built) -> None:  # type: ignore
+def test_failed_worker_jobs_land_in_the_queue_the_broker_may_send_to(built) -> None:
     sam = built["sam"]
     config = sam["Resources"]["Worker"]["Properties"]["EventInvokeConfig"]
     assert config["MaximumRetryAttempts"] == 1 and config["MaximumEventAgeInSeconds"] == 900
@@ -82,7 +82,7 @@ def test_failed_worker_jobs_land_in_the_queue_the_broker_may_send_to(built) -> N
     assert tf_resources(built, "aws_sqs_queue")["worker_failures"]["name"] == name
 
 
-def test_each_alarm_watches_something_the_template_makes_and_tells_the_topic(built) -> None:  # type: ignore
+def test_each_alarm_watches_something_the_template_makes_and_tells_the_topic(built) -> None:
     sam = built["sam"]
     assert "AlarmTopicArn" in sam["Parameters"] and "Default" not in sam["Parameters"]["AlarmTopicArn"]
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(sam, "AWS::CloudWatch::Alarm").values()}
@@ -113,13 +113,13 @@ def test_each_alarm_watches_something_the_template_makes_and_tells_the_topic(bui
     assert all(a["alarm_actions"] == ["${var.alarm_topic_arn}"] for a in tf_alarms.values())
 
 
-def test_the_session_guard_filter_reads_every_functions_log(built) -> None:  # type: ignore
+def test_the_session_guard_filter_reads_every_functions_log(built) -> None:
     guarded = [f["Properties"]["LogGroupName"] for f in of_type(built["sam"], "AWS::Logs::MetricFilter").values()
                if f["Properties"]["MetricTransformations"][0]["MetricName"] == "SessionGuardFailures"]
     assert sorted(g["Ref"] for g in guarded) == sorted(f"{logical}LogGroup" for logical in FUNCTIONS.values())
 
 
-def test_one_broker_role_whose_arn_the_target_accounts_trust(built) -> None:  # type: ignore
+def test_one_broker_role_whose_arn_the_target_accounts_trust(built) -> None:
     sam = built["sam"]
     roles = of_type(sam, "AWS::IAM::Role")
     assert list(roles) == [ROLE] and roles[ROLE]["Properties"]["RoleName"] == "access-broker-prod"
@@ -132,7 +132,7 @@ def test_one_broker_role_whose_arn_the_target_accounts_trust(built) -> None:  # 
     assert built["tf"]["operations.tf.json"]["output"]["BrokerRoleArn"]["value"] == "${aws_iam_role.broker.arn}"
 
 
-def test_the_public_url_comes_from_the_api_itself_without_a_cycle(built) -> None:  # type: ignore
+def test_the_public_url_comes_from_the_api_itself_without_a_cycle(built) -> None:
     sam = built["sam"]
     derived = {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"}
     for function in of_type(sam, "AWS::Serverless::Function").values():
@@ -146,7 +146,7 @@ def test_the_public_url_comes_from_the_api_itself_without_a_cycle(built) -> None
             "ACCESS_BROKER_PUBLIC_URL"]
 
 
-def test_the_cycle_check_finds_the_handler_naming_the_api_that_names_it(built) -> None:  # type: ignore
+def test_the_cycle_check_finds_the_handler_naming_the_api_that_names_it(built) -> None:
     by_name = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:access-broker-prod/"
     sam = json.loads(json.dumps(built["sam"]).replace(by_name, "${APIHandler.Arn}/"))
     assert cloudformation_cycle(sam) == ["APIHandler", "RestAPI", "APIHandler"]
@@ -157,7 +157,7 @@ def test_the_cycle_check_finds_the_handler_naming_the_api_that_names_it(built) -
     assert "aws_lambda_function.api_handler" in terraform_cycle(documents)
 
 
-def test_the_deployer_policy_covers_every_kind_of_resource_in_the_template(built) -> None:  # type: ignore
+def test_the_deployer_policy_covers_every_kind_of_resource_in_the_template(built) -> None:
     """Whoever deploys needs to create each kind of resource the template has: a new kind fails here until
     tools/deployer_policy.py allows its creation."""
     creates = {"AWS::Serverless::Function": "lambda:CreateFunction", "AWS::Serverless::Api": "apigateway:POST",
@@ -201,7 +201,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy
 
 
-def test_a_changed_source_account_reaches_the_policy_make_package_builds(  # type: ignore[no-untyped-def]
+def test_a_changed_source_account_reaches_the_policy_make_package_builds(
         project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     catalog = yaml.safe_load((ROOT / make_package.DEMO_CATALOG).read_text())
     catalog["source_account"] = "999999999999"
@@ -219,7 +219,7 @@ def test_a_changed_source_account_reaches_the_policy_make_package_builds(  # typ
     assert policy["PolicyDocument"] == json.loads(on_disk)
 
 
-def test_api_gateways_own_403_is_problem_json_like_the_apps(built) -> None:  # type: ignore
+def test_api_gateways_own_403_is_problem_json_like_the_apps(built) -> None:
     """API Gateway answers an unknown route (or an unsigned call to a signed one) before the app runs: the packaged
     API's gateway responses make that answer problem+json too, in both outputs."""
     (api,) = of_type(built["sam"], "AWS::Serverless::Api").values()

@@ -4,6 +4,7 @@ a compromised broker key made an Allow *:* policy there, tagged it as another st
 from __future__ import annotations
 
 import json
+
 from chalicelib.aws.iam_grants import POLICY_PATH, policy_document
 from chalicelib.sweeper import sweep
 

@@ -12,9 +12,8 @@ from botocore.exceptions import ClientError
 
 from chalicelib.domain.session_guard import POLICY_NAME, Guard
 from chalicelib.sweeper import sweep
-from tools.world import BUCKET, ROLE_NAME, TARGET_ACCOUNT, Keys, aws_client
-
 from tests.expiry.conftest import People
+from tools.world import BUCKET, ROLE_NAME, TARGET_ACCOUNT, Keys, aws_client
 
 ROLE_ARN = f"arn:aws:iam::{TARGET_ACCOUNT}:role/{ROLE_NAME}"
 

@@ -14,11 +14,11 @@ from chalicelib.drift import repair_drift
 from chalicelib.sweeper import sweep
 
 
-def _before_first_call(target, method: str, run) -> None:  # type: ignore[no-untyped-def]
+def _before_first_call(target, method: str, run) -> None:
     """Makes `target.method` run `run()` just before its first call does its own work."""
     real, calls = getattr(target, method), []
 
-    def racing(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def racing(*args, **kwargs):
         if not calls:
             calls.append(1)
             run()

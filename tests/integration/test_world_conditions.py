@@ -18,8 +18,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tools.moto_conditions import iso
-from tools.world import (BUCKET, GUARD_EXTERNAL_ID, GUARD_ROLE, ROLE_NAME, SOURCE_ACCOUNT, TARGET_ACCOUNT, Emulator,
-                         Keys, aws_client, start_world)
+from tools.world import (
+    BUCKET,
+    GUARD_EXTERNAL_ID,
+    GUARD_ROLE,
+    ROLE_NAME,
+    SOURCE_ACCOUNT,
+    TARGET_ACCOUNT,
+    Emulator,
+    Keys,
+    aws_client,
+    start_world,
+)
 
 ROLE_ARN = f"arn:aws:iam::{TARGET_ACCOUNT}:role/{ROLE_NAME}"
 DENIED = {"AccessDenied", "AccessDeniedException"}

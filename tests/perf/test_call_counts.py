@@ -11,7 +11,7 @@ from chalicelib.ports import IdempotencyClaim
 from chalicelib.sweeper import sweep
 
 
-def calls_of(broker, action) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def calls_of(broker, action) -> dict[str, int]:
     with AwsCalls(broker) as calls:
         action()
     return dict(calls.operations)

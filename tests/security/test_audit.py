@@ -16,11 +16,11 @@ from chalicelib.sweeper import sweep
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def z(when) -> str:  # type: ignore[no-untyped-def]
+def z(when) -> str:
     return quote(when.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-def export(api, who: str = "bob", limit: int = 1000, **window) -> list[dict]:  # type: ignore[no-untyped-def]
+def export(api, who: str = "bob", limit: int = 1000, **window) -> list[dict]:
     """Every line of the export, following the cursor page by page."""
     query = "&".join(f"{k}={z(v)}" for k, v in window.items())
     lines, cursor, pages = [], None, 0
@@ -38,7 +38,7 @@ def export(api, who: str = "bob", limit: int = 1000, **window) -> list[dict]:  #
 
 
 @pytest.fixture
-def history(api, broker, clock):  # type: ignore[no-untyped-def]
+def history(api, broker, clock):
     """Three days of requests: one granted and revoked, one denied, one timed out, one cancelled."""
     start = clock()
     granted = api.create(as_="s3-access")

@@ -19,18 +19,18 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, dict]] = []
 
-    def notify(self, request, event) -> None:  # type: ignore[no-untyped-def]
+    def notify(self, request, event) -> None:
         self.events.append((event.kind, request.state.value, event.details))
 
 
 @pytest.fixture
-def heard(api, catalog_file) -> Recorder:  # type: ignore[no-untyped-def]
+def heard(api, catalog_file) -> Recorder:
     recorder = Recorder()
     catalog_file(lambda doc: doc["profiles"].update({"s3-break-glass": BREAK_GLASS}), notifier=recorder)
     return recorder
 
 
-def break_glass(api, reason: str = REASON, **extra):  # type: ignore[no-untyped-def]
+def break_glass(api, reason: str = REASON, **extra):
     return api.post("/v1/requests", "alice", {"profile": "s3-break-glass", "reason": reason, "break_glass": True,
                                               **extra})
 

@@ -20,7 +20,7 @@ def claims(token: str) -> dict:
 
 
 @pytest.fixture
-def two_grants(api):  # type: ignore[no-untyped-def]
+def two_grants(api):
     mine = api.post(f"/v1/requests/{api.create()['id']}/approve", "bob").json
     theirs = api.post(f"/v1/requests/{api.create(as_='alice')['id']}/approve", "carol").json
     return [r["grant"]["console_url"].removeprefix("/v1/console/") for r in (mine, theirs)], mine, theirs

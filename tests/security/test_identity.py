@@ -28,7 +28,7 @@ def test_every_v1_route_but_health_openapi_and_console_has_the_iam_authorizer() 
 
 
 @pytest.fixture
-def stage(broker, monkeypatch):  # type: ignore[no-untyped-def]
+def stage(broker, monkeypatch):
     """A test client on a chosen stage; settings are rebuilt so the stage's environment is read afresh."""
     opened = []
 

@@ -31,7 +31,7 @@ def matches(pattern: str, line: dict[str, Any]) -> bool:
     body = pattern.strip()
     assert body.startswith("{") and body.endswith("}"), pattern
     for condition in body[1:-1].split("&&"):
-        field, op, text, number = _CONDITION.match(condition.strip()).groups()  # type: ignore[union-attr]
+        field, op, text, number = _CONDITION.match(condition.strip()).groups()
         value = line.get(field)
         if op == "=" and value != (text if text is not None else int(number)):
             return False
@@ -51,7 +51,7 @@ def unreachable(doc: dict) -> None:
     doc["target_accounts"] = {TARGET_ACCOUNT: {"external_id": "not-what-the-guard-role-trusts"}}
 
 
-def test_each_event_of_a_request_is_one_json_line(api, capfd) -> None:  # type: ignore[no-untyped-def]
+def test_each_event_of_a_request_is_one_json_line(api, capfd) -> None:
     request = api.create()
     api.post(f"/v1/requests/{request['id']}/approve", "bob")
     api.post(f"/v1/requests/{request['id']}/revoke", "s3-access")
@@ -71,7 +71,7 @@ def test_each_event_of_a_request_is_one_json_line(api, capfd) -> None:  # type: 
                for w in written), "ids, names, kinds and times only: never an event's details"
 
 
-def test_a_failed_session_guard_write_is_a_line_the_guard_alarm_counts(  # type: ignore[no-untyped-def]
+def test_a_failed_session_guard_write_is_a_line_the_guard_alarm_counts(
         api, catalog_file, capfd) -> None:
     catalog_file(unreachable)  # the target account refuses the guard role: the grant works, its guard is pending
     request = api.create()
@@ -84,7 +84,7 @@ def test_a_failed_session_guard_write_is_a_line_the_guard_alarm_counts(  # type:
     assert metric("SessionGuardFailures", written) == 1
 
 
-def test_each_sweep_pass_is_one_line_the_heartbeat_and_error_alarms_read(  # type: ignore[no-untyped-def]
+def test_each_sweep_pass_is_one_line_the_heartbeat_and_error_alarms_read(
         api, catalog_file, capfd) -> None:
     broker = catalog_file(unreachable)
     request = api.create()

@@ -54,7 +54,7 @@ def test_awaiting_me_lists_what_others_ask_and_never_an_approvers_own_request(ap
 # -- break-glass: a reason of 20 characters is enough, 19 is not
 
 @pytest.fixture
-def break_glass_profile(api, catalog_file) -> None:  # type: ignore[no-untyped-def]
+def break_glass_profile(api, catalog_file) -> None:
     catalog_file(lambda doc: doc["profiles"].update({"s3-break-glass": BREAK_GLASS}))
 
 

@@ -32,14 +32,14 @@ CONFIG = schemathesis.config.SchemathesisConfig.from_dict({
 
 
 @pytest.fixture(scope="module")
-def served(world) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def served(world) -> Iterator[str]:
     """The app on chalice's local server (what `make run` serves), in a thread, on a free port."""
     with serving() as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def served_schema(served: str):  # type: ignore[no-untyped-def]
+def served_schema(served: str):
     """The document as the server serves it, not as the code builds it."""
     return schemathesis.openapi.from_url(f"{served}/v1/openapi.json", config=CONFIG)
 
@@ -60,14 +60,14 @@ def fewest_cases(method: str, path: str) -> int:
 
 @pytest.mark.parametrize("method, path, mode", CASES, ids=[f"{m} {p} {g.value}" for m, p, g in CASES])
 def test_generated_cases_find_no_server_error_and_no_schema_break(served, served_schema, method, path,
-                                                                  mode) -> None:  # type: ignore[no-untyped-def]
+                                                                  mode) -> None:
     operation = served_schema[path][method]
     sent: list = []
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    def throw(case) -> None:  # type: ignore[no-untyped-def]
+    def throw(case) -> None:
         sent.append(case)
         case.call_and_validate(base_url=served, headers=AS_BOB)
 

@@ -26,7 +26,7 @@ VALUES = {
 
 
 @contextmanager
-def admin(world) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def admin(world) -> Iterator[None]:
     """Sets the world up as an operator would (enforcement off), then hands it back enforced."""
     world.emulator.enforce_iam(False)
     try:
@@ -35,12 +35,12 @@ def admin(world) -> Iterator[None]:  # type: ignore[no-untyped-def]
         world.emulator.enforce_iam(True)
 
 
-def ssm(world):  # type: ignore[no-untyped-def]
+def ssm(world):
     return aws_client(world.emulator.endpoint, "ssm", account=SOURCE_ACCOUNT)
 
 
 @pytest.fixture
-def deployed_secrets(world, broker, monkeypatch):  # type: ignore[no-untyped-def]
+def deployed_secrets(world, broker, monkeypatch):
     """The stage names its secrets' parameters, as dev and prod do in .chalice/config.json; no values in the env."""
     with admin(world):
         for name in ("ACCESS_BROKER_CONSOLE_KEY", "SLACK_SIGNING_SECRET"):
@@ -108,7 +108,7 @@ def test_locally_secrets_come_from_the_environment(world, monkeypatch) -> None:
 
 
 @pytest.fixture
-def slack_stub(monkeypatch):  # type: ignore[no-untyped-def]
+def slack_stub(monkeypatch):
     """Slack's Web API on loopback: the notifier posts there, with the bot token read from Secrets Manager."""
     stub = SlackStub().start()
     monkeypatch.setenv("SLACK_API_URL", stub.api_url)

@@ -24,7 +24,7 @@ LIST = command_body("U01BOB", "list", "https://hooks.slack.invalid/commands/1")
 
 
 @pytest.fixture(scope="module")
-def trapped(world):  # type: ignore[no-untyped-def]
+def trapped(world):
     patch = pytest.MonkeyPatch()
     patch.setenv("SLACK_SIGNING_SECRET", SECRET)
     patch.setenv("ACCESS_BROKER_TABLE", "access-broker-no-such-table")
@@ -39,7 +39,7 @@ def now() -> int:
     return int(bootstrap.broker().clock().timestamp())
 
 
-def test_the_trap_springs_for_a_genuine_request(trapped) -> None:  # type: ignore[no-untyped-def]
+def test_the_trap_springs_for_a_genuine_request(trapped) -> None:
     response = trapped.post("/slack/commands", headers=signed_headers(SECRET, LIST, now()), body=LIST)
     assert response.status_code != 401
     assert b"went wrong" in response.body, "a signed `list` should have reached (the missing) storage"
@@ -55,7 +55,7 @@ headers = st.dictionaries(
 @pytest.mark.parametrize("path", PATHS)
 @given(body=st.binary(max_size=2000), sent=headers)
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-def test_random_bodies_and_headers_get_401(trapped, path: str, body: bytes, sent: dict) -> None:  # type: ignore[no-untyped-def]
+def test_random_bodies_and_headers_get_401(trapped, path: str, body: bytes, sent: dict) -> None:
     response = trapped.post(path, headers={"Content-Type": "application/x-www-form-urlencoded", **sent}, body=body)
     assert response.status_code == 401, (sent, body[:80])
     assert response.body in (b"", ""), "a 401 says nothing"
@@ -70,7 +70,7 @@ signatures = st.one_of(st.from_regex(r"v0=[0-9a-f]{64}", fullmatch=True),
        offset=st.integers(-WINDOW_S + 5, WINDOW_S - 5))  # inside, whatever the clock does meanwhile
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_random_signatures_inside_the_window_get_401(trapped, path: str, body: bytes, signature: str,
-                                                     offset: int) -> None:  # type: ignore[no-untyped-def]
+                                                     offset: int) -> None:
     """A fresh timestamp gets past the window check: the signature itself is what refuses these."""
     sent = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(now() + offset),
             "X-Slack-Signature": signature}
@@ -82,7 +82,7 @@ def test_random_signatures_inside_the_window_get_401(trapped, path: str, body: b
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("tamper", ["wrong secret", "body changed", "too old", "too new", "no signature",
                                     "signature of another time", "v1 scheme"])
-def test_almost_genuine_requests_get_401(trapped, path: str, tamper: str) -> None:  # type: ignore[no-untyped-def]
+def test_almost_genuine_requests_get_401(trapped, path: str, tamper: str) -> None:
     stamp = now()
     headers = signed_headers(SECRET, LIST, stamp)
     body = LIST
@@ -103,6 +103,6 @@ def test_almost_genuine_requests_get_401(trapped, path: str, tamper: str) -> Non
     assert response.status_code == 401, tamper
 
 
-def test_the_clock_used_is_the_brokers(trapped) -> None:  # type: ignore[no-untyped-def]
+def test_the_clock_used_is_the_brokers(trapped) -> None:
     """Guards the tests above: they sign with the broker's clock, which is the wall clock here."""
     assert abs(now() - time.time()) < 5

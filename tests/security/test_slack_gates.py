@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -47,14 +47,14 @@ class Door:
 
 
 @pytest.fixture
-def door(api, catalog_file, monkeypatch):  # type: ignore[no-untyped-def]
+def door(api, catalog_file, monkeypatch):
     """Returns `open(change=None)`: the app rebuilt with Slack's signing secret and the demo catalog changed."""
     import app
 
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
 
-    def open_(change=lambda doc: None):  # type: ignore[no-untyped-def]
+    def open_(change=lambda doc: None):
         broker = catalog_file(change)
         return Door(client, broker)
 

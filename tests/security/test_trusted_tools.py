@@ -12,7 +12,7 @@ BODY = {"profile": "s3-prod", "duration": "1h", "reason": "INC-42: restore the e
 
 
 @pytest.fixture
-def tool_api(api, broker):  # type: ignore[no-untyped-def]
+def tool_api(api, broker):
     bootstrap.broker(clock=broker.clock, catalog=dataclasses.replace(broker.catalog, trusted_tools=frozenset({TOOL})))
     return api
 

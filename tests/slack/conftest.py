@@ -52,7 +52,8 @@ class Slack:
             secret, body, stamp, retry), body=body)
         text = response.body.decode() if isinstance(response.body, bytes) else response.body
         response.text = text
-        response.json = json.loads(text) if text and response.headers.get("Content-Type") == "application/json" else None
+        is_json = response.headers.get("Content-Type") == "application/json"
+        response.json = json.loads(text) if text and is_json else None
         return response
 
     def command(self, text: str, as_: str = "s3-access", **kw: Any) -> Any:
@@ -101,7 +102,7 @@ class Slack:
 
 
 @pytest.fixture
-def slack(broker, slack_stub: SlackStub, clock) -> Iterator[Slack]:  # type: ignore[no-untyped-def]
+def slack(broker, slack_stub: SlackStub, clock) -> Iterator[Slack]:
     import app
 
     with Client(app.app, stage_name="local", project_dir=str(Path(__file__).resolve().parents[2])) as client:

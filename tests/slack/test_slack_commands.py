@@ -9,7 +9,7 @@ def requests_of(person: str) -> list:
     return bootstrap.broker().repo.by_requester(person, 50, None).items
 
 
-def test_request_access_creates_a_request_and_answers_ephemerally(slack) -> None:  # type: ignore[no-untyped-def]
+def test_request_access_creates_a_request_and_answers_ephemerally(slack) -> None:
     answer = slack.command("s3-prod 2h fixing the export")
     assert answer.status_code == 200
     assert answer.json["response_type"] == "ephemeral"
@@ -30,13 +30,13 @@ def test_request_access_creates_a_request_and_answers_ephemerally(slack) -> None
     assert [b["type"] for b in post.body["blocks"]][-1] == "actions"
 
 
-def test_durations_in_every_documented_form(slack) -> None:  # type: ignore[no-untyped-def]
+def test_durations_in_every_documented_form(slack) -> None:
     for text, seconds in (("s3-prod 90m a", 5400), ("s3-prod PT2H b", 7200), ("s3-prod c", 3600)):
         assert slack.command(text).status_code == 200
     assert sorted(r.duration_seconds for r in requests_of("s3-access")) == [3600, 5400, 7200]
 
 
-def test_unknown_profile_lists_what_they_may_request(slack) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_profile_lists_what_they_may_request(slack) -> None:
     answer = slack.command("s3-dev 1h testing")
     assert answer.json["response_type"] == "ephemeral"
     assert "unknown profile 's3-dev'" in answer.json["text"]
@@ -44,20 +44,20 @@ def test_unknown_profile_lists_what_they_may_request(slack) -> None:  # type: ig
     assert requests_of("s3-access") == []
 
 
-def test_bad_duration_and_missing_reason_are_explained(slack) -> None:  # type: ignore[no-untyped-def]
+def test_bad_duration_and_missing_reason_are_explained(slack) -> None:
     assert "outside what profile s3-prod allows: 15m to 4h" in slack.command("s3-prod 9h too long").json["text"]
     assert "`90m`, `2h`" in slack.command("s3-prod 2hourz oops").json["text"]
     assert "reason is required" in slack.command("s3-prod 1h").json["text"]
     assert requests_of("s3-access") == []
 
 
-def test_an_unmapped_slack_user_is_told_how_to_get_mapped(slack) -> None:  # type: ignore[no-untyped-def]
+def test_an_unmapped_slack_user_is_told_how_to_get_mapped(slack) -> None:
     answer = slack.command("s3-prod 1h test", as_="U09STRANGER")
     assert "`U09STRANGER` is not in access-broker's catalog" in answer.json["text"]
     assert "slack_user_id: U09STRANGER" in answer.json["text"]
 
 
-def test_help_and_list(slack) -> None:  # type: ignore[no-untyped-def]
+def test_help_and_list(slack) -> None:
     assert "/request-access <profile> [duration] <reason>" in slack.command("help").json["text"]
     assert "no requests yet" in slack.command("list").json["text"]
     request_id = slack.create()
@@ -68,7 +68,7 @@ def test_help_and_list(slack) -> None:  # type: ignore[no-untyped-def]
     assert f"*Waiting for your decision:*\n• `{request_id}` *s3-prod* for 1h: pending from <@U01S3ACCESS>" in for_bob
 
 
-def test_alone_it_opens_a_form_with_the_profiles_they_may_request(slack) -> None:  # type: ignore[no-untyped-def]
+def test_alone_it_opens_a_form_with_the_profiles_they_may_request(slack) -> None:
     answer = slack.command("")
     assert answer.status_code == 200 and answer.text == ""
     slack.drain()
@@ -80,7 +80,7 @@ def test_alone_it_opens_a_form_with_the_profiles_they_may_request(slack) -> None
     assert "Duration" in seen and "Reason" in seen
 
 
-def test_slack_retries_never_create_a_second_request(slack) -> None:  # type: ignore[no-untyped-def]
+def test_slack_retries_never_create_a_second_request(slack) -> None:
     body = slack.command_body("s3-prod 1h retried by slack")
     first = slack.send("/slack/commands", body)
     again = slack.send("/slack/commands", body, retry=1)
@@ -91,7 +91,7 @@ def test_slack_retries_never_create_a_second_request(slack) -> None:  # type: ig
     assert len(slack.calls("chat.postMessage", "C01APPROVALS")) == 1
 
 
-def test_unsigned_stale_or_tampered_is_a_bare_401_writing_nothing(slack) -> None:  # type: ignore[no-untyped-def]
+def test_unsigned_stale_or_tampered_is_a_bare_401_writing_nothing(slack) -> None:
     body = slack.command_body("s3-prod 1h sneaky")
     now = int(slack.clock().timestamp())
     for response in (
@@ -107,7 +107,7 @@ def test_unsigned_stale_or_tampered_is_a_bare_401_writing_nothing(slack) -> None
     assert slack.calls() == []
 
 
-def test_a_signed_but_malformed_command_is_400(slack) -> None:  # type: ignore[no-untyped-def]
+def test_a_signed_but_malformed_command_is_400(slack) -> None:
     answer = slack.send("/slack/commands", b"text=s3-prod+1h+test&user_id=")
     assert answer.status_code == 400
     assert "Slack user id" in answer.text

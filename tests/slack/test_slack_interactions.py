@@ -18,7 +18,7 @@ def state_of(request_id: str) -> State:
     return bootstrap.broker().repo.get(request_id).state
 
 
-def test_approve_grants_updates_the_message_and_dms_the_requester(slack, world) -> None:  # type: ignore[no-untyped-def]
+def test_approve_grants_updates_the_message_and_dms_the_requester(slack, world) -> None:
     request_id = slack.create()
     assert len(slack.calls("chat.postMessage", "C01APPROVALS")) == 1
     answer = slack.click("approve", request_id, as_="bob")
@@ -49,10 +49,11 @@ def test_approve_grants_updates_the_message_and_dms_the_requester(slack, world) 
     assert "[Revoke now (I'm done)] [Extend]" in dm
 
 
-def test_the_pending_approval_message_matches_the_stored_block_kit(slack) -> None:  # type: ignore[no-untyped-def]
-    from chalicelib.slack.blocks import approval_message, as_dicts
-    from chalicelib.domain.requests import AccessRequest
+def test_the_pending_approval_message_matches_the_stored_block_kit(slack) -> None:
     from datetime import datetime, timezone
+
+    from chalicelib.domain.requests import AccessRequest
+    from chalicelib.slack.blocks import approval_message, as_dicts
 
     at = datetime(2026, 11, 28, 13, 0, tzinfo=timezone.utc)
     request = AccessRequest(id="01jbx5v6d8k2m3n4p5q6r7s8t9", profile="s3-prod", requester="s3-access",
@@ -65,7 +66,7 @@ def test_the_pending_approval_message_matches_the_stored_block_kit(slack) -> Non
     assert text == "Access request from <@U01S3ACCESS>: S3 prod for 2h (pending)"
 
 
-def test_self_approval_is_refused_ephemerally_and_changes_nothing(slack) -> None:  # type: ignore[no-untyped-def]
+def test_self_approval_is_refused_ephemerally_and_changes_nothing(slack) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="s3-access")
     slack.drain()
@@ -76,7 +77,7 @@ def test_self_approval_is_refused_ephemerally_and_changes_nothing(slack) -> None
     assert slack.calls("chat.update") == []
 
 
-def test_non_approvers_are_refused(slack) -> None:  # type: ignore[no-untyped-def]
+def test_non_approvers_are_refused(slack) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="alice")
     slack.drain()
@@ -84,7 +85,7 @@ def test_non_approvers_are_refused(slack) -> None:  # type: ignore[no-untyped-de
     assert "only approvers of profile s3-prod may decide: bob, carol" in slack.replies("alice")[0]
 
 
-def test_a_click_on_a_decided_request_says_who_decided_and_changes_nothing(slack) -> None:  # type: ignore[no-untyped-def]
+def test_a_click_on_a_decided_request_says_who_decided_and_changes_nothing(slack) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.drain()
@@ -99,7 +100,7 @@ def test_a_click_on_a_decided_request_says_who_decided_and_changes_nothing(slack
     assert slack.calls("views.open") == [], "no deny form for a decided request"
 
 
-def test_deny_asks_for_a_reason_then_tells_everyone(slack) -> None:  # type: ignore[no-untyped-def]
+def test_deny_asks_for_a_reason_then_tells_everyone(slack) -> None:
     request_id = slack.create()
     slack.click("deny", request_id, as_="carol")
     slack.drain()
@@ -119,7 +120,7 @@ def test_deny_asks_for_a_reason_then_tells_everyone(slack) -> None:  # type: ign
     assert f"Your request `{request_id}` for *S3 prod*: :x: Denied by @carol" in dm
 
 
-def test_deny_by_the_requester_is_refused_inside_the_modal(slack) -> None:  # type: ignore[no-untyped-def]
+def test_deny_by_the_requester_is_refused_inside_the_modal(slack) -> None:
     request_id = slack.create()
     answer = slack.submit("deny", {"reason": ""}, {"request_id": request_id}, as_="s3-access")
     assert answer.json["response_action"] == "errors"
@@ -127,7 +128,7 @@ def test_deny_by_the_requester_is_refused_inside_the_modal(slack) -> None:  # ty
     assert state_of(request_id) == State.PENDING
 
 
-def test_revoke_now_from_the_dm_ends_the_grant_and_the_buttons(slack, world) -> None:  # type: ignore[no-untyped-def]
+def test_revoke_now_from_the_dm_ends_the_grant_and_the_buttons(slack, world) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.drain()
@@ -143,7 +144,7 @@ def test_revoke_now_from_the_dm_ends_the_grant_and_the_buttons(slack, world) -> 
     assert "Access revoked by @s3-access" in slack.seen("chat.update", "C01APPROVALS")
 
 
-def test_revoke_subcommand(slack) -> None:  # type: ignore[no-untyped-def]
+def test_revoke_subcommand(slack) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.drain()
@@ -157,7 +158,7 @@ def test_revoke_subcommand(slack) -> None:  # type: ignore[no-untyped-def]
     assert "already revoked by <@U01S3ACCESS>" in slack.replies("s3-access")[-1]
 
 
-def test_two_approvals_show_progress(slack, catalog_file) -> None:  # type: ignore[no-untyped-def]
+def test_two_approvals_show_progress(slack, catalog_file) -> None:
     catalog_file(lambda doc: doc["profiles"]["s3-prod"].update(approvals_required=2))
     request_id = slack.create()
     assert "Waiting for approval (0 of 2)" in slack.seen("chat.postMessage", "C01APPROVALS")
@@ -176,7 +177,7 @@ def test_two_approvals_show_progress(slack, catalog_file) -> None:  # type: igno
     assert "[Approve]" not in message and state_of(request_id) == State.ACTIVE
 
 
-def test_the_request_form_submission_creates_a_request(slack) -> None:  # type: ignore[no-untyped-def]
+def test_the_request_form_submission_creates_a_request(slack) -> None:
     answer = slack.submit("request_access", {"profile": "s3-prod-short", "duration": "3m", "reason": "watch expiry"},
                           as_="alice")
     assert (answer.status_code, answer.text) == (200, "")
@@ -186,7 +187,7 @@ def test_the_request_form_submission_creates_a_request(slack) -> None:  # type: 
     assert f"Request `{request.id}`" in slack.replies("alice")[-1]
 
 
-def test_form_errors_show_under_the_field(slack) -> None:  # type: ignore[no-untyped-def]
+def test_form_errors_show_under_the_field(slack) -> None:
     answer = slack.submit("request_access", {"profile": "s3-prod", "duration": "9h", "reason": "x"}, as_="alice")
     assert list(answer.json["errors"]) == ["duration"] and "15m to 4h" in answer.json["errors"]["duration"]
     answer = slack.submit("request_access", {"profile": "s3-prod", "duration": "", "reason": ""}, as_="alice")
@@ -199,7 +200,7 @@ def test_form_errors_show_under_the_field(slack) -> None:  # type: ignore[no-unt
     interaction_body({"type": "block_actions", "user": {"id": "U01BOB"},
                       "actions": [{"action_id": "approve_everything", "value": "01jbx5v6d8k2m3n4p5q6r7s8t9"}]}),
 ])
-def test_malformed_or_unknown_actions_are_400_and_write_nothing(slack, body) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_or_unknown_actions_are_400_and_write_nothing(slack, body) -> None:
     request_id = slack.create()
     before = bootstrap.broker().repo.events(request_id)
     calls = len(slack.calls())
@@ -210,7 +211,7 @@ def test_malformed_or_unknown_actions_are_400_and_write_nothing(slack, body) -> 
     assert len(slack.calls()) == calls
 
 
-def test_break_glass_is_announced_to_approvers_and_security(slack, api, catalog_file):  # type: ignore[no-untyped-def]
+def test_break_glass_is_announced_to_approvers_and_security(slack, api, catalog_file):
     catalog_file(lambda doc: doc["profiles"].update({"s3-break-glass": {
         **doc["profiles"]["s3-prod"], "break_glass": True, "display_name": "S3 break-glass"}}))
     created = api.post("/v1/requests", "alice", {"profile": "s3-break-glass", "break_glass": True,
@@ -225,7 +226,7 @@ def test_break_glass_is_announced_to_approvers_and_security(slack, api, catalog_
     assert "Your break-glass access to *S3 break-glass* is active" in slack.seen("chat.postMessage", "U01ALICE")
 
 
-def test_extend_asks_the_approvers_again_and_the_grant_dm_follows(slack) -> None:  # type: ignore[no-untyped-def]
+def test_extend_asks_the_approvers_again_and_the_grant_dm_follows(slack) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.drain()
@@ -252,7 +253,7 @@ def test_extend_asks_the_approvers_again_and_the_grant_dm_follows(slack) -> None
     assert "now lasts until" in slack.seen("chat.postMessage", "U01S3ACCESS")
 
 
-def test_an_extension_can_be_denied_with_a_reason_form(slack) -> None:  # type: ignore[no-untyped-def]
+def test_an_extension_can_be_denied_with_a_reason_form(slack) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.drain()
@@ -267,7 +268,7 @@ def test_an_extension_can_be_denied_with_a_reason_form(slack) -> None:  # type: 
     assert "@bob denied extending your access" in slack.seen("chat.postMessage", "U01S3ACCESS")
 
 
-def test_extending_too_far_is_explained_in_the_form(slack) -> None:  # type: ignore[no-untyped-def]
+def test_extending_too_far_is_explained_in_the_form(slack) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.drain()
@@ -275,7 +276,7 @@ def test_extending_too_far_is_explained_in_the_form(slack) -> None:  # type: ign
     assert "the longest extension allowed is 3h" in answer.json["errors"]["duration"]
 
 
-def test_a_redelivered_click_grants_once_and_says_nothing_twice(slack, world) -> None:  # type: ignore[no-untyped-def]
+def test_a_redelivered_click_grants_once_and_says_nothing_twice(slack, world) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.click("approve", request_id, as_="bob", retry=1)
@@ -286,7 +287,7 @@ def test_a_redelivered_click_grants_once_and_says_nothing_twice(slack, world) ->
     assert slack.replies("bob") == []
 
 
-def test_a_grant_iam_refuses_ends_failed_and_the_requester_is_told(slack, catalog_file) -> None:  # type: ignore[no-untyped-def]
+def test_a_grant_iam_refuses_ends_failed_and_the_requester_is_told(slack, catalog_file) -> None:
     def add_dave(doc: dict) -> None:  # in the catalog, but with no IAM user in the account: IAM refuses
         doc["people"]["dave"] = {"iam_user": "dave", "slack_user_id": "U01DAVE"}
 

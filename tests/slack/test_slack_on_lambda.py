@@ -32,7 +32,7 @@ def worker_function(world: Any) -> Iterator[str]:
         world.emulator.enforce_iam(True)
 
 
-def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worker_function: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worker_function: str) -> None:
     invoker = LambdaInvoke(worker_function, bootstrap.job_key)
     invoker.submit({"kind": "notify", "request_id": "warm-up"})  # builds the client, signed as the broker
     sent: list[dict] = []
@@ -46,7 +46,7 @@ def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worke
     assert sealed.open_sealed(json.loads(call["body"]), bootstrap.job_key(), broker.clock()) == job
 
 
-def test_in_lambda_the_api_function_hands_work_to_the_worker(monkeypatch, worker_function: str) -> None:  # type: ignore[no-untyped-def]
+def test_in_lambda_the_api_function_hands_work_to_the_worker(monkeypatch, worker_function: str) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "access-broker-test")
     monkeypatch.setenv("ACCESS_BROKER_WORKER_FUNCTION", worker_function)
     bootstrap.reset()
@@ -57,7 +57,7 @@ def test_in_lambda_the_api_function_hands_work_to_the_worker(monkeypatch, worker
     bootstrap.reset()
 
 
-def test_a_command_on_lambda_answers_and_leaves_slack_to_the_worker(slack, clock, monkeypatch, worker_function):  # type: ignore[no-untyped-def]
+def test_a_command_on_lambda_answers_and_leaves_slack_to_the_worker(slack, clock, monkeypatch, worker_function):
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "access-broker-test")
     monkeypatch.setenv("ACCESS_BROKER_WORKER_FUNCTION", worker_function)
     bootstrap.reset()

@@ -11,16 +11,16 @@ from chalicelib import bootstrap
 from chalicelib.domain.requests import State
 
 
-def _stored(request_id: str):  # type: ignore[no-untyped-def]
+def _stored(request_id: str):
     return bootstrap.broker().repo.get(request_id)
 
 
-def _attached(world, user: str = "s3-access") -> list[str]:  # type: ignore[no-untyped-def]
+def _attached(world, user: str = "s3-access") -> list[str]:
     found = world.client("iam").list_attached_user_policies(UserName=user)["AttachedPolicies"]
     return [p["PolicyArn"] for p in found]
 
 
-def _granted(slack) -> str:  # type: ignore[no-untyped-def]
+def _granted(slack) -> str:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.drain()

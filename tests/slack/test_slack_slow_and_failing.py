@@ -15,7 +15,7 @@ def failures(request_id: str) -> list[dict]:
     return [e.details for e in bootstrap.broker().repo.events(request_id) if e.kind == "notify_failed"]
 
 
-def test_the_command_answer_does_not_wait_for_a_slow_web_api(slack) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_answer_does_not_wait_for_a_slow_web_api(slack) -> None:
     slow = slack.stub.hold("chat.postMessage")  # Slack takes its time (up to 5 s) until released
     answer = slack.command("s3-prod 1h fixing the export job")
     assert "Request `" in answer.json["text"]
@@ -27,7 +27,7 @@ def test_the_command_answer_does_not_wait_for_a_slow_web_api(slack) -> None:  # 
     assert posted.answered and posted.body["channel"] == "C01APPROVALS"
 
 
-def test_the_click_answer_does_not_wait_for_iam_or_the_web_api(slack) -> None:  # type: ignore[no-untyped-def]
+def test_the_click_answer_does_not_wait_for_iam_or_the_web_api(slack) -> None:
     request_id = slack.create()
     slow = slack.stub.hold("chat.update")
     answer = slack.click("approve", request_id, as_="bob")
@@ -40,7 +40,7 @@ def test_the_click_answer_does_not_wait_for_iam_or_the_web_api(slack) -> None:  
     assert all(c.answered for c in slack.calls("chat.update"))
 
 
-def test_channel_not_found_is_recorded_and_retried_later(slack, clock) -> None:  # type: ignore[no-untyped-def]
+def test_channel_not_found_is_recorded_and_retried_later(slack, clock) -> None:
     slack.stub.fail("chat.postMessage", "channel_not_found")
     request_id = slack.create()
     assert bootstrap.broker().repo.get(request_id).state == State.PENDING
@@ -63,7 +63,7 @@ def test_channel_not_found_is_recorded_and_retried_later(slack, clock) -> None: 
     assert len(slack.calls("chat.postMessage")) == 2
 
 
-def test_ratelimited_is_retried_after_retry_after(slack, clock) -> None:  # type: ignore[no-untyped-def]
+def test_ratelimited_is_retried_after_retry_after(slack, clock) -> None:
     slack.stub.fail("chat.postMessage", "ratelimited", retry_after=0)  # short: retried at once
     request_id = slack.create()
     assert len(slack.calls("chat.postMessage")) == 2 and failures(request_id) == []
@@ -89,7 +89,7 @@ def test_ratelimited_is_retried_after_retry_after(slack, clock) -> None:  # type
     assert len(slack.calls("chat.postMessage", "U01S3ACCESS")) == 1, "the requester is told once"
 
 
-def test_not_in_channel_never_undoes_an_approval(slack, world) -> None:  # type: ignore[no-untyped-def]
+def test_not_in_channel_never_undoes_an_approval(slack, world) -> None:
     request_id = slack.create()
     slack.stub.fail("chat.update", "not_in_channel", times=5)
     slack.click("approve", request_id, as_="bob")
@@ -101,7 +101,7 @@ def test_not_in_channel_never_undoes_an_approval(slack, world) -> None:  # type:
     assert {f["error"] for f in failures(request_id)} == {"not_in_channel"}
 
 
-def test_a_form_that_could_not_open_in_time_is_explained(slack) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_that_could_not_open_in_time_is_explained(slack) -> None:
     slack.stub.fail("views.open", "expired_trigger_id")
     slack.command("")
     slack.drain()

@@ -7,12 +7,12 @@ from chalicelib.domain.requests import State
 from chalicelib.sweeper import sweep
 
 
-def sweep_now(slack) -> None:  # type: ignore[no-untyped-def]
+def sweep_now(slack) -> None:
     sweep(bootstrap.broker(), repair=False)
     slack.drain()
 
 
-def test_a_reminder_goes_to_the_approval_message_thread_once(slack, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_reminder_goes_to_the_approval_message_thread_once(slack, clock) -> None:
     request_id = slack.create()
     [approval] = slack.calls("chat.postMessage", "C01APPROVALS")
     [posted] = [e for e in bootstrap.broker().repo.events(request_id) if e.kind == "slack_posted"]
@@ -25,7 +25,7 @@ def test_a_reminder_goes_to_the_approval_message_thread_once(slack, clock) -> No
     assert approval.body["channel"] == reminder.body["channel"]
 
 
-def test_warning_then_expiry_reach_the_requester(slack, clock) -> None:  # type: ignore[no-untyped-def]
+def test_warning_then_expiry_reach_the_requester(slack, clock) -> None:
     request_id = slack.create()
     slack.click("approve", request_id, as_="bob")
     slack.drain()
@@ -41,7 +41,7 @@ def test_warning_then_expiry_reach_the_requester(slack, clock) -> None:  # type:
     assert "Access expired" in slack.seen("chat.update", "C01APPROVALS")
 
 
-def test_a_timed_out_request_loses_its_buttons_and_the_requester_is_told(slack, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_timed_out_request_loses_its_buttons_and_the_requester_is_told(slack, clock) -> None:
     request_id = slack.create()
     clock.advance(hours=1, minutes=1)
     sweep_now(slack)
@@ -51,7 +51,7 @@ def test_a_timed_out_request_loses_its_buttons_and_the_requester_is_told(slack, 
     assert "no approver decided in time" in slack.seen("chat.postMessage", "U01S3ACCESS")
 
 
-def test_without_an_approval_channel_each_approver_gets_the_message(slack, catalog_file) -> None:  # type: ignore[no-untyped-def]
+def test_without_an_approval_channel_each_approver_gets_the_message(slack, catalog_file) -> None:
     catalog_file(lambda doc: doc["profiles"]["s3-prod"].pop("approval_channel"))
     request_id = slack.create()
     assert {c.body["channel"] for c in slack.calls("chat.postMessage")} == {"U01BOB", "U01CAROL"}

@@ -46,7 +46,7 @@ def elsewhere() -> Iterator[SlackStub]:
     stub.stop()
 
 
-def test_a_crafted_approve_job_naming_bob_does_nothing(slack, world, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_crafted_approve_job_naming_bob_does_nothing(slack, world, caplog) -> None:
     request_id = slack.create()
     before = len(slack.stub.calls())
 
@@ -62,7 +62,7 @@ def test_a_crafted_approve_job_naming_bob_does_nothing(slack, world, caplog) -> 
 
 @pytest.mark.parametrize("forgery", ["wrong key", "tampered", "replayed later", "no signature", "bad signature"])
 def test_a_job_with_a_bad_or_missing_seal_or_outside_the_window_is_refused(
-        slack, clock, caplog, forgery):  # type: ignore[no-untyped-def]
+        slack, clock, caplog, forgery):
     request_id = slack.create()
     job = bobs_approval(request_id, slack)
     envelope = {
@@ -82,7 +82,7 @@ def test_a_job_with_a_bad_or_missing_seal_or_outside_the_window_is_refused(
     assert KEY not in caplog.text and "v1=" not in caplog.text, "the log shows neither the key nor a signature"
 
 
-def test_a_genuine_job_within_the_window_runs(slack, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_genuine_job_within_the_window_runs(slack, clock) -> None:
     """The other side of the tests above: what the broker itself sends is obeyed, even near the window's end."""
     request_id = slack.create()
     envelope = sealed.seal(bobs_approval(request_id, slack), bootstrap.job_key(), clock())
@@ -93,7 +93,7 @@ def test_a_genuine_job_within_the_window_runs(slack, clock) -> None:  # type: ig
 
 
 def test_without_a_job_key_the_worker_refuses_everything(
-        slack, clock, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+        slack, clock, monkeypatch, caplog) -> None:
     request_id = slack.create()
     envelope = sealed.seal(bobs_approval(request_id, slack), KEY.encode(), clock())
     monkeypatch.delenv("ACCESS_BROKER_JOB_KEY")
@@ -105,7 +105,7 @@ def test_without_a_job_key_the_worker_refuses_everything(
     assert "ACCESS_BROKER_JOB_KEY is not set" in caplog.text
 
 
-def test_a_forged_respond_job_posts_nothing(slack, elsewhere) -> None:  # type: ignore[no-untyped-def]
+def test_a_forged_respond_job_posts_nothing(slack, elsewhere) -> None:
     invoke_worker({"kind": "respond", "response_url": elsewhere.response_url("attacker"),
                    "message": {"text": "Your access was approved: https://evil.example/login"}})
     invoke_worker({"kind": "respond", "response_url": slack.stub.response_url("bob"),
@@ -116,7 +116,7 @@ def test_a_forged_respond_job_posts_nothing(slack, elsewhere) -> None:  # type: 
 
 @pytest.mark.parametrize("where", ["another server", "a look-alike host", "the stub's Web API"])
 def test_even_a_sealed_answer_goes_only_to_a_slack_response_url(
-        slack, clock, elsewhere, caplog, where):  # type: ignore[no-untyped-def]
+        slack, clock, elsewhere, caplog, where):
     """A response_url that is not Slack's is never posted to, whoever put it in the job."""
     url = {"another server": elsewhere.response_url("attacker"),
            "a look-alike host": "https://hooks.slack.com.evil.example/commands/T1/2/x",
@@ -129,7 +129,7 @@ def test_even_a_sealed_answer_goes_only_to_a_slack_response_url(
     assert "/attacker" not in caplog.text and "/commands/T1" not in caplog.text, "a response URL is a credential"
 
 
-def test_a_sealed_answer_to_the_stub_is_posted(slack, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_sealed_answer_to_the_stub_is_posted(slack, clock) -> None:
     invoke_worker(sealed.seal({"kind": "respond", "response_url": slack.stub.response_url("bob"),
                                "message": {"response_type": "ephemeral", "text": "done"}},
                               bootstrap.job_key(), clock()))
@@ -137,7 +137,7 @@ def test_a_sealed_answer_to_the_stub_is_posted(slack, clock) -> None:  # type: i
 
 
 def test_refusals_in_a_reply_go_only_to_slack_response_urls_too(
-        slack, clock, elsewhere) -> None:  # type: ignore[no-untyped-def]
+        slack, clock, elsewhere) -> None:
     """`act` and `open_view` answer a refusal through the job's response_url: the same rule applies."""
     request_id = slack.create()
     job = {**bobs_approval(request_id, slack), "user_id": "U01S3ACCESS",  # self-approval: refused with a reply

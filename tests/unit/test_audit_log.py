@@ -35,7 +35,7 @@ def test_a_sweep_pass_is_one_line_with_its_counts(capsys: pytest.CaptureFixture[
                                                    "repaired": 1, "errors": 0, "at": "2026-11-28T12:30:05Z"}
 
 
-def test_a_failed_write_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch, caplog) -> None:  # type: ignore
+def test_a_failed_write_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
     closed = io.StringIO()
     closed.close()
     monkeypatch.setattr(sys, "stdout", closed)

@@ -16,15 +16,15 @@ REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER, AUDITOR = "s3-access", "bob", "ca
 REASON = "fixing the export job"
 
 
-def as_(wired: fakes.Fakes, person: str):  # type: ignore[no-untyped-def]
+def as_(wired: fakes.Fakes, person: str):
     return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
-def ask(wired: fakes.Fakes, duration: str | None = "1h", who: str = REQUESTER, **options):  # type: ignore[no-untyped-def]
+def ask(wired: fakes.Fakes, duration: str | None = "1h", who: str = REQUESTER, **options):
     return wired.broker.request_access(as_(wired, who), "s3-prod", duration, REASON, **options)
 
 
-def granted(wired: fakes.Fakes, duration: str = "1h"):  # type: ignore[no-untyped-def]
+def granted(wired: fakes.Fakes, duration: str = "1h"):
     return wired.broker.approve(as_(wired, APPROVER), ask(wired, duration).id)
 
 
@@ -361,7 +361,7 @@ def test_iam_refusing_the_new_end_keeps_the_old_one(wired: fakes.Fakes) -> None:
 # -- break-glass
 
 
-def break_glass(wired: fakes.Fakes, reason: str = "prod is down and nobody can approve now"):  # type: ignore[no-untyped-def]
+def break_glass(wired: fakes.Fakes, reason: str = "prod is down and nobody can approve now"):
     return wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", "30m", reason, break_glass=True)
 
 

@@ -68,6 +68,6 @@ def test_make_run_stops_before_serving_with_the_one_line_message(doc, tmp_path) 
 
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
-    assert lines == [f"make run: people.bob and people.bobby have the same slack_user_id ('U01BOB' and 'U01BOB'): "
-                     f"each person needs their own; merge the two entries or correct one of them"], done.stderr
+    assert lines == ["make run: people.bob and people.bobby have the same slack_user_id ('U01BOB' and 'U01BOB'): "
+                     "each person needs their own; merge the two entries or correct one of them"], done.stderr
     assert "access-broker is running" not in done.stdout

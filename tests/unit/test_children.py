@@ -11,7 +11,7 @@ IGNORES_SIGTERM = ("import signal, time; signal.signal(signal.SIGTERM, signal.SI
                    "time.sleep(60)")
 
 
-def _child(code: str) -> subprocess.Popen:  # type: ignore[type-arg]
+def _child(code: str) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc

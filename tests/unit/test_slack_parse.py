@@ -4,8 +4,20 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.slack.parse import (Ask, Click, Help, ListMine, Malformed, OpenForm, Origin, Revoke, Submission,
-                                    parse_command, parse_interaction, subcommand)
+from chalicelib.slack.parse import (
+    Ask,
+    Click,
+    Help,
+    ListMine,
+    Malformed,
+    OpenForm,
+    Origin,
+    Revoke,
+    Submission,
+    parse_command,
+    parse_interaction,
+    subcommand,
+)
 from tools.slack_cli import click_payload, command_body, interaction_body, submission_payload
 
 REQUEST_ID = "01jbx5v6d8k2m3n4p5q6r7s8t9"

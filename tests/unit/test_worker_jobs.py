@@ -38,7 +38,7 @@ def test_a_sealed_job_opens_after_the_round_trip_lambda_makes() -> None:
     (lambda e: {**e, "issued_at": 10 ** 5000}, "not a sealed job"),
     (lambda e: {**e, "job": {**e["job"], "x": float("nan")}}, "not a sealed job"),
 ])
-def test_anything_but_the_sealed_job_is_refused(change, why: str) -> None:  # type: ignore[no-untyped-def]
+def test_anything_but_the_sealed_job_is_refused(change, why: str) -> None:
     with pytest.raises(Refused, match=why):
         open_sealed(change(seal(JOB, KEY, NOW)), KEY, NOW)
 

@@ -1,0 +1,60 @@
+"""The jobs the deferred runner carries to the worker (chalicelib/slack/deferred.py, worker.py): small JSON objects,
+one shape per kind. A job from outside the process is still checked by the worker before it acts (sealed.py)."""
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+
+class EventRecord(TypedDict):
+    """An event as a notify job carries it (times as ISO 8601)."""
+    kind: str
+    version: int
+    at: str
+    actor: str
+    channel: str
+    details: dict[str, Any]
+
+
+class NotifyJob(TypedDict):
+    """Tell Slack about one event of a request; `attempts` counts earlier failures (the outbox retries)."""
+    kind: Literal["notify"]
+    request_id: str
+    attempts: int
+    event: EventRecord
+
+
+class OpenViewJob(TypedDict):
+    """Open a modal: the request form, or a deny or extend form for one request."""
+    kind: Literal["open_view"]
+    view: Literal["request_access", "deny", "extend"]
+    user_id: str
+    trigger_id: str
+    response_url: NotRequired[str]
+    request_id: NotRequired[str]
+
+
+class ActJob(TypedDict):
+    """A button or `revoke <id>`: approve or revoke one request as the Slack user."""
+    kind: Literal["act"]
+    action: str
+    request_id: str
+    user_id: str
+    response_url: NotRequired[str]
+    confirm: NotRequired[bool]  # say so in the channel once done (`revoke <id>`)
+    redelivery: NotRequired[bool]  # Slack sent the click again (X-Slack-Retry-Num)
+
+
+class RespondJob(TypedDict):
+    """Post a message through an interaction's response_url."""
+    kind: Literal["respond"]
+    response_url: str
+    message: dict[str, Any]
+
+
+class AlertJob(TypedDict):
+    """Tell the security channel something that belongs to no one request."""
+    kind: Literal["alert"]
+    text: str
+
+
+Job = NotifyJob | OpenViewJob | ActJob | RespondJob | AlertJob
