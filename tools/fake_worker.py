@@ -33,21 +33,32 @@ class FakeWorker:
 
 
 def create_fake_worker(endpoint: str, name: str) -> FakeWorker:
-    """The function `name` in the source account, with its execution role, invocable by the broker's user."""
+    """The function `name` in the source account, with its execution role, invocable by the broker's user. Safe to
+    call again in the same world (a module fixture set up twice when pytest interleaves modules): what exists stays."""
     request = urllib.request.Request(f"{endpoint}/moto-api/config", data=json.dumps(
         {"lambda": {"use_docker": False}}).encode(), headers={"Content-Type": "application/json"}, method="POST")
     urllib.request.urlopen(request, timeout=10).read()
     iam = _iam(endpoint)
-    invoke = iam.create_policy(PolicyName=f"{name}-moto-invoke", PolicyDocument=json.dumps(_MOTO_INVOKE))
-    iam.attach_user_policy(UserName=BROKER_USER, PolicyArn=invoke["Policy"]["Arn"])
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(_TRUSTS_LAMBDA))
+    policy_arn = f"arn:aws:iam::{SOURCE_ACCOUNT}:policy/{name}-moto-invoke"
+    try:
+        iam.create_policy(PolicyName=f"{name}-moto-invoke", PolicyDocument=json.dumps(_MOTO_INVOKE))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    iam.attach_user_policy(UserName=BROKER_USER, PolicyArn=policy_arn)
+    try:
+        role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(_TRUSTS_LAMBDA))
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName=f"{name}-role")
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("app.py", "def worker(event, context):\n    return None\n")
-    aws_client(endpoint, "lambda", account=SOURCE_ACCOUNT).create_function(
-        FunctionName=name, Runtime="python3.11", Role=role["Role"]["Arn"], Handler=HANDLER,
-        Code={"ZipFile": code.getvalue()})
-    return FakeWorker(name, invoke["Policy"]["Arn"])
+    functions = aws_client(endpoint, "lambda", account=SOURCE_ACCOUNT)
+    try:
+        functions.create_function(FunctionName=name, Runtime="python3.11", Role=role["Role"]["Arn"],
+                                  Handler=HANDLER, Code={"ZipFile": code.getvalue()})
+    except functions.exceptions.ResourceConflictException:
+        pass
+    return FakeWorker(name, policy_arn)
 
 
 def _iam(endpoint: str) -> Any:
