@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from chalice import Blueprint, IAMAuthorizer, Response
@@ -18,6 +19,9 @@ from chalicelib.openapi import openapi_document
 from chalicelib.ports import IdempotencyClaim
 from chalicelib.routes.http import caller, json_body, json_response, routes
 from chalicelib.routes.views import event_view, request_view
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 api = Blueprint(__name__)
 route = routes(api)
@@ -69,7 +73,7 @@ def create_request() -> Response:
 @route("/v1/requests", authorizer=signed)
 def list_requests() -> Response:
     who = caller(api)
-    params = api.current_request.query_params or {}
+    params: Mapping[str, str] = api.current_request.query_params or {}  # a MultiDict: the last value of each
     state = params.get("state")
     if state is not None and state not in {s.value for s in State}:
         raise InvalidInput(f"state {quote(state)} is not one of {', '.join(s.value for s in State)}")
@@ -128,7 +132,7 @@ def extend(request_id: str) -> Response:
 @route("/v1/audit", authorizer=signed)
 def audit() -> Response:
     who = caller(api)
-    params = api.current_request.query_params or {}
+    params: Mapping[str, str] = api.current_request.query_params or {}  # a MultiDict: the last value of each
     now = bootstrap.broker().clock()
     until = _time(params.get("until"), "until") or now
     since = _time(params.get("since"), "since") or until - timedelta(days=1)
@@ -142,7 +146,7 @@ def audit() -> Response:
     limit = _int(params.get("limit", "500"), "limit", 1, 1000)
     page = bootstrap.broker().audit(who, since, until, limit, params.get("next"))
     lines = "".join(json.dumps(event_view(e)) + "\n" for e in page.items)
-    headers = {"Content-Type": "application/x-ndjson"}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/x-ndjson"}
     if page.next:
         query = {"since": rfc3339(since), "until": rfc3339(until), **({"limit": limit} if "limit" in params else {}),
                  "next": page.next}
@@ -174,7 +178,7 @@ def _comment() -> str:
     return comment
 
 
-def _flag(params: dict, name: str) -> bool:
+def _flag(params: Mapping[str, str], name: str) -> bool:
     value = params.get(name, "false").lower()
     if value not in ("true", "false"):
         raise InvalidInput(f"{name} must be true or false")

@@ -7,7 +7,7 @@ import functools
 import json
 import logging
 from http import HTTPStatus
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from chalice import Blueprint, Response
 
@@ -15,8 +15,13 @@ from chalicelib import bootstrap
 from chalicelib.access_rules import Caller
 from chalicelib.domain.errors import DomainError, InvalidInput, Unauthenticated, quote
 
+if TYPE_CHECKING:
+    from chalice.app import Request
+
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+View = Callable[..., Response]  # a route's view: path parameters in, a Response out
+Middleware = Callable[[Any, Callable[[Any], Response]], Response]  # Chalice's HTTP middleware
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -24,7 +29,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def problem(status: int, title: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any) -> Response:
+def problem(status: int, title: str, detail: str, headers: Mapping[str, str | list[str]] | None = None,
+            **extra: Any) -> Response:
     return Response(body=json.dumps(problem_body(status, title, detail, **extra)), status_code=status,
                     headers={**(headers or {}), "Content-Type": PROBLEM})
 
@@ -33,11 +39,11 @@ def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str
     return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
 
 
-def chalice_answers_as_problems(routes_table: Mapping[str, Mapping[str, Any]]) -> Callable:
+def chalice_answers_as_problems(routes_table: Mapping[str, Mapping[str, Any]]) -> Middleware:
     """HTTP middleware (`app.register_middleware(..., "http")`): the answers Chalice gives itself before any view
     runs, a JSON `{"Code", "Message"}` (405 method not allowed, 415 unsupported media type, and the rest), become
     problem+json naming what to send instead. `routes_table` is the app's `routes` (path -> method -> entry)."""
-    def middleware(request: Any, get_response: Callable) -> Response:
+    def middleware(request: Any, get_response: Callable[[Any], Response]) -> Response:
         response = get_response(request)
         body = response.body
         if response.status_code < 400 or not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
@@ -52,7 +58,7 @@ def chalice_answers_as_problems(routes_table: Mapping[str, Mapping[str, Any]]) -
     return middleware
 
 
-def _chalice_detail(request: Any, routes_table: Mapping[str, Mapping[str, Any]], body: dict) -> str:
+def _chalice_detail(request: Any, routes_table: Mapping[str, Mapping[str, Any]], body: dict[str, Any]) -> str:
     if request is None:
         return str(body["Message"])
     methods = routes_table.get(request.path, {})
@@ -66,20 +72,21 @@ def _chalice_detail(request: Any, routes_table: Mapping[str, Mapping[str, Any]],
     return str(body["Message"])
 
 
-def routes(blueprint: Blueprint) -> Callable[..., Callable]:
+def routes(blueprint: Blueprint) -> Callable[..., Callable[[View], View]]:
     """`@route(path, ...)` registers a view whose domain errors become problem+json, and nothing else leaks."""
-    def route(path: str, **options: Any) -> Callable:
-        def register(view: Callable) -> Callable:
+    def route(path: str, **options: Any) -> Callable[[View], View]:
+        def register(view: View) -> View:
             @functools.wraps(view)
             def guarded(*args: Any, **kwargs: Any) -> Response:
                 try:
                     return view(*args, **kwargs)
                 except DomainError as exc:
-                    return problem(exc.status, exc.title, exc.detail, **exc.extra)
+                    return problem(exc.status, exc.title, exc.detail, None, **exc.extra)
                 except Exception:
                     log.exception("unhandled error in %s %s", ",".join(options.get("methods", ["GET"])), path)
                     return problem(500, "Internal error", "something went wrong on our side; it has been logged")
-            return blueprint.route(path, **options)(guarded)
+            registered: View = blueprint.route(path, **options)(guarded)  # Chalice types its decorators as Any
+            return registered
         return register
     return route
 
@@ -103,10 +110,17 @@ def _signed(request: Any) -> bool:
         name.lower() == "x-amz-signature" for name in (request.query_params or {}))
 
 
+def raw_body(request: Request) -> bytes:
+    """The request's body as bytes. Chalice types `raw_body` as str | bytes, yet always makes it bytes (decoding
+    base64, or encoding a text body as UTF-8); a str is encoded the same way."""
+    raw = request.raw_body or b""
+    return raw if isinstance(raw, bytes) else raw.encode("utf-8")
+
+
 def json_body(blueprint: Blueprint, allowed: dict[str, type | tuple[type, ...]],
               required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The request's JSON object, with only `allowed` fields of the right types."""
-    raw = blueprint.current_request.raw_body or b""
+    raw = raw_body(blueprint.current_request)
     try:
         body = json.loads(raw) if raw.strip() else {}
     except (ValueError, UnicodeDecodeError):

@@ -59,10 +59,10 @@ def console_link_refused(status: int, ended: EndedAccess, now: datetime) -> Resp
     request = ended.request
     if status == 403 or request is None:
         heading = "This console link is not valid" if status == 403 else "This console link no longer works"
-        said = ("It was changed or cut short on the way, perhaps when it was copied. Open the link in "
-                "access-broker's message in Slack as it is." if status == 403 else
-                "The access it opened has ended.")
-        return _page(status, heading, [escape(said)], _ask_again(None))
+        why = ("It was changed or cut short on the way, perhaps when it was copied. Open the link in "
+               "access-broker's message in Slack as it is." if status == 403 else
+               "The access it opened has ended.")
+        return _page(status, heading, [escape(why)], _ask_again(None))
     name = escape(ended.display_name or request.profile)
     grant_end = request.grant.expires_at if request.grant else None
     if request.state == State.ACTIVE and grant_end and grant_end > now:

@@ -9,7 +9,7 @@ import functools
 import hashlib
 import json
 import logging
-from typing import Any, Callable, cast
+from typing import Any, Callable, Literal
 
 from chalice import Blueprint, Response
 
@@ -19,8 +19,9 @@ from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.catalog import Catalog
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, quote
 from chalicelib.ports import IdempotencyClaim
+from chalicelib.routes.http import raw_body
 from chalicelib.slack import parse, texts
-from chalicelib.slack.jobs import Job
+from chalicelib.slack.jobs import ActJob, Job, OpenViewJob, RespondJob
 from chalicelib.slack.verify import is_authentic
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,16 @@ slack = Blueprint(__name__)
 # Slack sends forms; any type is accepted so that anything unsigned gets its 401, never chalice's 415
 # (tests/security/test_slack_abuse.py sends random Content-Types).
 CONTENT_TYPES = ["*/*"]
+# The buttons that open a modal to ask for more first (a reason, a duration): the modal each opens.
+_MODALS: dict[str, Literal["deny", "extend"]] = {"deny": "deny", "extend": "extend"}
 
 
-def slack_route(path: str) -> Callable:
-    def register(view: Callable[[bytes], Response]) -> Callable:
+def slack_route(path: str) -> Callable[[Callable[[bytes], Response]], Callable[[], Response]]:
+    def register(view: Callable[[bytes], Response]) -> Callable[[], Response]:
         @functools.wraps(view)
         def guarded() -> Response:
             request = slack.current_request
-            body = request.raw_body or b""
+            body = raw_body(request)
             if parse.is_ssl_check(body):  # unsigned by design; carries nothing to act on
                 return Response(body="", status_code=200)
             if not _authentic(request.headers, body):
@@ -49,7 +52,8 @@ def slack_route(path: str) -> Callable:
             except Exception:
                 log.exception("unhandled error in POST %s", path)
                 return ephemeral(":warning: Something went wrong on our side; it has been logged. Try again.")
-        return slack.route(path, methods=["POST"], content_types=CONTENT_TYPES)(guarded)
+        registered: Callable[[], Response] = slack.route(path, methods=["POST"], content_types=CONTENT_TYPES)(guarded)
+        return registered  # Chalice types its decorators as Any
     return register
 
 
@@ -69,12 +73,12 @@ def commands(body: bytes) -> Response:
                    if broker.catalog.approvable_by(who.person.id) else [])
         return ephemeral(texts.listing(broker.catalog, broker.list(who, mine=True, limit=15).items, waiting))
     if isinstance(asked, parse.OpenForm):
-        defer("open_view", view="request_access", user_id=command.user_id, trigger_id=command.trigger_id,
-              response_url=command.response_url)
+        defer(OpenViewJob(kind="open_view", view="request_access", user_id=command.user_id,
+                          trigger_id=command.trigger_id, response_url=command.response_url))
         return Response(body="", status_code=200)
     if isinstance(asked, parse.Revoke):
-        defer("act", action="revoke", request_id=asked.request_id, user_id=command.user_id,
-              response_url=command.response_url, confirm=True)
+        defer(ActJob(kind="act", action="revoke", request_id=asked.request_id, user_id=command.user_id,
+                     response_url=command.response_url, confirm=True))
         return ephemeral(f"Revoking `{texts.escape(asked.request_id)}`…")
     request = broker.request_access(who, asked.profile, asked.duration, asked.reason, idempotency=_claim(who, body))
     return ephemeral(texts.created(broker.catalog, request))
@@ -85,12 +89,14 @@ def interactions(body: bytes) -> Response:
     event = parse.parse_interaction(body)
     _require_our_workspace(event.origin)
     if isinstance(event, parse.Click):
-        if event.action in ("deny", "extend"):  # both ask for more (a reason, a duration) in a modal first
-            defer("open_view", view=event.action, user_id=event.user_id, trigger_id=event.trigger_id,
-                  request_id=event.request_id, response_url=event.response_url)
+        modal = _MODALS.get(event.action)
+        if modal is not None:  # deny and extend ask for more (a reason, a duration) in a modal first
+            defer(OpenViewJob(kind="open_view", view=modal, user_id=event.user_id, trigger_id=event.trigger_id,
+                              request_id=event.request_id, response_url=event.response_url))
         else:  # a redelivery (X-Slack-Retry-Num) changes nothing either way; it just should not say so twice
-            defer("act", action=event.action, request_id=event.request_id, user_id=event.user_id,
-                  response_url=event.response_url, redelivery="x-slack-retry-num" in slack.current_request.headers)
+            defer(ActJob(kind="act", action=event.action, request_id=event.request_id, user_id=event.user_id,
+                         response_url=event.response_url,
+                         redelivery="x-slack-retry-num" in slack.current_request.headers))
         return Response(body="", status_code=200)
     return _submitted(event, body)
 
@@ -139,8 +145,8 @@ def _field_error(catalog: Catalog, form: parse.Submission, block: str, detail: s
 
 def _respond(form: parse.Submission, text: str) -> None:
     if form.metadata.get("response_url"):
-        defer("respond", response_url=form.metadata["response_url"], message={"response_type": "ephemeral",
-                                                                            "text": text})
+        defer(RespondJob(kind="respond", response_url=form.metadata["response_url"],
+                         message={"response_type": "ephemeral", "text": text}))
 
 
 def _require_our_workspace(origin: parse.Origin) -> None:
@@ -156,9 +162,9 @@ def _require_our_workspace(origin: parse.Origin) -> None:
                             f"its catalog names (slack.team_id, slack.api_app_id)")
 
 
-def defer(kind: str, **fields: Any) -> None:
+def defer(job: Job) -> None:
     """Hands a job (one of the shapes in chalicelib/slack/jobs.py) to the deferred runner."""
-    bootstrap.deferred().submit(cast(Job, {"kind": kind, **fields}))
+    bootstrap.deferred().submit(job)
 
 
 def ephemeral(text: str) -> Response:

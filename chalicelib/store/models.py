@@ -6,33 +6,42 @@ lease is (LOCK#<name>, LOCK). Indexes are sparse: an item is in an index only
 while it holds that index's key attributes."""
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 DEFAULT_TABLE = "access-broker-local"
+_M = TypeVar("_M", bound=Model)
 
 
-class _Index(GlobalSecondaryIndex):
+# pynamodb's Index.__init_subclass__ (which collects an index's key attributes) carries no annotations, and mypy
+# strict refuses every class statement that runs it: this base is the one place that reaches it untyped.
+class _Index(GlobalSecondaryIndex[_M]):  # type: ignore[no-untyped-call]
+    """An index of the table's items of model `_M`, projecting every attribute."""
     class Meta:
         projection = AllProjection()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)  # type: ignore[no-untyped-call]
 
-class ByRequester(_Index):
+
+class ByRequester(_Index["RequestItem"]):
     class Meta(_Index.Meta):
         index_name = "by-requester"
     requester = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
-class ByState(_Index):
+class ByState(_Index["RequestItem"]):
     class Meta(_Index.Meta):
         index_name = "by-state"
     state = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
-class Due(_Index):
+class Due(_Index["RequestItem"]):
     """Only requests that still need the sweeper: `due_state` is removed once a request ends."""
     class Meta(_Index.Meta):
         index_name = "due"
@@ -40,7 +49,7 @@ class Due(_Index):
     due_at = UnicodeAttribute(range_key=True)
 
 
-class AuditLog(_Index):
+class AuditLog(_Index["EventItem"]):
     class Meta(_Index.Meta):
         index_name = "audit"
     audit_day = UnicodeAttribute(hash_key=True)

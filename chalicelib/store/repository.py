@@ -9,7 +9,7 @@ import json
 import secrets
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -28,6 +28,9 @@ from chalicelib.ports import (
     StaleWrite,
 )
 from chalicelib.store.models import EventItem, IdempotencyItem, LockItem, RequestItem
+
+if TYPE_CHECKING:
+    from pynamodb.pagination import ResultIterator
 
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _TOO_LARGE = "Item size has exceeded the maximum allowed size"
@@ -113,7 +116,7 @@ class Repository:
         pk = _request_pk(request_id)
         return [_event_from_item(i) for i in EventItem.query(pk, EventItem.sk.startswith("EVT#"), consistent_read=True)]
 
-    def by_requester(self, person: str, limit: int, cursor: str | None) -> Page:
+    def by_requester(self, person: str, limit: int, cursor: str | None) -> Page[AccessRequest]:
         return _page(RequestItem.by_requester.query(
             person, scan_index_forward=False, limit=limit, last_evaluated_key=_decode(cursor)), limit)
 
@@ -123,7 +126,7 @@ class Repository:
         for item in RequestItem.due.query(CUT_STANDS, RequestItem.due_at > _ts(now)):
             yield _from_item(item)
 
-    def by_state(self, state: State, limit: int, cursor: str | None) -> Page:
+    def by_state(self, state: State, limit: int, cursor: str | None) -> Page[AccessRequest]:
         return _page(RequestItem.by_state.query(
             state.value, scan_index_forward=False, limit=limit, last_evaluated_key=_decode(cursor)), limit)
 
@@ -134,7 +137,7 @@ class Repository:
         for item in RequestItem.due.query(partition, RequestItem.due_at <= _ts(now), limit=limit):
             yield _from_item(item)
 
-    def audit(self, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page:
+    def audit(self, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page[Event]:
         """Events in [since, until), oldest first, across every request: one Query per UTC day."""
         position = _decode(cursor) or {"day": since.date().isoformat(), "key": None}
         try:
@@ -171,7 +174,7 @@ class _translated:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> Literal[False]:
         if not isinstance(exc, (TransactWriteError, PutError)):
             return False
         if exc.cause_response_code == "ValidationException" and _TOO_LARGE in (exc.cause_response_message or ""):
@@ -208,8 +211,14 @@ def _ts(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _time(text: str | None) -> datetime | None:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc) if text else None
+def _time(text: str) -> datetime:
+    """A time as _ts wrote it."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def _optional_time(text: str | None) -> datetime | None:
+    """A time as _ts wrote it, or None where none was written."""
+    return _time(text) if text else None
 
 
 _COLUMNS = ("profile", "requester", "requester_iam_user", "account", "role_arn", "reason", "duration_seconds",
@@ -236,7 +245,7 @@ def _from_item(item: RequestItem) -> AccessRequest:
     known = {f.name for f in fields(AccessRequest)}
     return AccessRequest(
         id=item.pk.removeprefix("REQ#"), state=State(item.state), created_at=_time(item.created_at),
-        updated_at=_time(item.updated_at), due_at=_time(item.due_at), version=int(item.version or 0),
+        updated_at=_optional_time(item.updated_at), due_at=_optional_time(item.due_at), version=int(item.version or 0),
         **{name: getattr(item, name) for name in _COLUMNS if name not in ("duration_seconds", "approvals_required")},
         duration_seconds=int(item.duration_seconds), approvals_required=int(item.approvals_required),
         **{name: _decode_value(name, value) for name, value in body.items() if name in known})
@@ -261,9 +270,10 @@ def _decode_value(name: str, value: Any) -> Any:
         return Extension(int(value["seconds"]), value["requested_by"], _time(value["requested_at"]),
                          _decode_value("approvals", value.get("approvals") or []))
     if name == "grant":
-        return Grant(**{k: _time(v) if k.endswith("_at") else v for k, v in value.items()})
+        grant: dict[str, Any] = {k: _optional_time(v) if k.endswith("_at") else v for k, v in value.items()}
+        return Grant(**grant)
     if name.endswith("_at"):
-        return _time(value)
+        return _optional_time(value)
     return value
 
 
@@ -283,19 +293,19 @@ def _event_from_item(item: EventItem) -> Event:
                  actor=item.actor, channel=item.channel, details=item.details or {})
 
 
-def _page(query: Any, limit: int) -> Page:
+def _page(query: ResultIterator[RequestItem], limit: int) -> Page[AccessRequest]:
     items = [_from_item(i) for i in query]
     return Page(items, _encode(query.last_evaluated_key) if query.last_evaluated_key and len(items) >= limit else None)
 
 
-def _encode(key: dict | None) -> str | None:
+def _encode(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode() if key else None
 
 
 _BAD_CURSOR = "the `next` cursor is not one this API returned for this query; start again without it"
 
 
-def _decode(cursor: str | None) -> dict | None:
+def _decode(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
     try:
@@ -306,7 +316,7 @@ def _decode(cursor: str | None) -> dict | None:
     return key if "day" in key else _key(key)
 
 
-def _key(key: Any) -> dict | None:
+def _key(key: Any) -> dict[str, Any] | None:
     """A DynamoDB start key as this code returns it: string attributes only, so a forged one is a 400, not a 500."""
     if key is None:
         return None
