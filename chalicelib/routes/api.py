@@ -15,9 +15,9 @@ from chalicelib.domain.errors import InvalidInput, NotFound, quote
 from chalicelib.domain.ids import is_request_id
 from chalicelib.domain.requests import State
 from chalicelib.domain.times import rfc3339
-from chalicelib.openapi import openapi_document
 from chalicelib.ports import IdempotencyClaim
 from chalicelib.routes.http import caller, json_body, json_response, routes
+from chalicelib.routes.openapi import openapi_document
 from chalicelib.routes.views import event_view, request_view
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from chalicelib.openapi import openapi_document
+from chalicelib.routes.openapi import openapi_document
 from tools.local_server import serving
 from tools.world import SOURCE_ACCOUNT
 
