@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 
-def _granted(api) -> dict:  # type: ignore[no-untyped-def]
+def _granted(api) -> dict:
     request = api.create(duration="1h")
     return api.post(f"/v1/requests/{request['id']}/approve", "bob").json
 
