@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tools.package_operations import function_name, queue_name, role_name
+from tools.broker_policy import failed_jobs_queue
+from tools.package_operations import function_name, role_name
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "deployer-policy.json"
@@ -96,7 +97,7 @@ def deployer_policy(stage: str, account: str, bucket: str, partition: str = "aws
         {"Sid": "TheFailedJobQueue", "Effect": "Allow", "Action": [
             "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes",
             "sqs:GetQueueUrl", "sqs:TagQueue", "sqs:UntagQueue", "sqs:ListQueueTags"],
-         "Resource": f"{arn}:sqs:*:{account}:{queue_name(stage)}"},
+         "Resource": f"{arn}:sqs:*:{account}:{failed_jobs_queue(stage)}"},
     ]}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.audit_log import AUDIT, SWEEP
 from chalicelib.slack.sealed import WINDOW as JOB_WINDOW
+from tools.broker_policy import failed_jobs_queue
 from tools.gateway_responses import swagger_extension
 
 # Chalice's function names (app.py) -> SAM logical ids; Terraform uses the Chalice names.
@@ -41,10 +42,6 @@ def role_name(stage: str) -> str:
 def function_name(stage: str, function: str) -> str:
     """As `chalice deploy` names them: the API handler is access-broker-<stage>, the others get a suffix."""
     return role_name(stage) if function == "api_handler" else f"access-broker-{stage}-{function}"
-
-
-def queue_name(stage: str) -> str:
-    return f"access-broker-{stage}-worker-failures"
 
 
 def api_name(stage: str) -> str:
@@ -104,8 +101,8 @@ def alarms(stage: str, api_stage: str) -> tuple[Alarm, ...]:
         Alarm("sweep-heartbeat", "No sweep pass finished in 5 minutes: grants are not ending on time",
               (Metric(own, "SweepPasses"),), comparison="LessThanThreshold", missing="breaching"),
         Alarm("worker-errors", "The worker failed a job (Slack or IAM work after Slack's answer)", (errors("worker"),)),
-        Alarm("worker-failed-jobs", "Failed worker jobs wait in the queue " + queue_name(stage),
-              (Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", queue_name(stage)),),
+        Alarm("worker-failed-jobs", "Failed worker jobs wait in the queue " + failed_jobs_queue(stage),
+              (Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", failed_jobs_queue(stage)),),
                       "Maximum"),)),
         Alarm("api-5xx", "The API answered 5xx", (Metric("AWS/ApiGateway", "5XXError", (
             ("ApiName", api_name(stage)), ("Stage", api_stage))),)),
@@ -120,7 +117,7 @@ def cloudformation(stage: str, api_stage: str) -> dict[str, Any]:
     """Parameters, conditions, resources and outputs merged into chalice's SAM template (its --merge-template)."""
     resources: dict[str, Any] = {QUEUE: {
         "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": queue_name(stage), "MessageRetentionPeriod": QUEUE_RETENTION_S,
+        "Properties": {"QueueName": failed_jobs_queue(stage), "MessageRetentionPeriod": QUEUE_RETENTION_S,
                        "SqsManagedSseEnabled": True}}}
     for function, logical in FUNCTIONS.items():
         resources[f"{logical}LogGroup"] = {
@@ -239,7 +236,7 @@ def adjust_sam(sam: dict[str, Any], stage: str) -> None:
 def terraform(stage: str, api_stage: str) -> dict[str, Any]:
     """The same, as a Terraform file beside chalice.tf.json (Terraform reads every *.tf.json in the directory)."""
     resource: dict[str, dict[str, Any]] = {
-        "aws_sqs_queue": {"worker_failures": {"name": queue_name(stage),
+        "aws_sqs_queue": {"worker_failures": {"name": failed_jobs_queue(stage),
                                               "message_retention_seconds": QUEUE_RETENTION_S,
                                               "sqs_managed_sse_enabled": True}},
         "aws_lambda_function_event_invoke_config": {"worker": {
