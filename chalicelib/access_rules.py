@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib.catalog import Catalog, Person, Profile
+from chalicelib.domain.catalog import Catalog, Person, Profile
 from chalicelib.domain.durations import format_duration, parse_duration
 from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable, quote
 from chalicelib.domain.requests import AccessRequest

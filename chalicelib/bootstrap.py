@@ -13,7 +13,8 @@ from chalicelib.aws.iam_grants import IamGrants
 from chalicelib.aws.links import ConsoleTokens
 from chalicelib.aws.secrets import ParameterStore, SecretUnavailable
 from chalicelib.aws.session_guard import IamSessionGuard
-from chalicelib.catalog import Catalog, load_catalog
+from chalicelib.catalog import load_catalog
+from chalicelib.domain.catalog import Catalog
 from chalicelib.ports import Notifier
 from chalicelib.service import Broker, utcnow
 from chalicelib.sessions import SessionGuards

@@ -13,8 +13,8 @@ from typing import Any, Callable
 from chalicelib import access_rules as rules
 from chalicelib.access_rules import Caller
 from chalicelib.aws.links import switch_role_url
-from chalicelib.catalog import Catalog, Profile
 from chalicelib.domain import schedule
+from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.durations import parse_duration
 from chalicelib.domain.errors import (
     Conflict,

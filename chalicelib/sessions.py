@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Callable
 
 from chalicelib.aws.session_guard import GuardTarget, GuardUnavailable, IamSessionGuard, PolicyTooLarge
-from chalicelib.catalog import Catalog
+from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.session_guard import Guard
 from chalicelib.ports import Change, GuardPending, Lease, Written
 from chalicelib.store.locks import Busy

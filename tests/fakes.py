@@ -13,8 +13,9 @@ from typing import Any, Callable, Iterator
 
 from chalicelib.aws.iam_grants import POLICY_PATH, policy_document, policy_name
 from chalicelib.aws.links import ConsoleTokens
-from chalicelib.catalog import Catalog, parse_catalog
+from chalicelib.catalog import parse_catalog
 from chalicelib.domain import schedule
+from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, quote
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import Guard

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import urlencode
 
-from chalicelib.catalog import Catalog, Profile
+from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.errors import Forbidden, Gone
 
 

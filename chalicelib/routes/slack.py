@@ -16,7 +16,7 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.access_rules import Caller, without_bidi_controls
 from chalicelib.aws.secrets import SecretUnavailable
-from chalicelib.catalog import Catalog
+from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, quote
 from chalicelib.ports import IdempotencyClaim
 from chalicelib.routes.http import raw_body

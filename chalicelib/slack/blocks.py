@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from chalicelib.catalog import Catalog, Profile
+from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.slack.texts import approvers as approvers_text

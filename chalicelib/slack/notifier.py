@@ -9,7 +9,7 @@ import logging
 from datetime import datetime
 from typing import Callable
 
-from chalicelib.catalog import Catalog
+from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.events import ENDINGS, SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event
 from chalicelib.ports import RequestLog, SlackApi

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from chalicelib.catalog import Catalog
+from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, State
 

@@ -44,7 +44,7 @@ def test_nothing_near_a_listed_role_acts_as_the_tool(api, catalog_file, caller: 
 
 
 def test_a_listed_user_or_session_matches_only_itself() -> None:
-    from chalicelib.catalog import TrustedTools
+    from chalicelib.domain.catalog import TrustedTools
 
     tools = TrustedTools(["arn:aws:iam::111111111111:user/ci", SESSION])
     assert "arn:aws:iam::111111111111:user/ci" in tools and SESSION in tools

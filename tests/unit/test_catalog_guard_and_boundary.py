@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from chalicelib.catalog import GuardRole, parse_catalog
+from chalicelib.catalog import parse_catalog
+from chalicelib.domain.catalog import GuardRole
 from chalicelib.domain.errors import CatalogError
 
 DEMO = Path(__file__).resolve().parents[2] / "chalicelib" / "catalog" / "demo.yaml"
