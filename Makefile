@@ -79,7 +79,7 @@ models: install  ## rewrite chalicelib/aws/models/ (slimmed botocore models) aft
 .PHONY: mutate
 MUTANTS ?=
 mutate: install  ## mutation testing of the core with mutmut (hours, not in CI); MUTANTS='chalicelib.access_rules*'
-	$(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
+	PATH=$(BIN):$$PATH $(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
 	@$(BIN)/mutmut export-cicd-stats >/dev/null && $(BIN)/python -m tools.mutation_score
 
 # The fast tier, the checks, and what there is: one block.
