@@ -468,6 +468,8 @@ class Broker:
         current = self.repo.get(request.id)
         if current.guard_pending:  # the sweeper's retry owns it
             return False
+        if current.version != request.version:  # changed since the caller found the cut missing: check it again
+            return False
         change = self._owed_change(current)
         if change is None or not self._guard(current, "drift", change):
             return False

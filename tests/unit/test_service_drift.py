@@ -1,0 +1,394 @@
+"""Drift repair's use of the Broker (chalicelib/drift.py on tests/fakes.py): an active grant whose IAM policy vanished
+is applied again or ends failed, a session-guard cut that went missing is written again, each repair is a
+`drift_repaired` event the requester hears of, and security alerts reach the notifier and the log. Also which cut an
+end owes the session guard: a revoke's or a failure's at once, an expiry's only when it was not written with the
+grant, and the person's other live grants on the same role keeping their own expiry cut."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.aws.iam_grants import policy_document
+from chalicelib.catalog import parse_catalog
+from chalicelib.domain.events import SYSTEM
+from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, Cut, Guard
+from chalicelib.drift import repair_drift
+from chalicelib.sweeper import sweep
+from tests import fakes
+
+REQUESTER, APPROVER = "s3-access", "bob"
+REFUSAL = "AccessDenied: iam:AttachUserPolicy is not allowed"
+
+
+def as_(wired: fakes.Fakes, person: str):
+    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
+
+
+def granted(wired: fakes.Fakes, duration: str = "1h", profile: str = "s3-prod") -> AccessRequest:
+    request = wired.broker.request_access(as_(wired, REQUESTER), profile, duration, "fixing the export job")
+    return wired.broker.approve(as_(wired, APPROVER), request.id)
+
+
+def revoke(wired: fakes.Fakes, request: AccessRequest) -> AccessRequest:
+    return wired.broker.revoke(as_(wired, REQUESTER), request.id)
+
+
+def cuts(wired: fakes.Fakes, request: AccessRequest) -> frozenset[Cut]:
+    """What the session guard of the request's role holds now."""
+    return wired.guards.guards.get((request.account, request.role_arn), Guard()).cuts
+
+
+def expiry_cut(request: AccessRequest) -> Cut:
+    assert request.grant is not None
+    return Cut(request.grant.expires_at, EXPIRY, REQUESTER)
+
+
+def revoke_cut(at: datetime) -> Cut:
+    """A revoke at a whole minute cuts sessions issued before the revoke plus the margin."""
+    assert at.second == 0 and at.microsecond == 0
+    return Cut(at + MARGIN, REVOKE, REQUESTER)
+
+
+def kinds(wired: fakes.Fakes, request_id: str) -> list[str]:
+    return [e.kind for e in wired.store.events(request_id)]
+
+
+def repairs(wired: fakes.Fakes, request_id: str) -> list[Event]:
+    return [e for e in wired.store.events(request_id) if e.kind == "drift_repaired"]
+
+
+def event(wired: fakes.Fakes, request_id: str, kind: str) -> Event:
+    (found,) = [e for e in wired.store.events(request_id) if e.kind == kind]
+    return found
+
+
+def policy_vanishes(wired: fakes.Fakes) -> None:
+    """Someone deletes the grant policies in IAM behind the broker's back."""
+    wired.grants.policies.clear()
+    wired.grants.attached.clear()
+
+
+@pytest.fixture
+def wired() -> fakes.Fakes:
+    return fakes.broker()
+
+
+# -- an active grant whose policy vanished
+
+
+def test_a_vanished_grant_policy_is_applied_again_for_the_same_person_role_and_end(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    assert grant.grant is not None
+    policy_vanishes(wired)
+    wired.clock.advance(minutes=7)
+    assert repair_drift(wired.broker) == [f"{grant.id}: policy missing, re-applied"]
+    arn = wired.grants.policy_arn(grant.id)
+    assert wired.grants.policies[arn] == policy_document(grant.role_arn, grant.grant.expires_at)
+    assert wired.grants.attached_users(arn) == [REQUESTER]
+    assert wired.store.get(grant.id).state == State.ACTIVE
+    (repaired,) = repairs(wired, grant.id)
+    assert repaired == Event(grant.id, grant.version, "drift_repaired", wired.clock(), SYSTEM, "system",
+                             {"action": "grant_policy_restored", "policy_arn": arn})
+    assert wired.notes.kinds(grant.id)[-1] == "drift_repaired", "the requester hears their grant was repaired"
+
+
+@pytest.mark.parametrize("before_end, applied", [(timedelta(seconds=1), True), (timedelta(0), False)])
+def test_a_grant_at_its_end_is_not_applied_again(wired: fakes.Fakes, before_end: timedelta, applied: bool) -> None:
+    grant = granted(wired)
+    assert grant.grant is not None
+    policy_vanishes(wired)
+    wired.clock.now = grant.grant.expires_at - before_end
+    assert wired.broker.restore_grant(grant) == ("re-applied" if applied else None)
+    assert bool(wired.grants.policies) is applied
+    assert bool(repairs(wired, grant.id)) is applied
+
+
+def test_iam_refusing_the_repair_ends_the_grant_failed_with_its_sessions_cut(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    policy_vanishes(wired)
+    wired.clock.advance(minutes=10)
+    wired.grants.refuse = REFUSAL
+    assert repair_drift(wired.broker) == [f"{grant.id}: policy missing, marked failed"]
+    failed = wired.store.get(grant.id)
+    assert failed.state == State.FAILED and failed.failure_reason == REFUSAL and failed.ended_at == wired.clock()
+    ended = event(wired, grant.id, "failed")
+    assert (ended.actor, ended.channel) == (SYSTEM, "system")
+    assert ended.details == {"reason": REFUSAL, "drift": "grant policy missing", "session_guard": "written"}
+    assert cuts(wired, grant) == {revoke_cut(wired.clock())}, "sessions issued under it are cut at once"
+    assert not failed.guard_pending and repairs(wired, grant.id) == []
+
+
+def test_a_grant_that_ended_since_drift_read_it_is_left_alone(wired: fakes.Fakes) -> None:
+    stale = granted(wired)
+    revoke(wired, stale)
+    assert wired.broker.restore_grant(stale) is None
+    assert wired.grants.policies == {} and repairs(wired, stale.id) == []
+    assert wired.store.get(stale.id).state == State.REVOKED
+
+
+def test_a_grant_ended_while_its_policy_was_applied_again_loses_it_again(wired: fakes.Fakes,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    grant = granted(wired)
+    policy_vanishes(wired)
+    apply = wired.grants.apply
+
+    def revoked_meanwhile(*args: Any) -> str:
+        revoke(wired, grant)
+        return apply(*args)
+
+    monkeypatch.setattr(wired.grants, "apply", revoked_meanwhile)
+    assert wired.broker.restore_grant(grant) is None
+    assert wired.grants.policies == {} and wired.grants.attached == {}
+    assert wired.store.get(grant.id).state == State.REVOKED and repairs(wired, grant.id) == []
+
+
+# -- repairs without a request, and security alerts
+
+
+def test_a_foreign_policy_s_removal_is_recorded_under_its_name_and_alerted_not_notified(wired: fakes.Fakes) -> None:
+    name = "01" + "9" * 24
+    arn = wired.grants.policy_arn(name)
+    wired.grants.policies[arn] = {"Version": "2012-10-17",
+                                  "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    wired.grants.attached[arn] = {"mallory"}
+    wired.clock.advance(minutes=3)
+    assert repair_drift(wired.broker) == [f"{arn}: removed, not a grant (foreign_policy_removed)"]
+    assert wired.grants.policies == {}
+    assert wired.store.events(name) == [Event(name, 0, "drift_repaired", wired.clock(), SYSTEM, "system", {
+        "action": "foreign_policy_removed", "policy_arn": arn, "attached_to": ["mallory"]})]
+    assert wired.notes.events == [], "no request, nobody's thread to tell"
+    (alert,) = wired.notes.alerts
+    assert arn in alert and "mallory" in alert
+
+
+def test_a_security_alert_goes_to_the_notifier_and_the_error_log(wired: fakes.Fakes,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="chalicelib.service"):
+        wired.broker.alert("someone wrote a policy under /access-broker/")
+    assert wired.notes.alerts == ["someone wrote a policy under /access-broker/"]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", "security alert: someone wrote a policy under /access-broker/")]
+
+
+class NotifyOnly:
+    """A notifier with no security channel."""
+
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def notify(self, request: AccessRequest, event: Event) -> None:
+        self.told.append(event.kind)
+
+
+class AlertFails(NotifyOnly):
+    def alert(self, text: str) -> None:
+        raise ConnectionError("slack.example unreachable, token xoxb-secret")
+
+
+def test_without_a_security_channel_an_alert_is_still_logged(wired: fakes.Fakes,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    wired.broker.notifier = NotifyOnly()
+    with caplog.at_level(logging.WARNING, logger="chalicelib.service"):
+        wired.broker.alert("a tampered grant was removed")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", "security alert: a tampered grant was removed")]
+
+
+def test_an_alert_that_cannot_be_sent_is_logged_and_never_undoes_the_repair(wired: fakes.Fakes,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    wired.broker.notifier = AlertFails()
+    arn = wired.grants.policy_arn("01" + "8" * 24)
+    wired.grants.policies[arn] = {"Statement": []}
+    with caplog.at_level(logging.WARNING, logger="chalicelib.service"):
+        assert repair_drift(wired.broker) == [f"{arn}: removed, not a grant (foreign_policy_removed)"]
+    assert wired.grants.policies == {}
+    levels = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert levels[0][0] == "ERROR" and levels[0][1].startswith(f"security alert: access-broker removed {arn}")
+    assert levels[1:] == [("WARNING", "security alert not sent: ConnectionError")]
+    assert "xoxb-secret" not in caplog.text, "the error's text may carry a token: only its class is logged"
+
+
+# -- a session-guard cut that went missing
+
+
+def test_a_live_grant_s_missing_expiry_cut_is_written_again(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.guards.guards.clear()
+    wired.clock.advance(minutes=5)
+    assert repair_drift(wired.broker) == [f"{grant.id}: session guard expiry restored"]
+    assert cuts(wired, grant) == {expiry_cut(grant)}
+    (repaired,) = repairs(wired, grant.id)
+    assert repaired == Event(grant.id, grant.version, "drift_repaired", wired.clock(), SYSTEM, "system",
+                             {"action": "session_guard_restored", "role_arn": grant.role_arn})
+    assert wired.notes.kinds(grant.id)[-1] == "drift_repaired"
+
+
+def test_a_revoked_grant_s_missing_cut_is_written_again_as_the_revoke(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.clock.advance(minutes=10)
+    revoked = revoke(wired, grant)
+    wired.guards.guards.clear()
+    wired.clock.advance(minutes=20)
+    assert repair_drift(wired.broker) == [f"{grant.id}: session guard cut restored"]
+    assert cuts(wired, grant) == {revoke_cut(revoked.ended_at or wired.clock())}
+    assert [e.details for e in repairs(wired, grant.id)] == [
+        {"action": "session_guard_restored", "role_arn": grant.role_arn}]
+
+
+def test_an_expired_grant_s_missing_cut_is_written_again_at_its_end(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.clock.advance(hours=1)
+    sweep(wired.broker, repair=False)
+    assert wired.store.get(grant.id).state == State.EXPIRED
+    wired.guards.guards.clear()
+    wired.clock.advance(minutes=10)
+    assert repair_drift(wired.broker) == [f"{grant.id}: session guard cut restored"]
+    assert cuts(wired, grant) == {expiry_cut(grant)}
+
+
+def test_a_cut_the_sweeper_s_retry_owns_is_not_written_by_drift(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.guards.unreachable = True
+    revoke(wired, grant)
+    pending = wired.store.get(grant.id)
+    assert pending.guard_pending
+    wired.guards.unreachable = False
+    wired.guards.guards.clear()
+    assert wired.broker.restore_cut(pending) is False
+    assert cuts(wired, grant) == frozenset() and repairs(wired, grant.id) == []
+
+
+def test_a_grant_ended_since_drift_found_its_cut_missing_is_not_reported_repaired(wired: fakes.Fakes) -> None:
+    stale = granted(wired)
+    wired.guards.guards.clear()
+    wired.clock.advance(minutes=10)
+    revoke(wired, stale)  # the revoke writes its own cut
+    assert wired.broker.restore_cut(stale) is False
+    assert cuts(wired, stale) == {revoke_cut(wired.clock())} and repairs(wired, stale.id) == []
+    assert wired.notes.kinds(stale.id)[-1] == "revoked"
+
+
+def test_a_cut_the_target_account_refuses_is_not_recorded_as_repaired(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.guards.guards.clear()
+    wired.guards.unreachable = True
+    assert wired.broker.restore_cut(grant) is False
+    assert repairs(wired, grant.id) == []
+    assert event(wired, grant.id, "session_guard_failed").details["cut"] == "drift"
+
+
+def test_a_request_that_never_reached_iam_owes_no_cut(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> None:
+    pending = wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", "1h", "fixing the export job")
+    assert wired.broker.restore_cut(pending) is False
+    revoked = revoked_while_applied(wired, monkeypatch)
+    assert revoked.ended_at is not None and not revoked.sessions_may_exist
+    wired.guards.guards.clear()
+    assert wired.broker.restore_cut(wired.store.get(revoked.id)) is False
+    assert wired.guards.guards == {} and repairs(wired, revoked.id) == [] and repairs(wired, pending.id) == []
+
+
+def revoked_while_applied(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> AccessRequest:
+    """A grant revoked while IAM was still attaching its policy: no session was ever issued under it."""
+    request = wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", "1h", "fixing the export job")
+    apply = wired.grants.apply
+    seen: list[AccessRequest] = []
+
+    def revoked_first(*args: Any) -> str:
+        seen.append(revoke(wired, request))
+        return apply(*args)
+
+    monkeypatch.setattr(wired.grants, "apply", revoked_first)
+    wired.broker.approve(as_(wired, APPROVER), request.id)
+    monkeypatch.setattr(wired.grants, "apply", apply)
+    assert wired.store.get(request.id).state == State.REVOKED and wired.grants.policies == {}
+    return seen[0]
+
+
+# -- which cut an end owes
+
+
+def test_a_revoke_cuts_open_sessions_at_once_and_drops_the_expiry_cut(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.clock.advance(minutes=10)
+    revoked = revoke(wired, grant)
+    assert cuts(wired, grant) == {revoke_cut(wired.clock())}
+    assert event(wired, grant.id, "revoked").details == {"session_guard": "written"}
+    assert not revoked.guard_pending
+
+
+def test_an_expiry_s_cut_was_written_with_the_grant_and_is_not_written_again(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.clock.advance(hours=1)
+    before = wired.guards.guards[(grant.account, grant.role_arn)]
+    wired.guards.guards.clear()  # an expiry that wrote its cut again would show it here
+    expired = wired.broker.expire(wired.store.get(grant.id))
+    assert expired.state == State.EXPIRED and wired.guards.guards == {}
+    assert event(wired, grant.id, "expired").details == {}
+    assert before.cuts == {expiry_cut(grant)}
+
+
+def test_an_expiry_whose_cut_the_target_account_missed_writes_it_then(wired: fakes.Fakes) -> None:
+    wired.guards.unreachable = True
+    grant = granted(wired)
+    assert grant.guard_pending and cuts(wired, grant) == frozenset()
+    wired.clock.advance(hours=1)
+    wired.guards.unreachable = False
+    expired = wired.broker.expire(wired.store.get(grant.id))
+    assert expired.state == State.EXPIRED and not expired.guard_pending
+    assert cuts(wired, grant) == {expiry_cut(grant)}
+    assert event(wired, grant.id, "expired").details == {"session_guard": "written"}
+
+
+def test_a_revoke_before_the_policy_was_attached_owes_no_cut(wired: fakes.Fakes,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    revoked = revoked_while_applied(wired, monkeypatch)
+    assert REVOKE not in {c.kind for c in cuts(wired, revoked)}
+    assert event(wired, revoked.id, "revoked").details == {}
+    assert not wired.store.get(revoked.id).guard_pending
+
+
+def test_revoking_one_of_three_live_grants_keeps_the_latest_other_end_as_the_expiry_cut(wired: fakes.Fakes) -> None:
+    one, two, three = granted(wired, "1h"), granted(wired, "2h"), granted(wired, "3h")
+    assert cuts(wired, one) == {expiry_cut(three)}
+    wired.clock.advance(minutes=10)
+    revoke(wired, three)
+    assert cuts(wired, one) == {revoke_cut(wired.clock()), expiry_cut(two)}
+    wired.clock.advance(minutes=10)
+    revoke(wired, one)
+    assert cuts(wired, one) == {revoke_cut(wired.clock() - timedelta(minutes=10)), revoke_cut(wired.clock()),
+                                expiry_cut(two)}
+
+
+def test_an_ended_grant_keeps_no_expiry_cut_for_the_one_revoked_after_it(wired: fakes.Fakes) -> None:
+    first, second = granted(wired, "2h"), granted(wired, "1h")
+    wired.clock.advance(minutes=10)
+    revoke(wired, first)
+    wired.clock.advance(minutes=10)
+    revoke(wired, second)
+    assert not [c for c in cuts(wired, first) if c.kind == EXPIRY]
+    assert cuts(wired, first) == {revoke_cut(wired.clock() - timedelta(minutes=10)), revoke_cut(wired.clock())}
+
+
+def two_roles() -> fakes.Fakes:
+    base = {"account": "222222222222", "approvers": ["s3-approvers"], "default_duration": "1h",
+            "max_duration": "4h"}
+    return fakes.broker(parse_catalog({
+        "source_account": "111111111111", "security_channel": "C01SECURITY", "people": fakes.DEMO_PEOPLE,
+        "groups": {"s3-approvers": ["bob", "carol"]},
+        "profiles": {"s3-prod": {**base, "role": "switch-role-for-S3"},
+                     "logs-prod": {**base, "role": "switch-role-for-logs"}}}))
+
+
+def test_a_live_grant_on_another_role_keeps_no_expiry_cut_on_this_one() -> None:
+    wired = two_roles()
+    logs, s3 = granted(wired, "3h", profile="logs-prod"), granted(wired, "1h")
+    assert logs.role_arn != s3.role_arn
+    wired.clock.advance(minutes=10)
+    revoke(wired, s3)
+    assert cuts(wired, s3) == {revoke_cut(wired.clock())}
+    assert cuts(wired, logs) == {expiry_cut(logs)}
+
