@@ -2,8 +2,7 @@
 
 Every method is safe to re-run. The broker never touches a policy outside its path: `_owned` checks
 each ARN before any call that changes IAM. Throttling, 5xx answers and dropped connections are retried
-here with exponential backoff (botocore's own retries are off, so there is one retry policy and tests
-can inject the sleep)."""
+with exponential backoff and jitter (retry.py)."""
 from __future__ import annotations
 
 import json
@@ -18,6 +17,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.aws import clients
+from chalicelib.aws.retry import error_code, retried
 from chalicelib.domain.times import rfc3339
 from chalicelib.ports import GrantError
 
@@ -25,10 +25,6 @@ __all__ = ["GrantError", "IamGrants", "is_grant", "policy_document", "request_id
 
 POLICY_PATH = "/access-broker/"
 OWNER_TAG = "access-broker:owner"
-ATTEMPTS = 5  # per IAM call
-BACKOFF_BASE_S, BACKOFF_CAP_S = 0.25, 4.0  # waits of about 0.25, 0.5, 1, 2 s between the 5 attempts
-_RETRYABLE_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable",
-                    "ServiceUnavailableException", "InternalFailure", "InternalError", "ServiceFailure"}
 
 
 class IamGrants:
@@ -63,7 +59,7 @@ class IamGrants:
                              {"Key": "access-broker:expires-at", "Value": rfc3339(expires_at)},
                              *([{"Key": OWNER_TAG, "Value": self.owner}] if self.owner else [])])
         except ClientError as exc:
-            if _code(exc) != "EntityAlreadyExists":  # a re-run: the policy from the first attempt is ours
+            if error_code(exc) != "EntityAlreadyExists":  # a re-run: the policy from the first attempt is ours
                 raise GrantError(_explain("create the grant policy", exc)) from None
         try:
             self._call("attach_user_policy", UserName=iam_user, PolicyArn=_owned(arn))
@@ -93,7 +89,7 @@ class IamGrants:
                 self._ignore_missing("detach_user_policy", UserName=user, PolicyArn=arn)
             self._delete_policy(arn)
         except ClientError as exc:
-            if _code(exc) == "DeleteConflict" and iam_user:  # attached elsewhere too: detach from all
+            if error_code(exc) == "DeleteConflict" and iam_user:  # attached elsewhere too: detach from all
                 return self.remove(policy_arn)
             raise GrantError(_explain("remove the grant policy", exc)) from None
 
@@ -103,7 +99,7 @@ class IamGrants:
                                                           PolicyArn=_owned(policy_arn), EntityFilter="User")
                     for u in page]
         except ClientError as exc:
-            if _code(exc) == "NoSuchEntity":
+            if error_code(exc) == "NoSuchEntity":
                 return []
             raise
 
@@ -112,7 +108,7 @@ class IamGrants:
         try:
             tags = self._call("get_policy", PolicyArn=_owned(policy_arn))["Policy"].get("Tags") or []
         except ClientError as exc:
-            if _code(exc) == "NoSuchEntity":
+            if error_code(exc) == "NoSuchEntity":
                 return None
             raise GrantError(_explain("read the grant policy's tags", exc)) from None
         return next((t["Value"] for t in tags if t["Key"] == OWNER_TAG), None)
@@ -132,7 +128,7 @@ class IamGrants:
         try:
             found = self._call("get_policy_version", PolicyArn=_owned(policy_arn), VersionId=version_id)
         except ClientError as exc:
-            if _code(exc) == "NoSuchEntity":
+            if error_code(exc) == "NoSuchEntity":
                 return None
             raise GrantError(_explain("read a policy under the broker's path", exc)) from None
         document = found["PolicyVersion"]["Document"]
@@ -146,7 +142,7 @@ class IamGrants:
         try:
             self._ignore_missing("delete_policy", PolicyArn=arn)
         except ClientError as exc:
-            if _code(exc) != "DeleteConflict":
+            if error_code(exc) != "DeleteConflict":
                 raise
             self._delete_old_versions(arn)
             self._ignore_missing("delete_policy", PolicyArn=arn)
@@ -155,7 +151,7 @@ class IamGrants:
         try:
             versions = self._call("list_policy_versions", PolicyArn=arn)["Versions"]
         except ClientError as exc:
-            if _code(exc) == "NoSuchEntity":
+            if error_code(exc) == "NoSuchEntity":
                 return
             raise
         for version in versions:
@@ -175,23 +171,14 @@ class IamGrants:
         try:
             self._call(operation, **kwargs)
         except ClientError as exc:
-            if _code(exc) != "NoSuchEntity":
+            if error_code(exc) != "NoSuchEntity":
                 raise
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        """One IAM call, retried with capped exponential backoff and jitter on throttling, 5xx and dropped
-        connections. A connection that never comes back becomes a GrantError."""
-        for attempt in range(ATTEMPTS):
-            try:
-                return getattr(self.iam, operation)(**kwargs)
-            except ClientError as exc:
-                if attempt == ATTEMPTS - 1 or not _retryable(exc):
-                    raise
-            except (BotoConnectionError, HTTPClientError) as exc:
-                if attempt == ATTEMPTS - 1:
-                    raise GrantError(f"IAM did not answer ({operation}): {exc}") from None
-            self.sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt) * (0.5 + self.jitter() / 2))
-        raise AssertionError("unreachable")
+        """One IAM call (retry.py): a connection that never comes back becomes a GrantError."""
+        return retried(lambda: getattr(self.iam, operation)(**kwargs), operation,
+                       lambda why: GrantError(f"IAM {why}"), sleep=self.sleep,
+                       network=(BotoConnectionError, HTTPClientError), spread=lambda: 0.5 + self.jitter() / 2)
 
 
 def policy_name(request_id: str) -> str:
@@ -235,15 +222,6 @@ def _owned(policy_arn: str) -> str:
     if f":policy{POLICY_PATH}" not in policy_arn:
         raise GrantError(f"refusing to touch {policy_arn}: it is not under {POLICY_PATH}")
     return policy_arn
-
-
-def _retryable(exc: ClientError) -> bool:
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return _code(exc) in _RETRYABLE_CODES or status >= 500
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _explain(action: str, exc: ClientError) -> str:

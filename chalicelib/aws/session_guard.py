@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws import clients
-from chalicelib.aws.iam_grants import ATTEMPTS, BACKOFF_BASE_S, BACKOFF_CAP_S, _code, _retryable
+from chalicelib.aws.retry import error_code, retried
 from chalicelib.domain.session_guard import POLICY_NAME
 
 GUARD_SESSION_NAME = "access-broker"
@@ -60,7 +60,7 @@ class IamSessionGuard:
         try:
             found = self._call(target, "get_role_policy", RoleName=target.role_name, PolicyName=POLICY_NAME)
         except ClientError as exc:
-            if _code(exc) == "NoSuchEntity":  # no guard yet (a missing role fails the write, with its reason)
+            if error_code(exc) == "NoSuchEntity":  # no guard yet (a missing role fails the write, with its reason)
                 return None
             raise GuardUnavailable(_explain("read the session guard", target, exc)) from None
         document = found["PolicyDocument"]
@@ -77,9 +77,9 @@ class IamSessionGuard:
                 self._call(target, "put_role_policy", RoleName=target.role_name, PolicyName=POLICY_NAME,
                            PolicyDocument=json.dumps(document, separators=(",", ":")))
         except ClientError as exc:
-            if _code(exc) == "NoSuchEntity" and document is None:
+            if error_code(exc) == "NoSuchEntity" and document is None:
                 return
-            if _code(exc) == "LimitExceeded":
+            if error_code(exc) == "LimitExceeded":
                 raise PolicyTooLarge(_message(exc)) from None
             raise GuardUnavailable(_explain("write the session guard", target, exc)) from None
 
@@ -89,19 +89,17 @@ class IamSessionGuard:
             return [c for c in (self._sts, *(iam for iam, _ in self._iam.values())) if c is not None]
 
     def _call(self, target: GuardTarget, operation: str, **kwargs: Any) -> Any:
-        for attempt in range(ATTEMPTS):
-            try:
-                return getattr(self._client(target), operation)(**kwargs)
-            except ClientError as exc:
-                if _code(exc) in ("ExpiredToken", "InvalidClientTokenId"):
-                    self._forget(target)
-                elif attempt == ATTEMPTS - 1 or not _retryable(exc):
-                    raise
-            except BotoCoreError as exc:
-                if attempt == ATTEMPTS - 1:
-                    raise GuardUnavailable(f"account {target.account} did not answer ({operation}): {exc}") from None
-            self.sleep(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** attempt))
-        raise GuardUnavailable(f"account {target.account} kept refusing {operation}; retrying on the next sweep")
+        """One IAM call in the target account (retry.py). Credentials IAM no longer takes are dropped and assumed again;
+        a connection that never comes back, or any botocore failure, is a GuardUnavailable."""
+        def renewed(exc: ClientError) -> bool:
+            if error_code(exc) not in ("ExpiredToken", "InvalidClientTokenId"):
+                return False
+            self._forget(target)
+            return True
+
+        return retried(lambda: getattr(self._client(target), operation)(**kwargs), operation,
+                       lambda why: GuardUnavailable(f"account {target.account} {why}; retrying on the next sweep"),
+                       sleep=self.sleep, network=(BotoCoreError,), renew=renewed)
 
     def _client(self, target: GuardTarget) -> Any:
         with self._lock:
@@ -126,7 +124,7 @@ class IamSessionGuard:
             answer = self._sts.assume_role(RoleArn=target.guard_role_arn, RoleSessionName=GUARD_SESSION_NAME,
                                            ExternalId=target.external_id, DurationSeconds=3600)
         except ClientError as exc:
-            raise GuardUnavailable(f"could not assume the guard role {target.guard_role_arn}: {_code(exc)}: "
+            raise GuardUnavailable(f"could not assume the guard role {target.guard_role_arn}: {error_code(exc)}: "
                                    f"{_message(exc)} (deploy targets/guard-role.yaml in account {target.account})"
                                    ) from None
         except BotoCoreError as exc:
@@ -140,4 +138,4 @@ def _message(exc: ClientError) -> str:
 
 def _explain(action: str, target: GuardTarget, exc: ClientError) -> str:
     return (f"could not {action} on role {target.role_name} in account {target.account}: "
-            f"{_code(exc)}: {_message(exc)}")
+            f"{error_code(exc)}: {_message(exc)}")

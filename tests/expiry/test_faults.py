@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from chalicelib.aws.iam_grants import ATTEMPTS
+from chalicelib.aws.retry import ATTEMPTS
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import State
 from chalicelib.sweeper import sweep
