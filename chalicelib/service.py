@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from chalicelib import access_rules as rules
@@ -48,6 +48,7 @@ from chalicelib.ports import (
 
 log = logging.getLogger(__name__)
 _RETRIES = 8
+_PAGE = 50  # requests per query where the service pages through a person's requests
 
 
 def utcnow() -> datetime:
@@ -512,11 +513,19 @@ class Broker:
         return lambda g, now: g.revoked(user, at, still_until)
 
     def _other_live_end(self, ended: AccessRequest) -> datetime | None:
-        """The latest end of the same person's other live grants on the same role: their sessions keep an expiry cut."""
-        page = self.repo.by_requester(ended.requester, 50, None)
-        ends = [r.grant.expires_at for r in page.items if r.id != ended.id and r.state == State.ACTIVE
-                and r.role_arn == ended.role_arn and r.grant]
-        return max(ends, default=None)
+        """The latest end of the same person's other live grants on the same role: their sessions keep an expiry cut.
+        Reads the person's requests newest first, back to the oldest that could still hold a live grant."""
+        oldest = self.clock() - timedelta(seconds=max(
+            (p.approval_timeout + p.max_duration for p in self.catalog.profiles.values()), default=0))
+        ends: list[datetime] = []
+        cursor: str | None = None
+        while True:
+            page = self.repo.by_requester(ended.requester, _PAGE, cursor)
+            ends += [r.grant.expires_at for r in page.items if r.id != ended.id and r.state == State.ACTIVE
+                     and r.role_arn == ended.role_arn and r.grant]
+            if page.next is None or not page.items or page.items[-1].created_at < oldest:
+                return max(ends, default=None)
+            cursor = page.next
 
     def _guard(self, request: AccessRequest, cut: str, change: Change) -> bool:
         """Writes `change` into the guard of the request's role; True when it stands. The caller's event says that it

@@ -392,3 +392,26 @@ def test_a_live_grant_on_another_role_keeps_no_expiry_cut_on_this_one() -> None:
     assert cuts(wired, s3) == {revoke_cut(wired.clock())}
     assert cuts(wired, logs) == {expiry_cut(logs)}
 
+
+
+def test_a_live_grant_behind_many_newer_requests_still_keeps_its_expiry_cut(wired: fakes.Fakes) -> None:
+    old = granted(wired, "4h")
+    for _ in range(120):  # more than two pages of the person's requests, newest first
+        wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", "1h", "fixing the export job")
+    wired.clock.advance(minutes=10)
+    revoke(wired, granted(wired, "1h"))
+    assert expiry_cut(old) in cuts(wired, old)
+
+
+def test_requests_older_than_any_grant_can_live_are_not_read(wired: fakes.Fakes) -> None:
+    """Paging stops at the first page reaching back past approval timeout + max duration: a revoke costs one Query
+    for a person with a long history."""
+    for _ in range(120):
+        wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", "1h", "fixing the export job")
+    wired.clock.advance(days=30)
+    live = granted(wired, "1h")
+    pages: list[str | None] = []
+    read = wired.store.by_requester
+    wired.store.by_requester = lambda person, limit, cursor: pages.append(cursor) or read(person, limit, cursor)
+    revoke(wired, live)
+    assert pages == [None]
