@@ -17,6 +17,7 @@ from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, Cut, Guard
 from chalicelib.drift import repair_drift
+from chalicelib.ports import Page
 from chalicelib.sweeper import sweep
 from tests import fakes
 
@@ -412,6 +413,11 @@ def test_requests_older_than_any_grant_can_live_are_not_read(wired: fakes.Fakes)
     live = granted(wired, "1h")
     pages: list[str | None] = []
     read = wired.store.by_requester
-    wired.store.by_requester = lambda person, limit, cursor: pages.append(cursor) or read(person, limit, cursor)
+
+    def counted(person: str, limit: int, cursor: str | None) -> Page[AccessRequest]:
+        pages.append(cursor)
+        return read(person, limit, cursor)
+
+    wired.store.by_requester = counted
     revoke(wired, live)
     assert pages == [None]
