@@ -87,8 +87,17 @@ def test_asking_records_the_extension_and_changes_nothing_in_iam(wired: fakes.Fa
 
 def test_an_approver_is_told_only_the_requester_extends(wired: fakes.Fakes) -> None:
     grant = granted(wired)
-    with pytest.raises(Forbidden, match="only the requester can extend a grant"):
+    with pytest.raises(Forbidden) as refused:
         wired.broker.extend(in_slack(wired, APPROVER), grant.id, "30m")
+    assert str(refused.value) == "only the requester can extend a grant"
+
+
+def test_an_extension_says_how_much_longer_it_needs(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    with pytest.raises(Unprocessable) as refused:
+        wired.broker.extend(as_(wired, REQUESTER), grant.id, None)
+    assert str(refused.value) == "duration is required: how much longer, like `30m` or `1h`"
+    assert wired.store.get(grant.id) == grant
 
 
 def test_a_second_extension_names_the_one_waiting(wired: fakes.Fakes) -> None:
@@ -278,6 +287,13 @@ def test_a_denied_extension_is_recorded_with_its_comment(wired: fakes.Fakes) -> 
     assert wired.grants.policies[wired.grants.policy_arn(grant.id)] == policy_document(grant.role_arn, end_of(grant))
     again = wired.broker.extend(as_(wired, REQUESTER), grant.id, "15m")
     assert again.extension is not None, "a new round may start"
+
+
+def test_a_decision_without_a_comment_records_none(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.broker.extend(as_(wired, REQUESTER), grant.id, "30m")
+    wired.broker.decide_extension(as_(wired, APPROVER), grant.id, False)
+    assert last(wired, grant.id).details == {"comment": ""}
 
 
 # -- auto-approved
