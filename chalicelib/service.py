@@ -144,7 +144,7 @@ class Broker:
                 try:
                     profiles[event.request_id] = self.repo.get(event.request_id).profile
                 except NotFound:  # a repair of a policy with no request: not any one profile's
-                    profiles[event.request_id] = None
+                    profiles[event.request_id] = None  # pragma: no mutate (no profile is named "")
         return Page([e for e in page.items if profiles[e.request_id] in scope], page.next)
 
     def console_redirect(self, token: str) -> str:
@@ -173,7 +173,7 @@ class Broker:
                 raise Forbidden("break-glass is for the person in trouble to ask themselves: a trusted tool may not "
                                 "use it on someone's behalf; request normal access for them instead")
         now = self.clock()
-        assert person.iam_user, "requester_of refuses a person without an IAM user"
+        assert person.iam_user, "requester_of refuses a person without an IAM user"  # pragma: no mutate (its message)
         request = AccessRequest(
             id=self.new_id(now), profile=chosen.name, requester=person.id, requester_iam_user=person.iam_user,
             account=chosen.account, role_arn=chosen.role_arn, reason=reason, duration_seconds=seconds,
