@@ -296,6 +296,45 @@ def test_a_decision_without_a_comment_records_none(wired: fakes.Fakes) -> None:
     assert last(wired, grant.id).details == {"comment": ""}
 
 
+# -- what an extension reads: the request once, then the write's version condition (issue 7's budget of DynamoDB
+# calls; tests/perf/test_call_counts.py pins the grant's flows against DynamoDB)
+
+
+def reads_of(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the requests read from the store one by one from now on."""
+    reads: list[str] = []
+    get = wired.store.get
+
+    def counted(request_id: str) -> AccessRequest:
+        reads.append(request_id)
+        return get(request_id)
+
+    monkeypatch.setattr(wired.store, "get", counted)
+    return reads
+
+
+@pytest.mark.parametrize("step", ["ask", "approve", "deny"])
+def test_each_step_of_an_extension_reads_the_request_once(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch,
+                                                          step: str) -> None:
+    grant = granted(wired)
+    if step != "ask":
+        wired.broker.extend(as_(wired, REQUESTER), grant.id, "30m")
+    reads = reads_of(wired, monkeypatch)
+    if step == "ask":
+        done = wired.broker.extend(as_(wired, REQUESTER), grant.id, "30m")
+    else:
+        done = getattr(wired.broker, step)(as_(wired, APPROVER), grant.id)
+    assert done.version == grant.version + (1 if step == "ask" else 2)
+    assert reads == [grant.id]
+
+
+def test_an_auto_approved_extension_reads_the_request_once(auto: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> None:
+    grant = granted(auto)
+    reads = reads_of(auto, monkeypatch)
+    assert end_of(auto.broker.extend(as_(auto, REQUESTER), grant.id, "1h")) == end_of(grant) + timedelta(hours=1)
+    assert reads == [grant.id]
+
+
 # -- auto-approved
 
 

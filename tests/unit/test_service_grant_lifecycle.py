@@ -467,6 +467,73 @@ def test_what_the_notifier_is_told_is_what_was_recorded(wired: fakes.Fakes) -> N
     assert [e for rid, e in wired.notes.events if rid == grant.id] == wired.store.events(grant.id)
 
 
+# -- what an action reads: the request once, then the write's version condition (issue 7's budget of DynamoDB calls;
+# tests/perf/test_call_counts.py pins it against DynamoDB)
+
+
+def reads_of(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the requests read from the store one by one from now on."""
+    reads: list[str] = []
+    get = wired.store.get
+
+    def counted(request_id: str) -> AccessRequest:
+        reads.append(request_id)
+        return get(request_id)
+
+    monkeypatch.setattr(wired.store, "get", counted)
+    return reads
+
+
+@pytest.mark.parametrize("refused_by_iam", [False, True])
+def test_an_approval_reads_the_request_once_whether_iam_grants_or_refuses(
+        wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch, refused_by_iam: bool) -> None:
+    request = ask(wired)
+    wired.grants.refuse = "AccessDenied: not allowed" if refused_by_iam else None
+    reads = reads_of(wired, monkeypatch)
+    done = wired.broker.approve(as_(wired, APPROVER), request.id)
+    assert done.state == (State.FAILED if refused_by_iam else State.ACTIVE)
+    assert reads == [request.id]
+
+
+@pytest.mark.parametrize("action", ["cancel", "revoke"])
+def test_a_cancel_or_a_revoke_reads_the_request_once(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch,
+                                                    action: str) -> None:
+    request = ask(wired) if action == "cancel" else granted(wired)
+    reads = reads_of(wired, monkeypatch)
+    done = getattr(wired.broker, action)(as_(wired, REQUESTER), request.id)
+    assert done.ended and reads == [request.id]
+
+
+class ListingGrants(fakes.MemoryGrants):
+    """IAM as chalicelib/aws/iam_grants.py uses it: a removal that does not name the user first asks IAM who holds
+    the policy (ListEntitiesForPolicy), one more call than issue 7's budget for a revoke."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listings = 0
+
+    def remove(self, policy_arn: str, iam_user: str | None = None) -> None:
+        if iam_user is None:
+            self.listings += 1
+        super().remove(policy_arn, iam_user)
+
+
+def test_a_revoke_detaches_from_the_requester_without_asking_iam_who_holds_the_policy(wired: fakes.Fakes) -> None:
+    wired = with_grants(wired, ListingGrants())
+    assert isinstance(wired.grants, ListingGrants)
+    wired.broker.revoke(as_(wired, REQUESTER), granted(wired).id)
+    assert wired.grants.policies == {} and wired.grants.listings == 0
+
+
+def test_the_sweeper_failing_a_grant_whose_profile_was_removed_reads_nothing_more(
+        wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> None:
+    stuck = approved_not_applied(wired)
+    without_profile(wired)
+    reads = reads_of(wired, monkeypatch)
+    assert wired.broker.apply_grant(stuck).state == State.FAILED
+    assert reads == [], "the entry the index gave is the first try; the write's condition checks it"
+
+
 # -- notifications
 
 
