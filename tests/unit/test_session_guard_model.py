@@ -280,6 +280,8 @@ at = datetime(2026, 12, 1, 12, 5, tzinfo=timezone.utc)
 kinds = [Cut(at, "expiry", "dave"), Cut(at, "revoke", "carol"), Cut(at, "role"), Cut(at, "role_expiry")]
 print(json.dumps(Guard(frozenset(kinds)).policy()))
 """
+HERE = Guard(frozenset({Cut(at(5), EXPIRY, "dave"), Cut(at(5), REVOKE, "carol"), Cut(at(5), ROLE),
+                        Cut(at(5), ROLE_EXPIRY)}))
 
 
 def test_the_same_cuts_write_the_same_document_in_every_process() -> None:
@@ -290,6 +292,7 @@ def test_the_same_cuts_write_the_same_document_in_every_process() -> None:
                                 text=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
                  for seed in range(4)}
 
+    assert documents == {json.dumps(HERE.policy()) + "\n"}  # and in this one
     (only,) = documents
     assert [s["Sid"] for s in json.loads(only)["Statement"]] == [
         "AccessBrokerExpiry20261201T120500Z", "AccessBrokerRevoke20261201T120500Z",
