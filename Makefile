@@ -78,8 +78,8 @@ models: install  ## rewrite chalicelib/aws/models/ (slimmed botocore models) aft
 # e.g. make mutate MUTANTS='chalicelib.access_rules*'. How to read what it prints: docs/testing.md.
 .PHONY: mutate
 MUTANTS ?=
-mutate: install  ## mutation testing of the core with mutmut (hours, not in CI); MUTANTS='chalicelib.access_rules*'
-	PATH=$(BIN):$$PATH $(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
+mutate: install  ## mutation testing of the core with mutmut (~10 min, not in CI); MUTANTS='chalicelib.access_rules*'
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
 	@$(BIN)/mutmut export-cicd-stats >/dev/null && $(BIN)/python -m tools.mutation_score
 
 # The fast tier, the checks, and what there is: one block.
