@@ -70,10 +70,9 @@ class SilentNotifier:
 
 
 class Broker:
-    def __init__(self, catalog: Catalog, repository: RequestStore, grants: Grants, tokens: Tokens,
+    def __init__(self, catalog: Catalog, repository: RequestStore, grants: Grants, tokens: Tokens, public_url: str,
                  notifier: Notifier | None = None, clock: Callable[[], datetime] = utcnow,
-                 new_id: Callable[[datetime], str] = new_request_id, public_url: str = "",
-                 sessions: SessionGuard | None = None) -> None:
+                 new_id: Callable[[datetime], str] = new_request_id, sessions: SessionGuard | None = None) -> None:
         self.catalog, self.repo, self.grants, self.tokens = catalog, repository, grants, tokens
         self.sessions = sessions  # None: no target account is guarded (open sessions last until they expire)
         self.notifier = notifier or SilentNotifier()

@@ -404,13 +404,19 @@ def test_a_live_grant_behind_many_newer_requests_still_keeps_its_expiry_cut(wire
     assert expiry_cut(old) in cuts(wired, old)
 
 
-def test_requests_older_than_any_grant_can_live_are_not_read(wired: fakes.Fakes) -> None:
-    """Paging stops at the first page reaching back past approval timeout + max duration: a revoke costs one Query
-    for a person with a long history."""
-    for _ in range(120):
+def test_the_latest_end_counts_whichever_page_it_is_on(wired: fakes.Fakes) -> None:
+    old = granted(wired, "1h")
+    for _ in range(60):
         wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", "1h", "fixing the export job")
-    wired.clock.advance(days=30)
-    live = granted(wired, "1h")
+    newer = granted(wired, "3h")  # on the first page; `old` is on the second
+    wired.clock.advance(minutes=10)
+    revoke(wired, granted(wired, "1h"))
+    assert expiry_cut(newer) in cuts(wired, old)
+    assert expiry_cut(old) not in cuts(wired, old), "one expiry cut per person: the latest end"
+
+
+def pages_read(wired: fakes.Fakes) -> list[str | None]:
+    """The cursors of the person's requests the broker reads, one per page, from now on."""
     pages: list[str | None] = []
     read = wired.store.by_requester
 
@@ -419,5 +425,18 @@ def test_requests_older_than_any_grant_can_live_are_not_read(wired: fakes.Fakes)
         return read(person, limit, cursor)
 
     wired.store.by_requester = counted
+    return pages
+
+
+def test_requests_older_than_any_grant_can_live_are_not_read(wired: fakes.Fakes) -> None:
+    """Paging stops at the first page whose oldest request is older than approval timeout + max duration: a revoke
+    costs one Query for a person with a long history."""
+    for _ in range(120):
+        wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", "1h", "fixing the export job")
+    wired.clock.advance(days=30)
+    for _ in range(48):  # with the grant revoked below: a first page of 49 recent requests and one from long ago
+        wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", "1h", "fixing the export job")
+    live = granted(wired, "1h")
+    pages = pages_read(wired)
     revoke(wired, live)
     assert pages == [None]
