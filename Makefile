@@ -80,12 +80,12 @@ models: install  ## rewrite chalicelib/aws/models/ (slimmed botocore models) aft
 MUTANTS ?=
 mutate: install  ## mutation testing of the core with mutmut (~10 min, not in CI); MUTANTS='chalicelib.access_rules*'
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
-	@$(BIN)/mutmut export-cicd-stats >/dev/null && $(BIN)/python -m tools.mutation_score
+	@$(BIN)/python -m tools.mutation_score
 
 # The fast tier, the checks, and what there is: one block.
 # ruff (pyflakes, pycodestyle, import order) and mypy (strict on chalicelib/, lenient on tests/): pyproject.toml.
 define STATIC_CHECKS
-$(BIN)/ruff check app.py chalicelib tests
+$(BIN)/ruff check app.py chalicelib tests tools bench
 $(BIN)/mypy
 endef
 

@@ -1,4 +1,5 @@
-"""The broker's own IAM policy per deployed stage: renders .chalice/policy-<stage>.json from config.json and the catalog.
+"""The broker's own IAM policy per deployed stage: renders .chalice/policy-<stage>.json from config.json and the
+catalog.
 
 `python -m tools.broker_policy` rewrites the files, and so does `make package` before it builds (tools/package.py), so
 that a changed source_account never ships a policy naming the old account; tests/security/test_broker_policy.py fails
@@ -14,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHALICE_DIR = ROOT / ".chalice"
 APP_NAME = "access-broker"
 WORKER = "worker"  # app.py's `@app.lambda_function(name="worker")`: slow work after Slack's answer
-GRANT_POLICIES = "policy/access-broker/*"
-OUTBOX_PARTITION = "OUTBOX"  # chalicelib/store/outbox.py  # iam_grants.POLICY_PATH: the only policies the broker may touch
+GRANT_POLICIES = "policy/access-broker/*"  # iam_grants.POLICY_PATH: the only policies the broker may touch
+OUTBOX_PARTITION = "OUTBOX"  # chalicelib/store/outbox.py
 
 # The IAM actions chalicelib/aws/iam_grants.py needs on its own policies, and nothing else.
 GRANT_POLICY_ACTIONS = [

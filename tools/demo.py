@@ -17,8 +17,17 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from tools.local_server import serving
-from tools.world import (BROKER_PROFILE, BUCKET, REGION, ROLE_NAME, SOURCE_ACCOUNT, TARGET_ACCOUNT, Keys, aws_client,
-                         start_world)
+from tools.world import (
+    BROKER_PROFILE,
+    BUCKET,
+    REGION,
+    ROLE_NAME,
+    SOURCE_ACCOUNT,
+    TARGET_ACCOUNT,
+    Keys,
+    aws_client,
+    start_world,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLE_ARN = f"arn:aws:iam::{TARGET_ACCOUNT}:role/{ROLE_NAME}"
@@ -63,7 +72,8 @@ class Demo:
         return Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 
     def run(self) -> None:
-        self.step("s3-access switches into account 2 before any grant", lambda: refused(lambda: self.assume("s3-access")))
+        self.step("s3-access switches into account 2 before any grant",
+                  lambda: refused(lambda: self.assume("s3-access")))
         request: dict[str, Any] = {}
 
         def ask() -> str:

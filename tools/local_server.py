@@ -14,8 +14,16 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from chalice import IAMAuthorizer
-from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, ForbiddenError, InvalidAuthorizerError,
-                          LocalChalice, LocalDevServer, LocalGateway, LocalGatewayAuthorizer)
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    ForbiddenError,
+    InvalidAuthorizerError,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayAuthorizer,
+)
 
 from tools import gateway_responses, local_sigv4
 

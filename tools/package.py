@@ -24,9 +24,8 @@ from typing import Any
 
 from chalicelib.domain.errors import CatalogError
 from chalicelib.store.schema import TTL_ATTRIBUTE, table_definition
-from tools import broker_policy
+from tools import broker_policy, template_graph
 from tools import package_operations as operations
-from tools import template_graph
 from tools.package_catalog import catalog_from_environment, set_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +75,9 @@ def cloudformation_table(name: str) -> dict[str, Any]:
 def cloudformation_function_names(stage: str) -> dict[str, Any]:
     """Names the functions as `chalice deploy` (and Terraform) does, e.g. access-broker-prod-worker: the broker's
     policy, its log groups and settings.worker_function all rely on these names; SAM would otherwise invent them."""
-    import app
     from chalice.utils import to_cfn_resource_name
+
+    import app
 
     names = {"APIHandler": f"{app.app.app_name}-{stage}"}
     names.update({to_cfn_resource_name(f.name): f"{app.app.app_name}-{stage}-{f.name}"

@@ -158,7 +158,8 @@ In another shell:
   set -a; . .local/env; set +a
   # ask for access as s3-access, approve as bob:
   curl -s -X POST $ACCESS_BROKER_URL/v1/requests -H 'X-Local-Principal: arn:aws:iam::111111111111:user/s3-access' \\
-       -H 'Content-Type: application/json' -d '{{"profile": "s3-prod", "duration": "1h", "reason": "fixing the export job"}}'
+       -H 'Content-Type: application/json' \\
+       -d '{{"profile": "s3-prod", "duration": "1h", "reason": "fixing the export job"}}'
   curl -s -X POST $ACCESS_BROKER_URL/v1/requests/<id>/approve -H 'X-Local-Principal: arn:aws:iam::111111111111:user/bob'
   # then, as s3-access, with the stock AWS CLI:
   aws --profile s3-access --endpoint-url "$AWS_ENDPOINT_URL" sts assume-role \\
