@@ -252,3 +252,11 @@ def test_an_extension_s_decision_carries_its_comment(wired: fakes.Fakes) -> None
     assert wired.store.events(extended.id)[-1].details["comment"] == "half an hour more"
     assert wired.store.events(refused.id)[-1].details == {"comment": "wrap up"}
     assert [wired.store.events(g.id)[-1].kind for g in (extended, refused)] == ["extended", "extension_denied"]
+
+
+def test_the_broker_s_own_clock_reads_utc() -> None:
+    from datetime import datetime, timezone
+
+    from chalicelib.service import utcnow
+    now = utcnow()
+    assert now.utcoffset() == timedelta(0) and abs(now - datetime.now(timezone.utc)) < timedelta(seconds=5)
