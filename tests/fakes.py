@@ -11,6 +11,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
+from chalicelib.access_rules import Caller
 from chalicelib.aws.iam_grants import POLICY_PATH, policy_document, policy_name
 from chalicelib.aws.links import ConsoleTokens
 from chalicelib.catalog import parse_catalog
@@ -277,6 +278,11 @@ class Fakes:
     guards: MemorySessionGuards
     notes: Recorder
     clock: Clock
+
+
+def as_(wired: Fakes, person: str) -> Caller:
+    """`person` of the catalog as the API sees them: their IAM user in the source account."""
+    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def broker(catalog_: Catalog | None = None, clock: Clock | None = None) -> Fakes:

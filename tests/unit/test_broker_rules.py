@@ -11,13 +11,11 @@ from chalicelib.domain.errors import Conflict, Forbidden, Gone, InvalidInput, No
 from chalicelib.domain.requests import State
 from chalicelib.ports import IdempotencyClaim
 from tests import fakes
+from tests.fakes import as_
 
 REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER, AUDITOR = "s3-access", "bob", "carol", "alice", "dave"
 REASON = "fixing the export job"
 
-
-def as_(wired: fakes.Fakes, person: str):
-    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def ask(wired: fakes.Fakes, duration: str | None = "1h", who: str = REQUESTER, **options):

@@ -20,13 +20,11 @@ from chalicelib.drift import repair_drift
 from chalicelib.ports import Page
 from chalicelib.sweeper import sweep
 from tests import fakes
+from tests.fakes import as_
 
 REQUESTER, APPROVER = "s3-access", "bob"
 REFUSAL = "AccessDenied: iam:AttachUserPolicy is not allowed"
 
-
-def as_(wired: fakes.Fakes, person: str):
-    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def granted(wired: fakes.Fakes, duration: str = "1h", profile: str = "s3-prod") -> AccessRequest:

@@ -16,13 +16,11 @@ from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension
 from chalicelib.domain.session_guard import Cut
 from chalicelib.domain.times import rfc3339
 from tests import fakes
+from tests.fakes import as_
 
 REQUESTER, APPROVER, OTHER_APPROVER = "s3-access", "bob", "carol"
 PROFILE = "s3-prod"
 
-
-def as_(wired: fakes.Fakes, person: str):
-    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def in_slack(wired: fakes.Fakes, person: str):

@@ -22,15 +22,13 @@ from chalicelib.domain.session_guard import Cut, Guard
 from chalicelib.domain.times import rfc3339
 from chalicelib.ports import GrantError, StaleWrite
 from tests import fakes
+from tests.fakes import as_
 
 REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER = "s3-access", "bob", "carol", "alice"
 REASON = "fixing the export job"
 PROFILE = "s3-prod"
 UNREACHABLE = "the guard role of account 222222222222 cannot be assumed"
 
-
-def as_(wired: fakes.Fakes, person: str):
-    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def in_slack(wired: fakes.Fakes, person: str):

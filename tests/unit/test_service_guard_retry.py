@@ -16,12 +16,10 @@ from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, ROLE, ROLE_EXPIRY, Cut, Guard
 from chalicelib.sweeper import sweep
 from tests import fakes
+from tests.fakes import as_
 
 REQUESTER, APPROVER = "s3-access", "bob"
 
-
-def as_(wired: fakes.Fakes, person: str):
-    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def ask(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:

@@ -14,6 +14,7 @@ from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Forbidden, Gone, NotFound
 from chalicelib.domain.requests import AccessRequest, State
 from tests import fakes
+from tests.fakes import as_
 
 TOOL = "arn:aws:iam::111111111111:role/audit-bot"
 
@@ -35,9 +36,6 @@ def two_profiles(auditors: bool = True) -> Catalog:
 def wired() -> fakes.Fakes:
     return fakes.broker(two_profiles())
 
-
-def as_(wired: fakes.Fakes, person: str) -> Caller:
-    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def ask(wired: fakes.Fakes, who: str = "s3-access", profile: str = "s3-prod") -> AccessRequest:

@@ -13,6 +13,7 @@ from chalicelib.domain.catalog import Catalog, TrustedTools
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
 from chalicelib.domain.requests import Approval, Event, State
 from tests import fakes
+from tests.fakes import as_
 
 REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER = "s3-access", "bob", "carol", "alice"
 REASON = "fixing the export job"
@@ -24,9 +25,6 @@ ROLE = "arn:aws:iam::222222222222:role/switch-role-for-S3"
 def with_tool(catalog: Catalog) -> Catalog:
     return dataclasses.replace(catalog, trusted_tools=TrustedTools([TOOL]))
 
-
-def as_(wired: fakes.Fakes, person: str) -> Caller:
-    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def in_slack(wired: fakes.Fakes, person: str) -> Caller:

@@ -17,14 +17,12 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.sweeper import SweepReport, sweep
 from tests import fakes
+from tests.fakes import as_
 
 REQUESTER, APPROVER = "s3-access", "bob"
 SYSTEM = "access-broker"
 START = fakes.Clock().now  # every wired broker's clock starts here: the request is created at START
 
-
-def as_(wired: fakes.Fakes, person: str):
-    return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
 
 
 def ask(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
