@@ -17,7 +17,6 @@ REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER, AUDITOR = "s3-access", "bob", "ca
 REASON = "fixing the export job"
 
 
-
 def ask(wired: fakes.Fakes, duration: str | None = "1h", who: str = REQUESTER, **options):
     return wired.broker.request_access(as_(wired, who), "s3-prod", duration, REASON, **options)
 

@@ -26,7 +26,6 @@ REQUESTER, APPROVER = "s3-access", "bob"
 REFUSAL = "AccessDenied: iam:AttachUserPolicy is not allowed"
 
 
-
 def granted(wired: fakes.Fakes, duration: str = "1h", profile: str = "s3-prod") -> AccessRequest:
     request = wired.broker.request_access(as_(wired, REQUESTER), profile, duration, "fixing the export job")
     return wired.broker.approve(as_(wired, APPROVER), request.id)
@@ -390,7 +389,6 @@ def test_a_live_grant_on_another_role_keeps_no_expiry_cut_on_this_one() -> None:
     revoke(wired, s3)
     assert cuts(wired, s3) == {revoke_cut(wired.clock())}
     assert cuts(wired, logs) == {expiry_cut(logs)}
-
 
 
 def test_a_live_grant_behind_many_newer_requests_still_keeps_its_expiry_cut(wired: fakes.Fakes) -> None:

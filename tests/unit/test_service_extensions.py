@@ -22,7 +22,6 @@ REQUESTER, APPROVER, OTHER_APPROVER = "s3-access", "bob", "carol"
 PROFILE = "s3-prod"
 
 
-
 def in_slack(wired: fakes.Fakes, person: str):
     return wired.broker.caller_from_slack(fakes.DEMO_PEOPLE[person]["slack_user_id"])
 

@@ -30,7 +30,6 @@ PROFILE = "s3-prod"
 UNREACHABLE = "the guard role of account 222222222222 cannot be assumed"
 
 
-
 def in_slack(wired: fakes.Fakes, person: str):
     return wired.broker.caller_from_slack(fakes.DEMO_PEOPLE[person]["slack_user_id"])
 

@@ -21,7 +21,6 @@ from tests.fakes import as_
 REQUESTER, APPROVER = "s3-access", "bob"
 
 
-
 def ask(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
     return wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", duration, "fixing the export job")
 

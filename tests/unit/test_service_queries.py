@@ -37,7 +37,6 @@ def wired() -> fakes.Fakes:
     return fakes.broker(two_profiles())
 
 
-
 def ask(wired: fakes.Fakes, who: str = "s3-access", profile: str = "s3-prod") -> AccessRequest:
     wired.clock.advance(seconds=1)  # newest first is by creation
     return wired.broker.request_access(as_(wired, who), profile, "1h", "fixing the export job")

@@ -26,7 +26,6 @@ def with_tool(catalog: Catalog) -> Catalog:
     return dataclasses.replace(catalog, trusted_tools=TrustedTools([TOOL]))
 
 
-
 def in_slack(wired: fakes.Fakes, person: str) -> Caller:
     return wired.broker.caller_from_slack(fakes.DEMO_PEOPLE[person]["slack_user_id"])
 

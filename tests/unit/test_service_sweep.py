@@ -24,7 +24,6 @@ SYSTEM = "access-broker"
 START = fakes.Clock().now  # every wired broker's clock starts here: the request is created at START
 
 
-
 def ask(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
     return wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", duration, "fixing the export job")
 
