@@ -42,6 +42,8 @@ class MemoryStore:
         self.trail: dict[str, dict[str, Event]] = {}  # request id -> sort key -> event, as the table keys them
         self.claims: dict[tuple[str, str], tuple[str, str]] = {}  # (caller, key) -> (request id, fingerprint)
         self.names: dict[str, tuple[str, int]] = {}  # exclusive name -> (holder, until epoch second)
+        self.reads: list[str] = []  # the ids `get` read, in order: the read budget tests/perf pins, in the unit tier
+        self.pages: list[str | None] = []  # the cursor of each page `by_requester` read
         self._notes = itertools.count()
 
     def create(self, request: AccessRequest, event: Event, claim: IdempotencyClaim | None = None,
@@ -75,6 +77,7 @@ class MemoryStore:
         self._append(event, unique=True)
 
     def get(self, request_id: str) -> AccessRequest:
+        self.reads.append(request_id)
         if request_id not in self.requests:
             raise NotFound(f"no request with id {quote(request_id)}")
         return self.requests[request_id]
@@ -98,6 +101,7 @@ class MemoryStore:
             self.names[name] = ("", 0)
 
     def by_requester(self, person: str, limit: int, cursor: str | None) -> Page[AccessRequest]:
+        self.pages.append(cursor)
         return _page([r for r in self._newest_first() if r.requester == person], limit, cursor)
 
     def by_state(self, state: State, limit: int, cursor: str | None) -> Page[AccessRequest]:
@@ -283,6 +287,19 @@ class Fakes:
 def as_(wired: Fakes, person: str) -> Caller:
     """`person` of the catalog as the API sees them: their IAM user in the source account."""
     return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
+
+
+def reads_of(wired: Fakes) -> list[str]:
+    """The ids of the requests the broker reads from the store one by one from now on (a due index's or a list's
+    items are not such reads)."""
+    wired.store.reads.clear()
+    return wired.store.reads
+
+
+def pages_read(wired: Fakes) -> list[str | None]:
+    """The cursors of the pages of a person's requests the broker reads from now on, one per page."""
+    wired.store.pages.clear()
+    return wired.store.pages
 
 
 def broker(catalog_: Catalog | None = None, clock: Clock | None = None) -> Fakes:

@@ -17,10 +17,9 @@ from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, Cut, Guard
 from chalicelib.drift import repair_drift
-from chalicelib.ports import Page
 from chalicelib.sweeper import sweep
 from tests import fakes
-from tests.fakes import as_
+from tests.fakes import as_, pages_read
 
 REQUESTER, APPROVER = "s3-access", "bob"
 REFUSAL = "AccessDenied: iam:AttachUserPolicy is not allowed"
@@ -409,19 +408,6 @@ def test_the_latest_end_counts_whichever_page_it_is_on(wired: fakes.Fakes) -> No
     revoke(wired, granted(wired, "1h"))
     assert expiry_cut(newer) in cuts(wired, old)
     assert expiry_cut(old) not in cuts(wired, old), "one expiry cut per person: the latest end"
-
-
-def pages_read(wired: fakes.Fakes) -> list[str | None]:
-    """The cursors of the person's requests the broker reads, one per page, from now on."""
-    pages: list[str | None] = []
-    read = wired.store.by_requester
-
-    def counted(person: str, limit: int, cursor: str | None) -> Page[AccessRequest]:
-        pages.append(cursor)
-        return read(person, limit, cursor)
-
-    wired.store.by_requester = counted
-    return pages
 
 
 def test_requests_older_than_any_grant_can_live_are_not_read(wired: fakes.Fakes) -> None:

@@ -16,7 +16,7 @@ from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension
 from chalicelib.domain.session_guard import Cut
 from chalicelib.domain.times import rfc3339
 from tests import fakes
-from tests.fakes import as_
+from tests.fakes import as_, reads_of
 
 REQUESTER, APPROVER, OTHER_APPROVER = "s3-access", "bob", "carol"
 PROFILE = "s3-prod"
@@ -297,26 +297,13 @@ def test_a_decision_without_a_comment_records_none(wired: fakes.Fakes) -> None:
 # calls; tests/perf/test_call_counts.py pins the grant's flows against DynamoDB)
 
 
-def reads_of(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The ids of the requests read from the store one by one from now on."""
-    reads: list[str] = []
-    get = wired.store.get
-
-    def counted(request_id: str) -> AccessRequest:
-        reads.append(request_id)
-        return get(request_id)
-
-    monkeypatch.setattr(wired.store, "get", counted)
-    return reads
-
 
 @pytest.mark.parametrize("step", ["ask", "approve", "deny"])
-def test_each_step_of_an_extension_reads_the_request_once(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch,
-                                                          step: str) -> None:
+def test_each_step_of_an_extension_reads_the_request_once(wired: fakes.Fakes, step: str) -> None:
     grant = granted(wired)
     if step != "ask":
         wired.broker.extend(as_(wired, REQUESTER), grant.id, "30m")
-    reads = reads_of(wired, monkeypatch)
+    reads = reads_of(wired)
     if step == "ask":
         done = wired.broker.extend(as_(wired, REQUESTER), grant.id, "30m")
     else:
@@ -325,9 +312,9 @@ def test_each_step_of_an_extension_reads_the_request_once(wired: fakes.Fakes, mo
     assert reads == [grant.id]
 
 
-def test_an_auto_approved_extension_reads_the_request_once(auto: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_auto_approved_extension_reads_the_request_once(auto: fakes.Fakes) -> None:
     grant = granted(auto)
-    reads = reads_of(auto, monkeypatch)
+    reads = reads_of(auto)
     assert end_of(auto.broker.extend(as_(auto, REQUESTER), grant.id, "1h")) == end_of(grant) + timedelta(hours=1)
     assert reads == [grant.id]
 

@@ -22,7 +22,7 @@ from chalicelib.domain.session_guard import Cut, Guard
 from chalicelib.domain.times import rfc3339
 from chalicelib.ports import GrantError, StaleWrite
 from tests import fakes
-from tests.fakes import as_
+from tests.fakes import as_, reads_of
 
 REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER = "s3-access", "bob", "carol", "alice"
 REASON = "fixing the export job"
@@ -468,35 +468,22 @@ def test_what_the_notifier_is_told_is_what_was_recorded(wired: fakes.Fakes) -> N
 # tests/perf/test_call_counts.py pins it against DynamoDB)
 
 
-def reads_of(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The ids of the requests read from the store one by one from now on."""
-    reads: list[str] = []
-    get = wired.store.get
-
-    def counted(request_id: str) -> AccessRequest:
-        reads.append(request_id)
-        return get(request_id)
-
-    monkeypatch.setattr(wired.store, "get", counted)
-    return reads
-
 
 @pytest.mark.parametrize("refused_by_iam", [False, True])
 def test_an_approval_reads_the_request_once_whether_iam_grants_or_refuses(
-        wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch, refused_by_iam: bool) -> None:
+        wired: fakes.Fakes, refused_by_iam: bool) -> None:
     request = ask(wired)
     wired.grants.refuse = "AccessDenied: not allowed" if refused_by_iam else None
-    reads = reads_of(wired, monkeypatch)
+    reads = reads_of(wired)
     done = wired.broker.approve(as_(wired, APPROVER), request.id)
     assert done.state == (State.FAILED if refused_by_iam else State.ACTIVE)
     assert reads == [request.id]
 
 
 @pytest.mark.parametrize("action", ["cancel", "revoke"])
-def test_a_cancel_or_a_revoke_reads_the_request_once(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch,
-                                                    action: str) -> None:
+def test_a_cancel_or_a_revoke_reads_the_request_once(wired: fakes.Fakes, action: str) -> None:
     request = ask(wired) if action == "cancel" else granted(wired)
-    reads = reads_of(wired, monkeypatch)
+    reads = reads_of(wired)
     done = getattr(wired.broker, action)(as_(wired, REQUESTER), request.id)
     assert done.ended and reads == [request.id]
 
@@ -522,11 +509,10 @@ def test_a_revoke_detaches_from_the_requester_without_asking_iam_who_holds_the_p
     assert wired.grants.policies == {} and wired.grants.listings == 0
 
 
-def test_the_sweeper_failing_a_grant_whose_profile_was_removed_reads_nothing_more(
-        wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sweeper_failing_a_grant_whose_profile_was_removed_reads_nothing_more(wired: fakes.Fakes) -> None:
     stuck = approved_not_applied(wired)
     without_profile(wired)
-    reads = reads_of(wired, monkeypatch)
+    reads = reads_of(wired)
     assert wired.broker.apply_grant(stuck).state == State.FAILED
     assert reads == [], "the entry the index gave is the first try; the write's condition checks it"
 

@@ -17,7 +17,7 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.sweeper import SweepReport, sweep
 from tests import fakes
-from tests.fakes import as_
+from tests.fakes import as_, reads_of
 
 REQUESTER, APPROVER = "s3-access", "bob"
 SYSTEM = "access-broker"
@@ -419,18 +419,6 @@ def test_a_lapse_read_twice_is_recorded_once(wired: fakes.Fakes) -> None:
 # -- what a pass reads: the due entries, and nothing else (the budget tests/perf pins against DynamoDB)
 
 
-def reads_of(wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The ids of the requests read from the store one by one (the due index's own read is not one of them)."""
-    reads: list[str] = []
-    get = wired.store.get
-
-    def counted(request_id: str) -> AccessRequest:
-        reads.append(request_id)
-        return get(request_id)
-
-    monkeypatch.setattr(wired.store, "get", counted)
-    return reads
-
 
 def revoked_at_start(wired: fakes.Fakes) -> AccessRequest:
     return wired.broker.revoke(as_(wired, REQUESTER), granted(wired).id)
@@ -441,9 +429,9 @@ def revoked_at_start(wired: fakes.Fakes) -> AccessRequest:
     (revoked_at_start, 65, "session_cut_lapsed"),
 ])
 def test_each_step_acts_on_the_entry_the_index_gave_without_reading_it_again(
-        wired: fakes.Fakes, monkeypatch: pytest.MonkeyPatch, make: Any, minutes: int, done: str) -> None:
+        wired: fakes.Fakes, make: Any, minutes: int, done: str) -> None:
     request = make(wired)
-    reads = reads_of(wired, monkeypatch)
+    reads = reads_of(wired)
     assert pass_at(wired, minutes=minutes).done == {done: 1}
     assert reads == [], f"the {done} step read request {request.id} again: the write's version condition suffices"
 
