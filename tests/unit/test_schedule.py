@@ -98,3 +98,17 @@ def test_the_memory_store_writes_only_from_the_version_read() -> None:
     with pytest.raises(StaleWrite):
         store.transition(stored, dataclasses.replace(stored, reason="y"), Event(stored.id, 2, "other", NOW, "a", "api"))
     assert store.get(stored.id).reason == "x" and store.get(stored.id).version == 2
+
+
+# -- edges: the moment a pending guard write is retried from, a reminder that would land exactly at the timeout
+
+
+def test_a_pending_guard_write_is_due_from_the_moment_it_was_found_pending() -> None:
+    revoked = active(state=State.REVOKED, ended_at=NOW + timedelta(minutes=10), guard_pending=True,
+                     updated_at=NOW + timedelta(minutes=10))
+    assert schedule.next_due(revoked, HOUR, QUARTER) == NOW + timedelta(minutes=10)
+
+
+def test_a_reminder_that_would_land_at_the_timeout_is_not_sent() -> None:
+    assert schedule.reminder_at(pending(), HOUR, HOUR) is None
+    assert schedule.reminder_at(pending(), HOUR, HOUR - 1) == NOW + timedelta(seconds=HOUR - 1)
