@@ -19,7 +19,7 @@ from chalicelib.domain import schedule
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, quote
 from chalicelib.domain.requests import AccessRequest, Event, State
-from chalicelib.domain.session_guard import Guard
+from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, Cut, Guard
 from chalicelib.ports import (
     Change,
     Exclusive,
@@ -287,6 +287,28 @@ class Fakes:
 def as_(wired: Fakes, person: str) -> Caller:
     """`person` of the catalog as the API sees them: their IAM user in the source account."""
     return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
+
+
+def kinds(wired: Fakes, request_id: str) -> list[str]:
+    """The request's audit trail, by event kind."""
+    return [e.kind for e in wired.store.events(request_id)]
+
+
+def cuts(wired: Fakes, request: AccessRequest) -> frozenset[Cut]:
+    """What the session guard of the request's role holds now."""
+    return wired.guards.guards.get((request.account, request.role_arn), Guard()).cuts
+
+
+def expiry_cut(request: AccessRequest) -> Cut:
+    """The cut that ends the requester's sessions at the grant's end."""
+    assert request.grant is not None
+    return Cut(request.grant.expires_at, EXPIRY, request.requester_iam_user)
+
+
+def revoke_cut(at: datetime, iam_user: str = "s3-access") -> Cut:
+    """A revoke at a whole minute cuts sessions issued before the revoke plus the margin (the demo's requester)."""
+    assert at.second == 0 and at.microsecond == 0
+    return Cut(at + MARGIN, REVOKE, iam_user)
 
 
 def reads_of(wired: Fakes) -> list[str]:

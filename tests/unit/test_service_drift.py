@@ -6,7 +6,7 @@ grant, and the person's other live grants on the same role keeping their own exp
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,11 +15,11 @@ from chalicelib.aws.iam_grants import policy_document
 from chalicelib.catalog import parse_catalog
 from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import AccessRequest, Event, State
-from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, Cut, Guard
+from chalicelib.domain.session_guard import EXPIRY, REVOKE
 from chalicelib.drift import repair_drift
 from chalicelib.sweeper import sweep
 from tests import fakes
-from tests.fakes import as_, pages_read
+from tests.fakes import as_, cuts, expiry_cut, pages_read, revoke_cut
 
 REQUESTER, APPROVER = "s3-access", "bob"
 REFUSAL = "AccessDenied: iam:AttachUserPolicy is not allowed"
@@ -32,26 +32,6 @@ def granted(wired: fakes.Fakes, duration: str = "1h", profile: str = "s3-prod") 
 
 def revoke(wired: fakes.Fakes, request: AccessRequest) -> AccessRequest:
     return wired.broker.revoke(as_(wired, REQUESTER), request.id)
-
-
-def cuts(wired: fakes.Fakes, request: AccessRequest) -> frozenset[Cut]:
-    """What the session guard of the request's role holds now."""
-    return wired.guards.guards.get((request.account, request.role_arn), Guard()).cuts
-
-
-def expiry_cut(request: AccessRequest) -> Cut:
-    assert request.grant is not None
-    return Cut(request.grant.expires_at, EXPIRY, REQUESTER)
-
-
-def revoke_cut(at: datetime) -> Cut:
-    """A revoke at a whole minute cuts sessions issued before the revoke plus the margin."""
-    assert at.second == 0 and at.microsecond == 0
-    return Cut(at + MARGIN, REVOKE, REQUESTER)
-
-
-def kinds(wired: fakes.Fakes, request_id: str) -> list[str]:
-    return [e.kind for e in wired.store.events(request_id)]
 
 
 def repairs(wired: fakes.Fakes, request_id: str) -> list[Event]:

@@ -5,7 +5,6 @@ what is owed follows the request's state now (a live grant's expiry, a revoke's 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,10 +12,10 @@ import pytest
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event, State
-from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, ROLE, ROLE_EXPIRY, Cut, Guard
+from chalicelib.domain.session_guard import REVOKE, ROLE, ROLE_EXPIRY, Cut, Guard
 from chalicelib.sweeper import sweep
 from tests import fakes
-from tests.fakes import as_
+from tests.fakes import as_, cuts, expiry_cut, kinds, revoke_cut
 
 REQUESTER, APPROVER = "s3-access", "bob"
 
@@ -27,24 +26,6 @@ def ask(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
 
 def granted(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
     return wired.broker.approve(as_(wired, APPROVER), ask(wired, duration).id)
-
-
-def cuts(wired: fakes.Fakes, request: AccessRequest) -> frozenset[Cut]:
-    return wired.guards.guards.get((request.account, request.role_arn), Guard()).cuts
-
-
-def expiry_cut(request: AccessRequest) -> Cut:
-    assert request.grant is not None
-    return Cut(request.grant.expires_at, EXPIRY, REQUESTER)
-
-
-def revoke_cut(at: datetime) -> Cut:
-    assert at.second == 0 and at.microsecond == 0
-    return Cut(at + MARGIN, REVOKE, REQUESTER)
-
-
-def kinds(wired: fakes.Fakes, request_id: str) -> list[str]:
-    return [e.kind for e in wired.store.events(request_id)]
 
 
 def caught_up(wired: fakes.Fakes, request_id: str) -> list[Event]:

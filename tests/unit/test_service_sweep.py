@@ -17,7 +17,7 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.sweeper import SweepReport, sweep
 from tests import fakes
-from tests.fakes import as_, reads_of
+from tests.fakes import as_, kinds, reads_of
 
 REQUESTER, APPROVER = "s3-access", "bob"
 SYSTEM = "access-broker"
@@ -46,10 +46,6 @@ def last(wired: fakes.Fakes, request_id: str, kind: str):
     events = [e for e in wired.store.events(request_id) if e.kind == kind]
     assert events, f"no {kind} event in {[e.kind for e in wired.store.events(request_id)]}"
     return events[-1]
-
-
-def kinds(wired: fakes.Fakes, request_id: str) -> list[str]:
-    return [e.kind for e in wired.store.events(request_id)]
 
 
 def without_profiles(wired: fakes.Fakes) -> None:
@@ -417,7 +413,6 @@ def test_a_lapse_read_twice_is_recorded_once(wired: fakes.Fakes) -> None:
 
 
 # -- what a pass reads: the due entries, and nothing else (the budget tests/perf pins against DynamoDB)
-
 
 
 def revoked_at_start(wired: fakes.Fakes) -> AccessRequest:
