@@ -23,9 +23,7 @@ logging.getLogger("chalicelib").setLevel(logging.INFO)
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep(event):  # type: ignore[no-untyped-def]
     """Does what is due (expiries, timeouts, reminders, warnings, half-applied grants) and repairs drift."""
-    from chalicelib.sweeper import sweep as sweep_once
-
-    sweep_once(bootstrap.broker())  # the pass writes its own JSON line with its counts (the heartbeat's metric)
+    bootstrap.broker().sweep()  # the pass writes its own JSON line with its counts (the heartbeat's metric)
 
 
 @app.lambda_function(name="worker")

@@ -24,7 +24,6 @@ from chalicelib.store import models
 from chalicelib.store.models import RequestItem
 from chalicelib.store.repository import _to_item  # the repository's own item shape, so seeded items are real
 from chalicelib.store.schema import create_table
-from chalicelib.sweeper import sweep
 
 DUE = 20
 WAITING = 20
@@ -75,7 +74,7 @@ def measure(broker: Any, sizes: tuple[int, ...], table_prefix: str, passes: int 
                 next_id[size] += DUE
             with AwsCalls(broker) as calls:
                 started = time.perf_counter()
-                report = sweep(broker)
+                report = broker.sweep()
                 elapsed = time.perf_counter() - started
             if p >= warmup:
                 samples[size].append((elapsed, calls.items_read, sum(report.done.values()), dict(calls.operations)))

@@ -67,15 +67,16 @@ def requester_of(catalog: Catalog, caller: Caller, requester: object) -> Person:
         if person is None:
             raise Unprocessable(
                 f"{caller.principal} is not mapped to a person; add an entry under `people` in the catalog "
-                f"with its iam_user (or slack_user_id)")
+                f"with its iam_user (or slack_user_id)", field="requester")
     else:
         if caller.principal not in catalog.trusted_tools:
             raise Forbidden("only trusted tools may request on behalf of someone; leave out `requester`")
         if not isinstance(requester, str) or requester not in catalog.people:
-            raise Unprocessable(f"requester {quote(requester)} is not a person in the catalog")
+            raise Unprocessable(f"requester {quote(requester)} is not a person in the catalog", field="requester")
         person = catalog.people[requester]
     if not person.iam_user:
-        raise Unprocessable(f"person {person.id!r} has no IAM user; set people.{person.id}.iam_user in the catalog")
+        raise Unprocessable(f"person {person.id!r} has no IAM user; set people.{person.id}.iam_user in the catalog",
+                            field="requester")
     return person
 
 
@@ -85,7 +86,7 @@ def requestable(catalog: Catalog, person: Person, name: object) -> Profile:
     if profile is None or profile not in allowed:
         names = ", ".join(p.name for p in allowed) or "none"
         raise Unprocessable(f"unknown profile {quote(name)}; profiles you may request: {names}",
-                            profiles=[p.name for p in allowed])
+                            field="profile", profiles=[p.name for p in allowed])
     return profile
 
 
@@ -94,16 +95,17 @@ def duration_for(profile: Profile, duration: object) -> int:
     seconds = profile.default_duration if duration is None else parse_duration(duration)
     if not profile.min_duration <= seconds <= profile.max_duration:
         raise Unprocessable(f"duration {format_duration(seconds)} is outside what profile {profile.name} allows: "
-                            f"{profile.allowed_range()}")
+                            f"{profile.allowed_range()}", field="duration")
     return seconds
 
 
 def reason_of(reason: object) -> str:
     reason = without_bidi_controls(reason) if isinstance(reason, str) else reason
     if not isinstance(reason, str) or not reason.strip():
-        raise Unprocessable("reason is required: say in a few words why you need access")
+        raise Unprocessable("reason is required: say in a few words why you need access",
+                            field="reason")
     if len(reason) > MAX_REASON:
-        raise Unprocessable(f"reason is {len(reason)} characters; keep it to {MAX_REASON}")
+        raise Unprocessable(f"reason is {len(reason)} characters; keep it to {MAX_REASON}", field="reason")
     return reason.strip()
 
 
@@ -117,4 +119,5 @@ def allow_break_glass(profile: Profile, reason: str) -> None:
         raise Forbidden(f"profile {profile.name} has no break-glass access; leave out break_glass and ask for approval")
     if len(reason) < BREAK_GLASS_MIN_REASON:
         raise Unprocessable(f"break-glass needs a reason of at least {BREAK_GLASS_MIN_REASON} characters (this one "
-                            f"has {len(reason)}): say what is broken and why it cannot wait for an approver")
+                            f"has {len(reason)}): say what is broken and why it cannot wait for an approver",
+                            field="reason")

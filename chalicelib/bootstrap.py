@@ -16,7 +16,8 @@ from chalicelib.aws.session_guard import IamSessionGuard
 from chalicelib.catalog import load_catalog
 from chalicelib.domain.catalog import Catalog
 from chalicelib.ports import Notifier
-from chalicelib.service import Broker, utcnow
+from chalicelib.service.broker import Broker
+from chalicelib.service.deps import Deps, SilentNotifier, utcnow
 from chalicelib.sessions import SessionGuards
 from chalicelib.settings import Settings
 from chalicelib.store import models
@@ -63,7 +64,7 @@ def worker() -> Worker:
         from chalicelib.slack.worker import Worker
         from chalicelib.store.outbox import Outbox
 
-        return Worker(broker, slack_web, Outbox(), job_key, settings().response_url_prefixes)
+        return Worker(broker, slack_web, Repository(), Outbox(), job_key, settings().response_url_prefixes)
 
     return _once("worker", build)
 
@@ -116,17 +117,17 @@ def _build_broker(clock: Callable[[], datetime] | None = None, notifier: Notifie
     clock = clock or utcnow
     models.bind(config.table_name)
     grants = IamGrants(catalog.source_account, catalog.partition, owner=config.table_name)
-    return Broker(catalog=catalog, repository=Repository(), grants=grants,
-                  tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
-                  public_url=config.public_url, notifier=notifier or _slack_notifier(), clock=clock,
-                  sessions=SessionGuards(catalog, IamSessionGuard(), Leases(), clock))
+    return Broker(Deps(catalog=catalog, store=Repository(), grants=grants,
+                       tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
+                       public_url=config.public_url, notifier=notifier or _slack_notifier(), clock=clock,
+                       sessions=SessionGuards(catalog, IamSessionGuard(), Leases(), clock)))
 
 
-def _slack_notifier() -> Notifier | None:
+def _slack_notifier() -> Notifier:
     """Slack notifications when a bot token is configured (read later, by the worker); none otherwise."""
     config = settings()
     if "SLACK_BOT_TOKEN" not in config.secrets and "SLACK_BOT_TOKEN" not in config.secret_parameters:
-        return None
+        return SilentNotifier()
     from chalicelib.slack.deferred import DeferredNotifier
     from chalicelib.store.outbox import Outbox
 

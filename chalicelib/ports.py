@@ -150,6 +150,13 @@ class Notifier(Protocol):
 
     def notify(self, request: AccessRequest, event: Event) -> None: ...
 
+    def alert(self, text: str) -> None:
+        """Tells the security channel (a tampered grant removed, a session guard folded)."""
+
+    def resend_due(self, now: datetime) -> list[str]:
+        """Sends again the notifications that failed and are due for a retry (the outbox); the ids of their
+        requests. A notifier without an outbox has none."""
+
 
 class Outbox(Protocol):
     """Notifications that failed, kept until their retry is due; taking one removes it (whoever takes it sends it)."""

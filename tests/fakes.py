@@ -31,7 +31,8 @@ from chalicelib.ports import (
     StaleWrite,
     Written,
 )
-from chalicelib.service import Broker
+from chalicelib.service.broker import Broker
+from chalicelib.service.deps import Deps
 
 
 class MemoryStore:
@@ -238,6 +239,9 @@ class Recorder:
     def alert(self, text: str) -> None:
         self.alerts.append(text)
 
+    def resend_due(self, now: datetime) -> list[str]:  # no outbox: nothing failed is kept to send again
+        return []
+
     def kinds(self, request_id: str) -> list[str]:
         return [event.kind for rid, event in self.events if rid == request_id]
 
@@ -282,6 +286,15 @@ class Fakes:
     guards: MemorySessionGuards
     notes: Recorder
     clock: Clock
+
+    def rewired(self, **ports: Any) -> Fakes:
+        """Another Broker over the same ports but those named (`catalog`, `store`, `grants`, `tokens`, `notifier`,
+        `sessions`, as in chalicelib/service/deps.py): the catalog reloaded, a second process whose IAM or key
+        fails, a store that loses races. A named fake of this wiring's own kind takes its place here too."""
+        mine = {"store": "store", "grants": "grants", "notifier": "notes"}
+        kept = {mine[name]: port for name, port in ports.items()
+                if name in mine and isinstance(port, type(getattr(self, mine[name])))}
+        return dataclasses.replace(self, broker=Broker(dataclasses.replace(self.broker.deps, **ports)), **kept)
 
 
 def as_(wired: Fakes, person: str) -> Caller:
@@ -329,7 +342,7 @@ def broker(catalog_: Catalog | None = None, clock: Clock | None = None) -> Fakes
     clock = clock or Clock()
     store, grants, guards, notes = MemoryStore(), MemoryGrants(), MemorySessionGuards(clock), Recorder()
     ids = (f"01{n:024d}" for n in itertools.count(1))
-    built = Broker(catalog=catalog_ or catalog(), repository=store, grants=grants,
-                   tokens=ConsoleTokens(b"unit-console-key-0123456789abcdef"), notifier=notes, clock=clock,
-                   new_id=lambda now: next(ids), public_url="https://broker.example", sessions=guards)
+    built = Broker(Deps(catalog=catalog_ or catalog(), store=store, grants=grants,
+                        tokens=ConsoleTokens(b"unit-console-key-0123456789abcdef"), notifier=notes, clock=clock,
+                        new_id=lambda now: next(ids), public_url="https://broker.example", sessions=guards))
     return Fakes(built, store, grants, guards, notes, clock)

@@ -124,7 +124,6 @@ def _write_env(path: Path, env: dict[str, str], credentials: Path) -> None:
 
 def serve(port: int) -> None:
     from chalicelib import bootstrap
-    from chalicelib.sweeper import sweep
     from tools.local_server import serving
 
     stop = threading.Event()
@@ -132,7 +131,7 @@ def serve(port: int) -> None:
     def sweeper() -> None:
         while not stop.wait(SWEEP_EVERY_S):
             try:
-                report = sweep(bootstrap.broker())
+                report = bootstrap.broker().sweep()
                 if report:
                     logging.info("sweep: %s", report)
             except Exception:

@@ -38,10 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from chalicelib import bootstrap
-    from chalicelib.sweeper import sweep
 
     try:
-        report = sweep(bootstrap.broker())
+        report = bootstrap.broker().sweep()
         drain = getattr(bootstrap.deferred(), "drain", None)  # the Slack posts run after the pass, in this process
         if drain:
             drain()

@@ -9,7 +9,7 @@ import json
 import random
 import time
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from botocore.config import Config
@@ -18,12 +18,12 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.aws import clients
 from chalicelib.aws.retry import error_code, retried
+from chalicelib.domain.grant_policy import POLICY_PATH, is_grant, policy_document, policy_name, request_id_of
 from chalicelib.domain.times import rfc3339
 from chalicelib.ports import GrantError
 
-__all__ = ["GrantError", "IamGrants", "is_grant", "policy_document", "request_id_of"]
+__all__ = ["POLICY_PATH", "GrantError", "IamGrants", "is_grant", "policy_document", "policy_name", "request_id_of"]
 
-POLICY_PATH = "/access-broker/"
 OWNER_TAG = "access-broker:owner"
 
 
@@ -179,42 +179,6 @@ class IamGrants:
         return retried(lambda: getattr(self.iam, operation)(**kwargs), operation,
                        lambda why: GrantError(f"IAM {why}"), sleep=self.sleep,
                        network=(BotoConnectionError, HTTPClientError), spread=lambda: 0.5 + self.jitter() / 2)
-
-
-def policy_name(request_id: str) -> str:
-    return f"access-broker-{request_id}"
-
-
-def request_id_of(policy_arn: str) -> str:
-    """The request a grant policy belongs to, from its name."""
-    return policy_arn.rsplit("/", 1)[-1].removeprefix("access-broker-")
-
-
-def policy_document(role_arn: str, expires_at: datetime) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "AccessBrokerGrant",
-            "Effect": "Allow",
-            "Action": "sts:AssumeRole",
-            "Resource": role_arn,
-            # Every session is named after its person, so the target's session guard can cut one person's sessions.
-            "Condition": {"DateLessThan": {"aws:CurrentTime": rfc3339(expires_at)},
-                          "StringEquals": {"sts:RoleSessionName": "${aws:username}"}},
-        }],
-    }
-
-
-def is_grant(document: Any, roles: set[str]) -> bool:
-    """Whether `document` is exactly what `policy_document` writes for one of `roles`, whatever its deadline: one
-    statement allowing sts:AssumeRole on the role, with the broker's two conditions and nothing else."""
-    try:
-        (statement,) = document["Statement"]
-        deadline = statement["Condition"]["DateLessThan"]["aws:CurrentTime"]
-        expires_at = datetime.strptime(deadline, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except (TypeError, KeyError, ValueError):
-        return False
-    return statement.get("Resource") in roles and document == policy_document(statement["Resource"], expires_at)
 
 
 def _owned(policy_arn: str) -> str:

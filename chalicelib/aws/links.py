@@ -1,4 +1,4 @@
-"""Console links: the AWS switch-role URL and our own signed, expiring `/v1/console/{token}` tokens."""
+"""Console links: our own signed, expiring `/v1/console/{token}` tokens."""
 from __future__ import annotations
 
 import base64
@@ -7,17 +7,11 @@ import hmac
 import json
 from datetime import datetime, timezone
 from typing import Callable
-from urllib.parse import urlencode
 
-from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.errors import Forbidden, Gone
+from chalicelib.domain.switch_role import switch_role_url
 
-
-def switch_role_url(catalog: Catalog, profile: Profile) -> str:
-    params = {"account": profile.account, "roleName": profile.role, "displayName": profile.display_name}
-    if profile.color:
-        params["color"] = profile.color
-    return f"https://{catalog.signin_host}/switchrole?{urlencode(params)}"
+__all__ = ["ConsoleTokens", "switch_role_url"]
 
 
 class ConsoleTokens:

@@ -17,16 +17,16 @@ HELP = "use minutes or hours like `90m`, `2h`, `1h30m`, or ISO 8601 like `PT2H`"
 def parse_duration(text: object) -> int:
     """Seconds in `text`; raises Unprocessable naming the accepted forms."""
     if not isinstance(text, str) or not text.strip():
-        raise Unprocessable(f"duration must be a non-empty string: {HELP}")
+        raise Unprocessable(f"duration must be a non-empty string: {HELP}", field="duration")
     cleaned = text.strip()
     match = _ISO.match(cleaned.upper()) if cleaned.upper().startswith("P") else _SHORT.match(cleaned.lower())
     if not match or not any(match.groupdict().values()):
-        raise Unprocessable(f"duration {quote(cleaned)} is not understood: {HELP}")
+        raise Unprocessable(f"duration {quote(cleaned)} is not understood: {HELP}", field="duration")
     seconds = sum(int(v) * _UNITS[k] for k, v in match.groupdict().items() if v)
     if seconds <= 0:
-        raise Unprocessable(f"duration {quote(cleaned)} must be longer than zero")
+        raise Unprocessable(f"duration {quote(cleaned)} must be longer than zero", field="duration")
     if seconds > MAX_SECONDS:
-        raise Unprocessable(f"duration {quote(cleaned)} is longer than a year: {HELP}")
+        raise Unprocessable(f"duration {quote(cleaned)} is longer than a year: {HELP}", field="duration")
     return seconds
 
 

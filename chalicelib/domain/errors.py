@@ -18,10 +18,11 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, **extra: object) -> None:
+    def __init__(self, detail: str, *, field: str | None = None, **extra: object) -> None:
+        """`field`: the input the error is about (`profile`, `duration`, `reason`...), for a form to show it under
+        that field; `extra`: members a problem+json answer carries beside the detail."""
         super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
+        self.detail, self.field, self.extra = detail, field, extra
 
 
 class InvalidInput(DomainError):

@@ -1,13 +1,9 @@
 """What happened to a request, named by the domain: every event kind the audit trail records, and who the broker is
-when it acts by itself. Transitions return the kind of what they did (domain/requests.py); the service records it,
-the notifier and the sweeper react to it. The values are what the table and the API have always stored."""
+when it acts by itself. Transitions return the kind of what they did (`Transition`, domain/requests.py); the service
+records it, the notifier and the sweeper react to it. The values are what the table and the API have always stored."""
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from chalicelib.domain.requests import AccessRequest
 
 SYSTEM = "access-broker"  # the actor of what the broker does by itself (timeouts, expiry, sweeps, repairs)
 
@@ -49,8 +45,3 @@ class EventKind(enum.StrEnum):
 # The requester hears of each of these: the request (or its grant) is over.
 ENDINGS = frozenset({EventKind.DENIED, EventKind.TIMED_OUT, EventKind.EXPIRED, EventKind.REVOKED, EventKind.FAILED})
 
-
-class Transition(NamedTuple):
-    """A transition's outcome: the request as it is now, and the kind of event that records it."""
-    request: AccessRequest
-    kind: EventKind

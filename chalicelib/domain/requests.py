@@ -5,11 +5,11 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable
-from chalicelib.domain.events import SYSTEM, EventKind, Transition
+from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.session_guard import MAX_SESSION
 from chalicelib.domain.times import rfc3339
 
@@ -291,10 +291,16 @@ class AccessRequest:
                 "it cannot be extended further"
             raise Unprocessable(f"a grant of this profile may last at most {format_duration(max_seconds)} in total; "
                                 f"this one already lasts {format_duration(granted)}, so {longest}",
-                                max_extension_seconds=room)
+                                field="duration", max_extension_seconds=room)
 
     def _extended(self, extension: Extension, now: datetime) -> Transition:
         """The grant lasts `extension.seconds` longer; the warning before the new end is due again."""
         assert self.grant is not None
         grant = dataclasses.replace(self.grant, expires_at=self.grant.expires_at + timedelta(seconds=extension.seconds))
         return Transition(self._with(now, grant=grant, extension=None, warned_at=None), EventKind.EXTENDED)
+
+
+class Transition(NamedTuple):
+    """A transition's outcome: the request as it is now, and the kind of event that records it."""
+    request: AccessRequest
+    kind: EventKind

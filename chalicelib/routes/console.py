@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.domain.errors import Forbidden, Gone, NotFound
+from chalicelib.domain.errors import Forbidden, Gone
 from chalicelib.routes.http import problem, routes
 from chalicelib.routes.pages import EndedAccess, console_link_refused, prefers_html
 
@@ -29,10 +29,5 @@ def open_console(token: str) -> Response:
 
 def _ended(token: str) -> EndedAccess:
     """The grant behind a link we signed, for the page to name (nothing if its request is gone)."""
-    broker = bootstrap.broker()
-    try:
-        request = broker.repo.get(broker.tokens.signed(token)[0])
-    except (Forbidden, NotFound):
-        return EndedAccess(None)
-    profile = broker.catalog.profiles.get(request.profile)
-    return EndedAccess(request, profile.display_name if profile else request.profile)
+    ended = bootstrap.broker().console_link_ended(token)
+    return EndedAccess(*ended) if ended else EndedAccess(None)

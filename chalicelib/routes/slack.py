@@ -121,7 +121,7 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
     except Conflict as exc:
         if form.callback_id == "deny":
             return _field_error(broker.catalog, form, "reason",
-                                texts.already_decided(broker.catalog, broker.repo.get(request_id)))
+                                texts.already_decided(broker.catalog, broker.as_shown(request_id)))
         return _field_error(broker.catalog, form, _field(form, exc), exc.detail)
     except DomainError as exc:
         return _field_error(broker.catalog, form, _field(form, exc), exc.detail)
@@ -129,11 +129,9 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
 
 
 def _field(form: parse.Submission, exc: DomainError) -> str:
-    """The input block an error is about, so Slack shows it in the right place."""
-    if "profiles" in exc.extra and "profile" in form.values:
-        return "profile"
-    if "duration" in exc.detail.lower() and "duration" in form.values:
-        return "duration"
+    """The input block an error is about (the field it names), so Slack shows it in the right place."""
+    if exc.field and exc.field in form.values:
+        return exc.field
     return "reason" if "reason" in form.values else next(iter(form.values), "reason")
 
 

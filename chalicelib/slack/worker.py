@@ -15,8 +15,8 @@ from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event, State
-from chalicelib.ports import Outbox, SlackApi
-from chalicelib.service import Broker
+from chalicelib.ports import Outbox, RequestLog, SlackApi
+from chalicelib.service.broker import Broker
 from chalicelib.slack import blocks, sealed, texts
 from chalicelib.slack.jobs import ActJob, AlertJob, Job, NotifyJob, OpenViewJob, RespondJob
 from chalicelib.slack.notifier import SlackNotifier
@@ -31,9 +31,9 @@ class Worker:
     """Runs jobs against one wiring. `broker` and `web` are read on each job: a test that rebuilds the broker (or a
     missing bot token, which must fail the job and not the worker) is seen by the next job."""
 
-    def __init__(self, broker: Callable[[], Broker], web: Callable[[], SlackApi], outbox: Outbox,
-                 job_key: Callable[[], bytes], response_url_prefixes: tuple[str, ...]) -> None:
-        self._broker, self._web, self.outbox = broker, web, outbox
+    def __init__(self, broker: Callable[[], Broker], web: Callable[[], SlackApi], requests: RequestLog,
+                 outbox: Outbox, job_key: Callable[[], bytes], response_url_prefixes: tuple[str, ...]) -> None:
+        self._broker, self._web, self.requests, self.outbox = broker, web, requests, outbox
         self._job_key, self.response_url_prefixes = job_key, response_url_prefixes
 
     def run_sealed(self, envelope: Any) -> bool:
@@ -63,12 +63,12 @@ class Worker:
 
     def notify(self, broker: Broker, job: NotifyJob) -> None:
         """Tells Slack about one event. A failure is recorded on the request and retried later (the outbox)."""
-        request = broker.repo.get(job["request_id"])
+        request = broker.as_shown(job["request_id"])
         raw = job["event"]
         event = Event(request.id, raw["version"], raw["kind"], datetime.fromisoformat(raw["at"]), raw["actor"],
                       raw["channel"], raw.get("details") or {})
         try:
-            SlackNotifier(self._web(), broker.repo, broker.catalog, broker.clock).notify(request, event)
+            SlackNotifier(self._web(), self.requests, broker.catalog, broker.clock).notify(request, event)
         except SlackFailure as exc:
             self._failed(broker, job, request, event, exc.method, exc.error, exc.retry_after)
         except Exception as exc:  # e.g. the bot token unreadable: still recorded and retried, never silent
@@ -81,9 +81,10 @@ class Worker:
         attempt = int(job.get("attempts", 0)) + 1
         retry = attempt < MAX_ATTEMPTS
         wait = max(retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
-        broker.repo.note(Event(request.id, request.version, EventKind.NOTIFY_FAILED, broker.clock(), SYSTEM, "system", {
-            "event": event.kind, "method": method, "error": error, "attempt": attempt,
-            "retry_in_seconds": wait if retry else None}))
+        self.requests.note(Event(
+            request.id, request.version, EventKind.NOTIFY_FAILED, broker.clock(), SYSTEM, "system", {
+                "event": event.kind, "method": method, "error": error, "attempt": attempt,
+                "retry_in_seconds": wait if retry else None}))
         if retry:
             self.outbox.add(request.id, {**job, "attempts": attempt}, broker.clock() + timedelta(seconds=wait))
         else:
@@ -139,7 +140,7 @@ class Worker:
             if job.get("redelivery"):  # Slack sent the click again; the first delivery did (or refused) it
                 log.info("redelivered %s of request %s changed nothing: %s", action, request_id, exc.detail)
                 return
-            current = broker.repo.get(request_id)
+            current = broker.as_shown(request_id)
             self._reply(job, texts.problem(exc.detail) if current.awaiting_decision
                         else texts.already_decided(broker.catalog, current))
         except DomainError as exc:

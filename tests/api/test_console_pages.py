@@ -8,7 +8,6 @@ from html import unescape
 import pytest
 
 from chalicelib.routes.pages import prefers_html
-from chalicelib.sweeper import sweep
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"  # Chromium's
 
@@ -45,7 +44,7 @@ def test_an_expired_grant_says_it_expired_at_its_end(api, broker, clock, swept) 
     request = granted(api)
     clock.advance(hours=1, minutes=30)
     if swept:
-        sweep(broker)
+        broker.sweep()
         assert broker.repo.get(request["id"]).state.value == "expired"
     page = api.get(request["grant"]["console_url"], headers={"Accept": BROWSER})
     assert page.status_code == 410

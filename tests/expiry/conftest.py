@@ -8,11 +8,12 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.aws.iam_grants import POLICY_PATH
 from chalicelib.domain.requests import AccessRequest, Event
+from chalicelib.service.deps import SilentNotifier
 from tools.fault_proxy import FaultProxy
 from tools.world import SOURCE_ACCOUNT
 
 
-class Recorder:
+class Recorder(SilentNotifier):
     """A Notifier that keeps what it was told, as (event kind, request id), and the security alerts."""
 
     def __init__(self) -> None:

@@ -9,7 +9,6 @@ from datetime import timedelta
 from chalicelib.aws.iam_grants import POLICY_PATH, policy_document, policy_name
 from chalicelib.domain.requests import Event, State
 from chalicelib.store import repository
-from chalicelib.sweeper import sweep
 
 ROLE = "arn:aws:iam::222222222222:role/switch-role-for-S3"
 
@@ -28,7 +27,7 @@ def _repairs(broker, request_id: str) -> list[dict]:
 
 def test_a_policy_with_no_request_is_detached_from_everyone_and_deleted(broker, people, iam):
     arn = _stray_policy(iam, "01nosuchrequest0000000000a", "alice", "bob")
-    report = sweep(broker)
+    report = broker.sweep()
     assert arn not in iam.policies() and iam.attached("alice") == [] and iam.attached("bob") == []
     assert len(report.repaired) == 1
     [repair] = _repairs(broker, "01nosuchrequest0000000000a")
@@ -40,12 +39,12 @@ def test_a_policy_with_no_request_is_detached_from_everyone_and_deleted(broker, 
 def test_the_policy_of_an_ended_request_is_removed(broker, people, iam, clock):
     grant = people.grant(duration="1h")
     clock.advance(minutes=61)
-    sweep(broker)
+    broker.sweep()
     # a late writer (a crashed apply resuming, a hand-made copy) put it back after the grant ended
     broker.grants.apply(grant.id, "s3-access", ROLE, clock() + timedelta(hours=1))
     assert iam.attached() == [grant.grant.policy_arn]
 
-    sweep(broker)
+    broker.sweep()
     assert iam.attached() == [] and iam.policies() == []
     assert _repairs(broker, grant.id) == [
         {"action": "orphan_policy_removed", "policy_arn": grant.grant.policy_arn, "state": "expired"}]
@@ -56,14 +55,14 @@ def test_an_active_grant_whose_policy_was_deleted_is_reapplied(broker, people, i
     iam.client.detach_user_policy(UserName="s3-access", PolicyArn=grant.grant.policy_arn)
     iam.client.delete_policy(PolicyArn=grant.grant.policy_arn)
 
-    sweep(broker)
+    broker.sweep()
     assert iam.attached() == [grant.grant.policy_arn], "the grant keeps working until it expires"
     condition = iam.document(grant.grant.policy_arn)["Statement"][0]["Condition"]
     assert condition == {"DateLessThan": {"aws:CurrentTime": grant.grant.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
                          "StringEquals": {"sts:RoleSessionName": "${aws:username}"}}
     assert _repairs(broker, grant.id) == [{"action": "grant_policy_restored", "policy_arn": grant.grant.policy_arn}]
     assert ("drift_repaired", grant.id) in recorder.sent
-    sweep(broker)
+    broker.sweep()
     assert len(_repairs(broker, grant.id)) == 1, "nothing left to repair on the next pass"
 
 
@@ -74,7 +73,7 @@ def test_an_active_grant_that_cannot_be_reapplied_is_marked_failed(broker, peopl
                                 requester_iam_user="left-the-company")
     broker.repo.create(dataclasses.replace(ghost, version=0), _created(ghost))
 
-    sweep(broker)
+    broker.sweep()
     failed = broker.repo.get(ghost.id)
     assert failed.state == State.FAILED and "left-the-company" in failed.failure_reason
     assert broker.grants.policy_arn(ghost.id) not in iam.policies(), "nothing half-made is left in IAM"
@@ -86,7 +85,7 @@ def test_an_active_grant_that_cannot_be_reapplied_is_marked_failed(broker, peopl
 def test_policies_outside_the_broker_path_are_never_touched(broker, people, iam):
     arn = _stray_policy(iam, "01notoursnotours0000000000", "alice", path="/team/")
     try:
-        sweep(broker)
+        broker.sweep()
         assert iam.attached("alice") == [arn]
     finally:
         iam.client.detach_user_policy(UserName="alice", PolicyArn=arn)
@@ -98,7 +97,7 @@ def test_drift_repair_pages_through_every_broker_policy(broker, people, iam):
     strays = [_stray_policy(iam, f"01stray{n:019d}") for n in range(130)]
     calls: Counter = Counter()
     broker.grants.iam.meta.events.register("after-call.iam", lambda model, **_: calls.update([model.name]))
-    sweep(broker)
+    broker.sweep()
     assert iam.policies() == [] and len(strays) == 130
     assert calls["ListPolicies"] == 2, calls
 
@@ -118,5 +117,5 @@ def test_a_policy_made_by_another_deployment_in_the_same_account_is_left_alone(b
     assert {"Key": "access-broker:owner", "Value": broker.grants.owner} in iam.client.get_policy(
         PolicyArn=ours.grant.policy_arn)["Policy"]["Tags"]
 
-    report = sweep(broker)
+    report = broker.sweep()
     assert report.repaired == [] and iam.attached("alice") == [theirs] and theirs in iam.policies()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 from chalicelib.aws.iam_grants import POLICY_PATH, policy_document
-from chalicelib.sweeper import sweep
 
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
@@ -19,7 +18,7 @@ def test_an_admin_policy_tagged_as_another_stages_is_removed_from_everyone(broke
                              Tags=[{"Key": "access-broker:owner", "Value": "another-stage"}])["Policy"]["Arn"]
     keys.attach_user_policy(UserName="alice", PolicyArn=arn)
 
-    report = sweep(broker)
+    report = broker.sweep()
 
     assert arn not in iam.policies() and iam.attached("alice") == []
     assert any("not a grant" in line for line in report.repaired)
@@ -34,7 +33,7 @@ def test_a_grant_given_broader_content_is_replaced_by_the_grant_it_was(broker, p
     arn = grant.grant.policy_arn
     iam.client.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(ADMIN), SetAsDefault=True)
 
-    report = sweep(broker)
+    report = broker.sweep()
 
     assert any("tampered_grant_removed" in line for line in report.repaired)
     assert iam.attached("s3-access") == [arn], "the grant itself is applied again"
@@ -47,7 +46,7 @@ def test_a_grant_attached_to_someone_else_too_is_taken_from_them(broker, people,
     grant = people.grant()
     iam.client.attach_user_policy(UserName="alice", PolicyArn=grant.grant.policy_arn)
 
-    sweep(broker)
+    broker.sweep()
 
     assert iam.attached("alice") == []
     assert iam.attached("s3-access") == [grant.grant.policy_arn]
@@ -56,6 +55,6 @@ def test_a_grant_attached_to_someone_else_too_is_taken_from_them(broker, people,
 def test_exact_grants_are_left_alone(broker, people, iam) -> None:
     grant = people.grant()
 
-    report = sweep(broker)
+    report = broker.sweep()
 
     assert report.repaired == [] and iam.attached("s3-access") == [grant.grant.policy_arn]

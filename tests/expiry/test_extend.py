@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.domain.requests import State
-from chalicelib.sweeper import sweep
 
 HOUR = timedelta(hours=1)
 
@@ -44,23 +43,23 @@ def test_an_approved_extension_moves_the_end_everywhere(api, broker, people, iam
     assert people.kinds(granted["id"])[-2:] == ["extension_requested", "extended"]
 
     clock.advance(minutes=61)  # past the old end
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(granted["id"]).state == State.ACTIVE
     link = api.get(approved.json["grant"]["console_url"])
     assert link.status_code == 302, "the new console link works past the old end"
     clock.advance(minutes=60)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(granted["id"]).state == State.EXPIRED and iam.policies() == []
 
 
 def test_the_requester_is_warned_again_before_the_new_end(api, broker, people, clock, recorder):
     granted = _granted(api)
     clock.advance(minutes=51)
-    sweep(broker)
+    broker.sweep()
     api.post(f"/v1/requests/{granted['id']}/extend", "s3-access", {"duration": "30m"})
     api.post(f"/v1/requests/{granted['id']}/approve", "carol")
     clock.advance(minutes=30)
-    sweep(broker)
+    broker.sweep()
     assert recorder.kinds(granted["id"]).count("expiry_warning") == 2
 
 
@@ -72,7 +71,7 @@ def test_an_extension_can_be_denied_and_the_grant_ends_as_planned(api, broker, p
     assert denied.json["grant"]["expires_at"] == granted["grant"]["expires_at"]
     assert people.kinds(granted["id"])[-1] == "extension_denied"
     clock.advance(minutes=61)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(granted["id"]).state == State.EXPIRED
 
 
@@ -141,7 +140,7 @@ def test_an_extension_approved_after_the_end_is_refused(api, broker, clock):
     clock.advance(minutes=11)
     late = api.post(f"/v1/requests/{granted['id']}/approve", "bob")
     assert late.status_code == 409 and "already ended" in late.json["detail"], late.body
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(granted["id"]).state == State.EXPIRED
 
 

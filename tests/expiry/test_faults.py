@@ -9,7 +9,6 @@ import pytest
 from chalicelib.aws.retry import ATTEMPTS
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import State
-from chalicelib.sweeper import sweep
 
 ENDINGS = ("expired", "revoked", "failed")
 
@@ -42,13 +41,13 @@ def test_a_detach_that_keeps_failing_still_ends_the_grant_and_the_next_pass_clea
     grant = people.grant()
     faults.fail("DetachUserPolicy", times=99, status=500, code="InternalFailure")
     clock.advance(minutes=61)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(grant.id).state == State.EXPIRED, "the record ends on time whatever IAM says"
     assert "cleanup_pending" in people.kinds(grant.id)
     assert iam.attached() == [grant.grant.policy_arn]  # still there: IAM keeps refusing
 
     faults.heal()
-    sweep(broker)
+    broker.sweep()
     assert iam.attached() == [] and iam.policies() == []
     assert [e.details["action"] for e in broker.repo.events(grant.id) if e.kind == "drift_repaired"] == [
         "orphan_policy_removed"]
@@ -62,7 +61,7 @@ def test_a_sweep_that_dies_halfway_is_finished_by_the_next_pass(broker, people, 
     clock.advance(minutes=61)
     crash.after(broker.repo, "transition", on_call=2)  # dies after recording the 2nd expiry, before its detach
     with pytest.raises(crash.Crash):
-        sweep(broker)
+        broker.sweep()
     states = sorted(broker.repo.get(g.id).state.value for g in grants)
     assert states == ["active", "active", "expired", "expired"], "the pass died halfway"
     # The process died between recording the 2nd expiry and telling anyone: that grant alone may go untold.
@@ -70,7 +69,7 @@ def test_a_sweep_that_dies_halfway_is_finished_by_the_next_pass(broker, people, 
                  and "expired" not in recorder.kinds(g.id)]
 
     del broker.repo.transition  # the next invocation is a fresh process
-    sweep(broker)
+    broker.sweep()
     for grant in grants:
         assert broker.repo.get(grant.id).state == State.EXPIRED
         assert _endings(people, grant.id) == ["expired"], "each grant ends exactly once"
@@ -87,10 +86,10 @@ def test_a_crash_between_the_attach_and_the_record_is_reconciled(broker, people,
     assert broker.repo.get(pending.id).state == State.APPROVED and len(iam.attached()) == 1
 
     del broker.grants.apply
-    sweep(broker)  # the policy of a grant still being applied is not an orphan
+    broker.sweep()  # the policy of a grant still being applied is not an orphan
     assert len(iam.attached()) == 1 and broker.repo.get(pending.id).state == State.APPROVED
     clock.advance(minutes=3)
-    sweep(broker)
+    broker.sweep()
     active = broker.repo.get(pending.id)
     assert active.state == State.ACTIVE and iam.attached() == [active.grant.policy_arn] == iam.policies()
     assert people.kinds(active.id).count("activated") == 1
@@ -103,7 +102,7 @@ def test_a_half_applied_grant_whose_time_is_up_is_ended_not_applied(broker, peop
         broker.approve(people.caller("bob"), pending.id)
     del broker.grants.apply
     clock.advance(minutes=3)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(pending.id).state == State.EXPIRED
     assert iam.policies() == [] and iam.attached() == []
     assert "activated" not in people.kinds(pending.id)
@@ -154,7 +153,7 @@ def test_a_revoke_and_an_expiry_at_the_same_moment_end_the_grant_once(broker, pe
     revoker = threading.Thread(target=revoke_all)
     revoker.start()
     start.wait()
-    sweep(broker)
+    broker.sweep()
     revoker.join()
     for grant in grants:
         assert len(_endings(people, grant.id)) == 1, people.kinds(grant.id)
@@ -187,7 +186,7 @@ def test_two_overlapping_passes_do_everything_once(broker, people, iam, clock, r
 
     def one_pass() -> None:
         start.wait()
-        sweep(broker)
+        broker.sweep()
 
     passes = [threading.Thread(target=one_pass) for _ in range(2)]
     for thread in passes:
@@ -208,6 +207,6 @@ def test_iam_down_during_drift_repair_does_not_undo_the_due_work(broker, people,
     grant = people.grant()
     clock.advance(minutes=61)
     faults.fail("ListPolicies", times=99, status=503, code="ServiceUnavailable")
-    report = sweep(broker)
+    report = broker.sweep()
     assert broker.repo.get(grant.id).state == State.EXPIRED and iam.policies() == []
     assert report.errors == 1, "the failure is counted and logged, and the pass completes"

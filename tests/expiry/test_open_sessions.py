@@ -11,7 +11,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.session_guard import POLICY_NAME, Guard
-from chalicelib.sweeper import sweep
 from tests.expiry.conftest import People
 from tools.world import BUCKET, ROLE_NAME, TARGET_ACCOUNT, Keys, aws_client
 
@@ -86,10 +85,10 @@ def test_an_unreachable_target_account_leaves_the_grant_working_and_the_guard_pe
     assert "session_guard_failed" in people.kinds(grant.id)
     assert not guard(world).guards_grant("s3-access", grant.grant.expires_at)
 
-    still = sweep(catalog_file(unreachable))  # every pass retries; it stays pending while the account refuses
+    still = catalog_file(unreachable).sweep()  # every pass retries; it stays pending while the account refuses
     assert still.done["session_guard_pending"] == 1
     caught_up = catalog_file(lambda doc: None)
-    done = sweep(caught_up)
+    done = caught_up.sweep()
 
     assert done.done["session_guard_written"] == 1
     assert not caught_up.repo.get(grant.id).guard_pending
@@ -109,7 +108,7 @@ def test_a_revoke_the_target_account_refuses_is_cut_by_the_next_sweep(world, cat
     assert revoked.sessions_end_by == revoked.ended_at + timedelta(hours=1)
     assert works(session), "nothing cut it yet"
     fixed = catalog_file(lambda doc: None)
-    sweep(fixed)
+    fixed.sweep()
     assert not works(session)
     assert not fixed.repo.get(grant.id).guard_pending
 
@@ -118,7 +117,7 @@ def test_drift_repair_puts_back_a_cut_someone_removed(world, people, broker) -> 
     grant = people.grant()
     world.client("iam", "target-admin").delete_role_policy(RoleName=ROLE_NAME, PolicyName=POLICY_NAME)
 
-    report = sweep(broker)
+    report = broker.sweep()
 
     assert f"{grant.id}: session guard expiry restored" in report.repaired
     assert guard(world).guards_grant("s3-access", grant.grant.expires_at)

@@ -10,8 +10,6 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.requests import Event, State
-from chalicelib.drift import repair_drift
-from chalicelib.sweeper import sweep
 
 
 def _before_first_call(target, method: str, run) -> None:
@@ -70,7 +68,7 @@ def test_drift_repair_keeps_the_policy_of_a_grant_activated_during_the_pass(brok
                                                          "s3-access", "api"))
 
     _before_first_call(broker.grants, "document", change_during_the_pass)
-    repaired = repair_drift(broker)
+    repaired = broker.repair_drift()
 
     if meanwhile == "activated":
         assert broker.repo.get(pending.id).state == State.ACTIVE
@@ -99,7 +97,7 @@ def test_a_stale_sweep_read_does_not_expire_a_grant_extended_meanwhile(broker, p
     broker.repo.due = lambda state, now: [dataclasses.replace(stale)] if state == State.ACTIVE else real_due(
         state, now)
 
-    report = sweep(broker)
+    report = broker.sweep()
 
     stored = broker.repo.get(grant.id)
     if extended_meanwhile:

@@ -7,7 +7,6 @@ import pytest
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import State
-from chalicelib.sweeper import sweep
 
 
 def test_a_grant_past_its_expiry_is_ended_and_its_policy_removed(broker, people, iam, clock, recorder):
@@ -15,11 +14,11 @@ def test_a_grant_past_its_expiry_is_ended_and_its_policy_removed(broker, people,
     assert iam.attached() == [grant.grant.policy_arn]
 
     clock.advance(minutes=59)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(grant.id).state == State.ACTIVE, "a grant must not end before its expiry"
 
     clock.advance(minutes=2)
-    report = sweep(broker)
+    report = broker.sweep()
     ended = broker.repo.get(grant.id)
     assert ended.state == State.EXPIRED and report.done["expired"] == 1
     assert iam.attached() == [] and iam.policies() == [], "the grant policy must be detached and deleted"
@@ -33,11 +32,11 @@ def test_a_grant_past_its_expiry_is_ended_and_its_policy_removed(broker, people,
 def test_a_pending_request_times_out_after_the_approval_timeout(broker, people, clock):
     pending = people.ask()
     clock.advance(minutes=59)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(pending.id).state == State.PENDING
 
     clock.advance(minutes=2)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(pending.id).state == State.TIMED_OUT
     assert people.kinds(pending.id).count("timed_out") == 1
 
@@ -47,13 +46,13 @@ def test_approvers_are_reminded_once_after_reminder_after(broker, people, clock,
     assert broker.repo.get(pending.id).due_at == pending.created_at + timedelta(minutes=15)
 
     clock.advance(minutes=14)
-    sweep(broker)
+    broker.sweep()
     assert "reminder_sent" not in recorder.kinds(pending.id), "no reminder before reminder_after"
 
     clock.advance(minutes=2)
-    sweep(broker)
+    broker.sweep()
     clock.advance(minutes=5)
-    sweep(broker)
+    broker.sweep()
     assert recorder.kinds(pending.id).count("reminder_sent") == 1, recorder.sent
     assert people.kinds(pending.id).count("reminder_sent") == 1
     stored = broker.repo.get(pending.id)
@@ -67,21 +66,21 @@ def test_the_requester_is_warned_once_ten_minutes_before_expiry(broker, people, 
     assert grant.due_at == expires - timedelta(minutes=10)
 
     clock.advance(minutes=49)
-    sweep(broker)
+    broker.sweep()
     assert "expiry_warning" not in recorder.kinds(grant.id)
 
     clock.advance(minutes=2)
-    sweep(broker)
-    sweep(broker)
+    broker.sweep()
+    broker.sweep()
     clock.advance(minutes=3)
-    sweep(broker)
+    broker.sweep()
     assert recorder.kinds(grant.id).count("expiry_warning") == 1, recorder.sent
     warning = [e for e in broker.repo.events(grant.id) if e.kind == "expiry_warning"]
     assert warning[0].details["extendable"] is True, "the warning offers an Extend button"
     assert broker.repo.get(grant.id).due_at == expires, "next due moment: the expiry"
 
     clock.advance(minutes=6)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(grant.id).state == State.EXPIRED
     assert recorder.kinds(grant.id).count("expiry_warning") == 1
 
@@ -89,10 +88,10 @@ def test_the_requester_is_warned_once_ten_minutes_before_expiry(broker, people, 
 def test_a_short_grant_is_warned_half_way(broker, people, clock, recorder):
     grant = people.grant(profile="s3-prod-short", duration="2m")
     clock.advance(seconds=61)
-    sweep(broker)
+    broker.sweep()
     assert recorder.kinds(grant.id).count("expiry_warning") == 1, "a 2-minute grant is warned after 1 minute"
     clock.advance(seconds=60)
-    sweep(broker)
+    broker.sweep()
     assert broker.repo.get(grant.id).state == State.EXPIRED
 
 
@@ -101,7 +100,7 @@ def test_a_stale_due_entry_changes_nothing(broker, people, clock, recorder):
     grant = people.grant(duration="1h")
     clock.advance(minutes=51)
     stale = next(iter(broker.repo.due(State.ACTIVE, clock())))
-    sweep(broker)  # warns
+    broker.sweep()  # warns
     before = people.kinds(grant.id)
     assert before.count("expiry_warning") == 1
     with pytest.raises(Conflict):

@@ -8,7 +8,6 @@ from __future__ import annotations
 from bench.calls import AwsCalls
 from bench.flows import callers
 from chalicelib.ports import IdempotencyClaim
-from chalicelib.sweeper import sweep
 
 
 def calls_of(broker, action) -> dict[str, int]:
@@ -65,7 +64,7 @@ def test_a_sweep_pass_reads_the_same_items_however_many_are_stored(broker, clock
             if i % 2:
                 broker.deny(approver, other.id, "no")
         with AwsCalls(broker) as calls:
-            report = sweep(broker)
+            report = broker.sweep()
         assert report.done["timed_out"] == len(due)
         return calls.items_read
 
@@ -87,14 +86,14 @@ def test_ended_grants_are_read_until_their_cut_lapses_and_never_after(broker, cl
 
     revoked(3)
     with AwsCalls(broker) as calls:
-        sweep(broker)
+        broker.sweep()
     recent = calls.items_read
     assert recent >= 3, "the grants ended this hour are read to check their cuts"
 
     clock.advance(hours=2)
     with AwsCalls(broker) as calls:
-        report = sweep(broker)
+        report = broker.sweep()
     assert report.done["session_cut_lapsed"] == 3  # each lapses once, read once more for it
     with AwsCalls(broker) as calls:
-        sweep(broker)
+        broker.sweep()
     assert calls.items_read == 0, f"a pass with nothing due and no recent ends read {calls.items_read} items"

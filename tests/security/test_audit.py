@@ -11,7 +11,6 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib.ports import StaleWrite
-from chalicelib.sweeper import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +49,7 @@ def history(api, broker, clock):
     api.post(f"/v1/requests/{denied['id']}/deny", "carol", {"comment": "not today"})
     timed_out = api.create(as_="carol", profile="s3-prod")
     clock.advance(hours=2)
-    sweep(broker)
+    broker.sweep()
     clock.advance(days=1)
     cancelled = api.create(as_="alice")
     api.post(f"/v1/requests/{cancelled['id']}/cancel", "alice")

@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.catalog import parse_catalog
 from chalicelib.domain.errors import CatalogError
+from chalicelib.service.deps import SilentNotifier
 from tools.world import ROLE_NAME, TARGET_ACCOUNT
 
 REASON = "prod export is down, on-call pager INC-7"
@@ -13,7 +14,7 @@ BREAK_GLASS = {"account": TARGET_ACCOUNT, "role": ROLE_NAME, "approvers": ["s3-a
                "approval_channel": "C01APPROVALS", "requesters": ["alice"]}
 
 
-class Recorder:
+class Recorder(SilentNotifier):
     """A notifier that remembers what it was told, as the Slack notifier would be."""
 
     def __init__(self) -> None:

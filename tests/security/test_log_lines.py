@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.sweeper import sweep
 from tools.package_operations import filters
 from tools.world import TARGET_ACCOUNT
 
@@ -91,8 +90,8 @@ def test_each_sweep_pass_is_one_line_the_heartbeat_and_error_alarms_read(
     api.post(f"/v1/requests/{request['id']}/approve", "bob")
     capfd.readouterr()
 
-    report = sweep(broker)  # the guard is still owed and the account still refuses: an error of this pass
-    healthy = sweep(catalog_file(lambda doc: None))  # the account answers again: the guard is written
+    report = broker.sweep()  # the guard is still owed and the account still refuses: an error of this pass
+    healthy = catalog_file(lambda doc: None).sweep()  # the account answers again: the guard is written
 
     passes = [w for w in lines(capfd.readouterr().out) if w["type"] == "sweep"]
     assert len(passes) == 2, "one line per pass"

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.sweeper import sweep
 from tools.world import ROLE_NAME, TARGET_ACCOUNT
 
 REASON = "prod export is down, on-call pager INC-7"
@@ -46,7 +45,7 @@ def test_a_grant_of_a_removed_profile_still_expires(api, catalog_file, world, cl
     broker = catalog_file(without_short_profile)
     clock.advance(minutes=6)
 
-    report = sweep(broker)
+    report = broker.sweep()
 
     assert report.done["expired"] == 1 and report.errors == 0
     assert broker.repo.get(request["id"]).state.value == "expired"
@@ -58,7 +57,7 @@ def test_a_pending_request_of_a_removed_profile_times_out(api, catalog_file, clo
     broker = catalog_file(without_short_profile)
     clock.advance(minutes=15)  # its next look was set while the profile existed (the reminder)
 
-    report = sweep(broker)
+    report = broker.sweep()
 
     assert report.done["timed_out"] == 1 and report.errors == 0
     assert broker.repo.get(request["id"]).state.value == "timed_out"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chalicelib import bootstrap
 from chalicelib.domain.requests import State
-from chalicelib.sweeper import sweep
 
 
 def kinds(request_id: str) -> list[str]:
@@ -49,16 +48,16 @@ def test_channel_not_found_is_recorded_and_retried_later(slack, clock) -> None:
                        "retry_in_seconds": 60}
     assert "slack_posted" not in kinds(request_id)
 
-    sweep(bootstrap.broker(), repair=False)  # not due yet: nothing sent
+    bootstrap.broker().sweep(repair=False)  # not due yet: nothing sent
     slack.drain()
     assert len(slack.calls("chat.postMessage")) == 1
     clock.advance(seconds=61)
-    sweep(bootstrap.broker(), repair=False)
+    bootstrap.broker().sweep(repair=False)
     slack.drain()
     assert len(slack.calls("chat.postMessage")) == 2
     assert "Waiting for approval" in slack.seen("chat.postMessage", "C01APPROVALS")
     assert kinds(request_id).count("slack_posted") == 1
-    sweep(bootstrap.broker(), repair=False)  # taken from the outbox once: never sent twice
+    bootstrap.broker().sweep(repair=False)  # taken from the outbox once: never sent twice
     slack.drain()
     assert len(slack.calls("chat.postMessage")) == 2
 
@@ -79,11 +78,11 @@ def test_ratelimited_is_retried_after_retry_after(slack, clock) -> None:
     assert (failure["error"], failure["retry_in_seconds"]) == ("ratelimited", 120)
     assert "Denied by @bob" in slack.seen("chat.postMessage", "U01S3ACCESS"), "the DM is not held up by the update"
     clock.advance(seconds=90)
-    sweep(bootstrap.broker(), repair=False)
+    bootstrap.broker().sweep(repair=False)
     slack.drain()
     assert len(slack.calls("chat.update")) == 1
     clock.advance(seconds=31)
-    sweep(bootstrap.broker(), repair=False)
+    bootstrap.broker().sweep(repair=False)
     slack.drain()
     assert "Denied by @bob" in slack.seen("chat.update", "C01APPROVALS")
     assert len(slack.calls("chat.postMessage", "U01S3ACCESS")) == 1, "the requester is told once"

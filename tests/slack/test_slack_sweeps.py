@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from chalicelib import bootstrap
 from chalicelib.domain.requests import State
-from chalicelib.sweeper import sweep
 
 
 def sweep_now(slack) -> None:
-    sweep(bootstrap.broker(), repair=False)
+    bootstrap.broker().sweep(repair=False)
     slack.drain()
 
 

@@ -11,7 +11,6 @@ import boto3
 from bench.calls import AwsCalls
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.store import models, repository
-from chalicelib.sweeper import sweep
 from tests.storage.helpers import as_person
 
 ENDED = 10_000
@@ -46,7 +45,7 @@ def test_one_pass_reads_only_the_due_requests(broker: Any, clock: Any) -> None:
 
     clock.advance(minutes=61)
     with AwsCalls(broker) as calls:
-        report = sweep(broker)
+        report = broker.sweep()
 
     assert report.done["expired"] == 5 and all(broker.repo.get(r.id).state == State.EXPIRED for r in due)
     assert all(broker.repo.get(r.id).state == State.ACTIVE for r in later)

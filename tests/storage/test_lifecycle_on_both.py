@@ -5,7 +5,6 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.requests import State
-from chalicelib.sweeper import sweep
 from tests.storage.helpers import as_person, grant_policies, kinds
 
 
@@ -42,13 +41,13 @@ def test_sweeper_times_out_unanswered_requests_and_expires_grants(broker: Any, c
     assert grant_policies(world) == [granted.grant.policy_arn]
 
     clock.now = granted.grant.expires_at - timedelta(seconds=1)
-    assert "expired" not in sweep(broker).done, "a grant ended before its time"
+    assert "expired" not in broker.sweep().done, "a grant ended before its time"
     clock.now = granted.grant.expires_at
-    assert sweep(broker).done["expired"] == 1
+    assert broker.sweep().done["expired"] == 1
     assert broker.get(requester, granted.id).state == State.EXPIRED
     assert grant_policies(world) == []
 
     clock.now = waiting.created_at + timedelta(hours=1)  # s3-prod's approval timeout
-    assert sweep(broker).done["timed_out"] == 1
+    assert broker.sweep().done["timed_out"] == 1
     assert broker.get(requester, waiting.id).state == State.TIMED_OUT
-    assert not sweep(broker), "an ended request is still on the due index"
+    assert not broker.sweep(), "an ended request is still on the due index"

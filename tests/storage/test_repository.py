@@ -98,7 +98,7 @@ def test_a_claimed_key_cancels_the_whole_create(broker: Any, clock: Any) -> None
     claim = IdempotencyClaim(person.principal, "key-2", "body-hash-a")
     first = broker.request_access(person, "s3-prod", "1h", "fixing the export job", idempotency=claim)
     clock.advance(seconds=1)
-    second = unsaved(first, id=broker.new_id(clock()), created_at=clock())
+    second = unsaved(first, id=broker.deps.new_id(clock()), created_at=clock())
 
     with pytest.raises(IdempotentReplay) as caught:
         broker.repo.create(second, created_event(second), claim)
@@ -112,14 +112,14 @@ def test_a_claimed_key_cancels_the_whole_create(broker: Any, clock: Any) -> None
 def test_a_reason_that_fits_in_an_item_is_stored_whole(broker: Any) -> None:
     """DynamoDB keeps at most 400 KB per item; the API caps reasons far below, the store must not truncate."""
     template = new_request(broker)
-    big = unsaved(template, id=broker.new_id(template.created_at), reason="r" * 395_000)
+    big = unsaved(template, id=broker.deps.new_id(template.created_at), reason="r" * 395_000)
     broker.repo.create(big, created_event(big))
     assert broker.repo.get(big.id).reason == big.reason
 
 
 def test_a_reason_past_the_item_size_limit_is_refused_and_nothing_is_stored(broker: Any) -> None:
     template = new_request(broker)
-    huge = unsaved(template, id=broker.new_id(template.created_at), reason="r" * 420_000)
+    huge = unsaved(template, id=broker.deps.new_id(template.created_at), reason="r" * 420_000)
 
     with pytest.raises(Unprocessable, match="400 KB") as caught:
         broker.repo.create(huge, created_event(huge))
@@ -132,7 +132,7 @@ def test_a_reason_past_the_item_size_limit_is_refused_and_nothing_is_stored(brok
 
 def test_a_transition_growing_past_the_item_size_limit_is_refused(broker: Any, clock: Any) -> None:
     template = new_request(broker)
-    big = unsaved(template, id=broker.new_id(template.created_at), reason="r" * 300_000)
+    big = unsaved(template, id=broker.deps.new_id(template.created_at), reason="r" * 300_000)
     stored = broker.repo.create(big, created_event(big))
     now = clock.advance(minutes=1)
 

@@ -6,7 +6,7 @@ grant, and the person's other live grants on the same role keeping their own exp
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,8 +16,6 @@ from chalicelib.catalog import parse_catalog
 from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import EXPIRY, REVOKE
-from chalicelib.drift import repair_drift
-from chalicelib.sweeper import sweep
 from tests import fakes
 from tests.fakes import as_, cuts, expiry_cut, pages_read, revoke_cut
 
@@ -62,7 +60,7 @@ def test_a_vanished_grant_policy_is_applied_again_for_the_same_person_role_and_e
     assert grant.grant is not None
     policy_vanishes(wired)
     wired.clock.advance(minutes=7)
-    assert repair_drift(wired.broker) == [f"{grant.id}: policy missing, re-applied"]
+    assert wired.broker.repair_drift() == [f"{grant.id}: policy missing, re-applied"]
     arn = wired.grants.policy_arn(grant.id)
     assert wired.grants.policies[arn] == policy_document(grant.role_arn, grant.grant.expires_at)
     assert wired.grants.attached_users(arn) == [REQUESTER]
@@ -89,7 +87,7 @@ def test_iam_refusing_the_repair_ends_the_grant_failed_with_its_sessions_cut(wir
     policy_vanishes(wired)
     wired.clock.advance(minutes=10)
     wired.grants.refuse = REFUSAL
-    assert repair_drift(wired.broker) == [f"{grant.id}: policy missing, marked failed"]
+    assert wired.broker.repair_drift() == [f"{grant.id}: policy missing, marked failed"]
     failed = wired.store.get(grant.id)
     assert failed.state == State.FAILED and failed.failure_reason == REFUSAL and failed.ended_at == wired.clock()
     ended = event(wired, grant.id, "failed")
@@ -133,7 +131,7 @@ def test_a_foreign_policy_s_removal_is_recorded_under_its_name_and_alerted_not_n
                                   "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     wired.grants.attached[arn] = {"mallory"}
     wired.clock.advance(minutes=3)
-    assert repair_drift(wired.broker) == [f"{arn}: removed, not a grant (foreign_policy_removed)"]
+    assert wired.broker.repair_drift() == [f"{arn}: removed, not a grant (foreign_policy_removed)"]
     assert wired.grants.policies == {}
     assert wired.store.events(name) == [Event(name, 0, "drift_repaired", wired.clock(), SYSTEM, "system", {
         "action": "foreign_policy_removed", "policy_arn": arn, "attached_to": ["mallory"]})]
@@ -160,6 +158,12 @@ class NotifyOnly:
     def notify(self, request: AccessRequest, event: Event) -> None:
         self.told.append(event.kind)
 
+    def alert(self, text: str) -> None:  # no security channel: nobody to tell
+        return None
+
+    def resend_due(self, now: datetime) -> list[str]:
+        return []
+
 
 class AlertFails(NotifyOnly):
     def alert(self, text: str) -> None:
@@ -168,7 +172,7 @@ class AlertFails(NotifyOnly):
 
 def test_without_a_security_channel_an_alert_is_still_logged(wired: fakes.Fakes,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    wired.broker.notifier = NotifyOnly()
+    wired = wired.rewired(notifier=NotifyOnly())
     with caplog.at_level(logging.WARNING, logger="chalicelib.service"):
         wired.broker.alert("a tampered grant was removed")
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
@@ -177,11 +181,11 @@ def test_without_a_security_channel_an_alert_is_still_logged(wired: fakes.Fakes,
 
 def test_an_alert_that_cannot_be_sent_is_logged_and_never_undoes_the_repair(wired: fakes.Fakes,
                                                                             caplog: pytest.LogCaptureFixture) -> None:
-    wired.broker.notifier = AlertFails()
+    wired = wired.rewired(notifier=AlertFails())
     arn = wired.grants.policy_arn("01" + "8" * 24)
     wired.grants.policies[arn] = {"Statement": []}
     with caplog.at_level(logging.WARNING, logger="chalicelib.service"):
-        assert repair_drift(wired.broker) == [f"{arn}: removed, not a grant (foreign_policy_removed)"]
+        assert wired.broker.repair_drift() == [f"{arn}: removed, not a grant (foreign_policy_removed)"]
     assert wired.grants.policies == {}
     levels = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert levels[0][0] == "ERROR" and levels[0][1].startswith(f"security alert: access-broker removed {arn}")
@@ -196,7 +200,7 @@ def test_a_live_grant_s_missing_expiry_cut_is_written_again(wired: fakes.Fakes) 
     grant = granted(wired)
     wired.guards.guards.clear()
     wired.clock.advance(minutes=5)
-    assert repair_drift(wired.broker) == [f"{grant.id}: session guard expiry restored"]
+    assert wired.broker.repair_drift() == [f"{grant.id}: session guard expiry restored"]
     assert cuts(wired, grant) == {expiry_cut(grant)}
     (repaired,) = repairs(wired, grant.id)
     assert repaired == Event(grant.id, grant.version, "drift_repaired", wired.clock(), SYSTEM, "system",
@@ -210,7 +214,7 @@ def test_a_revoked_grant_s_missing_cut_is_written_again_as_the_revoke(wired: fak
     revoked = revoke(wired, grant)
     wired.guards.guards.clear()
     wired.clock.advance(minutes=20)
-    assert repair_drift(wired.broker) == [f"{grant.id}: session guard cut restored"]
+    assert wired.broker.repair_drift() == [f"{grant.id}: session guard cut restored"]
     assert cuts(wired, grant) == {revoke_cut(revoked.ended_at or wired.clock())}
     assert [e.details for e in repairs(wired, grant.id)] == [
         {"action": "session_guard_restored", "role_arn": grant.role_arn}]
@@ -219,11 +223,11 @@ def test_a_revoked_grant_s_missing_cut_is_written_again_as_the_revoke(wired: fak
 def test_an_expired_grant_s_missing_cut_is_written_again_at_its_end(wired: fakes.Fakes) -> None:
     grant = granted(wired)
     wired.clock.advance(hours=1)
-    sweep(wired.broker, repair=False)
+    wired.broker.sweep(repair=False)
     assert wired.store.get(grant.id).state == State.EXPIRED
     wired.guards.guards.clear()
     wired.clock.advance(minutes=10)
-    assert repair_drift(wired.broker) == [f"{grant.id}: session guard cut restored"]
+    assert wired.broker.repair_drift() == [f"{grant.id}: session guard cut restored"]
     assert cuts(wired, grant) == {expiry_cut(grant)}
 
 

@@ -49,11 +49,11 @@ def expiry_cuts(wired: fakes.Fakes) -> set[Cut]:
     return {c for c in wired.guards.read("222222222222", role).cuts if c.kind == "expiry"}
 
 
-def with_max_duration(wired: fakes.Fakes, max_duration: int) -> None:
+def with_max_duration(wired: fakes.Fakes, max_duration: int) -> fakes.Fakes:
     """The catalog is reloaded with another max_duration (seconds) for the profile."""
     catalog = wired.broker.catalog
     profile = dataclasses.replace(catalog.profiles[PROFILE], max_duration=max_duration)
-    wired.broker.catalog = dataclasses.replace(catalog, profiles={PROFILE: profile})
+    return wired.rewired(catalog=dataclasses.replace(catalog, profiles={PROFILE: profile}))
 
 
 @pytest.fixture
@@ -238,7 +238,7 @@ def test_an_extension_needing_two_approvals_waits_for_the_second(wired: fakes.Fa
 def test_the_total_is_checked_again_when_the_extension_is_approved(wired: fakes.Fakes) -> None:
     grant = granted(wired)
     wired.broker.extend(as_(wired, REQUESTER), grant.id, "2h")
-    with_max_duration(wired, 2 * 3600)  # the catalog changed while the round was open
+    wired = with_max_duration(wired, 2 * 3600)  # the catalog changed while the round was open
     with pytest.raises(Unprocessable, match="at most 2h in total; this one already lasts 1h, so the longest extension "
                                             "allowed is 1h"):
         wired.broker.approve(as_(wired, APPROVER), grant.id)

@@ -60,13 +60,12 @@ def guard(wired: fakes.Fakes) -> Guard:
 
 
 def with_grants(wired: fakes.Fakes, grants: fakes.MemoryGrants) -> fakes.Fakes:
-    wired.broker.grants = grants
-    return dataclasses.replace(wired, grants=grants)
+    return wired.rewired(grants=grants)
 
 
-def without_profile(wired: fakes.Fakes) -> None:
+def without_profile(wired: fakes.Fakes) -> fakes.Fakes:
     """The catalog is reloaded without the request's profile."""
-    wired.broker.catalog = dataclasses.replace(wired.broker.catalog, profiles={})
+    return wired.rewired(catalog=dataclasses.replace(wired.broker.catalog, profiles={}))
 
 
 class HalfwayGrants(fakes.MemoryGrants):
@@ -100,12 +99,9 @@ class CrashingGrants(fakes.MemoryGrants):
 
 def approved_not_applied(wired: fakes.Fakes) -> AccessRequest:
     """An approved request whose grant was never applied: the approval's run died in IAM (the sweeper retries)."""
-    working = wired.broker.grants
-    wired.broker.grants = CrashingGrants()
     request = ask(wired)
-    with pytest.raises(TimeoutError):
-        wired.broker.approve(as_(wired, APPROVER), request.id)
-    wired.broker.grants = working
+    with pytest.raises(TimeoutError):  # the process that approves it dies in IAM
+        wired.rewired(grants=CrashingGrants()).broker.approve(as_(wired, APPROVER), request.id)
     stored = wired.store.get(request.id)
     assert stored.state == State.APPROVED
     return stored
@@ -158,7 +154,7 @@ def test_an_unreachable_target_account_is_recorded_with_the_grant(wired: fakes.F
 
 
 def test_a_broker_guarding_no_target_account_never_records_a_cut_as_written(wired: fakes.Fakes) -> None:
-    wired.broker.sessions = None
+    wired = wired.rewired(sessions=None)
     grant = granted(wired)
     assert grant.state == State.ACTIVE and grant.guard_pending
     assert event(wired, grant.id, "activated").details["session_guard"] == "pending"
@@ -233,7 +229,7 @@ def test_a_failed_break_glass_grant_gives_its_name_back() -> None:
 
 def test_a_grant_whose_profile_was_removed_meanwhile_fails_without_touching_iam(wired: fakes.Fakes) -> None:
     stuck = approved_not_applied(wired)
-    without_profile(wired)
+    wired = without_profile(wired)
     wired.clock.advance(minutes=2)
     failed = wired.broker.apply_grant(stuck)
     reason = "profile s3-prod was removed from the catalog before the grant was applied"
@@ -386,7 +382,7 @@ def test_a_granted_request_is_revoked_not_cancelled(wired: fakes.Fakes) -> None:
 
 def test_a_removed_profile_s_grant_is_revoked_by_the_approvers_it_recorded(wired: fakes.Fakes) -> None:
     grant = granted(wired)
-    without_profile(wired)
+    wired = without_profile(wired)
     with pytest.raises(Forbidden) as refused:
         wired.broker.revoke(in_slack(wired, OTHER_APPROVER), grant.id)  # an approver of the profile, not of this grant
     assert str(refused.value) == "only the requester or an approver of the profile can revoke a grant"
@@ -415,8 +411,7 @@ class RacingStore(fakes.MemoryStore):
 
 def racing(wired: fakes.Fakes) -> tuple[fakes.Fakes, RacingStore]:
     store = RacingStore()
-    wired.broker.repo = store
-    return dataclasses.replace(wired, store=store), store
+    return wired.rewired(store=store), store
 
 
 def test_a_few_lost_races_are_retried(wired: fakes.Fakes) -> None:
@@ -511,7 +506,7 @@ def test_a_revoke_detaches_from_the_requester_without_asking_iam_who_holds_the_p
 
 def test_the_sweeper_failing_a_grant_whose_profile_was_removed_reads_nothing_more(wired: fakes.Fakes) -> None:
     stuck = approved_not_applied(wired)
-    without_profile(wired)
+    wired = without_profile(wired)
     reads = reads_of(wired)
     assert wired.broker.apply_grant(stuck).state == State.FAILED
     assert reads == [], "the entry the index gave is the first try; the write's condition checks it"
@@ -529,7 +524,7 @@ class BrokenNotifier(fakes.Recorder):
 
 def test_a_failed_notification_undoes_nothing_and_is_noted(wired: fakes.Fakes,
                                                           caplog: pytest.LogCaptureFixture) -> None:
-    wired.broker.notifier = BrokenNotifier()
+    wired = wired.rewired(notifier=BrokenNotifier())
     with caplog.at_level(logging.WARNING, logger="chalicelib.service"):
         request = ask(wired)
         grant = wired.broker.approve(as_(wired, APPROVER), request.id)
@@ -546,7 +541,7 @@ def test_a_failed_notification_undoes_nothing_and_is_noted(wired: fakes.Fakes,
 
 def test_a_notification_failure_on_a_revoke_leaves_it_revoked(wired: fakes.Fakes) -> None:
     grant = granted(wired)
-    wired.broker.notifier = BrokenNotifier()
+    wired = wired.rewired(notifier=BrokenNotifier())
     revoked = wired.broker.revoke(as_(wired, REQUESTER), grant.id)
     assert revoked.state == State.REVOKED and wired.grants.policies == {}
     assert event(wired, grant.id, "notify_failed").details == {"event": "revoked", "error": "ConnectionError"}

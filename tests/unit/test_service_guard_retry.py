@@ -13,7 +13,6 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import REVOKE, ROLE, ROLE_EXPIRY, Cut, Guard
-from chalicelib.sweeper import sweep
 from tests import fakes
 from tests.fakes import as_, cuts, expiry_cut, kinds, revoke_cut
 
@@ -53,7 +52,7 @@ def test_the_sweep_writes_a_live_grant_s_expiry_cut_once_the_account_takes_it(wi
                                                                             pending_grant: AccessRequest) -> None:
     wired.guards.unreachable = False
     wired.clock.advance(minutes=2)
-    report = sweep(wired.broker, repair=False)
+    report = wired.broker.sweep(repair=False)
     assert report.done == {"session_guard_written": 1} and report.errors == 0
     stored = wired.store.get(pending_grant.id)
     assert not stored.guard_pending and stored.state == State.ACTIVE
@@ -68,7 +67,7 @@ def test_the_sweep_writes_a_live_grant_s_expiry_cut_once_the_account_takes_it(wi
 def test_while_the_account_still_refuses_the_grant_stays_pending_and_the_sweep_says_so(
         wired: fakes.Fakes, pending_grant: AccessRequest) -> None:
     wired.clock.advance(minutes=2)
-    report = sweep(wired.broker, repair=False)
+    report = wired.broker.sweep(repair=False)
     assert report.done == {"session_guard_pending": 1} and report.errors == 1
     stored = wired.store.get(pending_grant.id)
     assert stored.guard_pending and stored.version == pending_grant.version, "no new state to record"
@@ -118,7 +117,7 @@ def test_a_revoke_the_account_refused_is_retried_as_the_revoke_cut(wired: fakes.
     revoked_at = wired.clock()
     wired.guards.unreachable = False
     wired.clock.advance(minutes=1)
-    report = sweep(wired.broker, repair=False)
+    report = wired.broker.sweep(repair=False)
     assert report.done == {"session_guard_written": 1}
     assert cuts(wired, grant) == {revoke_cut(revoked_at)}
     stored = wired.store.get(grant.id)

@@ -254,6 +254,6 @@ def test_an_extension_s_decision_carries_its_comment(wired: fakes.Fakes) -> None
 def test_the_broker_s_own_clock_reads_utc() -> None:
     from datetime import datetime, timezone
 
-    from chalicelib.service import utcnow
+    from chalicelib.service.deps import utcnow
     now = utcnow()
     assert now.utcoffset() == timedelta(0) and abs(now - datetime.now(timezone.utc)) < timedelta(seconds=5)

@@ -15,7 +15,7 @@ import pytest
 from chalicelib.domain import schedule
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import AccessRequest, State
-from chalicelib.sweeper import SweepReport, sweep
+from chalicelib.service.sweeping import SweepReport
 from tests import fakes
 from tests.fakes import as_, kinds, reads_of
 
@@ -39,7 +39,7 @@ def at(**delta: float) -> datetime:
 def pass_at(wired: fakes.Fakes, **delta: float) -> SweepReport:
     """One sweep pass (without drift repair) with the clock set `delta` after START."""
     wired.clock.now = at(**delta)
-    return sweep(wired.broker, repair=False)
+    return wired.broker.sweep(repair=False)
 
 
 def last(wired: fakes.Fakes, request_id: str, kind: str):
@@ -48,9 +48,9 @@ def last(wired: fakes.Fakes, request_id: str, kind: str):
     return events[-1]
 
 
-def without_profiles(wired: fakes.Fakes) -> None:
+def without_profiles(wired: fakes.Fakes) -> fakes.Fakes:
     """The catalog as it is after its only profile was removed (a reviewed change to the YAML)."""
-    wired.broker.catalog = dataclasses.replace(wired.broker.catalog, profiles={})
+    return wired.rewired(catalog=dataclasses.replace(wired.broker.catalog, profiles={}))
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_a_decision_after_the_sweeper_timed_it_out_says_so(wired: fakes.Fakes) -
 
 def test_a_pending_request_whose_profile_left_the_catalog_times_out_at_once(wired: fakes.Fakes) -> None:
     request = ask(wired)
-    without_profiles(wired)
+    wired = without_profiles(wired)
     wired.clock.now = at(minutes=1)
     with pytest.raises(Conflict, match="timed out at 2026-11-28T12:00:00Z"):
         wired.broker.approve(wired.broker.caller_from_slack("U01BOB"), request.id)
@@ -176,7 +176,7 @@ def test_a_pending_request_whose_profile_left_the_catalog_times_out_at_once(wire
 
 def test_the_sweeper_times_out_a_request_whose_profile_left_the_catalog(wired: fakes.Fakes) -> None:
     request = ask(wired)
-    without_profiles(wired)
+    wired = without_profiles(wired)
     assert pass_at(wired, minutes=15).done == {"timed_out": 1}, "no reminder to approvers no longer listed"
     assert kinds(wired, request.id) == ["created", "timed_out"]
 
@@ -215,7 +215,7 @@ def test_the_warning_offers_no_extension_where_the_profile_allows_none() -> None
 
 def test_the_warning_offers_no_extension_once_the_profile_left_the_catalog(wired: fakes.Fakes) -> None:
     grant = granted(wired)
-    without_profiles(wired)
+    wired = without_profiles(wired)
     assert pass_at(wired, minutes=50).done == {"expiry_warning": 1}
     assert last(wired, grant.id, "expiry_warning").details == {"expires_at": "2026-11-28T13:00:00Z",
                                                               "extendable": False}
@@ -305,11 +305,9 @@ class UnreadableKey:
 
 
 def approved_not_applied(wired: fakes.Fakes) -> AccessRequest:
-    tokens, wired.broker.tokens = wired.broker.tokens, UnreadableKey()
     request = ask(wired)
-    with pytest.raises(RuntimeError):
-        wired.broker.approve(as_(wired, APPROVER), request.id)
-    wired.broker.tokens = tokens
+    with pytest.raises(RuntimeError):  # a process whose console-link key is unreadable approves it
+        wired.rewired(tokens=UnreadableKey()).broker.approve(as_(wired, APPROVER), request.id)
     stored = wired.store.get(request.id)
     assert stored.state == State.APPROVED and wired.grants.policies == {}
     return stored

@@ -11,33 +11,34 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from chalicelib.aws.iam_grants import is_grant, policy_document, request_id_of
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.grant_policy import is_grant, policy_document, request_id_of
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.domain.session_guard import Guard
 from chalicelib.ports import GrantError, GuardPending
-from chalicelib.service import Broker
+from chalicelib.service import cuts, funnel, granting
+from chalicelib.service.deps import Deps
 
 log = logging.getLogger(__name__)
 _PAGE = 100
 
 
-def repair_drift(broker: Broker) -> list[str]:
+def repair_drift(deps: Deps) -> list[str]:
     """Removes what is under the broker's path but is not exactly a grant (whoever tagged it), broker policies with no
     active grant, and tampered grants; restores (or fails) active grants with no policy; checks the session guards.
     Returns one line per repair."""
     # Policies are listed before active grants are read: a grant activated in between then looks like it
     # has no policy and is re-applied (harmless, it is idempotent); the opposite order could re-create the
     # policy of a grant that ended in between.
-    listed = {request_id_of(p["Arn"]): p for p in broker.grants.listed()}
-    active = {r.id: r for r in _active(broker)}
-    roles = {p.role_arn for p in broker.catalog.profiles.values()} | {r.role_arn for r in active.values()}
+    listed = {request_id_of(p["Arn"]): p for p in deps.grants.listed()}
+    active = {r.id: r for r in _active(deps)}
+    roles = {p.role_arn for p in deps.catalog.profiles.values()} | {r.role_arn for r in active.values()}
     repaired: list[str] = []
     removed: set[str] = set()  # grants whose policy was not what the broker wrote: applied again below
     for request_id, policy in listed.items():
         arn = policy["Arn"]
         try:
-            document = broker.grants.document(arn, policy["DefaultVersionId"])
+            document = deps.grants.document(arn, policy["DefaultVersionId"])
         except GrantError as exc:
             log.warning("drift: policy %s not readable yet: %s", arn, exc)
             continue
@@ -45,18 +46,18 @@ def repair_drift(broker: Broker) -> list[str]:
             continue
         request = active.get(request_id)
         if not is_grant(document, roles) or (request and _tampered(request, document, policy)):
-            lines = _remove_impostor(broker, request_id, arn, request)
+            lines = _remove_impostor(deps, request_id, arn, request)
             removed |= {request_id} if lines else set()
             repaired += lines
             continue
         if request is None:
-            repaired += _remove_orphan(broker, request_id, arn)
+            repaired += _remove_orphan(deps, request_id, arn)
     for request_id, request in active.items():
         if request_id not in listed or request_id in removed:
-            outcome = broker.restore_grant(request)
+            outcome = granting.restore(deps, request)
             if outcome:
                 repaired.append(f"{request_id}: policy missing, {outcome}")
-    repaired += repair_guards(broker, list(active.values()))
+    repaired += repair_guards(deps, list(active.values()))
     return repaired
 
 
@@ -67,67 +68,67 @@ def _tampered(request: AccessRequest, document: dict[str, Any], policy: dict[str
             or int(policy.get("AttachmentCount", 1)) > 1)
 
 
-def _remove_impostor(broker: Broker, request_id: str, arn: str, request: AccessRequest | None) -> list[str]:
+def _remove_impostor(deps: Deps, request_id: str, arn: str, request: AccessRequest | None) -> list[str]:
     """Something under /access-broker/ that is not (or no longer) exactly the grant: a compromised broker's key, or
     a hand-made policy. Detached from everyone and deleted, whatever its owner tag, and said loudly."""
     try:
-        users = broker.grants.attached_users(arn)
-        broker.grants.remove(arn)
+        users = deps.grants.attached_users(arn)
+        deps.grants.remove(arn)
     except GrantError as exc:
         log.error("drift: policy %s is not a grant and could not be removed yet: %s", arn, exc)
         return []
     action = "tampered_grant_removed" if request else "foreign_policy_removed"
-    broker.record_repair(request, request_id, action, {"policy_arn": arn, "attached_to": sorted(users)})
-    broker.alert(f"access-broker removed {arn}: it was not exactly a grant the broker made"
+    funnel.record_repair(deps, request, request_id, action, {"policy_arn": arn, "attached_to": sorted(users)})
+    funnel.alert(deps, f"access-broker removed {arn}: it was not exactly a grant the broker made"
                  f"{' for request ' + request_id if request else ''}; it was attached to "
                  f"{', '.join(sorted(users)) or 'nobody'}. Find out who wrote it (CloudTrail: CreatePolicy, "
                  f"CreatePolicyVersion, AttachUserPolicy under /access-broker/).")
     return [f"{arn}: removed, not a grant ({action})"]
 
 
-def _remove_orphan(broker: Broker, request_id: str, arn: str) -> list[str]:
+def _remove_orphan(deps: Deps, request_id: str, arn: str) -> list[str]:
     """A grant-shaped policy with no active grant: ours if its request ended (or never existed and it carries no
     other deployment's tag)."""
     try:
-        request: AccessRequest | None = broker.repo.get(request_id)
+        request: AccessRequest | None = deps.store.get(request_id)
     except NotFound:
         request = None
     if request and request.state in (State.APPROVED, State.ACTIVE):  # being applied, or just activated
         return []
-    if not request and _made_elsewhere(broker, arn):  # another stage's grant, in its own table
+    if not request and _made_elsewhere(deps, arn):  # another stage's grant, in its own table
         return []
     try:
-        broker.grants.remove(arn)
+        deps.grants.remove(arn)
     except GrantError as exc:
         log.warning("drift: orphan policy %s not removed yet: %s", arn, exc)
         return []
     state = request.state.value if request else "unknown request"
-    broker.record_repair(request, request_id, "orphan_policy_removed", {"policy_arn": arn, "state": state})
+    funnel.record_repair(deps, request, request_id, "orphan_policy_removed", {"policy_arn": arn, "state": state})
     return [f"{arn}: removed (request {state})"]
 
 
-def repair_guards(broker: Broker, active: list[AccessRequest]) -> list[str]:
+def repair_guards(deps: Deps, active: list[AccessRequest]) -> list[str]:
     """Every live grant's expiry cut is in its role's session guard, and every ended grant's cut stands until it could
     no longer match a session. One GetRolePolicy per role per pass; a missing cut is written again."""
-    if broker.sessions is None:
+    if deps.sessions is None:
         return []
-    now = broker.clock()
+    now = deps.clock()
     owed = [(r, "grant") for r in active if r.grant and not r.guard_pending and now < r.grant.expires_at]
-    owed += [(r, "end") for r in broker.repo.standing_cuts(now) if not r.guard_pending]
+    owed += [(r, "end") for r in deps.store.standing_cuts(now) if not r.guard_pending]
     guards: dict[tuple[str, str], Guard | None] = {}
     repaired = []
     for request, what in owed:
         key = (request.account, request.role_arn)
         if key not in guards:
             try:
-                guards[key] = broker.sessions.read(*key)
+                guards[key] = deps.sessions.read(*key)
             except GuardPending as exc:
                 log.warning("drift: session guard of %s not readable: %s", request.role_arn, exc)
                 guards[key] = None
         guard = guards[key]
         if guard is None or _stands(guard, request, what):
             continue
-        if broker.restore_cut(request):
+        if cuts.restore(deps, request):
             guards.pop(key)  # read again for the next request on this role
             repaired.append(f"{request.id}: session guard {'expiry' if what == 'grant' else 'cut'} restored")
     return repaired
@@ -145,18 +146,18 @@ def _cut_time(request: AccessRequest) -> datetime:
     return request.sessions_cut_at
 
 
-def _made_elsewhere(broker: Broker, arn: str) -> bool:
+def _made_elsewhere(deps: Deps, arn: str) -> bool:
     try:
-        owner = broker.grants.owner_of(arn)
+        owner = deps.grants.owner_of(arn)
     except GrantError:
         return True  # unsure: leave it for the next pass
-    return owner is not None and owner != broker.grants.owner
+    return owner is not None and owner != deps.grants.owner
 
 
-def _active(broker: Broker) -> list[AccessRequest]:
+def _active(deps: Deps) -> list[AccessRequest]:
     found, cursor = [], None
     while True:
-        page = broker.repo.by_state(State.ACTIVE, _PAGE, cursor)
+        page = deps.store.by_state(State.ACTIVE, _PAGE, cursor)
         found.extend(page.items)
         if not page.next:
             return found

@@ -1,0 +1,32 @@
+"""What people ask the broker to do, typed: the HTTP routes and Slack parse their input into these before any use
+case runs. Each holds what was said, not yet judged: the use case checks it against the catalog, and an error names
+the field it is about (DomainError.field)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A request for access: a profile, for how long (the profile's default when None), and why. A trusted tool
+    names the person it asks for in `requester`; `break_glass` asks for access at once, reviewed afterwards."""
+    profile: str | None
+    duration: str | None
+    reason: str | None
+    requester: str | None = None
+    break_glass: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An approver's answer to the open round of a request: the request itself, or its grant's extension."""
+    request_id: str
+    approve: bool
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ExtensionAsk:
+    """The requester asks for an active grant to last `duration` longer."""
+    request_id: str
+    duration: str | None

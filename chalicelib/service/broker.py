@@ -1,0 +1,144 @@
+"""The facade over the use cases: what the routes, the Slack worker, the sweeper's function and the tests call. Each
+method hands its typed input to one use-case module; the Broker holds nothing but the dependencies they share."""
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any, Callable
+
+from chalicelib.access_rules import Caller
+from chalicelib.domain.catalog import Catalog, Profile
+from chalicelib.domain.commands import Ask, Decision, ExtensionAsk
+from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.ports import Grants, IdempotencyClaim, Notifier, Page, RequestStore, SessionGuard, Tokens
+from chalicelib.service import asking, cuts, deciding, extending, funnel, granting, queries, sweeping
+from chalicelib.service.deps import Deps
+from chalicelib.service.drift import repair_drift
+from chalicelib.service.sweeping import SweepReport
+
+
+class Broker:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # -- what it is wired to, read only (a test that needs other ports wires another Broker)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.deps.catalog
+
+    @property
+    def repo(self) -> RequestStore:
+        return self.deps.store
+
+    @property
+    def grants(self) -> Grants:
+        return self.deps.grants
+
+    @property
+    def tokens(self) -> Tokens:
+        return self.deps.tokens
+
+    @property
+    def sessions(self) -> SessionGuard | None:
+        return self.deps.sessions
+
+    @property
+    def notifier(self) -> Notifier:
+        return self.deps.notifier
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.deps.clock
+
+    # -- who is asking, and what they may read (queries.py)
+
+    def caller_from_arn(self, arn: str, channel: str = "api") -> Caller:
+        return queries.caller_from_arn(self.deps, arn, channel)
+
+    def caller_from_slack(self, slack_user_id: str) -> Caller:
+        return queries.caller_from_slack(self.deps, slack_user_id)
+
+    def profiles_for(self, caller: Caller) -> builtins.list[Profile]:
+        return queries.profiles_for(self.deps, caller)
+
+    def get(self, caller: Caller, request_id: str) -> AccessRequest:
+        return queries.get(self.deps, caller, request_id)
+
+    def as_shown(self, request_id: str) -> AccessRequest:
+        return queries.as_shown(self.deps, request_id)
+
+    def events(self, caller: Caller, request_id: str) -> builtins.list[Event]:
+        return queries.events(self.deps, caller, request_id)
+
+    def list(self, caller: Caller, state: State | None = None, mine: bool = False, awaiting_me: bool = False,
+             limit: int = 50, cursor: str | None = None) -> Page[AccessRequest]:
+        return queries.listed(self.deps, caller, state, mine, awaiting_me, limit, cursor)
+
+    def audit(self, caller: Caller, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page[Event]:
+        return queries.audit(self.deps, caller, since, until, limit, cursor)
+
+    def console_redirect(self, token: str) -> str:
+        return queries.console_redirect(self.deps, token)
+
+    def console_link_ended(self, token: str) -> tuple[AccessRequest, str] | None:
+        return queries.console_link_ended(self.deps, token)
+
+    # -- asking and deciding (asking.py, deciding.py, extending.py)
+
+    def request_access(self, caller: Caller, profile: str | None, duration: str | None, reason: str | None,
+                       requester: str | None = None, idempotency: IdempotencyClaim | None = None,
+                       break_glass: bool = False) -> AccessRequest:
+        return asking.ask(self.deps, caller, Ask(profile, duration, reason, requester, break_glass), idempotency)
+
+    def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
+        return deciding.decide(self.deps, caller, Decision(request_id, True, comment))
+
+    def deny(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
+        return deciding.decide(self.deps, caller, Decision(request_id, False, comment))
+
+    def cancel(self, caller: Caller, request_id: str) -> AccessRequest:
+        return deciding.cancel(self.deps, caller, request_id)
+
+    def extend(self, caller: Caller, request_id: str, duration: str | None) -> AccessRequest:
+        return extending.ask(self.deps, caller, ExtensionAsk(request_id, duration))
+
+    def decide_extension(self, caller: Caller, request_id: str, approve: bool, comment: str = "") -> AccessRequest:
+        return extending.decide(self.deps, caller, Decision(request_id, approve, comment))
+
+    # -- a grant's life (granting.py), its session guard (cuts.py), the sweeper and drift repair
+
+    def apply_grant(self, request: AccessRequest) -> AccessRequest:
+        return granting.apply(self.deps, request)
+
+    def revoke(self, caller: Caller, request_id: str) -> AccessRequest:
+        return granting.revoke(self.deps, caller, request_id)
+
+    def expire(self, request: AccessRequest) -> AccessRequest:
+        return granting.expire(self.deps, request)
+
+    def restore_grant(self, request: AccessRequest) -> str | None:
+        return granting.restore(self.deps, request)
+
+    def retry_guard(self, request: AccessRequest) -> AccessRequest:
+        return cuts.retry(self.deps, request)
+
+    def restore_cut(self, request: AccessRequest) -> bool:
+        return cuts.restore(self.deps, request)
+
+    def sweep(self, repair: bool = True) -> SweepReport:
+        return sweeping.sweep(self.deps, repair)
+
+    def sweep_due(self, request: AccessRequest) -> str:
+        return sweeping.sweep_due(self.deps, request)
+
+    def repair_drift(self) -> builtins.list[str]:
+        return repair_drift(self.deps)
+
+    def record_repair(self, request: AccessRequest | None, request_id: str, action: str,
+                      details: dict[str, Any]) -> None:
+        funnel.record_repair(self.deps, request, request_id, action, details)
+
+    def alert(self, text: str) -> None:
+        funnel.alert(self.deps, text)
+

@@ -1,0 +1,50 @@
+"""What every use case is given: the ports, the catalog, the clock, new ids and the public URL, in one object.
+
+bootstrap builds it once per process (tests build it with fakes); the use cases take it as their first argument and
+keep nothing else, so any process that holds the same ports can run any use case (no in-process state to share)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from chalicelib.access_rules import Caller
+from chalicelib.domain.catalog import Catalog
+from chalicelib.domain.events import SYSTEM
+from chalicelib.domain.ids import new_request_id
+from chalicelib.domain.requests import AccessRequest, Event
+from chalicelib.ports import Grants, Notifier, RequestStore, SessionGuard, Tokens
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+SYSTEM_CALLER = Caller(SYSTEM, None, "system")
+
+
+class SilentNotifier:
+    """Tells nobody: a broker without Slack (the log still says what happened)."""
+
+    def notify(self, request: AccessRequest, event: Event) -> None:
+        return None
+
+    def alert(self, text: str) -> None:
+        return None
+
+    def resend_due(self, now: datetime) -> list[str]:
+        return []
+
+
+@dataclass(frozen=True)
+class Deps:
+    catalog: Catalog
+    store: RequestStore
+    grants: Grants
+    tokens: Tokens
+    public_url: str  # where console links point: <public_url>/v1/console/<token>
+    notifier: Notifier = SilentNotifier()
+    clock: Callable[[], datetime] = utcnow
+    new_id: Callable[[datetime], str] = new_request_id
+    sessions: SessionGuard | None = None  # None: no target account is guarded (open sessions last until they expire)
+
