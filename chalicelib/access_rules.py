@@ -60,7 +60,7 @@ def require_approver(catalog: Catalog, person: Person, request: AccessRequest) -
         raise Forbidden(f"only approvers of profile {request.profile} may decide: {', '.join(sorted(approvers))}")
 
 
-def requester_of(catalog: Catalog, caller: Caller, requester: object) -> Person:
+def requester_of(catalog: Catalog, caller: Caller, requester: str | None) -> Person:
     """The person asking: the caller, or, for trusted tools only, the person named in `requester`."""
     if requester is None:
         person = caller.person
@@ -80,7 +80,7 @@ def requester_of(catalog: Catalog, caller: Caller, requester: object) -> Person:
     return person
 
 
-def requestable(catalog: Catalog, person: Person, name: object) -> Profile:
+def requestable(catalog: Catalog, person: Person, name: str | None) -> Profile:
     allowed = catalog.requestable_by(person.id)
     profile = catalog.profiles.get(name) if isinstance(name, str) else None
     if profile is None or profile not in allowed:
@@ -90,7 +90,7 @@ def requestable(catalog: Catalog, person: Person, name: object) -> Profile:
     return profile
 
 
-def duration_for(profile: Profile, duration: object) -> int:
+def duration_for(profile: Profile, duration: str | None) -> int:
     """Seconds asked for (the profile's default when None), within the profile's range."""
     seconds = profile.default_duration if duration is None else parse_duration(duration)
     if not profile.min_duration <= seconds <= profile.max_duration:
@@ -99,7 +99,7 @@ def duration_for(profile: Profile, duration: object) -> int:
     return seconds
 
 
-def reason_of(reason: object) -> str:
+def reason_of(reason: str | None) -> str:
     reason = without_bidi_controls(reason) if isinstance(reason, str) else reason
     if not isinstance(reason, str) or not reason.strip():
         raise Unprocessable("reason is required: say in a few words why you need access",
