@@ -151,7 +151,8 @@ def openapi_document() -> dict[str, Any]:
                               "404": _problem("no such request")}}},
             "/v1/requests/{request_id}/approve": _decision(
                 "approve", {"403": "not an approver, or own request", "404": "no such request",
-                            "409": "already decided"}, comment),
+                            "409": "already decided", "422": "an extension beyond the profile's max_duration in total",
+                            "503": "IAM could not move the grant's end for an extension; nothing changed"}, comment),
             "/v1/requests/{request_id}/deny": _decision(
                 "deny", {"403": "not an approver", "404": "no such request", "409": "already decided"}, comment),
             "/v1/requests/{request_id}/cancel": _decision(

@@ -106,7 +106,8 @@ class Repository:
         return _from_item(item)
 
     def note(self, event: Event) -> None:
-        """Appends an event that changes no state (a notification outcome, a reminder)."""
+        """Appends an event that changes no state (a notification outcome, a drift repair, a session-guard failure);
+        reminders and warnings are transitions (they set the request's once-only flag)."""
         item = _event_item(event, unique=True)
         with _translated(event.request_id):
             item.save(condition=EventItem.pk.does_not_exist())
