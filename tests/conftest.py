@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.store.schema import create_table
+from tests.fakes import Clock
 from tools.world import REGION, SOURCE_ACCOUNT, Emulator, Keys, aws_client, start_world, write_credentials_file
 
 TABLE = "access-broker-local"  # the local stage's table in .chalice/config.json
@@ -57,23 +58,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         emulator.stop()
 
 
-class Clock:
-    """A clock tests move by hand: time travel without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime.now(timezone.utc).replace(microsecond=0))
 
 
 @pytest.fixture

@@ -232,14 +232,15 @@ class MemorySessionGuards:
 
 
 class Recorder:
-    """A notifier that keeps every event it was told about, and the security alerts."""
+    """A notifier that keeps every event it was told about, with the request as it stood then, and the security
+    alerts. The one recording notifier of the tests (the unit tier, and the world's tiers through bootstrap)."""
 
     def __init__(self) -> None:
-        self.events: list[tuple[str, Event]] = []  # (request id, event)
+        self.told: list[tuple[AccessRequest, Event]] = []
         self.alerts: list[str] = []
 
     def notify(self, request: AccessRequest, event: Event) -> None:
-        self.events.append((request.id, event))
+        self.told.append((request, event))
 
     def alert(self, text: str) -> None:
         self.alerts.append(text)
@@ -247,12 +248,23 @@ class Recorder:
     def resend_due(self, now: datetime) -> list[str]:  # no outbox: nothing failed is kept to send again
         return []
 
+    @property
+    def events(self) -> list[tuple[str, Event]]:
+        """(request id, event), in the order told."""
+        return [(request.id, event) for request, event in self.told]
+
+    @property
+    def sent(self) -> list[tuple[str, str]]:
+        """(event kind, request id), in the order told."""
+        return [(event.kind, request.id) for request, event in self.told]
+
     def kinds(self, request_id: str) -> list[str]:
         return [event.kind for rid, event in self.events if rid == request_id]
 
 
 class Clock:
-    """A clock tests move by hand."""
+    """A clock tests move by hand: time travel without sleeping. The unit tier starts it at a fixed moment; the
+    world's tiers at the wall clock's second (tests/conftest.py), since the world's IAM reads the real time."""
 
     def __init__(self, now: datetime = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)) -> None:
         self.now = now
@@ -305,6 +317,45 @@ class Fakes:
 def as_(wired: Fakes, person: str) -> Caller:
     """`person` of the catalog as the API sees them: their IAM user in the source account."""
     return wired.broker.caller_from_arn(f"arn:aws:iam::111111111111:user/{person}")
+
+
+def in_slack(wired: Fakes, person: str) -> Caller:
+    """`person` of the catalog as Slack sees them: their Slack user id."""
+    return wired.broker.caller_from_slack(DEMO_PEOPLE[person]["slack_user_id"])
+
+
+def ask(wired: Fakes, duration: str | None = "1h", *, who: str = "s3-access", profile: str = "s3-prod",
+        reason: str = "fixing the export job", **options: Any) -> AccessRequest:
+    """A request by `who` (the demo's requester) over the API."""
+    return wired.broker.request_access(as_(wired, who), profile, duration, reason, **options)
+
+
+def granted(wired: Fakes, duration: str = "1h", *, profile: str = "s3-prod") -> AccessRequest:
+    """A request approved by bob (and carol, where the profile needs two): active, unless IAM or the guard said no."""
+    request = wired.broker.approve(as_(wired, "bob"), ask(wired, duration, profile=profile).id)
+    if request.state == State.PENDING:
+        request = wired.broker.approve(as_(wired, "carol"), request.id)
+    return request
+
+
+class CrashingGrants(MemoryGrants):
+    """The broker's process dies inside the IAM call (a Lambda timeout): the request stays approved."""
+
+    def apply(self, request_id: str, iam_user: str, role_arn: str, expires_at: datetime) -> str:
+        raise TimeoutError("Task timed out after 30.00 seconds")
+
+
+def approved_not_applied(wired: Fakes) -> AccessRequest:
+    """An approved request whose grant was never applied: the process that approved it died in IAM (the sweeper
+    retries)."""
+    request = ask(wired)
+    try:
+        wired.rewired(grants=CrashingGrants()).broker.approve(as_(wired, "bob"), request.id)
+    except TimeoutError:
+        pass
+    stored = wired.store.get(request.id)
+    assert stored.state == State.APPROVED, "the crashed approval was recorded, its grant not applied"
+    return stored
 
 
 def kinds(wired: Fakes, request_id: str) -> list[str]:

@@ -7,27 +7,10 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.aws.iam_grants import POLICY_PATH
-from chalicelib.domain.requests import AccessRequest, Event
-from chalicelib.service.deps import SilentNotifier
+from chalicelib.domain.requests import AccessRequest
+from tests.fakes import Recorder
 from tools.fault_proxy import FaultProxy
 from tools.world import SOURCE_ACCOUNT
-
-
-class Recorder(SilentNotifier):
-    """A Notifier that keeps what it was told, as (event kind, request id), and the security alerts."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.alerts: list[str] = []
-
-    def notify(self, request: AccessRequest, event: Event) -> None:
-        self.sent.append((event.kind, request.id))
-
-    def alert(self, text: str) -> None:
-        self.alerts.append(text)
-
-    def kinds(self, request_id: str) -> list[str]:
-        return [kind for kind, rid in self.sent if rid == request_id]
 
 
 class People:

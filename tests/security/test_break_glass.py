@@ -6,22 +6,12 @@ import pytest
 
 from chalicelib.catalog import parse_catalog
 from chalicelib.domain.errors import CatalogError
-from chalicelib.service.deps import SilentNotifier
+from tests.fakes import Recorder
 from tools.world import ROLE_NAME, TARGET_ACCOUNT
 
 REASON = "prod export is down, on-call pager INC-7"
 BREAK_GLASS = {"account": TARGET_ACCOUNT, "role": ROLE_NAME, "approvers": ["s3-approvers"], "break_glass": True,
                "approval_channel": "C01APPROVALS", "requesters": ["alice"]}
-
-
-class Recorder(SilentNotifier):
-    """A notifier that remembers what it was told, as the Slack notifier would be."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, dict]] = []
-
-    def notify(self, request, event) -> None:
-        self.events.append((event.kind, request.state.value, event.details))
 
 
 @pytest.fixture
@@ -49,7 +39,8 @@ def test_break_glass_is_active_at_once_and_announced_for_review(api, heard, worl
 
     kinds = [e["kind"] for e in api.get(f"/v1/requests/{request['id']}/events", "bob").json["events"]]
     assert kinds == ["break_glass_activated", "activated"]
-    kind, state, details = heard.events[0]
+    request, event = heard.told[0]
+    kind, state, details = event.kind, request.state.value, event.details
     assert (kind, state) == ("break_glass_activated", "approved")
     assert details["review"] is True and details["reason"] == REASON
     assert (details["approval_channel"], details["security_channel"]) == ("C01APPROVALS", "C01SECURITY")
@@ -67,7 +58,7 @@ def test_break_glass_can_be_revoked_by_an_approver(api, heard) -> None:
 def test_break_glass_needs_a_reason_of_20_characters(api, heard, reason: str) -> None:
     response = break_glass(api, reason)
     assert response.status_code == 422 and "at least 20 characters" in response.json["detail"]
-    assert api.get("/v1/requests?mine=true", "alice").json["requests"] == [] and heard.events == []
+    assert api.get("/v1/requests?mine=true", "alice").json["requests"] == [] and heard.told == []
 
 
 def test_break_glass_is_capped_at_an_hour_by_default(api, heard) -> None:
@@ -85,7 +76,7 @@ def test_no_break_glass_on_an_ordinary_profile(api, heard) -> None:
 def test_without_the_flag_a_break_glass_profile_asks_for_approval(api, heard) -> None:
     response = api.post("/v1/requests", "alice", {"profile": "s3-break-glass", "reason": "routine"})
     assert response.json["state"] == "pending" and response.json["break_glass"] is False
-    assert heard.events[0][0] == "created"
+    assert heard.told[0][1].kind == "created"
 
 
 def test_only_the_profiles_requesters_may_break_glass(api, heard) -> None:

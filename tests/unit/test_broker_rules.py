@@ -11,18 +11,10 @@ from chalicelib.domain.errors import Conflict, Forbidden, Gone, InvalidInput, No
 from chalicelib.domain.requests import State
 from chalicelib.ports import IdempotencyClaim
 from tests import fakes
-from tests.fakes import as_
+from tests.fakes import as_, ask, granted
 
 REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER, AUDITOR = "s3-access", "bob", "carol", "alice", "dave"
 REASON = "fixing the export job"
-
-
-def ask(wired: fakes.Fakes, duration: str | None = "1h", who: str = REQUESTER, **options):
-    return wired.broker.request_access(as_(wired, who), "s3-prod", duration, REASON, **options)
-
-
-def granted(wired: fakes.Fakes, duration: str = "1h"):
-    return wired.broker.approve(as_(wired, APPROVER), ask(wired, duration).id)
 
 
 @pytest.fixture

@@ -17,15 +17,10 @@ from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import EXPIRY, REVOKE
 from tests import fakes
-from tests.fakes import as_, cuts, expiry_cut, pages_read, revoke_cut
+from tests.fakes import as_, cuts, expiry_cut, granted, pages_read, revoke_cut
 
 REQUESTER, APPROVER = "s3-access", "bob"
 REFUSAL = "AccessDenied: iam:AttachUserPolicy is not allowed"
-
-
-def granted(wired: fakes.Fakes, duration: str = "1h", profile: str = "s3-prod") -> AccessRequest:
-    request = wired.broker.request_access(as_(wired, REQUESTER), profile, duration, "fixing the export job")
-    return wired.broker.approve(as_(wired, APPROVER), request.id)
 
 
 def revoke(wired: fakes.Fakes, request: AccessRequest) -> AccessRequest:

@@ -16,23 +16,10 @@ from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension
 from chalicelib.domain.session_guard import Cut
 from chalicelib.domain.times import rfc3339
 from tests import fakes
-from tests.fakes import as_, reads_of
+from tests.fakes import as_, granted, in_slack, reads_of
 
 REQUESTER, APPROVER, OTHER_APPROVER = "s3-access", "bob", "carol"
 PROFILE = "s3-prod"
-
-
-def in_slack(wired: fakes.Fakes, person: str):
-    return wired.broker.caller_from_slack(fakes.DEMO_PEOPLE[person]["slack_user_id"])
-
-
-def granted(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
-    request = wired.broker.request_access(as_(wired, REQUESTER), PROFILE, duration, "fixing the export job")
-    grant = wired.broker.approve(as_(wired, APPROVER), request.id)
-    if wired.broker.catalog.profiles[PROFILE].approvals_required > 1:
-        grant = wired.broker.approve(as_(wired, OTHER_APPROVER), request.id)
-    assert grant.state == State.ACTIVE
-    return grant
 
 
 def end_of(request: AccessRequest) -> datetime:

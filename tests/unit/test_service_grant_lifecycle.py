@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
@@ -22,24 +22,12 @@ from chalicelib.domain.session_guard import Cut, Guard
 from chalicelib.domain.times import rfc3339
 from chalicelib.ports import GrantError, StaleWrite
 from tests import fakes
-from tests.fakes import as_, reads_of
+from tests.fakes import approved_not_applied, as_, ask, granted, in_slack, reads_of
 
 REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER = "s3-access", "bob", "carol", "alice"
 REASON = "fixing the export job"
 PROFILE = "s3-prod"
 UNREACHABLE = "the guard role of account 222222222222 cannot be assumed"
-
-
-def in_slack(wired: fakes.Fakes, person: str):
-    return wired.broker.caller_from_slack(fakes.DEMO_PEOPLE[person]["slack_user_id"])
-
-
-def ask(wired: fakes.Fakes, duration: str = "1h", **options: Any) -> AccessRequest:
-    return wired.broker.request_access(as_(wired, REQUESTER), PROFILE, duration, REASON, **options)
-
-
-def granted(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
-    return wired.broker.approve(as_(wired, APPROVER), ask(wired, duration).id)
 
 
 def trail(wired: fakes.Fakes, request_id: str) -> list[str]:
@@ -88,23 +76,6 @@ class BusyGrants(fakes.MemoryGrants):
         if meanwhile:
             meanwhile()
         return super().apply(request_id, iam_user, role_arn, expires_at)
-
-
-class CrashingGrants(fakes.MemoryGrants):
-    """The broker's process dies inside the IAM call (a Lambda timeout): the request stays approved."""
-
-    def apply(self, request_id: str, iam_user: str, role_arn: str, expires_at: datetime) -> str:
-        raise TimeoutError("Task timed out after 30.00 seconds")
-
-
-def approved_not_applied(wired: fakes.Fakes) -> AccessRequest:
-    """An approved request whose grant was never applied: the approval's run died in IAM (the sweeper retries)."""
-    request = ask(wired)
-    with pytest.raises(TimeoutError):  # the process that approves it dies in IAM
-        wired.rewired(grants=CrashingGrants()).broker.approve(as_(wired, APPROVER), request.id)
-    stored = wired.store.get(request.id)
-    assert stored.state == State.APPROVED
-    return stored
 
 
 @pytest.fixture

@@ -14,17 +14,9 @@ from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import REVOKE, ROLE, ROLE_EXPIRY, Cut, Guard
 from tests import fakes
-from tests.fakes import as_, cuts, expiry_cut, kinds, revoke_cut
+from tests.fakes import as_, ask, cuts, expiry_cut, granted, kinds, revoke_cut
 
 REQUESTER, APPROVER = "s3-access", "bob"
-
-
-def ask(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
-    return wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", duration, "fixing the export job")
-
-
-def granted(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
-    return wired.broker.approve(as_(wired, APPROVER), ask(wired, duration).id)
 
 
 def caught_up(wired: fakes.Fakes, request_id: str) -> list[Event]:

@@ -8,12 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.access_rules import Caller
 from chalicelib.domain.catalog import Catalog, TrustedTools
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
 from chalicelib.domain.requests import Approval, Event, State
 from tests import fakes
-from tests.fakes import as_
+from tests.fakes import as_, ask, granted, in_slack
 
 REQUESTER, APPROVER, OTHER_APPROVER, OUTSIDER = "s3-access", "bob", "carol", "alice"
 REASON = "fixing the export job"
@@ -24,14 +23,6 @@ ROLE = "arn:aws:iam::222222222222:role/switch-role-for-S3"
 
 def with_tool(catalog: Catalog) -> Catalog:
     return dataclasses.replace(catalog, trusted_tools=TrustedTools([TOOL]))
-
-
-def in_slack(wired: fakes.Fakes, person: str) -> Caller:
-    return wired.broker.caller_from_slack(fakes.DEMO_PEOPLE[person]["slack_user_id"])
-
-
-def ask(wired: fakes.Fakes, who: str = REQUESTER, duration: str | None = "1h", **options: object):
-    return wired.broker.request_access(as_(wired, who), "s3-prod", duration, REASON, **options)
 
 
 @pytest.fixture
@@ -234,10 +225,6 @@ def test_a_denial_after_the_approval_timeout_is_refused_and_times_it_out(wired: 
     with pytest.raises(Conflict, match="timed out at 2026-11-28T13:00:00Z"):
         wired.broker.deny(as_(wired, APPROVER), request.id, "too late")
     assert wired.store.get(request.id).state == State.TIMED_OUT
-
-
-def granted(wired: fakes.Fakes):
-    return wired.broker.approve(as_(wired, APPROVER), ask(wired).id)
 
 
 def test_an_extension_s_decision_carries_its_comment(wired: fakes.Fakes) -> None:

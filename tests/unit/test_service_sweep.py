@@ -17,19 +17,11 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.service.sweeping import SweepReport
 from tests import fakes
-from tests.fakes import as_, kinds, reads_of
+from tests.fakes import approved_not_applied, as_, ask, granted, kinds, reads_of
 
 REQUESTER, APPROVER = "s3-access", "bob"
 SYSTEM = "access-broker"
 START = fakes.Clock().now  # every wired broker's clock starts here: the request is created at START
-
-
-def ask(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
-    return wired.broker.request_access(as_(wired, REQUESTER), "s3-prod", duration, "fixing the export job")
-
-
-def granted(wired: fakes.Fakes, duration: str = "1h") -> AccessRequest:
-    return wired.broker.approve(as_(wired, APPROVER), ask(wired, duration).id)
 
 
 def at(**delta: float) -> datetime:
@@ -292,25 +284,6 @@ def test_an_extension_after_the_index_read_keeps_the_grant() -> None:
 
 
 # -- a grant approved but never applied (a crash between the approval and IAM)
-
-
-class UnreadableKey:
-    """Console tokens whose signing key cannot be read: apply_grant stops before IAM, the request stays approved."""
-
-    def sign(self, request_id: str, expires_at: datetime) -> str:
-        raise RuntimeError("the console-link key is not readable")
-
-    def verify(self, token: str, now: datetime) -> str:
-        raise RuntimeError("the console-link key is not readable")
-
-
-def approved_not_applied(wired: fakes.Fakes) -> AccessRequest:
-    request = ask(wired)
-    with pytest.raises(RuntimeError):  # a process whose console-link key is unreadable approves it
-        wired.rewired(tokens=UnreadableKey()).broker.approve(as_(wired, APPROVER), request.id)
-    stored = wired.store.get(request.id)
-    assert stored.state == State.APPROVED and wired.grants.policies == {}
-    return stored
 
 
 def test_an_approved_grant_never_applied_is_applied_two_minutes_later(wired: fakes.Fakes) -> None:
