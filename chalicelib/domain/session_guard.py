@@ -14,7 +14,8 @@ A `Cut` is one person's (or, as a last resort, everyone's) end:
   account and this deny become visible at different moments; the margin closes that gap). A new grant for the
   same person inside the margin lowers it to the grant's start first.
 - `role` / `role_expiry`: the whole-role fallback (everyone's sessions) when per-person statements would not fit
-  IAM's inline policy budget.
+  IAM's inline policy budget (`folds`): cuts in force fold first, then expiries share slots, and only last lose
+  their names; every live grant keeps a cut at or after its end.
 
 A cut can no longer match a live session once cut + MAX_SESSION is past (sessions last an hour at most:
 `MaxSessionDuration` 3600 on the switch roles), and is then pruned. Every operation is idempotent."""
@@ -36,6 +37,7 @@ MAX_SESSION = timedelta(seconds=3600)
 BUDGET = 10_240 - 2_048
 
 EXPIRY, REVOKE, ROLE, ROLE_EXPIRY = "expiry", "revoke", "role", "role_expiry"
+_FOLD_STEPS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 EVERYONE = "*"
 _SID = re.compile(r"^AccessBroker(Expiry|Revoke|RoleCut|RoleExpiry)(\d{8}T\d{6}Z)$")
 _SID_KINDS = {"Expiry": EXPIRY, "Revoke": REVOKE, "RoleCut": ROLE, "RoleExpiry": ROLE_EXPIRY}
@@ -103,28 +105,42 @@ class Guard:
         return Guard(frozenset(cuts), self.folded)
 
     def fitted(self, now: datetime, budget: int = BUDGET) -> Guard:
-        """Itself when its policy fits `budget`; otherwise the whole-role fallback (AWS's AWSRevokeOlderSessions):
-        one cut for everyone at the latest cut already in force, and one expiry for everyone at the earliest end
-        still ahead. Both over-cut (people with a live grant assume the role again); neither under-cuts."""
+        """Itself when its policy fits `budget`; otherwise the finest fold that fits (`folds`), or the coarsest."""
         if size(self.policy()) <= budget:
             return self
-        return self.folded_now(now)
+        folds = self.folds(now)
+        return next((fold for fold in folds if size(fold.policy()) <= budget), folds[-1])
 
     def folded_now(self, now: datetime) -> Guard:
-        in_force = [c.at for c in self.cuts if c.kind in (REVOKE, ROLE) or c.at <= now]
-        ahead = [c.at for c in self.cuts if c.kind in (EXPIRY, ROLE_EXPIRY) and c.at > now]
-        cuts = {Cut(max(in_force), ROLE)} if in_force else set()
-        if ahead:
-            cuts.add(Cut(min(ahead), ROLE_EXPIRY))
-        return Guard(frozenset(cuts), folded=True)
+        """The coarsest fold: what IAM takes when the role's other inline policies leave less room than BUDGET."""
+        return self.folds(now)[-1]
+
+    def folds(self, now: datetime) -> list[Guard]:
+        """Ever smaller documents, finest first, each over-cutting more (people with a live grant assume the role
+        again) and none under-cutting: every live grant keeps a cut at or after its end, and no cut still ahead
+        becomes everyone's.
+        1. What is in force (revokes and whole-role cuts at or before now, expiries already reached) becomes one
+           whole-role cut at the latest of them; revokes still ahead and the future expiries stay per person.
+        2. Future expiries are rounded up to the minute, 5 minutes, 15 minutes, the hour: people ending in the
+           same slot share one statement (no session is issued past a grant's end: its policy's deadline).
+        3. Future expiries become whole-role expiries at the hour after each end: no names left."""
+        in_force = [c for c in self.cuts if c.at <= now]
+        ahead = self.cuts - set(in_force)
+        role = {Cut(max(c.at for c in in_force), ROLE)} if in_force else set()
+        folds = [Guard(frozenset(role | ahead), folded=True)]
+        for step in _FOLD_STEPS:
+            rounded = {Cut(_ceil(c.at, step), c.kind, c.user) if c.kind == EXPIRY else c for c in ahead}
+            folds.append(Guard(frozenset(role | rounded), folded=True))
+        nameless = {Cut(_ceil(c.at, _FOLD_STEPS[-1]), ROLE_EXPIRY) if c.kind == EXPIRY else c for c in ahead}
+        folds.append(Guard(frozenset(role | nameless), folded=True))
+        return folds
 
     # -- what a reader asks
 
     def guards_grant(self, user: str, end: datetime) -> bool:
         """Whether `user`'s sessions will be cut by the end of a live grant ending at `end`."""
         end = _second(end)
-        return any((c.kind == EXPIRY and c.user == user and c.at >= end) or (c.kind == ROLE_EXPIRY and c.at <= end)
-                   for c in self.cuts)
+        return any(c.at >= end and (c.kind == ROLE_EXPIRY or (c.kind == EXPIRY and c.user == user)) for c in self.cuts)
 
     def cuts_ended(self, user: str, ended_at: datetime) -> bool:
         """Whether `user`'s sessions issued before `ended_at` (an ended grant's end) stand cut."""
@@ -183,6 +199,13 @@ def _statement(kind: str, at: datetime, users: Iterable[str]) -> dict[str, Any]:
 def _second(when: datetime) -> datetime:
     """To the second, as IAM conditions and the grant's own deadline are written (times.rfc3339 truncates)."""
     return when.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _ceil(when: datetime, step: timedelta) -> datetime:
+    """`when` rounded up to a whole `step` (UTC): a later cut is safe once no session can be issued after `when`."""
+    seconds = int(step.total_seconds())
+    epoch = int(_second(when).timestamp())
+    return datetime.fromtimestamp(-(-epoch // seconds) * seconds, tz=timezone.utc)
 
 
 def _ceil_minute(when: datetime) -> datetime:

@@ -133,14 +133,13 @@ def test_too_many_people_fold_into_the_whole_role_cut() -> None:
     folded = guard.fitted(now)
 
     assert folded.folded
-    latest_revoke = max(c.at for c in guard.cuts if c.kind == REVOKE)
-    assert folded.cuts == {Cut(latest_revoke, ROLE), Cut(NOW + HOUR, ROLE_EXPIRY)}  # the earliest end ahead
+    ahead = {Cut(NOW + timedelta(minutes=n + 5), REVOKE, f"person-{n:02d}") for n in range(55, 60)}
+    assert folded.cuts == {Cut(now, ROLE), *ahead,  # what is in force, for everyone; revokes still ahead, named
+                           Cut(NOW + HOUR, EXPIRY, "alice"), Cut(NOW + 3 * HOUR, EXPIRY, "bob")}
     by_sid = {s["Sid"]: s["Condition"] for s in statements(folded)}
-    assert by_sid["AccessBrokerRoleCut20261201T130400Z"] == {
-        "DateLessThan": {"aws:TokenIssueTime": "2026-12-01T13:04:00Z"}}  # everyone's sessions, at once
-    assert by_sid["AccessBrokerRoleExpiry20261201T130000Z"] == {
-        "DateLessThan": {"aws:TokenIssueTime": "2026-12-01T13:00:00Z"},
-        "DateGreaterThanEquals": {"aws:CurrentTime": "2026-12-01T13:00:00Z"}}
+    assert by_sid["AccessBrokerRoleCut20261201T125900Z"] == {
+        "DateLessThan": {"aws:TokenIssueTime": "2026-12-01T12:59:00Z"}}  # everyone's sessions, at once
+    assert folded.guards_grant("alice", NOW + HOUR) and folded.guards_grant("bob", NOW + 3 * HOUR)
     assert guard.fitted(now, budget=10**6) is guard
 
 

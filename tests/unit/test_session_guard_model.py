@@ -15,6 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from chalicelib.domain.session_guard import (
+    BUDGET,
     EVERYONE,
     EXPIRY,
     MAX_SESSION,
@@ -171,39 +172,59 @@ def test_changes_keep_the_folded_mark_of_the_guard_they_change() -> None:
     assert not Guard().granted("alice", at(30), NOW).revoked("alice", NOW, None).pruned(NOW).fitted(NOW).folded
 
 
-# -- folding past the budget: one whole-role cut at the latest cut in force, one whole-role expiry at the
-#    earliest end ahead
+# -- folding past the budget: what is in force becomes everyone's cut; revokes still ahead stay named; future
+#    expiries share slots (a minute, 5, 15, an hour) and only last lose their names; none under-cuts
 
 
 def test_folding_treats_an_expiry_at_exactly_now_as_in_force() -> None:
     folded = guard(Cut(NOW, EXPIRY, "alice"), Cut(at(30), EXPIRY, "bob"), Cut(at(60), EXPIRY, "carol")).folded_now(NOW)
 
-    assert folded.cuts == {Cut(NOW, ROLE), Cut(at(30), ROLE_EXPIRY)}
+    assert folded.cuts == {Cut(NOW, ROLE), Cut(at(60), ROLE_EXPIRY)}
     assert folded.folded
 
 
-def test_folding_cuts_everyone_at_the_latest_cut_in_force() -> None:
+def test_folding_cuts_everyone_at_the_latest_cut_in_force_and_never_at_a_revoke_still_ahead() -> None:
     cuts = (Cut(at(-20), EXPIRY, "alice"), Cut(at(-10), ROLE_EXPIRY), Cut(at(3), REVOKE, "bob"),
-            Cut(at(1), ROLE), Cut(at(-30), REVOKE, "carol"))
+            Cut(at(-1), ROLE), Cut(at(-30), REVOKE, "carol"))
 
-    assert guard(*cuts).folded_now(NOW).cuts == {Cut(at(3), ROLE)}
+    assert guard(*cuts).folds(NOW)[0].cuts == {Cut(at(-1), ROLE), Cut(at(3), REVOKE, "bob")}
+    assert guard(*cuts).folded_now(NOW).cuts == {Cut(at(-1), ROLE), Cut(at(3), REVOKE, "bob")}
 
 
-def test_folding_only_ends_still_ahead_gives_only_the_whole_role_expiry() -> None:
-    folded = guard(Cut(at(60), EXPIRY, "alice"), Cut(at(45), ROLE_EXPIRY)).folded_now(NOW)
+def test_the_coarsest_fold_keeps_a_whole_role_expiry_at_or_after_every_end() -> None:
+    folded = guard(Cut(at(60), EXPIRY, "alice"), Cut(at(45), ROLE_EXPIRY), Cut(at(95), EXPIRY, "bob")).folded_now(NOW)
 
-    assert folded.cuts == {Cut(at(45), ROLE_EXPIRY)}
-    assert folded.policy() == document(deny("AccessBrokerRoleExpiry20261201T124500Z",
-                                            DateLessThan={"aws:TokenIssueTime": "2026-12-01T12:45:00Z"},
-                                            DateGreaterThanEquals={"aws:CurrentTime": "2026-12-01T12:45:00Z"}))
+    assert folded.cuts == {Cut(at(60), ROLE_EXPIRY), Cut(at(45), ROLE_EXPIRY), Cut(at(120), ROLE_EXPIRY)}
+    assert folded.guards_grant("alice", at(60)) and folded.guards_grant("bob", at(95))
+    assert folded.policy() == document(*[deny(f"AccessBrokerRoleExpiry20261201T{t}00Z",
+                                              DateLessThan={"aws:TokenIssueTime": f"2026-12-01T{t[:2]}:{t[2:]}:00Z"},
+                                              DateGreaterThanEquals={"aws:CurrentTime": f"2026-12-01T{t[:2]}:{t[2:]}:00Z"})
+                                         for t in ("1245", "1300", "1400")])
+
+
+def test_29_distinct_ends_on_one_role_fold_without_cutting_anyone_late() -> None:
+    """The review's case: ends a minute and some seconds apart fill the budget; the fold must leave each person a
+    cut at or after their own end (the old fold kept one at the earliest end: later ends were not cut at all)."""
+    ends = {f"engineer-{n:02d}-with-a-long-iam-user-name": at(10 + n * 1.5) + n * SECOND for n in range(29)}
+    full = Guard()
+    for user, end in ends.items():
+        full = full.granted(user, end, NOW)
+    assert size(full.policy()) > BUDGET
+
+    folded = full.fitted(NOW)
+
+    assert folded.folded and size(folded.policy()) <= BUDGET
+    assert all(folded.guards_grant(user, end) for user, end in ends.items())
+    assert all(min(c.at for c in folded.cuts if c.at >= end) - end < timedelta(minutes=5) for end in ends.values()), \
+        "the fold that fits is the finest: each end is cut within the slot it shares"
 
 
 def test_a_guard_exactly_at_the_budget_is_kept_and_one_character_over_is_folded() -> None:
-    alice = guard(Cut(at(5), REVOKE, "alice"), Cut(at(60), EXPIRY, "bob"))
+    alice = guard(Cut(at(-5), REVOKE, "alice"), Cut(at(60), EXPIRY, "bob"))
     budget = size(alice.policy())
 
     assert alice.fitted(NOW, budget) is alice
-    assert alice.fitted(NOW, budget - 1).cuts == {Cut(at(5), ROLE), Cut(at(60), ROLE_EXPIRY)}
+    assert alice.fitted(NOW, budget - 1).cuts == {Cut(at(-5), ROLE), Cut(at(60), EXPIRY, "bob")}
 
 
 # -- what drift repair reads
@@ -218,12 +239,12 @@ def test_an_expiry_guards_a_grant_ending_at_or_before_it() -> None:
     assert not alice.guards_grant("bob", at(59))
 
 
-def test_a_whole_role_expiry_guards_grants_ending_at_or_after_it() -> None:
+def test_a_whole_role_expiry_guards_only_grants_ending_at_or_before_it() -> None:
     role_expiry = guard(Cut(at(60), ROLE_EXPIRY))
 
     assert role_expiry.guards_grant("anyone", at(60))
-    assert role_expiry.guards_grant("anyone", at(61))
-    assert not role_expiry.guards_grant("anyone", at(59))
+    assert role_expiry.guards_grant("anyone", at(59))
+    assert not role_expiry.guards_grant("anyone", at(61)), "sessions opened after it would outlive the grant's end"
     assert not guard(Cut(at(90), ROLE), Cut(at(90), REVOKE, "alice")).guards_grant("alice", at(60))
 
 
