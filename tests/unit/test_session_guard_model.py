@@ -196,10 +196,9 @@ def test_the_coarsest_fold_keeps_a_whole_role_expiry_at_or_after_every_end() -> 
 
     assert folded.cuts == {Cut(at(60), ROLE_EXPIRY), Cut(at(45), ROLE_EXPIRY), Cut(at(120), ROLE_EXPIRY)}
     assert folded.guards_grant("alice", at(60)) and folded.guards_grant("bob", at(95))
-    assert folded.policy() == document(*[deny(f"AccessBrokerRoleExpiry20261201T{t}00Z",
-                                              DateLessThan={"aws:TokenIssueTime": f"2026-12-01T{t[:2]}:{t[2:]}:00Z"},
-                                              DateGreaterThanEquals={"aws:CurrentTime": f"2026-12-01T{t[:2]}:{t[2:]}:00Z"})
-                                         for t in ("1245", "1300", "1400")])
+    times = [(f"20261201T{t}00Z", f"2026-12-01T{t[:2]}:{t[2:]}:00Z") for t in ("1245", "1300", "1400")]
+    assert folded.policy() == document(*[deny(f"AccessBrokerRoleExpiry{sid}", DateLessThan={"aws:TokenIssueTime": t},
+                                              DateGreaterThanEquals={"aws:CurrentTime": t}) for sid, t in times])
 
 
 def test_29_distinct_ends_on_one_role_fold_without_cutting_anyone_late() -> None:
