@@ -51,7 +51,7 @@ def _caller_user_name(api: Api) -> str:
     api.credentials()  # a clear usage error when there are none
     try:
         sts = api.session.create_client("sts", region_name=api.session.get_config_variable("region") or "us-east-1")
-        arn = sts.get_caller_identity()["Arn"]
+        arn = str(sts.get_caller_identity()["Arn"])
     except ClientError as exc:
         raise Refused(f"AWS could not tell who you are: {exc}") from None
     except BotoCoreError as exc:
@@ -68,7 +68,7 @@ def _source(api: Api) -> Tuple[str, str]:
     method = api.credentials().method
     if method in _SOURCES:
         return "credential_source", _SOURCES[method]
-    return "source_profile", api.session.profile or "default"
+    return "source_profile", str(api.session.profile or "default")
 
 
 def _name(name: str) -> str:

@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 MARKER = "# access-broker:"  # first line of a profile this CLI wrote; rewritten on each update
 _HEADER = re.compile(r"^\s*\[([^\]]*)\]\s*(?:[#;].*)?$")
@@ -24,7 +24,8 @@ def check_name(name: str) -> str:
     return name
 
 
-def upsert(text: str, name: str, values: Dict[str, str], drop: tuple = (), marker: Optional[str] = None) -> str:
+def upsert(text: str, name: str, values: Dict[str, str], drop: Tuple[str, ...] = (),
+           marker: Optional[str] = None) -> str:
     """`text` with profile `name` holding `values`: keys already there are set in place, missing ones are added at
     the end of its keys, keys in `drop` are removed; every other line stays as it was. A new profile goes last."""
     lines = text.splitlines(keepends=True)
@@ -61,7 +62,7 @@ def write(path: Path, text: str) -> None:
         raise
 
 
-def _updated(body: List[str], values: Dict[str, str], drop: tuple, newline: str) -> List[str]:
+def _updated(body: List[str], values: Dict[str, str], drop: Tuple[str, ...], newline: str) -> List[str]:
     kept: List[str] = []
     written = set()
     skipping = False  # the indented continuation lines of a key being replaced or dropped

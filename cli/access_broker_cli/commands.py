@@ -9,7 +9,7 @@ from urllib.parse import quote
 from access_broker_cli import render
 from access_broker_cli.api import Api
 from access_broker_cli.durations import parse_seconds
-from access_broker_cli.errors import OK, REFUSED, NOT_ACTIVE, Refused, UsageError
+from access_broker_cli.errors import NOT_ACTIVE, OK, REFUSED, Refused, UsageError
 
 
 @dataclass

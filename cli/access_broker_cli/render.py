@@ -8,9 +8,9 @@ from access_broker_cli.durations import human, seconds_until
 Request = Dict[str, Any]
 
 
-def table(headers: Sequence[str], rows: List[Sequence[str]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = [headers] + rows
+    lines = [headers, *rows]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
 
 
