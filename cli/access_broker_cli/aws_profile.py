@@ -34,7 +34,11 @@ def write_profile(request: Dict[str, Any], name: str, api: Api) -> Tuple[str, Di
     before = path.read_text() if path.exists() else ""
     dropped = ("credential_source",) if source_key == "source_profile" else ("source_profile",)
     marker = f"request {request_id}, grant ends {expires_at}"
-    awsconfig.write(path, awsconfig.upsert(before, name, values, dropped, marker))
+    try:
+        updated = awsconfig.upsert(before, name, values, dropped, marker)
+    except ValueError as exc:  # the last guard: nothing reaches the file that would not stay on its own line
+        raise Refused(f"not written to {path}: {exc}", request) from None
+    awsconfig.write(path, updated)
     written: Dict[str, Any] = {"profile": name, "config_file": str(path), **values,
                                "expires_at": expires_at, "request": request}
     text = (f"wrote profile {name} to {path} ({role_arn}, session {user}, {human(left)} left)\n"
