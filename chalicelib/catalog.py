@@ -220,17 +220,45 @@ _PROFILE_KEYS = {"account", "role", "display_name", "color", "default_duration",
 
 def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, frozenset[str]],
              partition: str) -> Profile:
+    """One profile: each key read and checked by its own helper, in the order the errors should come."""
     key = f"profiles.{name}"
     if not isinstance(name, str) or not _ID.match(name):
         raise CatalogError(f"{key}: profile names are lowercase letters, digits, '.', '_' or '-'")
     spec = _mapping(spec, key)
     _known(spec, key, _PROFILE_KEYS)
+    role = _profile_role(spec, key)
+    break_glass = _flag(spec, "break_glass", False, key)
+    durations = _profile_durations(spec, key, break_glass)
+    approvers = _members(spec.get("approvers"), f"{key}.approvers", people, groups)
+    required = _approvals_required(spec, key, len(approvers))
+    requesters = (_members(spec["requesters"], f"{key}.requesters", people, groups)
+                  if "requesters" in spec else frozenset(people))
+    extension_allowed, extension_auto_approve = _extension(spec, key)
+    color = _color(spec, key)
+    return Profile(
+        name=name, account=_account(spec.get("account"), f"{key}.account"), role=role,
+        display_name=str(spec.get("display_name") or name)[:64], color=color,
+        approvers=approvers, approvals_required=required, requesters=requesters,
+        approval_channel=_channel(spec.get("approval_channel"), f"{key}.approval_channel"),
+        extension_allowed=extension_allowed, extension_auto_approve=extension_auto_approve,
+        break_glass=break_glass, partition=partition, **durations)
+
+
+def _profile_role(spec: dict[str, Any], key: str) -> str:
     role = spec.get("role")
     if not isinstance(role, str) or not _ROLE.match(role):
         raise CatalogError(f"{key}.role: {quote(role)} is not a valid IAM role name (1-64 of letters, digits, +=,.@_-)")
-    break_glass = spec.get("break_glass", False)
-    if not isinstance(break_glass, bool):
-        raise CatalogError(f"{key}.break_glass: must be true or false")
+    return role
+
+
+def _flag(spec: dict[str, Any], name: str, default: bool, key: str) -> bool:
+    value = spec.get(name, default)
+    if not isinstance(value, bool):
+        raise CatalogError(f"{key}.{name}: must be true or false")
+    return value
+
+
+def _profile_durations(spec: dict[str, Any], key: str, break_glass: bool) -> dict[str, int]:
     durations = {k: _duration(spec.get(k, default), f"{key}.{k}")  # break-glass access is short unless said otherwise
                  for k, default in (("default_duration", "1h"), ("min_duration", "15m"),
                                     ("max_duration", "1h" if break_glass else "4h"),
@@ -245,28 +273,30 @@ def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, 
     if durations["min_duration"] > durations["default_duration"]:
         raise CatalogError(f"{key}.min_duration: {format_duration(durations['min_duration'])} is above "
                            f"default_duration {format_duration(durations['default_duration'])}")
-    approvers = _members(spec.get("approvers"), f"{key}.approvers", people, groups)
+    return durations
+
+
+def _approvals_required(spec: dict[str, Any], key: str, approvers: int) -> int:
     required = spec.get("approvals_required", 1)
-    if not isinstance(required, int) or isinstance(required, bool) or not 1 <= required <= len(approvers):
+    if not isinstance(required, int) or isinstance(required, bool) or not 1 <= required <= approvers:
         raise CatalogError(f"{key}.approvals_required: must be a whole number from 1 to the number of approvers "
-                           f"({len(approvers)})")
-    requesters = (_members(spec["requesters"], f"{key}.requesters", people, groups)
-                  if "requesters" in spec else frozenset(people))
+                           f"({approvers})")
+    return required
+
+
+def _extension(spec: dict[str, Any], key: str) -> tuple[bool, bool]:
+    """(allowed, auto_approve) from the `extension` mapping."""
     extension = _mapping(spec.get("extension") or {}, f"{key}.extension")
     _known(extension, f"{key}.extension", {"allowed", "auto_approve"})
-    for flag in ("allowed", "auto_approve"):
-        if not isinstance(extension.get(flag, False), bool):
-            raise CatalogError(f"{key}.extension.{flag}: must be true or false")
+    return _flag(extension, "allowed", True, f"{key}.extension"), _flag(extension, "auto_approve", False,
+                                                                         f"{key}.extension")
+
+
+def _color(spec: dict[str, Any], key: str) -> str | None:
     color = spec.get("color")
     if color is not None and (not isinstance(color, str) or not _COLORS.match(color)):
         raise CatalogError(f"{key}.color: {quote(color)} must be a 6-digit hex colour like F2B0A9")
-    return Profile(
-        name=name, account=_account(spec.get("account"), f"{key}.account"), role=role,
-        display_name=str(spec.get("display_name") or name)[:64], color=color,
-        approvers=approvers, approvals_required=required, requesters=requesters,
-        approval_channel=_channel(spec.get("approval_channel"), f"{key}.approval_channel"),
-        extension_allowed=extension.get("allowed", True), extension_auto_approve=extension.get("auto_approve", False),
-        break_glass=break_glass, partition=partition, **durations)
+    return color
 
 
 def _duration(value: Any, key: str) -> int:

@@ -23,7 +23,7 @@ from slack_sdk.models.views import View
 
 from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
-from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.domain.requests import AccessRequest, Grant, State
 from chalicelib.slack.texts import approvers as approvers_text
 from chalicelib.slack.texts import escape, local_time, mention, utc
 
@@ -196,8 +196,6 @@ def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
     need = request.approvals_required
     lines = [f":white_check_mark: Approved by {mention(catalog, a.by)} {local_time(a.at)} ({i} of {need})"
              for i, a in enumerate(request.approvals, 1)]
-    when = local_time(request.updated_at or request.created_at)
-    by = mention(catalog, request.decided_by)
     if request.break_glass:
         lines.insert(0, f":rotating_light: *Break-glass*: active without approval {local_time(request.created_at)}; "
                         f"flagged for review")
@@ -207,29 +205,41 @@ def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
     elif request.state == State.APPROVED:
         lines.append(":gear: Approved; granting access now")
     elif request.state == State.ACTIVE and request.grant:
-        lines.append(f":unlock: Access active until {local_time(request.grant.expires_at)}")
-        if request.extension:
-            extension = request.extension
-            lines += [f":white_check_mark: Extension approved by {mention(catalog, a.by)} {local_time(a.at)}"
-                      for a in extension.approvals]
-            lines.append(f":hourglass: {mention(catalog, extension.requested_by)} asks for "
-                         f"*{format_duration(extension.seconds)} more* ({len(extension.approvals)} of {need}) from "
-                         f"{approvers_text(catalog, request)}")
-    elif request.state == State.DENIED:
-        comment = f": {escape(request.decision_comment)}" if request.decision_comment else ""
-        lines.append(f":x: Denied by {by} {when}{comment}")
-    elif request.state == State.CANCELLED:
-        lines.append(f":no_entry_sign: Cancelled by {by} {when}")
-    elif request.state == State.TIMED_OUT:
-        lines.append(f":alarm_clock: Timed out {when}: no approver decided in time")
-    elif request.state == State.EXPIRED:
-        lines.append(f":checkered_flag: Access expired {when}")
-    elif request.state == State.REVOKED:
-        lines.append(f":octagonal_sign: Access revoked by {by} {when}")
-    elif request.state == State.FAILED:
-        lines.append(f":warning: Granting access failed {when}: {escape(request.failure_reason or 'unknown error')}; "
-                     f"nothing was left attached")
+        lines += _active_lines(catalog, request, request.grant)
+    elif request.state in _ENDED:
+        lines.append(_ended_line(catalog, request))
     return lines
+
+
+def _active_lines(catalog: Catalog, request: AccessRequest, grant: Grant) -> list[str]:
+    lines = [f":unlock: Access active until {local_time(grant.expires_at)}"]
+    extension = request.extension
+    if extension:
+        lines += [f":white_check_mark: Extension approved by {mention(catalog, a.by)} {local_time(a.at)}"
+                  for a in extension.approvals]
+        lines.append(f":hourglass: {mention(catalog, extension.requested_by)} asks for "
+                     f"*{format_duration(extension.seconds)} more* ({len(extension.approvals)} of "
+                     f"{request.approvals_required}) from {approvers_text(catalog, request)}")
+    return lines
+
+
+_ENDED = (State.DENIED, State.CANCELLED, State.TIMED_OUT, State.EXPIRED, State.REVOKED, State.FAILED)
+
+
+def _ended_line(catalog: Catalog, request: AccessRequest) -> str:
+    """The line of a request that ended: who or what ended it, and when."""
+    when = local_time(request.updated_at or request.created_at)
+    by = mention(catalog, request.decided_by)
+    comment = f": {escape(request.decision_comment)}" if request.decision_comment else ""
+    return {
+        State.DENIED: f":x: Denied by {by} {when}{comment}",
+        State.CANCELLED: f":no_entry_sign: Cancelled by {by} {when}",
+        State.TIMED_OUT: f":alarm_clock: Timed out {when}: no approver decided in time",
+        State.EXPIRED: f":checkered_flag: Access expired {when}",
+        State.REVOKED: f":octagonal_sign: Access revoked by {by} {when}",
+        State.FAILED: f":warning: Granting access failed {when}: {escape(request.failure_reason or 'unknown error')}; "
+                      f"nothing was left attached",
+    }[request.state]
 
 
 def _profile_text(catalog: Catalog, request: AccessRequest) -> str:

@@ -9,8 +9,9 @@ import urllib.request
 from typing import Any, Dict, Optional
 from urllib.parse import quote, urljoin, urlsplit
 
-from access_broker_cli import __version__
-from access_broker_cli.errors import ApiError, Unreachable, UsageError
+from access_broker_cli import __version__, checks
+from access_broker_cli.errors import ApiError, Refused, Unreachable, UsageError
+from access_broker_cli.terminal import one_line
 
 SERVICE = "execute-api"
 DEFAULT_REGION = "us-east-1"
@@ -20,10 +21,11 @@ _API_GATEWAY_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.c
 
 class Api:
     def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise UsageError(f"the API URL {base_url!r} is not an http(s) URL; pass --url or set ACCESS_BROKER_URL "
-                             "to something like https://abc123.execute-api.eu-west-1.amazonaws.com/api")
+        try:
+            checks.url(base_url, "the API URL")
+        except ValueError as exc:
+            raise UsageError(f"{exc}; pass --url or set ACCESS_BROKER_URL to something like "
+                             "https://abc123.execute-api.eu-west-1.amazonaws.com/api") from None
         self.base_url = base_url.rstrip("/")
         self._session: Any = None
 
@@ -84,8 +86,13 @@ class Api:
         return json.loads(raw) if raw.strip() else None
 
     def absolute(self, link: str) -> str:
-        """A link the API returned, made absolute against the API's URL (the local stage returns paths)."""
-        return link if urlsplit(link).scheme else urljoin(self.base_url + "/", link.lstrip("/"))
+        """A link the API returned, made absolute against the API's URL (the local stage returns paths), and
+        checked like the API's own URL (it may be opened in a browser)."""
+        absolute = link if urlsplit(link).scheme else urljoin(self.base_url + "/", link.lstrip("/"))
+        try:
+            return checks.url(absolute, "the link the API gave")
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
 
     def _signed_headers(self, method: str, url: str, data: Optional[bytes]) -> Dict[str, str]:
         from botocore.auth import SigV4Auth
@@ -109,7 +116,7 @@ def _api_error(exc: urllib.error.HTTPError) -> Exception:
     detail = None
     if isinstance(body, dict):
         detail = body.get("detail") or body.get("message") or body.get("Message") or body.get("title")
-    detail = str(detail or raw.decode("utf-8", "replace").strip()[:300] or exc.reason)
+    detail = one_line(str(detail or raw.decode("utf-8", "replace").strip()[:300] or exc.reason))
     if exc.code >= 500:
         return Unreachable(f"the API failed ({exc.code}): {detail}", body)
     return ApiError(exc.code, detail, body)

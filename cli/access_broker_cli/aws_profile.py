@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Tuple
 
-from access_broker_cli import awsconfig
+from access_broker_cli import awsconfig, checks
 from access_broker_cli.api import Api
 from access_broker_cli.durations import human, seconds_until
 from access_broker_cli.errors import Refused, Unreachable, UsageError
@@ -17,31 +17,56 @@ _SOURCES = {"env": "Environment", "iam-role": "Ec2InstanceMetadata", "container-
 
 def write_profile(request: Dict[str, Any], name: str, api: Api) -> Tuple[str, Dict[str, Any]]:
     """Writes profile `name` for an active `request`; returns what to print as text and as JSON."""
-    grant = request.get("grant")
-    if request["state"] != "active" or not grant:
-        raise Refused(f"request {request['id']} is {request['state']}: a profile works only while the grant is "
-                      "active", request)
+    grant = _active_grant(request)
+    request_id, role_arn, expires_at = _checked(request, grant)
     name = _name(name)
     user = _caller_user_name(api)
     if user != request["requester"]["iam_user"]:
-        raise Refused(f"request {request['id']} grants IAM user {request['requester']['iam_user']}, and you are "
+        raise Refused(f"request {request_id} grants IAM user {request['requester']['iam_user']}, and you are "
                       f"{user}: run this with the requester's credentials", request)
     source_key, source = _source(api)
     if source_key == "source_profile" and source == name:
         raise UsageError(f"--name {name!r} is the profile your own credentials come from; choose another name")
-    left = seconds_until(grant["expires_at"])
-    values = {"role_arn": grant["role_arn"], source_key: source, "role_session_name": user,
-              "duration_seconds": str(int(max(MIN_SESSION_S, min(MAX_SESSION_S, left))))}
+    left = seconds_until(expires_at)
+    values = {"role_arn": role_arn, source_key: source, "role_session_name": user,
+              "duration_seconds": str(session_seconds(left))}
     path = awsconfig.config_path()
     before = path.read_text() if path.exists() else ""
     dropped = ("credential_source",) if source_key == "source_profile" else ("source_profile",)
-    marker = f"request {request['id']}, grant ends {grant['expires_at']}"
-    awsconfig.write(path, awsconfig.upsert(before, name, values, dropped, marker))
+    marker = f"request {request_id}, grant ends {expires_at}"
+    try:
+        updated = awsconfig.upsert(before, name, values, dropped, marker)
+    except ValueError as exc:  # the last guard: nothing reaches the file that would not stay on its own line
+        raise Refused(f"not written to {path}: {exc}", request) from None
+    awsconfig.write(path, updated)
     written: Dict[str, Any] = {"profile": name, "config_file": str(path), **values,
-                               "expires_at": grant["expires_at"], "request": request}
-    text = (f"wrote profile {name} to {path} ({grant['role_arn']}, session {user}, {human(left)} left)\n"
+                               "expires_at": expires_at, "request": request}
+    text = (f"wrote profile {name} to {path} ({role_arn}, session {user}, {human(left)} left)\n"
             f"try: aws --profile {name} sts get-caller-identity")
     return text, written
+
+
+def session_seconds(left: float) -> int:
+    """The profile's duration_seconds: the grant's time left, but at most the switch roles' MaxSessionDuration (STS
+    refuses more) and at least STS's shortest session."""
+    return int(max(MIN_SESSION_S, min(MAX_SESSION_S, left)))
+
+
+def _active_grant(request: Dict[str, Any]) -> Dict[str, Any]:
+    grant = request.get("grant")
+    if request.get("state") != "active" or not isinstance(grant, dict):
+        raise Refused(f"request {request.get('id')} is {request.get('state')}: a profile works only while the grant "
+                      "is active", request)
+    return grant
+
+
+def _checked(request: Dict[str, Any], grant: Dict[str, Any]) -> Tuple[str, str, str]:
+    """The request id, the role ARN and the grant's end, each checked before it goes near the config file."""
+    try:
+        return (checks.request_id(request.get("id")), checks.role_arn(grant.get("role_arn"), "grant.role_arn"),
+                checks.rfc3339(grant.get("expires_at"), "grant.expires_at"))
+    except ValueError as exc:
+        raise Refused(f"the API's answer cannot go into an AWS config file: {exc}", request) from None
 
 
 def _caller_user_name(api: Api) -> str:
@@ -51,7 +76,7 @@ def _caller_user_name(api: Api) -> str:
     api.credentials()  # a clear usage error when there are none
     try:
         sts = api.session.create_client("sts", region_name=api.session.get_config_variable("region") or "us-east-1")
-        arn = sts.get_caller_identity()["Arn"]
+        arn = str(sts.get_caller_identity()["Arn"])
     except ClientError as exc:
         raise Refused(f"AWS could not tell who you are: {exc}") from None
     except BotoCoreError as exc:
@@ -60,7 +85,10 @@ def _caller_user_name(api: Api) -> str:
     if kind != "user":
         raise Refused(f"aws-profile needs an IAM user's credentials; you are {arn}, and the role trusts only IAM "
                       "users switching in under their own name")
-    return path.rsplit("/", 1)[-1]
+    try:
+        return checks.iam_user_name(path.rsplit("/", 1)[-1], "the IAM user name STS gave")
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
 
 
 def _source(api: Api) -> Tuple[str, str]:
@@ -68,7 +96,7 @@ def _source(api: Api) -> Tuple[str, str]:
     method = api.credentials().method
     if method in _SOURCES:
         return "credential_source", _SOURCES[method]
-    return "source_profile", api.session.profile or "default"
+    return "source_profile", str(api.session.profile or "default")
 
 
 def _name(name: str) -> str:

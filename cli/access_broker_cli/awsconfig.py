@@ -6,12 +6,13 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 MARKER = "# access-broker:"  # first line of a profile this CLI wrote; rewritten on each update
 _HEADER = re.compile(r"^\s*\[([^\]]*)\]\s*(?:[#;].*)?$")
 _KEY = re.compile(r"^([^\s=#;\[][^=]*?)\s*=")
-_NAME = re.compile(r"^[A-Za-z0-9_.+@=,:-]+$")
+_NAME = re.compile(r"[A-Za-z0-9_.+@=,:-]+")
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a newline (or any control) in a value would start a line
 
 
 def config_path() -> Path:
@@ -19,14 +20,20 @@ def config_path() -> Path:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValueError(f"profile name {name!r} may hold letters, digits and _.+@=,:- only")
     return name
 
 
-def upsert(text: str, name: str, values: Dict[str, str], drop: tuple = (), marker: Optional[str] = None) -> str:
+def upsert(text: str, name: str, values: Dict[str, str], drop: Tuple[str, ...] = (),
+           marker: Optional[str] = None) -> str:
     """`text` with profile `name` holding `values`: keys already there are set in place, missing ones are added at
-    the end of its keys, keys in `drop` are removed; every other line stays as it was. A new profile goes last."""
+    the end of its keys, keys in `drop` are removed; every other line stays as it was. A new profile goes last.
+    ValueError when a value or the marker holds a control character: each must stay on its own line."""
+    check_name(name)
+    for key, value in [*values.items(), ("marker", marker or "")]:
+        if _LINE_BREAKING.search(key + value):
+            raise ValueError(f"{key} {value!r} holds control characters; it would not stay on its own line")
     lines = text.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     start = next((i for i, line in enumerate(lines) if _is_header_of(line, name)), None)
@@ -47,7 +54,9 @@ def upsert(text: str, name: str, values: Dict[str, str], drop: tuple = (), marke
 
 
 def write(path: Path, text: str) -> None:
-    """Replaces the file at once (a crash leaves the old file, never half of one), keeping its permissions."""
+    """Replaces the file at once (a crash leaves the old file, never half of one), keeping its permissions. A config
+    that is a symlink (into a dotfiles repository, say) stays one: the file it points to is replaced."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     fd, temp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
@@ -61,7 +70,7 @@ def write(path: Path, text: str) -> None:
         raise
 
 
-def _updated(body: List[str], values: Dict[str, str], drop: tuple, newline: str) -> List[str]:
+def _updated(body: List[str], values: Dict[str, str], drop: Tuple[str, ...], newline: str) -> List[str]:
     kept: List[str] = []
     written = set()
     skipping = False  # the indented continuation lines of a key being replaced or dropped

@@ -9,7 +9,8 @@ from urllib.parse import quote
 from access_broker_cli import render
 from access_broker_cli.api import Api
 from access_broker_cli.durations import parse_seconds
-from access_broker_cli.errors import OK, REFUSED, NOT_ACTIVE, Refused, UsageError
+from access_broker_cli.errors import NOT_ACTIVE, OK, REFUSED, Refused, UsageError
+from access_broker_cli.terminal import one_line
 
 
 @dataclass
@@ -33,11 +34,11 @@ def request(args: Any, api: Api) -> Result:
         body["requester"] = args.requester
     created = api.post("/v1/requests", body)
     if not args.wait:
-        return Result(created["id"], created)
+        return Result(one_line(str(created["id"])), created)
     from access_broker_cli.wait import wait
 
     if not args.json:
-        print(created["id"], flush=True)  # the id first, so a script has it even if the wait is cut short
+        print(one_line(str(created["id"])), flush=True)  # first, so a script has it even if the wait is cut short
     decided = wait(lambda: api.get(_path(created["id"])), created["id"], timeout_s, sys.stderr)
     return Result("", decided, _exit_code(decided))
 

@@ -102,12 +102,19 @@ def run(argv: Optional[List[str]] = None) -> int:
 
 
 def _print(value: Any, as_json: bool) -> None:
+    """What a command says. JSON escapes every control character itself (ensure_ascii); text goes through
+    terminal.lines, so nothing the API wrote can drive the terminal, whatever the command made of it."""
+    from access_broker_cli.terminal import lines
+
     if as_json:
-        print(json.dumps(value, indent=2))
+        print(json.dumps(value, indent=2, ensure_ascii=True))
     elif value:
-        print(value)
+        print(lines(str(value)))
     sys.stdout.flush()
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+    """An error: one line, whatever the API's detail in it holds."""
+    from access_broker_cli.terminal import one_line
+
+    print(one_line(message), file=sys.stderr)

@@ -1,17 +1,19 @@
-"""How requests and profiles read in a terminal (`--json` prints the API's JSON instead)."""
+"""How requests and profiles read in a terminal (`--json` prints the API's JSON instead). Every piece of the API's
+text is escaped here as it is laid out (access_broker_cli.terminal): one-line fields whole, the reason as lines."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence
 
 from access_broker_cli.durations import human, seconds_until
+from access_broker_cli.terminal import lines, one_line
 
 Request = Dict[str, Any]
 
 
-def table(headers: Sequence[str], rows: List[Sequence[str]]) -> str:
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = [headers] + rows
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    shown = [list(headers), *([one_line(str(cell)) for cell in row] for row in rows)]
+    widths = [max(len(line[i]) for line in shown) for i in range(len(headers))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in shown)
 
 
 def profiles(items: List[Dict[str, Any]]) -> str:
@@ -33,6 +35,10 @@ def requests(items: List[Request]) -> str:
 
 def status(request: Request) -> str:
     """One line: `<id> active until 2026-11-28T14:00:00Z (59m left)`, `<id> pending (0 of 1 approvals)`..."""
+    return one_line(_status(request))
+
+
+def _status(request: Request) -> str:
     state = request["state"]
     if state == "pending":
         return (f"{request['id']} pending ({len(request.get('approvals') or [])} of {request['approvals_required']} "
@@ -49,7 +55,7 @@ def status(request: Request) -> str:
 def request(item: Request, console_url: str | None) -> str:
     fields = [
         ("id", item["id"]),
-        ("state", status(item).split(" ", 1)[1]),
+        ("state", _status(item).split(" ", 1)[1]),
         ("profile", f"{item['profile']} (account {item['account']}, {item['role_arn']})"),
         ("requester", f"{item['requester']['id']} (IAM user {item['requester']['iam_user']})"
          + (f", requested by {item['requested_by_tool']}" if item.get("requested_by_tool") else "")),
@@ -69,7 +75,14 @@ def request(item: Request, console_url: str | None) -> str:
         if console_url:
             fields.append(("console", console_url))
     width = max(len(name) for name, _ in fields)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in fields)
+    return "\n".join(f"{name.ljust(width)}  {_field(name, value, width)}" for name, value in fields)
+
+
+def _field(name: str, value: str, width: int) -> str:
+    """A field's value escaped: the reason may run over lines (each indented under the first), the rest is one."""
+    if name != "reason":
+        return one_line(value)
+    return lines(value).replace("\n", "\n" + " " * (width + 2))
 
 
 def _until(item: Request) -> str:

@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Optional, TextIO
 from access_broker_cli import render
 from access_broker_cli.durations import clock, human
 from access_broker_cli.errors import NotActive, Unreachable
+from access_broker_cli.terminal import one_line
 
 UNDECIDED = ("pending", "approved")  # approved: the grant is being applied, active in a moment
 FIRST_DELAY_S = 1.0
@@ -57,6 +58,7 @@ class _Progress:
         self._last: Optional[str] = None
 
     def show(self, line: str, elapsed: float) -> None:
+        line = one_line(line)  # this writes to the terminal itself: the API's words in it must not steer it
         if self._tty:
             self._out.write(f"\r\033[K{line}, waited {clock(elapsed)}")
         elif line != self._last:

@@ -11,11 +11,11 @@ from typing import Any
 
 import botocore.auth
 import pytest
-from access_broker_cli.main import run
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from access_broker_cli.main import run
 from tools.world import REGION, Keys, write_credentials_file
 
 BODY = {"profile": "s3-prod", "duration": "1h", "reason": "checking signatures"}

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+
 from access_broker_cli import awsconfig
 from access_broker_cli.errors import NotActive
 from access_broker_cli.wait import wait
