@@ -42,7 +42,10 @@ Patched points, all inside the world's child process by `install()`:
 2. `moto.sts.models.AssumedRole.__init__`: records `issued_at` (aws:TokenIssueTime) on the world clock and
    makes `expiration` follow the same clock. moto keeps no issue time.
 3. `moto.moto_server.werkzeug_app.DomainDispatcherApplication.__call__`: adds `POST /_world/clock`
-   (JSON `{"offset_seconds": N}`; GET shows it) and resets the offset to 0 on `POST /moto-api/reset`.
+   (JSON `{"offset_seconds": N}`; GET shows it) and `POST /_world/propagation` (JSON `{"seconds": N}`), and
+   sets both to 0 on `POST /moto-api/reset`.
+4. The IAM backend's policy-changing methods (tools/iam_propagation.py): the identity policies point 1
+   evaluates are the principal's as they were LOCAL_IAM_PROPAGATION seconds ago.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from tools import iam_propagation
 
 ALLOWED, IMPLICIT_DENY, EXPLICIT_DENY = "Allowed", "ImplicitlyDenied", "ExplicitlyDenied"
 CLOCK_PATH = "/_world/clock"
@@ -378,12 +383,6 @@ def _request_context(request: Any) -> tuple[RequestContext, Principal] | None:
     return RequestContext(values), principal
 
 
-def _document(policy: Any) -> dict[str, Any]:
-    from moto.iam.access_control import IAMPolicy
-
-    return IAMPolicy(policy)._policy_json  # handles managed (default version), inline and dict forms
-
-
 def _target_trust_policy(role_arn: str, partition: str) -> dict[str, Any] | None:
     """The role's trust policy, read in the role's own account; None if there is no such role."""
     from moto.iam.exceptions import NotFoundException
@@ -408,7 +407,7 @@ def _check_action_permitted(self: Any, resource: str) -> None:
         self._raise_access_denied()
         return
     context, principal = request
-    identity = [_document(policy) for policy in self._access_key.collect_policies()]
+    identity = iam_propagation.identity_policies(self._access_key, CLOCK.now())  # as of the propagation delay ago
     trust: dict[str, Any] | None = None
     if self._action == "sts:AssumeRole":
         trust = _target_trust_policy(resource, self._access_key.partition)
@@ -438,30 +437,51 @@ def _respond(start_response: Callable[..., Any], status: str, body: dict[str, An
     return [payload]
 
 
+def _posted_number(environ: Mapping[str, Any], name: str) -> float | bytes:
+    """The number `name` of a POSTed JSON body, or the raw body when it holds none."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw: bytes = environ["wsgi.input"].read(length) if length else b""
+    try:
+        value = json.loads(raw or b"null")[name]
+    except (ValueError, TypeError, KeyError):
+        return raw
+    return raw if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+
+
 def _clock_route(environ: Mapping[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     if environ.get("REQUEST_METHOD") == "POST":
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        try:
-            offset = json.loads(raw or b"null")["offset_seconds"]
-            if isinstance(offset, bool) or not isinstance(offset, (int, float)):
-                raise TypeError
-        except (ValueError, TypeError, KeyError):
+        offset = _posted_number(environ, "offset_seconds")
+        if isinstance(offset, bytes):
             return _respond(start_response, "400 Bad Request", {
-                "Error": f'{CLOCK_PATH} wants a JSON body {{"offset_seconds": <number>}}, got {raw[:200]!r}'})
-        CLOCK.set_offset(float(offset))
+                "Error": f'{CLOCK_PATH} wants a JSON body {{"offset_seconds": <number>}}, got {offset[:200]!r}'})
+        CLOCK.set_offset(offset)
+        iam_propagation.TIMELINE.clock_moved(CLOCK.now())
     return _respond(start_response, "200 OK", {"offset_seconds": CLOCK.offset_seconds, "now": iso(CLOCK.now())})
 
 
-def _with_clock_route(dispatch: Callable[..., Any]) -> Callable[..., Any]:
+def _propagation_route(environ: Mapping[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    if environ.get("REQUEST_METHOD") == "POST":
+        seconds = _posted_number(environ, "seconds")
+        if isinstance(seconds, bytes) or not 0 <= seconds < float("inf"):
+            return _respond(start_response, "400 Bad Request", {
+                "Error": f'{iam_propagation.PROPAGATION_PATH} wants a JSON body {{"seconds": <0 or more>}}, '
+                         f"got {seconds[:200] if isinstance(seconds, bytes) else seconds!r}"})
+        iam_propagation.TIMELINE.set_delay(seconds)
+    return _respond(start_response, "200 OK", {"seconds": iam_propagation.TIMELINE.delay.total_seconds()})
+
+
+def _with_world_routes(dispatch: Callable[..., Any]) -> Callable[..., Any]:
     """Wraps `DomainDispatcherApplication.__call__` (patched point 3)."""
 
     def call(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         if path == CLOCK_PATH:
             return _clock_route(environ, start_response)
+        if path == iam_propagation.PROPAGATION_PATH:
+            return _propagation_route(environ, start_response)
         if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
             CLOCK.set_offset(0)
+            iam_propagation.reset()
         return dispatch(self, environ, start_response)
 
     return call
@@ -481,6 +501,7 @@ def install() -> None:
 
     IAMRequestBase.check_action_permitted = _check_action_permitted  # type: ignore[method-assign]
     AssumedRole.__init__ = _record_issue_time(AssumedRole.__init__)  # type: ignore[method-assign]
-    DomainDispatcherApplication.__call__ = _with_clock_route(  # type: ignore[method-assign]
+    DomainDispatcherApplication.__call__ = _with_world_routes(  # type: ignore[method-assign]
         DomainDispatcherApplication.__call__)
+    iam_propagation.install(CLOCK.now)
     _installed = True

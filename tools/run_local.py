@@ -12,11 +12,15 @@ import socket
 import threading
 from pathlib import Path
 
+from tools.iam_propagation import parse_delay
 from tools.world import BROKER_PROFILE, REGION, start_world, write_credentials_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 SWEEP_EVERY_S = 15.0
+# IAM's usual delay on AWS is about 2 s, 10-30 s for a new role (FACTS.md): 5 s shows the behaviour without
+# making the demo slow.
+DEFAULT_IAM_PROPAGATION_S = 5.0
 STUB_BOT_TOKEN = "xoxb-local-stub"  # what the broker sends the local Slack stub: a placeholder, not a secret
 
 
@@ -31,10 +35,11 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     _catalog()  # before anything starts: an invalid catalog stops `make run` with its one-line message
-    emulator, keys = start_world()
+    propagation = _propagation_from_environment()
+    emulator, keys = start_world(propagation_s=propagation)
     slack_env, stub = _slack()
     try:
-        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], port), **slack_env}
+        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], port, propagation), **slack_env}
         write_credentials_file(LOCAL / "aws-credentials", keys)
         _write_env(LOCAL / "env", env, LOCAL / "aws-credentials")
         os.environ.update(env)
@@ -52,6 +57,14 @@ def _port_from_environment() -> int:
     return int(value)
 
 
+def _propagation_from_environment() -> float:
+    """LOCAL_IAM_PROPAGATION, else the default: IAM changes take effect that many seconds late, as on AWS."""
+    try:
+        return parse_delay(os.environ.get("LOCAL_IAM_PROPAGATION") or str(DEFAULT_IAM_PROPAGATION_S))
+    except ValueError as exc:
+        raise SystemExit(f"make run: {exc}") from None
+
+
 def _check_port_free(port: int) -> None:
     """Fails in one line when something already listens on 127.0.0.1:`port` (most often another `make run`)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -64,9 +77,11 @@ def _check_port_free(port: int) -> None:
                              ) from None
 
 
-def _environment(endpoint: str, broker_keys, port: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _environment(endpoint: str, broker_keys, port: int,  # type: ignore[no-untyped-def]
+                 propagation_s: float) -> dict[str, str]:
     url = f"http://127.0.0.1:{port}"
     return {
+        "LOCAL_IAM_PROPAGATION": f"{propagation_s:g}",  # the world's delay, for the broker's estimates too
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": broker_keys.access_key_id,
