@@ -43,7 +43,7 @@ def main() -> None:
         write_credentials_file(LOCAL / "aws-credentials", keys)
         _write_env(LOCAL / "env", env, LOCAL / "aws-credentials")
         os.environ.update(env)
-        serve(port)
+        serve(port, propagation)
     finally:
         if stub:
             stub.stop()
@@ -137,7 +137,7 @@ def _write_env(path: Path, env: dict[str, str], credentials: Path) -> None:
         out.writelines(f"{k}={v}\n" for k, v in shown.items())
 
 
-def serve(port: int) -> None:
+def serve(port: int, propagation_s: float) -> None:
     from chalicelib import bootstrap
     from chalicelib.sweeper import sweep
     from tools.local_server import serving
@@ -155,7 +155,7 @@ def serve(port: int) -> None:
 
     with serving(port):
         threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
-        _print_welcome(port)
+        _print_welcome(port, propagation_s)
         try:
             stop.wait()
         except KeyboardInterrupt:
@@ -164,8 +164,11 @@ def serve(port: int) -> None:
             stop.set()
 
 
-def _print_welcome(port: int) -> None:
+def _print_welcome(port: int, propagation_s: float) -> None:
     url = f"http://127.0.0.1:{port}"
+    delay = "" if not propagation_s else (
+        f"\n  # IAM changes take effect {propagation_s:g} s late, as on AWS (LOCAL_IAM_PROPAGATION=0 turns it off):"
+        "\n  # an assume-role right after the approval is refused for that long, then works.")
     print(f"""
 access-broker is running on {url} (stage local), against a local AWS world.
 
@@ -176,7 +179,7 @@ In another shell:
        -H 'Content-Type: application/json' \\
        -d '{{"profile": "s3-prod", "duration": "1h", "reason": "fixing the export job"}}'
   curl -s -X POST $ACCESS_BROKER_URL/v1/requests/<id>/approve -H 'X-Local-Principal: arn:aws:iam::111111111111:user/bob'
-  # then, as s3-access, with the stock AWS CLI:
+  # then, as s3-access, with the stock AWS CLI:{delay}
   aws --profile s3-access --endpoint-url "$AWS_ENDPOINT_URL" sts assume-role \\
       --role-arn arn:aws:iam::222222222222:role/switch-role-for-S3 --role-session-name s3-access
   # or through Slack (signed like Slack signs; what the broker posts is printed here and there):
