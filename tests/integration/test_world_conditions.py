@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.integration.local_world import (
     CONTRACT_TRUST,
@@ -33,6 +34,7 @@ from tools.world import (
     SOURCE_ACCOUNT,
     TARGET_ACCOUNT,
     Emulator,
+    Keys,
     aws_client,
     start_world,
 )
@@ -204,6 +206,32 @@ def test_an_expiry_guard_cuts_older_sessions_from_its_moment_on(world: LocalWorl
     assert refused(lambda: world.list_bucket(bob_session))
     later_session = world.assume(world.keys["bob"], "bob")  # issued after the end: untouched
     assert world.list_bucket(later_session) == ["hello.txt"]
+
+
+def test_a_session_longer_than_the_roles_max_session_duration_is_refused(world: LocalWorld) -> None:
+    """STS refuses DurationSeconds above the role's MaxSessionDuration: moto issued 7200 s sessions of a 3600 s role."""
+    world.set_grant("alice", grant(world.now() + timedelta(hours=4)))
+    sts = aws_client(world.endpoint, "sts", world.keys["alice"])
+
+    def assume(seconds: int) -> Any:
+        return sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="alice", DurationSeconds=seconds)
+
+    assume(3600)
+    for seconds in (3601, 7200):
+        with pytest.raises(ClientError) as info:
+            assume(seconds)
+        assert info.value.response["Error"] == {
+            "Type": "Sender", "Code": "ValidationError",
+            "Message": "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."}
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+    world.as_admin(TARGET_ACCOUNT, lambda iam: iam.update_role(RoleName=ROLE_NAME, MaxSessionDuration=7200))
+    try:
+        creds = assume(7200)["Credentials"]
+        session = Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        assert world.list_bucket(session) == ["hello.txt"]
+    finally:
+        world.as_admin(TARGET_ACCOUNT, lambda iam: iam.update_role(RoleName=ROLE_NAME, MaxSessionDuration=3600))
 
 
 def test_the_clock_offset_moves_current_time_and_session_issue_time(world: LocalWorld) -> None:
