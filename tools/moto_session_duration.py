@@ -9,7 +9,6 @@ the role, read in its own account, before issuing; a role moto does not know (en
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,17 +18,10 @@ DEFAULT_MAX_SESSION_S = 3600  # IAM's default for a role created without MaxSess
 
 def max_session_duration(role_arn: str, partition: str) -> int | None:
     """The role's MaxSessionDuration in seconds, or None when the world has no such role."""
-    from moto.iam.exceptions import NotFoundException
-    from moto.iam.models import iam_backends
+    from tools.moto_conditions import role_by_arn
 
-    account = re.match(r"arn:[\w-]+:iam::(\d{12}):role/", role_arn or "")
-    if account is None or account.group(1) not in iam_backends:
-        return None
-    try:
-        role = iam_backends[account.group(1)][partition].get_role_by_arn(role_arn)
-    except NotFoundException:
-        return None
-    return int(role.max_session_duration or DEFAULT_MAX_SESSION_S)
+    role = role_by_arn(role_arn, partition)
+    return None if role is None else int(role.max_session_duration or DEFAULT_MAX_SESSION_S)
 
 
 def _capped(assume_role: Callable[..., Any]) -> Callable[..., Any]:
