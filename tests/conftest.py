@@ -44,6 +44,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "AWS_CONFIG_FILE": str(credentials.parent / "no-config"),
         "AWS_ACCESS_KEY_ID": keys["broker"].access_key_id, "AWS_SECRET_ACCESS_KEY": keys["broker"].secret_access_key,
         "AWS_DEFAULT_REGION": REGION, "ACCESS_BROKER_STAGE": "local", "ACCESS_BROKER_TABLE": TABLE,
+        "LOCAL_IAM_PROPAGATION": "0",  # the world's delay (start_world's default), as `make run` tells the broker
         "ACCESS_BROKER_CONSOLE_KEY": CONSOLE_KEY, "ACCESS_BROKER_PUBLIC_URL": "",
         "ACCESS_BROKER_JOB_KEY": "test-worker-job-key-0123456789abcdef",
         "SLACK_API_URL": "http://127.0.0.1:9/api/",  # no test reaches the real Slack (tests/slack use a stub)

@@ -14,7 +14,9 @@ What is evaluated (`conditions_met`, `evaluate`):
 - Keys (case-insensitive): aws:CurrentTime, aws:EpochTime, aws:TokenIssueTime (role sessions only),
   aws:userid (a user's id as moto gives it; `<role id>:<session name>` for a session), aws:username (IAM
   users only), aws:PrincipalArn (the user ARN; the role ARN for a session), aws:PrincipalAccount,
-  aws:PrincipalType, and on sts:AssumeRole sts:RoleSessionName and sts:ExternalId.
+  aws:PrincipalType, and on sts:AssumeRole sts:RoleSessionName and sts:ExternalId; aws:ResourceTag/<key> and
+  iam:ResourceTag/<key> when the request's resource is an IAM role (sts:AssumeRole, and the IAM actions moto
+  resolves to a role: PutRolePolicy, DeleteRolePolicy, ...), from the role's tags as they are now.
 - As in IAM: a key the request lacks fails the condition, except for negated operators (met), `...IfExists`
   (met) and `Null`. Policy variables (`${aws:username}`, `${key, 'default'}`, `${*}`, `${?}`, `${$}`) are
   substituted in String and Arn operators of "2012-10-17" policies, never in Date ones; an unresolvable
@@ -25,7 +27,8 @@ What is evaluated (`conditions_met`, `evaluate`):
 
 Kept from moto, on purpose or for lack of need:
 - A condition on an operator or key not listed above (ForAnyValue:/ForAllValues:, Numeric*, Bool,
-  IpAddress, aws:SourceIp, aws:MultiFactorAuthPresent, tags, ...) counts as met, as moto always did.
+  IpAddress, aws:SourceIp, aws:MultiFactorAuthPresent, tags of resources other than roles, ...) counts as met,
+  as moto always did.
 - Action and Resource matching is moto's (`IAMPolicyStatement._check_element_matches`: `*` wildcards,
   case-sensitive). Session policies, permission boundaries and NotPrincipal are ignored.
 - sts:AssumeRole needs both an identity-policy Allow and a trust-policy Allow, in the same account too
@@ -42,7 +45,10 @@ Patched points, all inside the world's child process by `install()`:
 2. `moto.sts.models.AssumedRole.__init__`: records `issued_at` (aws:TokenIssueTime) on the world clock and
    makes `expiration` follow the same clock. moto keeps no issue time.
 3. `moto.moto_server.werkzeug_app.DomainDispatcherApplication.__call__`: adds `POST /_world/clock`
-   (JSON `{"offset_seconds": N}`; GET shows it) and resets the offset to 0 on `POST /moto-api/reset`.
+   (JSON `{"offset_seconds": N}`; GET shows it) and `POST /_world/propagation` (JSON `{"seconds": N}`), and
+   sets both to 0 on `POST /moto-api/reset`.
+4. The IAM backend's policy-changing methods (tools/iam_propagation.py): the identity policies point 1
+   evaluates are the principal's as they were LOCAL_IAM_PROPAGATION seconds ago.
 """
 
 from __future__ import annotations
@@ -56,8 +62,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tools import iam_propagation
+
 ALLOWED, IMPLICIT_DENY, EXPLICIT_DENY = "Allowed", "ImplicitlyDenied", "ExplicitlyDenied"
 CLOCK_PATH = "/_world/clock"
+RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "iam:resourcetag/")
 
 MODELLED_KEYS = frozenset(
     key.lower()
@@ -102,10 +111,24 @@ def iso(moment: datetime) -> str:
 # ------------------------------------------------------------------------------------------ the evaluator
 
 class RequestContext(dict[str, str]):
-    """Condition key values of one request, looked up case-insensitively (IAM key names are)."""
+    """Condition key values of one request, looked up case-insensitively (IAM key names are).
 
-    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+    `resource_tags`: the resource's tags when the world knows them (an IAM role's), as `aws:ResourceTag/<key>` and
+    `iam:ResourceTag/<key>`; conditions on those keys are then evaluated. Without them such conditions count as
+    met, as moto always did."""
+
+    def __init__(self, values: Mapping[str, str] | None = None, resource_tags: Mapping[str, str] | None = None
+                 ) -> None:
         super().__init__({key.lower(): str(value) for key, value in (values or {}).items()})
+        self.resource_tags_known = resource_tags is not None or bool(getattr(values, "resource_tags_known", False))
+        for key, value in (resource_tags or {}).items():
+            for prefix in RESOURCE_TAG_PREFIXES:
+                self[f"{prefix}{key.lower()}"] = str(value)
+
+    def models(self, key: str) -> bool:
+        """Whether a condition on `key` is evaluated (else it counts as met)."""
+        key = key.lower()
+        return key in MODELLED_KEYS or (self.resource_tags_known and key.startswith(RESOURCE_TAG_PREFIXES))
 
     def value(self, key: str) -> str | None:
         return self.get(key.lower())
@@ -245,7 +268,7 @@ _OPERATORS: dict[str, tuple[Callable[[str, str, RequestContext, bool], bool], bo
 
 def _one_condition_met(operator: str, key: str, expected: Any, context: RequestContext, version: str) -> bool:
     name = operator.lower()
-    if ":" in name or key.lower() not in MODELLED_KEYS:
+    if ":" in name or not context.models(key):
         return True  # ForAnyValue:/ForAllValues: or a key we do not model: moto's old behaviour (met)
     actual = context.value(key)
     values = [_as_text(value) for value in _as_list(expected)]
@@ -317,7 +340,7 @@ def evaluate(identity_policies: Iterable[Mapping[str, Any]], action: str, resour
              principal: Principal | None = None) -> str:
     """The decision for a request: "Allowed", "ImplicitlyDenied" or "ExplicitlyDenied". With a trust policy
     (sts:AssumeRole), both the identity policies and the trust policy must allow."""
-    request = RequestContext(context)
+    request = context if isinstance(context, RequestContext) else RequestContext(context)
     verdicts = [policy_decision(document, action, resource, request) for document in identity_policies]
     if EXPLICIT_DENY in verdicts:
         return EXPLICIT_DENY
@@ -378,25 +401,18 @@ def _request_context(request: Any) -> tuple[RequestContext, Principal] | None:
     return RequestContext(values), principal
 
 
-def _document(policy: Any) -> dict[str, Any]:
-    from moto.iam.access_control import IAMPolicy
-
-    return IAMPolicy(policy)._policy_json  # handles managed (default version), inline and dict forms
-
-
-def _target_trust_policy(role_arn: str, partition: str) -> dict[str, Any] | None:
-    """The role's trust policy, read in the role's own account; None if there is no such role."""
+def role_by_arn(arn: str, partition: str) -> Any:
+    """moto's Role named by `arn`, read in the role's own account; None if `arn` names no role of the world."""
     from moto.iam.exceptions import NotFoundException
     from moto.iam.models import iam_backends
 
-    account = re.match(r"arn:[\w-]+:iam::(\d{12}):role/", role_arn)
+    account = re.match(r"arn:[\w-]+:iam::(\d{12}):role/", arn)
     if account is None or account.group(1) not in iam_backends:
         return None
     try:
-        role = iam_backends[account.group(1)][partition].get_role_by_arn(role_arn)
+        return iam_backends[account.group(1)][partition].get_role_by_arn(arn)
     except NotFoundException:
         return None
-    return json.loads(role.assume_role_policy_document)
 
 
 def _check_action_permitted(self: Any, resource: str) -> None:
@@ -408,12 +424,15 @@ def _check_action_permitted(self: Any, resource: str) -> None:
         self._raise_access_denied()
         return
     context, principal = request
-    identity = [_document(policy) for policy in self._access_key.collect_policies()]
+    identity = iam_propagation.identity_policies(self._access_key, CLOCK.now())  # as of the propagation delay ago
+    role = role_by_arn(resource, self._access_key.partition)  # the resource, when it is a role
+    if role is not None:
+        context = RequestContext(context, resource_tags={tag["Key"]: tag["Value"] for tag in role.tags})
     trust: dict[str, Any] | None = None
     if self._action == "sts:AssumeRole":
-        trust = _target_trust_policy(resource, self._access_key.partition)
-        if trust is None:
+        if role is None:
             self._raise_access_denied()  # IAM refuses to assume a role that does not exist
+        trust = json.loads(role.assume_role_policy_document)
     if evaluate(identity, self._action, resource, context, trust, principal) != ALLOWED:
         self._raise_access_denied()
 
@@ -438,30 +457,51 @@ def _respond(start_response: Callable[..., Any], status: str, body: dict[str, An
     return [payload]
 
 
+def _posted_number(environ: Mapping[str, Any], name: str) -> float | bytes:
+    """The number `name` of a POSTed JSON body, or the raw body when it holds none."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw: bytes = environ["wsgi.input"].read(length) if length else b""
+    try:
+        value = json.loads(raw or b"null")[name]
+    except (ValueError, TypeError, KeyError):
+        return raw
+    return raw if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+
+
 def _clock_route(environ: Mapping[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     if environ.get("REQUEST_METHOD") == "POST":
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        try:
-            offset = json.loads(raw or b"null")["offset_seconds"]
-            if isinstance(offset, bool) or not isinstance(offset, (int, float)):
-                raise TypeError
-        except (ValueError, TypeError, KeyError):
+        offset = _posted_number(environ, "offset_seconds")
+        if isinstance(offset, bytes):
             return _respond(start_response, "400 Bad Request", {
-                "Error": f'{CLOCK_PATH} wants a JSON body {{"offset_seconds": <number>}}, got {raw[:200]!r}'})
-        CLOCK.set_offset(float(offset))
+                "Error": f'{CLOCK_PATH} wants a JSON body {{"offset_seconds": <number>}}, got {offset[:200]!r}'})
+        CLOCK.set_offset(offset)
+        iam_propagation.TIMELINE.clock_moved(CLOCK.now())
     return _respond(start_response, "200 OK", {"offset_seconds": CLOCK.offset_seconds, "now": iso(CLOCK.now())})
 
 
-def _with_clock_route(dispatch: Callable[..., Any]) -> Callable[..., Any]:
+def _propagation_route(environ: Mapping[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    if environ.get("REQUEST_METHOD") == "POST":
+        seconds = _posted_number(environ, "seconds")
+        if isinstance(seconds, bytes) or not 0 <= seconds < float("inf"):
+            return _respond(start_response, "400 Bad Request", {
+                "Error": f'{iam_propagation.PROPAGATION_PATH} wants a JSON body {{"seconds": <0 or more>}}, '
+                         f"got {seconds[:200] if isinstance(seconds, bytes) else seconds!r}"})
+        iam_propagation.TIMELINE.set_delay(seconds)
+    return _respond(start_response, "200 OK", {"seconds": iam_propagation.TIMELINE.delay.total_seconds()})
+
+
+def _with_world_routes(dispatch: Callable[..., Any]) -> Callable[..., Any]:
     """Wraps `DomainDispatcherApplication.__call__` (patched point 3)."""
 
     def call(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         if path == CLOCK_PATH:
             return _clock_route(environ, start_response)
+        if path == iam_propagation.PROPAGATION_PATH:
+            return _propagation_route(environ, start_response)
         if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
             CLOCK.set_offset(0)
+            iam_propagation.reset()
         return dispatch(self, environ, start_response)
 
     return call
@@ -481,6 +521,7 @@ def install() -> None:
 
     IAMRequestBase.check_action_permitted = _check_action_permitted  # type: ignore[method-assign]
     AssumedRole.__init__ = _record_issue_time(AssumedRole.__init__)  # type: ignore[method-assign]
-    DomainDispatcherApplication.__call__ = _with_clock_route(  # type: ignore[method-assign]
+    DomainDispatcherApplication.__call__ = _with_world_routes(  # type: ignore[method-assign]
         DomainDispatcherApplication.__call__)
+    iam_propagation.install(CLOCK.now)
     _installed = True

@@ -12,11 +12,15 @@ import socket
 import threading
 from pathlib import Path
 
+from tools.iam_propagation import parse_delay
 from tools.world import BROKER_PROFILE, REGION, start_world, write_credentials_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 SWEEP_EVERY_S = 15.0
+# IAM's usual delay on AWS is about 2 s, 10-30 s for a new role (FACTS.md): 5 s shows the behaviour without
+# making the demo slow.
+DEFAULT_IAM_PROPAGATION_S = 5.0
 STUB_BOT_TOKEN = "xoxb-local-stub"  # what the broker sends the local Slack stub: a placeholder, not a secret
 
 
@@ -31,14 +35,15 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     _catalog()  # before anything starts: an invalid catalog stops `make run` with its one-line message
-    emulator, keys = start_world()
+    propagation = _propagation_from_environment()
+    emulator, keys = start_world(propagation_s=propagation)
     slack_env, stub = _slack()
     try:
-        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], port), **slack_env}
+        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], port, propagation), **slack_env}
         write_credentials_file(LOCAL / "aws-credentials", keys)
         _write_env(LOCAL / "env", env, LOCAL / "aws-credentials")
         os.environ.update(env)
-        serve(port)
+        serve(port, propagation)
     finally:
         if stub:
             stub.stop()
@@ -50,6 +55,14 @@ def _port_from_environment() -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise SystemExit(f"make run: ACCESS_BROKER_PORT={value!r} is not a port number; give one like 8001")
     return int(value)
+
+
+def _propagation_from_environment() -> float:
+    """LOCAL_IAM_PROPAGATION, else the default: IAM changes take effect that many seconds late, as on AWS."""
+    try:
+        return parse_delay(os.environ.get("LOCAL_IAM_PROPAGATION") or str(DEFAULT_IAM_PROPAGATION_S))
+    except ValueError as exc:
+        raise SystemExit(f"make run: {exc}") from None
 
 
 def _check_port_free(port: int) -> None:
@@ -64,9 +77,11 @@ def _check_port_free(port: int) -> None:
                              ) from None
 
 
-def _environment(endpoint: str, broker_keys, port: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _environment(endpoint: str, broker_keys, port: int,  # type: ignore[no-untyped-def]
+                 propagation_s: float) -> dict[str, str]:
     url = f"http://127.0.0.1:{port}"
     return {
+        "LOCAL_IAM_PROPAGATION": f"{propagation_s:g}",  # the world's delay, for the broker's estimates too
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": broker_keys.access_key_id,
@@ -122,7 +137,7 @@ def _write_env(path: Path, env: dict[str, str], credentials: Path) -> None:
         out.writelines(f"{k}={v}\n" for k, v in shown.items())
 
 
-def serve(port: int) -> None:
+def serve(port: int, propagation_s: float) -> None:
     from chalicelib import bootstrap
     from tools.local_server import serving
 
@@ -139,7 +154,7 @@ def serve(port: int) -> None:
 
     with serving(port):
         threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
-        _print_welcome(port)
+        _print_welcome(port, propagation_s)
         try:
             stop.wait()
         except KeyboardInterrupt:
@@ -148,8 +163,11 @@ def serve(port: int) -> None:
             stop.set()
 
 
-def _print_welcome(port: int) -> None:
+def _print_welcome(port: int, propagation_s: float) -> None:
     url = f"http://127.0.0.1:{port}"
+    delay = "" if not propagation_s else (
+        f"\n  # IAM changes take effect {propagation_s:g} s late, as on AWS (LOCAL_IAM_PROPAGATION=0 turns it off):"
+        "\n  # an assume-role right after the approval is refused for that long, then works.")
     print(f"""
 access-broker is running on {url} (stage local), against a local AWS world.
 
@@ -160,7 +178,7 @@ In another shell:
        -H 'Content-Type: application/json' \\
        -d '{{"profile": "s3-prod", "duration": "1h", "reason": "fixing the export job"}}'
   curl -s -X POST $ACCESS_BROKER_URL/v1/requests/<id>/approve -H 'X-Local-Principal: arn:aws:iam::111111111111:user/bob'
-  # then, as s3-access, with the stock AWS CLI:
+  # then, as s3-access, with the stock AWS CLI:{delay}
   aws --profile s3-access --endpoint-url "$AWS_ENDPOINT_URL" sts assume-role \\
       --role-arn arn:aws:iam::222222222222:role/switch-role-for-S3 --role-session-name s3-access
   # or through Slack (signed like Slack signs; what the broker posts is printed here and there):

@@ -160,9 +160,10 @@ S3_FULL_ACCESS: dict[str, Any] = {
 # the child serialises DynamoDB requests: the tests then see DynamoDB's guarantees, not moto's races.
 _CHILD = f"""
 import logging, os, sys, threading
-# IAM conditions and cross-account trust evaluated as IAM does, and a world clock (tools/moto_conditions.py).
+# IAM conditions and cross-account trust evaluated as IAM does, a world clock and IAM's propagation delay
+# (tools/moto_conditions.py), and a role's MaxSessionDuration (tools/moto_session_duration.py).
 sys.path.insert(0, {str(pathlib.Path(__file__).resolve().parent.parent)!r})
-from tools import moto_conditions
+from tools import moto_conditions, moto_session_duration
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
@@ -177,6 +178,7 @@ def _one_dynamodb_call_at_a_time(self, environ, start_response):
 
 DomainDispatcherApplication.__call__ = _one_dynamodb_call_at_a_time
 moto_conditions.install()
+moto_session_duration.install()
 
 def _die(args):
     threading.__excepthook__(args)
@@ -265,6 +267,11 @@ class Emulator:
     def set_clock_offset(self, seconds: float) -> None:
         """Moves the world's now (aws:CurrentTime, new sessions' issue time) by `seconds`; reset() sets 0."""
         self._post("/_world/clock", json.dumps({"offset_seconds": seconds}).encode())
+
+    def set_propagation(self, seconds: float) -> None:
+        """IAM policy changes take effect for authorization `seconds` late (tools/iam_propagation.py); 0, the
+        default and what reset() sets, makes them immediate."""
+        self._post("/_world/propagation", json.dumps({"seconds": seconds}).encode())
 
     def stop(self) -> None:
         stop_child(self._proc, grace_s=5)
@@ -399,11 +406,13 @@ def write_credentials_file(path: pathlib.Path, keys: dict[str, Keys]) -> None:
         config.write(out)
 
 
-def start_world(port: int | None = None) -> tuple[Emulator, dict[str, Keys]]:
+def start_world(port: int | None = None, propagation_s: float = 0.0) -> tuple[Emulator, dict[str, Keys]]:
+    """A seeded world with IAM enforced; policy changes after the seed take effect `propagation_s` late."""
     emulator = Emulator.start(port)
     try:
         keys = provision(emulator.endpoint)
         emulator.enforce_iam(True)
+        emulator.set_propagation(propagation_s)
     except BaseException:
         emulator.stop()
         raise

@@ -26,7 +26,7 @@ def stub():
 
 def local_env(path: Path, world, stub: SlackStub) -> None:
     """.local/env as `make run` writes it, with its local Slack stub."""
-    env = {**run_local._environment(world.emulator.endpoint, world.keys["broker"], 8000),
+    env = {**run_local._environment(world.emulator.endpoint, world.keys["broker"], 8000, 0),
            "SLACK_API_URL": stub.api_url, "SLACK_BOT_TOKEN": run_local.STUB_BOT_TOKEN, "SLACK_STUB_URL": stub.url,
            "SLACK_SIGNING_SECRET": "0123456789abcdef"}
     run_local._write_env(path, env, world.credentials_file)
@@ -58,14 +58,14 @@ def test_the_placeholder_token_reaches_env_but_a_real_one_does_not(
         world, stub, tmp_path) -> None:
     local_env(tmp_path / "stub", world, stub)
     assert f"SLACK_BOT_TOKEN={run_local.STUB_BOT_TOKEN}\n" in (tmp_path / "stub").read_text()
-    env = {**run_local._environment(world.emulator.endpoint, world.keys["broker"], 8000),
+    env = {**run_local._environment(world.emulator.endpoint, world.keys["broker"], 8000, 0),
            "SLACK_BOT_TOKEN": "xoxb-real-1234", "SLACK_SIGNING_SECRET": "0123456789abcdef"}
     run_local._write_env(tmp_path / "real", env, world.credentials_file)
     assert "xoxb-real" not in (tmp_path / "real").read_text()
 
 
 def test_without_a_bot_token_make_sweep_refuses_in_one_line(world, tmp_path) -> None:
-    env = {**run_local._environment(world.emulator.endpoint, world.keys["broker"], 8000),
+    env = {**run_local._environment(world.emulator.endpoint, world.keys["broker"], 8000, 0),
            "SLACK_BOT_TOKEN": "xoxb-real-1234", "SLACK_SIGNING_SECRET": "0123456789abcdef"}
     run_local._write_env(tmp_path / "env", env, world.credentials_file)  # a real Slack: its token stays out
 

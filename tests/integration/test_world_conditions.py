@@ -11,17 +11,26 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.integration.local_world import (
+    CONTRACT_TRUST,
+    ROLE_ARN,
+    LocalWorld,
+    grant,
+    refused,
+    trust,
+)
 from tools.moto_conditions import iso
 from tools.world import (
     BUCKET,
     GUARD_EXTERNAL_ID,
     GUARD_ROLE,
+    GUARDED_TAG,
     ROLE_NAME,
     SOURCE_ACCOUNT,
     TARGET_ACCOUNT,
@@ -30,92 +39,6 @@ from tools.world import (
     aws_client,
     start_world,
 )
-
-ROLE_ARN = f"arn:aws:iam::{TARGET_ACCOUNT}:role/{ROLE_NAME}"
-DENIED = {"AccessDenied", "AccessDeniedException"}
-
-# The switch role's trust as CONTRACT.md "Open sessions" shapes it.
-CONTRACT_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{SOURCE_ACCOUNT}:root"},
-        "Action": "sts:AssumeRole",
-        "Condition": {
-            "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/*"},
-            "StringLike": {"sts:RoleSessionName": "${aws:username}"},
-        },
-    }],
-}
-
-
-def trust(condition: dict[str, Any] | None = None) -> dict[str, Any]:
-    statement = {**CONTRACT_TRUST["Statement"][0]}
-    statement.pop("Condition")
-    if condition:
-        statement["Condition"] = condition
-    return {"Version": "2012-10-17", "Statement": [statement]}
-
-
-def grant(expires: datetime, session_name_condition: bool = True) -> dict[str, Any]:
-    """The broker's grant (CONTRACT.md "The grant in IAM" and "Open sessions")."""
-    condition: dict[str, Any] = {"DateLessThan": {"aws:CurrentTime": iso(expires)}}
-    if session_name_condition:
-        condition["StringEquals"] = {"sts:RoleSessionName": "${aws:username}"}
-    return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN, "Condition": condition}]}
-
-
-class LocalWorld:
-    def __init__(self, emulator: Emulator, keys: dict[str, Keys]) -> None:
-        self.emulator, self.keys, self.endpoint = emulator, keys, emulator.endpoint
-
-    def as_admin(self, account: str, change: Callable[[Any], Any]) -> Any:
-        """Runs `change(iam client of account)` with enforcement off: the world's unenforced admin."""
-        self.emulator.enforce_iam(False)
-        try:
-            return change(aws_client(self.endpoint, "iam", account=account))
-        finally:
-            self.emulator.enforce_iam(True)
-
-    def set_trust(self, document: dict[str, Any]) -> None:
-        self.as_admin(TARGET_ACCOUNT, lambda iam: iam.update_assume_role_policy(
-            RoleName=ROLE_NAME, PolicyDocument=json.dumps(document)))
-
-    def set_grant(self, person: str, document: dict[str, Any]) -> None:
-        self.as_admin(SOURCE_ACCOUNT, lambda iam: iam.put_user_policy(
-            UserName=person, PolicyName="grant", PolicyDocument=json.dumps(document)))
-
-    def set_guard(self, statements: list[dict[str, Any]]) -> None:
-        document = json.dumps({"Version": "2012-10-17", "Statement": statements})
-        self.as_admin(TARGET_ACCOUNT, lambda iam: iam.put_role_policy(
-            RoleName=ROLE_NAME, PolicyName="session-guard", PolicyDocument=document))
-
-    def now(self) -> datetime:
-        with urllib.request.urlopen(f"{self.endpoint}/_world/clock", timeout=10) as response:
-            return datetime.fromisoformat(json.loads(response.read())["now"].replace("Z", "+00:00"))
-
-    def assume(self, keys: Keys, session_name: str, role_arn: str = ROLE_ARN) -> Keys:
-        sts = aws_client(self.endpoint, "sts", keys)
-        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-        return Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
-
-    def list_bucket(self, session: Keys) -> list[str]:
-        listed = aws_client(self.endpoint, "s3", session).list_objects_v2(Bucket=BUCKET)
-        return [item["Key"] for item in listed.get("Contents", [])]
-
-    def read_hello(self, session: Keys) -> bytes:
-        body: bytes = aws_client(self.endpoint, "s3", session).get_object(Bucket=BUCKET, Key="hello.txt")["Body"].read()
-        return body
-
-
-def refused(call: Callable[[], Any]) -> bool:
-    try:
-        call()
-    except ClientError as error:
-        assert error.response["Error"]["Code"] in DENIED, error.response
-        return True
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +149,35 @@ def test_only_the_broker_with_its_external_id_may_assume_the_guard_role(world: L
     assert refused(lambda: alice.assume_role(RoleArn=guard_arn, RoleSessionName="alice", ExternalId=GUARD_EXTERNAL_ID))
 
 
+def test_the_guard_role_writes_only_on_roles_tagged_as_guarded(world: LocalWorld) -> None:
+    """Before, moto counted aws:ResourceTag conditions as met: the guard role could write on itself (issue 24)."""
+    creds = aws_client(world.endpoint, "sts", world.keys["broker"]).assume_role(
+        RoleArn=f"arn:aws:iam::{TARGET_ACCOUNT}:role/{GUARD_ROLE}", RoleSessionName="access-broker",
+        ExternalId=GUARD_EXTERNAL_ID)["Credentials"]
+    guard = aws_client(world.endpoint, "iam", Keys(creds["AccessKeyId"], creds["SecretAccessKey"],
+                                                     creds["SessionToken"]))
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]})
+
+    def write_on(role: str) -> Any:
+        return guard.put_role_policy(RoleName=role, PolicyName="probe", PolicyDocument=document)
+
+    try:
+        write_on(ROLE_NAME)
+        guard.delete_role_policy(RoleName=ROLE_NAME, PolicyName="probe")
+        assert refused(lambda: write_on(GUARD_ROLE)), "the guard role wrote a policy on itself"
+        world.as_admin(TARGET_ACCOUNT, lambda iam: iam.untag_role(RoleName=ROLE_NAME, TagKeys=[GUARDED_TAG]))
+        assert refused(lambda: write_on(ROLE_NAME)), "the guard role wrote on a switch role no longer guarded"
+    finally:
+        def restore(iam: Any) -> None:
+            iam.tag_role(RoleName=ROLE_NAME, Tags=[{"Key": GUARDED_TAG, "Value": "true"}])
+            for role in (ROLE_NAME, GUARD_ROLE):
+                if "probe" in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                    iam.delete_role_policy(RoleName=role, PolicyName="probe")
+
+        world.as_admin(TARGET_ACCOUNT, restore)
+
+
 def test_a_session_of_a_deleted_role_is_refused(world: LocalWorld) -> None:
     temp_arn = f"arn:aws:iam::{TARGET_ACCOUNT}:role/temporary"
 
@@ -286,6 +238,32 @@ def test_an_expiry_guard_cuts_older_sessions_from_its_moment_on(world: LocalWorl
     assert world.list_bucket(later_session) == ["hello.txt"]
 
 
+def test_a_session_longer_than_the_roles_max_session_duration_is_refused(world: LocalWorld) -> None:
+    """STS refuses DurationSeconds above the role's MaxSessionDuration: moto issued 7200 s sessions of a 3600 s role."""
+    world.set_grant("alice", grant(world.now() + timedelta(hours=4)))
+    sts = aws_client(world.endpoint, "sts", world.keys["alice"])
+
+    def assume(seconds: int) -> Any:
+        return sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="alice", DurationSeconds=seconds)
+
+    assume(3600)
+    for seconds in (3601, 7200):
+        with pytest.raises(ClientError) as info:
+            assume(seconds)
+        assert info.value.response["Error"] == {
+            "Type": "Sender", "Code": "ValidationError",
+            "Message": "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."}
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+    world.as_admin(TARGET_ACCOUNT, lambda iam: iam.update_role(RoleName=ROLE_NAME, MaxSessionDuration=7200))
+    try:
+        creds = assume(7200)["Credentials"]
+        session = Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        assert world.list_bucket(session) == ["hello.txt"]
+    finally:
+        world.as_admin(TARGET_ACCOUNT, lambda iam: iam.update_role(RoleName=ROLE_NAME, MaxSessionDuration=3600))
+
+
 def test_the_clock_offset_moves_current_time_and_session_issue_time(world: LocalWorld) -> None:
     carol = world.keys["carol"]
     real = world.now()
@@ -342,7 +320,7 @@ def _statement(effect: str, action: str, condition: dict[str, Any]) -> dict[str,
 
 
 def switch(condition: dict[str, Any], session_name: str = "alice", now: str = BEFORE, in_trust: bool = False,
-           external_id: str | None = None, user: str = "alice") -> Any:
+           external_id: str | None = None, user: str = "alice", resource_tags: dict[str, str] | None = None) -> Any:
     """alice (an IAM user of the source account) assuming the switch role; the condition sits in her grant, or
     in the role's trust policy when `in_trust`."""
     from tools.iam_evaluator import Case
@@ -352,6 +330,7 @@ def switch(condition: dict[str, Any], session_name: str = "alice", now: str = BE
                "aws:PrincipalAccount": SOURCE_ACCOUNT, "sts:RoleSessionName": session_name}
     if external_id is not None:
         context["sts:ExternalId"] = external_id
+    context.update({f"aws:ResourceTag/{key}": value for key, value in (resource_tags or {}).items()})
     grant_policy = _statement("Allow", "sts:AssumeRole", {} if in_trust else condition)
     trust_policy = trust(condition) if in_trust else TRUST_ROOT
     return Case(principal=f"arn:aws:iam::{SOURCE_ACCOUNT}:user/{user}", action="sts:AssumeRole", resource=ROLE_ARN,
@@ -385,6 +364,25 @@ def read(condition: dict[str, Any], effect: str = "Deny", session: str = "alice"
                 identity_policies=[ALLOW_S3, guarded] if effect == "Deny" else [guarded])
 
 
+def guard(condition: dict[str, Any], tags: dict[str, str], effect: str = "Allow", role: str = ROLE_NAME,
+          action: str = "iam:PutRolePolicy") -> Any:
+    """The broker's guard role session writing an inline policy on a role tagged `tags`; the condition on the guard's
+    Allow (as targets/guard-role.yaml has it), or on a Deny beside an unconditional Allow."""
+    from tools.iam_evaluator import Case
+
+    guard_session = f"arn:aws:sts::{TARGET_ACCOUNT}:assumed-role/{GUARD_ROLE}/access-broker"
+    context = {"aws:CurrentTime": BEFORE, "aws:TokenIssueTime": BEFORE,
+               "aws:userid": "AROAEXAMPLEGUARD0001:access-broker", "aws:PrincipalAccount": TARGET_ACCOUNT,
+               "aws:PrincipalArn": f"arn:aws:iam::{TARGET_ACCOUNT}:role/{GUARD_ROLE}",
+               **{f"aws:ResourceTag/{key}": value for key, value in tags.items()}}
+    conditioned = {"Effect": effect, "Action": action, "Resource": "*", "Condition": condition}
+    allow = {"Effect": "Allow", "Action": action, "Resource": "*"}
+    policy = {"Version": "2012-10-17", "Statement": [conditioned] if effect == "Allow" else [allow, conditioned]}
+    return Case(principal=guard_session, action=action, resource=f"arn:aws:iam::{TARGET_ACCOUNT}:role/{role}",
+                resource_account=TARGET_ACCOUNT, context=context, identity_policies=[policy])
+
+
+GUARDED = {"StringEquals": {f"aws:ResourceTag/{GUARDED_TAG}": "true"}}
 USER_ARNS = {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{SOURCE_ACCOUNT}:user/*"}}
 NAMED_AFTER_USER = {"StringLike": {"sts:RoleSessionName": "${aws:username}"}}
 CASES: dict[str, Any] = {
@@ -483,6 +481,30 @@ CASES: dict[str, Any] = {
     "StringEquals ExternalId, none given": switch({"StringEquals": {"sts:ExternalId": "x-1"}}),
     "two keys in one operator are AND": read({"StringEquals": {"aws:PrincipalAccount": TARGET_ACCOUNT,
                                                                "aws:userid": f"{ROLE_ID}:bob"}}, effect="Allow"),
+    # Tags of the role a request acts on: the guard role may write only on roles tagged as guarded.
+    "ResourceTag guarded, a guarded switch role": guard(GUARDED, {GUARDED_TAG: "true", "managed-by": "access-broker"}),
+    "ResourceTag guarded, an untagged role": guard(GUARDED, {}, role=GUARD_ROLE),
+    "ResourceTag guarded, tagged false": guard(GUARDED, {GUARDED_TAG: "false"}),
+    "ResourceTag guarded, value compared case-sensitively": guard(GUARDED, {GUARDED_TAG: "True"}),
+    "ResourceTag guarded, key written in another case": guard(
+        {"StringEquals": {"aws:ResourceTag/Access-Broker:Guarded": "true"}}, {GUARDED_TAG: "true"}),
+    "ResourceTag guarded, on DeleteRolePolicy": guard(GUARDED, {GUARDED_TAG: "true"}, action="iam:DeleteRolePolicy"),
+    "StringNotEquals ResourceTag, an untagged role": guard(
+        {"StringNotEquals": {f"aws:ResourceTag/{GUARDED_TAG}": "true"}}, {}),
+    "StringEqualsIfExists ResourceTag, an untagged role": guard(
+        {"StringEqualsIfExists": {f"aws:ResourceTag/{GUARDED_TAG}": "true"}}, {}),
+    "Null ResourceTag, an untagged role": guard({"Null": {f"aws:ResourceTag/{GUARDED_TAG}": "true"}}, {}),
+    "StringLike ResourceTag": guard({"StringLike": {"aws:ResourceTag/managed-by": "access-*"}},
+                                    {"managed-by": "access-broker"}),
+    "Deny on ResourceTag, a tagged role": guard({"StringEquals": {"aws:ResourceTag/protected": "yes"}},
+                                                {"protected": "yes"}, effect="Deny"),
+    "Deny on ResourceTag, another tag": guard({"StringEquals": {"aws:ResourceTag/protected": "yes"}},
+                                              {"protected": "no"}, effect="Deny"),
+    "ResourceTag on AssumeRole, the switch role's tag": switch({"StringEquals": {"aws:ResourceTag/managed-by":
+                                                                                 "access-broker"}},
+                                                               resource_tags={"managed-by": "access-broker"}),
+    "ResourceTag on AssumeRole, another value": switch({"StringEquals": {"aws:ResourceTag/managed-by": "someone"}},
+                                                       resource_tags={"managed-by": "access-broker"}),
 }
 
 
@@ -495,8 +517,13 @@ def _mine(case: Any) -> str:
     else:
         arns = (case.principal,)
     principal = moto_conditions.Principal(arns, case.principal.split(":")[4])
-    return moto_conditions.evaluate(case.identity_policies, case.action, case.resource, case.context,
-                                    trust_policy, principal)
+    context = dict(case.context)
+    tags = {key.split("/", 1)[1]: str(context.pop(key)) for key in list(context)
+            if key.lower().startswith("aws:resourcetag/")}
+    on_role = ":role/" in case.resource  # the world knows a role's tags (and only a role's)
+    request = moto_conditions.RequestContext(context, resource_tags=tags if on_role else None)
+    return moto_conditions.evaluate(case.identity_policies, case.action, case.resource, request, trust_policy,
+                                    principal)
 
 
 @pytest.fixture(scope="module")
