@@ -239,19 +239,21 @@ def main() -> None:
     on_call = commands.add_parser("on-call", help="set who is on call now in a schedule of `make run`'s stand-in")
     on_call.add_argument("email", nargs="?", help="the person's email (as in the catalog), or nobody")
     on_call.add_argument("--schedule", default=DEFAULT_SCHEDULE)
+    on_call.add_argument("--file", type=Path, default=None, help=f"default: {ON_CALL_FILE.relative_to(ROOT)}")
     serve = commands.add_parser("serve", help="a standalone stand-in answering from the on-call file")
     serve.add_argument("port", nargs="?", type=int, default=0)
     args = parser.parse_args()
     if args.command == "on-call":
+        path = args.file or ON_CALL_FILE
         if not args.email:
-            print(json.dumps({"schedules": read_file(ON_CALL_FILE)}, indent=2))
+            print(json.dumps({"schedules": read_file(path)}, indent=2))
             return
         if args.email.lower() != "nobody" and "@" not in args.email:
             raise SystemExit(f"make on-call: EMAIL={args.email!r} is not an email; give the person's catalog email, "
                              f"like EMAIL=alice@example.com, or EMAIL=nobody")
-        schedules = set_on_call_file(ON_CALL_FILE, args.schedule, args.email)
+        schedules = set_on_call_file(path, args.schedule, args.email)
         who = ", ".join(map(str, schedules[args.schedule])) or "nobody"
-        print(f"PagerDuty stand-in: on call now in {args.schedule}: {who} ({ON_CALL_FILE.relative_to(ROOT)})")
+        print(f"PagerDuty stand-in: on call now in {args.schedule}: {who} ({path})")
         return
     stub = PagerDutyStub(file=ON_CALL_FILE).start(args.port)
     print(f"PagerDuty stand-in on {stub.url} (token {STUB_TOKEN}; Ctrl-C stops it)", flush=True)
