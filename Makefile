@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test sweep clean lint slack bench package demo models unit help
+.PHONY: install run test sweep clean lint slack bench package demo models unit help on-call
 
 # DynamoDB Local, AWS's own emulator, as the npm package amplify-dynamodb-simulator ships it (2.9.30 holds
 # DynamoDB Local 1.25.1). Fetched into .cache/, never committed; run by the test session with the machine's Java.
@@ -35,6 +35,9 @@ sweep: install  ## one sweep pass against the world `make run` started (reads .l
 
 slack: install  ## Slack without a workspace, against `make run`: make slack ARGS="/request-access s3-prod 1h test"
 	$(BIN)/python -m tools.slack_cli $(ARGS)
+
+on-call: install  ## who is on call in `make run`'s PagerDuty stand-in: make on-call EMAIL=alice@example.com [SCHEDULE=P0SCHED1]
+	$(BIN)/python -m tools.pagerduty_stub on-call $(EMAIL) --schedule $(or $(SCHEDULE),P0SCHED1)
 
 test: install dynamodb-local iam-simulate chromium  ## ruff and mypy, then the whole suite (storage on moto and DynamoDB Local)
 	$(STATIC_CHECKS)

@@ -12,8 +12,10 @@ from chalicelib.domain.catalog import (
     DEFAULT_GUARD_ROLE,
     ROLE_ARN,
     SIGNIN_HOSTS,
+    AutoApprove,
     Catalog,
     GuardRole,
+    OnCallSettings,
     Person,
     Profile,
     SlackWorkspace,
@@ -33,6 +35,9 @@ _COLORS = re.compile(r"^[0-9A-Fa-f]{6}$")
 _SLACK_TEAM = re.compile(r"^T[A-Z0-9]{2,}$")
 _SLACK_APP = re.compile(r"^A[A-Z0-9]{2,}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+_PAGERDUTY_ID = re.compile(r"^[A-Z0-9]{2,32}$")  # PagerDuty object ids, like PABC123
+# An SSM parameter name: a hierarchy (/a/b/c) or a plain name; SSM reserves names starting with aws or ssm
+_SSM_NAME = re.compile(r"^(?!/?(?i:aws|ssm))(/[\w.-]+){1,15}$|^(?!(?i:aws|ssm))[\w.-]+$")
 
 
 def load_catalog(path: str | Path) -> Catalog:
@@ -86,7 +91,7 @@ def parse_catalog(raw: Any) -> Catalog:
     """Validates a decoded catalog document; raises CatalogError naming the key."""
     doc = _mapping(raw, "catalog")
     _known(doc, "catalog", {"source_account", "partition", "security_channel", "trusted_tools", "people", "groups",
-                            "profiles", "slack", "target_accounts", "permissions_boundary"})
+                            "profiles", "slack", "target_accounts", "permissions_boundary", "on_call"})
     source = _account(doc.get("source_account"), "source_account")
     partition = doc.get("partition", "aws")
     if partition not in SIGNIN_HOSTS:
@@ -98,6 +103,7 @@ def parse_catalog(raw: Any) -> Catalog:
     groups = _groups(doc.get("groups") or {}, people)
     profiles = {name: _profile(name, spec, people, groups, partition)
                 for name, spec in _mapping(doc.get("profiles"), "profiles").items()}
+    on_call = _on_call(doc.get("on_call"), profiles)
     tools = doc.get("trusted_tools") or []
     if not isinstance(tools, list) or not all(isinstance(t, str) and t.startswith("arn:") for t in tools):
         raise CatalogError("trusted_tools: must be a list of IAM ARNs like arn:aws:iam::111111111111:role/tool")
@@ -106,7 +112,53 @@ def parse_catalog(raw: Any) -> Catalog:
                    trusted_tools=TrustedTools(tools), people=people, groups=groups, profiles=profiles,
                    slack=_slack(doc.get("slack") or {}),
                    target_accounts=_target_accounts(doc.get("target_accounts") or {}, source, partition),
-                   permissions_boundary=_boundary(doc.get("permissions_boundary"), source, partition))
+                   permissions_boundary=_boundary(doc.get("permissions_boundary"), source, partition),
+                   on_call=on_call)
+
+
+def _on_call(raw: Any, profiles: dict[str, Profile]) -> OnCallSettings | None:
+    """`on_call.pagerduty_token_parameter`: the SSM SecureString parameter holding PagerDuty's REST API token
+    (`{stage}` stands for the stage). Required once a profile has `auto_approve`."""
+    if raw is None:
+        needing = sorted(name for name, profile in profiles.items() if profile.auto_approve)
+        if needing:
+            raise CatalogError(f"profiles.{needing[0]}.auto_approve: needs the top-level on_call settings, which say "
+                               f"where PagerDuty's token is: on_call: {{pagerduty_token_parameter: "
+                               f"/access-broker/{{stage}}/pagerduty-token}}")
+        return None
+    spec = _mapping(raw, "on_call")
+    _known(spec, "on_call", {"pagerduty_token_parameter"})
+    name = spec.get("pagerduty_token_parameter")
+    if not isinstance(name, str) or len(name) > 1011 or not _SSM_NAME.match(name.replace("{stage}", "stage")):
+        raise CatalogError(f"on_call.pagerduty_token_parameter: {quote(name)} is not an SSM parameter name like "
+                           f"/access-broker/{{stage}}/pagerduty-token (letters, digits, _.- between slashes; not "
+                           f"starting with aws or ssm)")
+    return OnCallSettings(name)
+
+
+def _auto_approve(raw: Any, key: str, durations: dict[str, int]) -> AutoApprove | None:
+    """A profile's `auto_approve`: `on_call` (PagerDuty schedule ids) and `max_duration` (default: the profile's
+    default_duration; at most its max_duration). Whether the catalog says where PagerDuty's token is: _on_call."""
+    if raw is None:
+        return None
+    key = f"{key}.auto_approve"
+    spec = _mapping(raw, key)
+    _known(spec, key, {"on_call", "max_duration"})
+    schedules = spec.get("on_call")
+    if not isinstance(schedules, list) or not schedules:
+        raise CatalogError(f"{key}.on_call: must be a non-empty list of PagerDuty schedule ids like P0SCHED1")
+    for schedule in schedules:
+        if not isinstance(schedule, str) or not _PAGERDUTY_ID.match(schedule):
+            raise CatalogError(f"{key}.on_call: {quote(schedule)} is not a PagerDuty schedule id like P0SCHED1")
+    if len(set(schedules)) != len(schedules):
+        raise CatalogError(f"{key}.on_call: lists a schedule twice")
+    longest = durations["default_duration"] if "max_duration" not in spec \
+        else _duration(spec["max_duration"], f"{key}.max_duration")
+    if not durations["min_duration"] <= longest <= durations["max_duration"]:
+        raise CatalogError(f"{key}.max_duration: {format_duration(longest)} is outside the profile's "
+                           f"{format_duration(durations['min_duration'])} to "
+                           f"{format_duration(durations['max_duration'])}")
+    return AutoApprove(schedules=tuple(schedules), max_duration=longest)
 
 
 def _boundary(value: Any, source: str, partition: str) -> str | None:
@@ -215,7 +267,7 @@ def _members(value: Any, key: str, people: dict[str, Person], groups: dict[str, 
 
 _PROFILE_KEYS = {"account", "role", "display_name", "color", "default_duration", "min_duration", "max_duration",
                  "approvers", "approvals_required", "requesters", "approval_channel", "approval_timeout",
-                 "reminder_after", "extension", "break_glass"}
+                 "reminder_after", "extension", "break_glass", "auto_approve"}
 
 
 def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, frozenset[str]],
@@ -241,7 +293,8 @@ def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, 
         approvers=approvers, approvals_required=required, requesters=requesters,
         approval_channel=_channel(spec.get("approval_channel"), f"{key}.approval_channel"),
         extension_allowed=extension_allowed, extension_auto_approve=extension_auto_approve,
-        break_glass=break_glass, partition=partition, **durations)
+        break_glass=break_glass, partition=partition, **durations,
+        auto_approve=_auto_approve(spec.get("auto_approve"), key, durations))
 
 
 def _profile_role(spec: dict[str, Any], key: str) -> str:

@@ -25,6 +25,7 @@ class Settings:
     secrets: Mapping[str, str] = field(repr=False, default_factory=dict)  # names -> values; never logged
     secret_parameters: Mapping[str, str] = field(default_factory=dict)  # names -> SSM parameter names (deployed)
     response_url_prefixes: tuple[str, ...] = (SLACK_RESPONSE_URL_PREFIX,)  # where the worker may post answers
+    pagerduty_api_url: str = "https://api.pagerduty.com"  # PagerDuty's REST API; locally a stand-in (tools/)
 
     @property
     def local_identity_allowed(self) -> bool:
@@ -45,9 +46,10 @@ class Settings:
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", ""),
             worker_function=env.get("ACCESS_BROKER_WORKER_FUNCTION")
             or f"access-broker-{env.get('ACCESS_BROKER_STAGE', 'dev')}-worker",
-            secrets={name: env[name] for name in SECRET_NAMES if env.get(name)},
+            secrets={name: env[name] for name in (*SECRET_NAMES, *CATALOG_SECRET_NAMES) if env.get(name)},
             secret_parameters={name: env[f"{name}_PARAMETER"] for name in SECRET_NAMES if env.get(f"{name}_PARAMETER")},
             response_url_prefixes=(SLACK_RESPONSE_URL_PREFIX, *_local_response_urls(env)),
+            pagerduty_api_url=env.get("PAGERDUTY_API_URL") or "https://api.pagerduty.com",
         )
 
 
@@ -72,3 +74,6 @@ def _local_response_urls(env: Mapping[str, str]) -> tuple[str, ...]:
 
 # ACCESS_BROKER_JOB_KEY seals the jobs the broker's functions send to the worker (chalicelib/slack/sealed.py).
 SECRET_NAMES = ("ACCESS_BROKER_CONSOLE_KEY", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "ACCESS_BROKER_JOB_KEY")
+# Secrets whose SSM parameter the catalog names (on_call.pagerduty_token_parameter) rather than `<name>_PARAMETER`;
+# the environment's value, when set, stands in for it (make run, tests): chalicelib/on_call.py.
+CATALOG_SECRET_NAMES = ("PAGERDUTY_TOKEN",)

@@ -9,7 +9,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.errors import CatalogError
+
+if TYPE_CHECKING:
+    from chalicelib.domain.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_DIR = ROOT / ".chalice"
@@ -47,11 +52,13 @@ def failed_jobs_queue(stage: str) -> str:
 
 
 def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
-                  guard_roles: list[str] | None = None, permissions_boundary: str | None = None) -> dict[str, Any]:
+                  guard_roles: list[str] | None = None, permissions_boundary: str | None = None,
+                  pagerduty_token_parameter: str | None = None) -> dict[str, Any]:
     """What the broker's Lambdas in `stage` may do in the source account `account`, and in the target accounts
     through their `guard_roles` (the catalog's, one per target account: the session guard). With the catalog's
     `permissions_boundary` (hardened mode), it may attach only to users carrying that boundary: even a compromised
-    broker cannot give more than the boundary allows."""
+    broker cannot give more than the boundary allows. With the catalog's `on_call`, it may read exactly the parameter
+    holding PagerDuty's token (`pagerduty_token_parameter`, this stage's name of it)."""
     boundary = {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary}} if permissions_boundary else {}
     arn = f"arn:{partition}"
     prefix = parameter_prefix(stage).strip("/")
@@ -95,6 +102,11 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
             {"Sid": "ReadOwnParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
              "Resource": [f"{arn}:ssm:*:{account}:parameter/{prefix}/*",
                           f"{arn}:ssm:*:{account}:parameter/aws/reference/secretsmanager/{prefix}/*"]},
+            # Named by the catalog (on_call.pagerduty_token_parameter), not by config.json: allowed by name, so that it
+            # stays readable whatever becomes of the statement above.
+            *([{"Sid": "ReadPagerDutyToken", "Effect": "Allow", "Action": "ssm:GetParameter",
+                "Resource": parameter_arn(arn, account, pagerduty_token_parameter)}]
+              if pagerduty_token_parameter else []),
             {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
              "Resource": f"{arn}:secretsmanager:*:{account}:secret:{prefix}/*"},
             {"Sid": "OwnLogs", "Effect": "Allow",
@@ -103,6 +115,24 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
                           f"{arn}:logs:*:{account}:log-group:/aws/lambda/{functions}*:log-stream:*"]},
         ],
     }
+
+
+def parameter_arn(arn: str, account: str, name: str) -> str:
+    """An SSM parameter's ARN: a hierarchical name's leading / is the ARN's separator."""
+    return f"{arn}:ssm:*:{account}:parameter/{name.lstrip('/')}"
+
+
+def pagerduty_token_parameter(catalog: Catalog, stage: str) -> str | None:
+    """The stage's name of the catalog's PagerDuty token parameter. It must lie under the stage's own prefix: a stage
+    never reads another's secrets (say `{stage}` in the name to serve every stage from one catalog)."""
+    if catalog.on_call is None:
+        return None
+    name = catalog.on_call.token_parameter(stage)
+    if not name.startswith(parameter_prefix(stage)):
+        raise CatalogError(f"on_call.pagerduty_token_parameter: {name} is outside {parameter_prefix(stage)}, where "
+                           f"stage {stage} keeps its secrets (a stage never reads another's); write "
+                           f"{parameter_prefix('{stage}')}pagerduty-token")
+    return name
 
 
 def rendered(root: Path = ROOT) -> dict[Path, str]:
@@ -118,7 +148,8 @@ def rendered(root: Path = ROOT) -> dict[Path, str]:
         catalog = load_catalog(root / (os.environ.get("ACCESS_BROKER_CATALOG") or env.get("ACCESS_BROKER_CATALOG",
                                                                                              catalog_path)))
         policy = broker_policy(name, env["ACCESS_BROKER_TABLE"], catalog.source_account, catalog.partition,
-                               [role.arn for role in catalog.guard_roles()], catalog.permissions_boundary)
+                               [role.arn for role in catalog.guard_roles()], catalog.permissions_boundary,
+                               pagerduty_token_parameter(catalog, name))
         files[root / ".chalice" / stage["iam_policy_file"]] = json.dumps(policy, indent=2) + "\n"
     return files
 

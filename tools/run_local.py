@@ -38,15 +38,18 @@ def main() -> None:
     propagation = _propagation_from_environment()
     emulator, keys = start_world(propagation_s=propagation)
     slack_env, stub = _slack()
+    pagerduty_env, pagerduty = _pagerduty()
     try:
-        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], port, propagation), **slack_env}
+        env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], port, propagation), **slack_env,
+               **pagerduty_env}
         write_credentials_file(LOCAL / "aws-credentials", keys)
         _write_env(LOCAL / "env", env, LOCAL / "aws-credentials")
         os.environ.update(env)
         serve(port, propagation)
     finally:
-        if stub:
-            stub.stop()
+        for started in (stub, pagerduty):
+            if started:
+                started.stop()
         emulator.stop()
 
 
@@ -123,11 +126,30 @@ def _slack():  # type: ignore[no-untyped-def]
             "SLACK_LOCAL_RESPONSE_URL_PREFIX": stub.response_url(""), **signing}, stub
 
 
+def _pagerduty():  # type: ignore[no-untyped-def]
+    """PAGERDUTY_API_URL and PAGERDUTY_TOKEN pass through when set (a token alone means the real PagerDuty). With
+    neither, a local stand-in answers, its on-call people in .local/pagerduty-oncall.json: every schedule the catalog
+    names, nobody on call, until `make on-call EMAIL=...` says otherwise."""
+    given = {name: os.environ[name] for name in ("PAGERDUTY_API_URL", "PAGERDUTY_TOKEN") if os.environ.get(name)}
+    if given:
+        return given, None
+    from tools import pagerduty_stub
+
+    schedules = sorted({s for p in _catalog().profiles.values() if p.auto_approve for s in p.auto_approve.schedules})
+    pagerduty_stub.write_file(pagerduty_stub.ON_CALL_FILE, {s: [] for s in schedules})  # each run: nobody on call
+    stub = pagerduty_stub.PagerDutyStub(file=pagerduty_stub.ON_CALL_FILE).start()
+    return {"PAGERDUTY_API_URL": stub.url, "PAGERDUTY_TOKEN": pagerduty_stub.STUB_TOKEN}, stub
+
+
 def _write_env(path: Path, env: dict[str, str], credentials: Path) -> None:
     """Shell KEY=value lines. The broker's own keys stay out: people use `credentials` (.local/aws-credentials).
     A real bot token stays out too; the stub's placeholder goes in, so that `make sweep` posts to the same stub.
+    So does a real PagerDuty token; the stand-in's placeholder goes in.
     The worker's job key stays out: no tool needs it."""
+    from tools.pagerduty_stub import STUB_TOKEN as PAGERDUTY_STUB_TOKEN
+
     shown = {k: v for k, v in env.items() if (k != "SLACK_BOT_TOKEN" or v == STUB_BOT_TOKEN)
+             and (k != "PAGERDUTY_TOKEN" or v == PAGERDUTY_STUB_TOKEN)
              and k != "ACCESS_BROKER_JOB_KEY" and (
         not k.startswith("AWS_") or k in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"))}
     shown["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
@@ -184,6 +206,8 @@ In another shell:
   # or through Slack (signed like Slack signs; what the broker posts is printed here and there):
   make slack ARGS="/request-access s3-prod 1h fixing the export job"
   make slack ARGS="--as bob click approve <id>"
+  # on call in PagerDuty (a local stand-in), s3-access's s3-prod request is approved by no human:
+  make on-call EMAIL=s3-access@example.com
 
 Ctrl-C stops everything.
 """, flush=True)

@@ -26,6 +26,24 @@ class Person:
 
 
 @dataclass(frozen=True)
+class AutoApprove:
+    """A profile's `auto_approve`: a requester on call now in one of `schedules` (PagerDuty schedule ids) is approved
+    at once, for up to `max_duration` seconds (chalicelib/domain/on_call.py decides)."""
+    schedules: tuple[str, ...]
+    max_duration: int
+
+
+@dataclass(frozen=True)
+class OnCallSettings:
+    """The catalog's `on_call`: the SSM parameter holding PagerDuty's REST API token. `{stage}` in its name stands for
+    the stage, so that one catalog serves every stage, each reading its own parameter."""
+    pagerduty_token_parameter: str
+
+    def token_parameter(self, stage: str) -> str:
+        return self.pagerduty_token_parameter.replace("{stage}", stage)
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     account: str
@@ -45,6 +63,7 @@ class Profile:
     extension_auto_approve: bool
     break_glass: bool
     partition: str = "aws"
+    auto_approve: AutoApprove | None = None
 
     @property
     def role_arn(self) -> str:
@@ -128,6 +147,7 @@ class Catalog:
     # Hardened mode: the managed policy every requester's IAM user carries as its permissions boundary; the broker's
     # own policy then attaches grants only to users that carry it (tools/broker_policy.py).
     permissions_boundary: str | None = None
+    on_call: OnCallSettings | None = None  # PagerDuty, for the profiles' auto_approve
 
     def guard_role(self, account: str) -> GuardRole:
         """The guard role the broker assumes in a target account to cut open sessions (targets/guard-role.yaml)."""

@@ -58,6 +58,9 @@ def test_functions_schedule_environment_and_policy_are_in_the_template(packaged)
         role = resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]
         assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [policy], name
     assert not any("Value" in str(v) and "xoxb" in str(v) for v in resources.values()), "a secret value leaked"
+    token = [s["Resource"] for s in policy["Statement"] if s["Sid"] == "ReadPagerDutyToken"]
+    assert token == ["arn:aws:ssm:*:111111111111:parameter/access-broker/prod/pagerduty-token"], \
+        "the functions may read the catalog's PagerDuty token parameter (on_call), by name"
 
 
 def test_terraform_output_has_the_same_table(packaged) -> None:

@@ -1,16 +1,29 @@
 """The broker's own IAM policy files allow what it needs on its own resources, and nothing broader."""
 from __future__ import annotations
 
+import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from chalicelib.catalog import load_catalog, parse_catalog
+from chalicelib.domain.errors import CatalogError
 from chalicelib.settings import SECRET_NAMES
-from tools.broker_policy import CHALICE_DIR, ROOT, deployed_stages, failed_jobs_queue, parameter_prefix, rendered
+from tools.broker_policy import (
+    CHALICE_DIR,
+    ROOT,
+    deployed_stages,
+    failed_jobs_queue,
+    pagerduty_token_parameter,
+    parameter_prefix,
+    rendered,
+)
 
 CONFIG = json.loads((CHALICE_DIR / "config.json").read_text())
 STAGES = deployed_stages(CONFIG)
@@ -52,7 +65,9 @@ def problems(policy: dict[str, Any], stage: str) -> list[str]:
                 found.append(f"{sid}: {resource} is outside /access-broker/")
             if service in ("lambda", "logs") and f"access-broker-{stage}" not in resource:
                 found.append(f"{sid}: {resource} is not this stage's function")
-            if service in ("ssm", "secretsmanager") and f"{parameter_prefix(stage).strip('/')}/*" not in resource:
+            name = re.sub(r"^arn:[\w-]+:(ssm|secretsmanager):[^:]*:\d{12}:(parameter|secret:)/?", "/", resource)
+            if service in ("ssm", "secretsmanager") and not name.removeprefix("/aws/reference/secretsmanager") \
+                    .startswith(parameter_prefix(stage)):
                 found.append(f"{sid}: {resource} is not under {parameter_prefix(stage)}")
             if service == "sqs" and resource.split(":")[-1] != failed_jobs_queue(stage):
                 found.append(f"{sid}: {resource} is not this stage's failed-job queue")
@@ -103,6 +118,8 @@ def test_policy_is_least_privilege(stage: str) -> None:
     ({"Action": "dynamodb:DeleteItem", "Resource": f"arn:aws:dynamodb:*:{SOURCE}:table/access-broker-prod"},
      "DeleteItem beyond the outbox"),
     ({"Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:*:{SOURCE}:parameter/*"}, "not under"),
+    ({"Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:*:{SOURCE}:parameter/access-broker/dev/pagerduty-token"},
+     "not under"),
     ({"Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:*:{SOURCE}:access-broker-dev-worker-failures"},
      "failed-job queue"),
     ({"Action": "sqs:ReceiveMessage", "Resource": f"arn:aws:sqs:*:{SOURCE}:access-broker-prod-worker-failures"},
@@ -128,3 +145,23 @@ def test_parliament_finds_nothing() -> None:
     result = subprocess.run([str(Path(sys.executable).parent / "parliament"), "--files", files], cwd=ROOT,
                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_the_pagerduty_token_is_readable_exactly_and_only_by_ssm_get_parameter(stage: str) -> None:
+    catalog = load_catalog(ROOT / CONFIG["environment_variables"]["ACCESS_BROKER_CATALOG"])
+    assert catalog.on_call is not None, "the demo catalog has on-call auto-approval"
+    wanted = f"arn:aws:ssm:*:{SOURCE}:parameter/access-broker/{stage}/pagerduty-token"
+    statements = [s for s in _policy(stage)["Statement"] if s["Sid"] == "ReadPagerDutyToken"]
+    assert statements == [{"Sid": "ReadPagerDutyToken", "Effect": "Allow", "Action": "ssm:GetParameter",
+                           "Resource": wanted}]
+
+
+def test_a_token_parameter_outside_the_stages_own_prefix_is_refused() -> None:
+    doc = yaml.safe_load((ROOT / "chalicelib" / "catalog" / "demo.yaml").read_text())
+    doc["on_call"] = {"pagerduty_token_parameter": "/access-broker/prod/pagerduty-token"}
+    catalog = parse_catalog(copy.deepcopy(doc))
+    assert pagerduty_token_parameter(catalog, "prod") == "/access-broker/prod/pagerduty-token"
+    with pytest.raises(CatalogError, match="on_call.pagerduty_token_parameter: /access-broker/prod/pagerduty-token "
+                                           "is outside /access-broker/dev/"):
+        pagerduty_token_parameter(catalog, "dev")
