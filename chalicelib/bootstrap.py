@@ -15,6 +15,7 @@ from chalicelib.aws.secrets import ParameterStore, SecretUnavailable
 from chalicelib.aws.session_guard import IamSessionGuard
 from chalicelib.catalog import load_catalog
 from chalicelib.domain.catalog import Catalog
+from chalicelib.on_call import on_call_approval
 from chalicelib.ports import Notifier
 from chalicelib.service.broker import Broker
 from chalicelib.service.deps import Deps, SilentNotifier, utcnow
@@ -120,7 +121,8 @@ def _build_broker(clock: Callable[[], datetime] | None = None, notifier: Notifie
     return Broker(Deps(catalog=catalog, store=Repository(), grants=grants,
                        tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
                        public_url=config.public_url, notifier=notifier or _slack_notifier(), clock=clock,
-                       sessions=SessionGuards(catalog, IamSessionGuard(), Leases(), clock)))
+                       sessions=SessionGuards(catalog, IamSessionGuard(), Leases(), clock),
+                       on_call=on_call_approval(config, catalog, clock)))
 
 
 def _slack_notifier() -> Notifier:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, TypeVar
 
+from chalicelib.domain.catalog import Person, Profile
+from chalicelib.domain.on_call import Decision as OnCallDecision
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.schedule import CUT_STANDS as CUT_STANDS  # the `due` partitions beyond the states
 from chalicelib.domain.schedule import GUARD_DUE as GUARD_DUE
@@ -90,6 +92,8 @@ class RequestStore(RequestLog, Protocol):
 
     def holder(self, name: str) -> str | None: ...
 
+    def claim(self, name: str, request_id: str, until: datetime, now: datetime) -> bool: ...
+
     def release(self, name: str, request_id: str) -> None: ...
 
     def by_requester(self, person: str, limit: int, cursor: str | None) -> Page[AccessRequest]: ...
@@ -142,6 +146,14 @@ class SessionGuard(Protocol):
     def read(self, account: str, role_arn: str) -> Guard: ...
 
     def change(self, account: str, role_arn: str, change: Change) -> Written: ...
+
+
+class OnCall(Protocol):
+    """Whether a request may be approved by the on-call rota (chalicelib/on_call.py: PagerDuty, within 2 s). None
+    when the profile has no auto_approve; never raises for anything PagerDuty does."""
+
+    def consider(self, profile: Profile, requester: Person, duration_seconds: int,
+                 live_auto_approved: str | None = None) -> OnCallDecision | None: ...
 
 
 class Notifier(Protocol):

@@ -21,6 +21,22 @@ TABLE = "access-broker-local"  # the local stage's table in .chalice/config.json
 CONSOLE_KEY = "test-console-link-key-0123456789abcdef"
 
 
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "chalicelib" / "catalog" / "demo.yaml"
+
+
+def demo_catalog(on_call: bool = False) -> dict[str, Any]:
+    """The demo catalog as the world's tests use it: without on-call auto-approval (PagerDuty) unless `on_call`,
+    like the propagation delay, off wherever it is not the point (tests/oncall turn it on)."""
+    import yaml
+
+    doc: dict[str, Any] = yaml.safe_load(DEMO_CATALOG.read_text())
+    if not on_call:
+        doc.pop("on_call", None)
+        for profile in doc["profiles"].values():
+            profile.pop("auto_approve", None)
+    return doc
+
+
 @dataclass
 class World:
     emulator: Emulator
@@ -33,9 +49,13 @@ class World:
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    import yaml
+
     emulator, keys = start_world()
     credentials = tmp_path_factory.mktemp("aws") / "credentials"
     write_credentials_file(credentials, keys)
+    catalog = tmp_path_factory.mktemp("catalog") / "demo-without-on-call.yaml"
+    catalog.write_text(yaml.safe_dump(demo_catalog()))
     patch = pytest.MonkeyPatch()
     for name in [n for n in os.environ if n.startswith("AWS_")]:
         patch.delenv(name)
@@ -48,6 +68,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "ACCESS_BROKER_CONSOLE_KEY": CONSOLE_KEY, "ACCESS_BROKER_PUBLIC_URL": "",
         "ACCESS_BROKER_JOB_KEY": "test-worker-job-key-0123456789abcdef",
         "SLACK_API_URL": "http://127.0.0.1:9/api/",  # no test reaches the real Slack (tests/slack use a stub)
+        "ACCESS_BROKER_CATALOG": str(catalog),
     }.items():
         patch.setenv(name, value)
     bootstrap.reset()
@@ -131,13 +152,14 @@ def api(broker) -> Api:
 
 @pytest.fixture
 def catalog_file(tmp_path: Path, broker, clock):
-    """Returns `use(change)`: rewires the app with the demo catalog changed by `change(doc)`."""
+    """Returns `use(change)`: rewires the app with the demo catalog (on-call auto-approval with `on_call=True`)
+    changed by `change(doc)`."""
     import yaml
 
-    demo = Path(__file__).resolve().parent.parent / "chalicelib" / "catalog" / "demo.yaml"
+    before = os.environ.get("ACCESS_BROKER_CATALOG")
 
-    def use(change, notifier=None) -> Any:
-        doc = yaml.safe_load(demo.read_text())
+    def use(change, notifier=None, on_call: bool = False) -> Any:
+        doc = demo_catalog(on_call)
         change(doc)
         path = tmp_path / "catalog.yaml"
         path.write_text(yaml.safe_dump(doc))
@@ -146,7 +168,10 @@ def catalog_file(tmp_path: Path, broker, clock):
         return bootstrap.broker(clock=clock, notifier=notifier)
 
     yield use
-    os.environ.pop("ACCESS_BROKER_CATALOG", None)
+    if before is None:
+        os.environ.pop("ACCESS_BROKER_CATALOG", None)
+    else:
+        os.environ["ACCESS_BROKER_CATALOG"] = before
     bootstrap.reset()
 
 

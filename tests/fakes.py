@@ -102,6 +102,13 @@ class MemoryStore:
     def holder(self, name: str) -> str | None:
         return self.names.get(name, ("", 0))[0] or None
 
+    def claim(self, name: str, request_id: str, until: datetime, now: datetime) -> bool:
+        holder, held_until = self.names.get(name, ("", 0))
+        if holder and holder != request_id and held_until >= int(now.timestamp()):
+            return False
+        self.names[name] = (request_id, int(until.timestamp()))
+        return True
+
     def release(self, name: str, request_id: str) -> None:
         if self.names.get(name, ("", 0))[0] == request_id:
             self.names[name] = ("", 0)

@@ -14,6 +14,8 @@ class EventKind(enum.StrEnum):
     BREAK_GLASS_ACTIVATED = "break_glass_activated"  # created active, without approval: flagged for review
     APPROVAL_ADDED = "approval_added"  # an approval, more still needed
     APPROVED = "approved"  # the last approval needed: the grant is being applied
+    AUTO_APPROVED = "auto_approved"  # approved by no human: the requester is on call (domain/on_call.py)
+    AUTO_APPROVE_SKIPPED = "auto_approve_skipped"  # on-call auto-approval did not apply; people decide (why: details)
     ACTIVATED = "activated"
     DENIED = "denied"
     CANCELLED = "cancelled"

@@ -10,10 +10,8 @@ from typing import Any, Union
 
 from chalicelib.domain.catalog import AutoApprove
 from chalicelib.domain.durations import format_duration
+from chalicelib.domain.requests import ON_CALL
 from chalicelib.domain.times import rfc3339
-
-ON_CALL = "on-call"  # who approved an auto-approved request: `approvals` holds {"by": "on-call", ...}
-
 
 # -- what PagerDuty said: one of three outcomes of a lookup
 
@@ -49,6 +47,7 @@ class SkipReason(enum.StrEnum):
     ALREADY_LIVE = "auto_approved_grant_live"
     NOT_ON_CALL = "not_on_call"
     PAGERDUTY_FAILED = "pagerduty_failed"
+    ON_BEHALF = "requested_on_behalf"  # a trusted tool asked for someone: auto-approval is for asking oneself
 
 
 @dataclass(frozen=True)

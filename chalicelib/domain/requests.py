@@ -13,6 +13,8 @@ from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.session_guard import MAX_SESSION
 from chalicelib.domain.times import rfc3339
 
+ON_CALL = "on-call"  # who approved an auto-approved request: the on-call rota, no human
+
 
 class State(str, enum.Enum):
     PENDING = "pending"
@@ -40,9 +42,11 @@ _VERB = {
 
 @dataclass(frozen=True)
 class Approval:
-    by: str
+    by: str  # a person's id, or ON_CALL for an approval by the on-call rota (domain/on_call.py)
     at: datetime
     comment: str = ""
+    schedule: str = ""  # an on-call approval: the PagerDuty schedule the requester was on call in
+    pagerduty_user: str = ""  # ... and their PagerDuty user id
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,18 @@ class AccessRequest:
         return Transition(self._with(now, state=State.APPROVED, decided_by=self.requester,
                                      decision_comment="break-glass", grant=self._planned_grant(now)),
                           EventKind.BREAK_GLASS_ACTIVATED)
+
+    def auto_approve(self, now: datetime, schedule: str, pagerduty_user: str) -> Transition:
+        """Approved by no human: the requester is on call now in `schedule` (domain/on_call.py decided it)."""
+        self._require(State.PENDING, action="auto-approved")
+        approval = Approval(ON_CALL, now, "", schedule, pagerduty_user)
+        return Transition(self._with(now, approvals=(approval,), state=State.APPROVED, decided_by=ON_CALL,
+                                     decision_comment=f"on call in {schedule}", grant=self._planned_grant(now)),
+                          EventKind.AUTO_APPROVED)
+
+    @property
+    def auto_approved(self) -> bool:
+        return any(a.by == ON_CALL for a in self.approvals)
 
     def _planned_grant(self, now: datetime) -> Grant:
         return Grant(role_arn=self.role_arn, policy_arn="", starts_at=now,

@@ -80,7 +80,10 @@ def openapi_document() -> dict[str, Any]:
                     "reason": {"type": "string"},
                     "duration_seconds": {"type": "integer"}, "approvals_required": {"type": "integer"},
                     "approvals": {"type": "array", "items": {"type": "object", "properties": {
-                        "by": {"type": "string"}, "at": _TIME, "comment": {"type": "string"}}}},
+                        "by": {"type": "string", "description": "a person's id, or `on-call` (no human)"},
+                        "at": _TIME, "comment": {"type": "string"},
+                        "schedule": {"type": "string", "description": "on-call: the PagerDuty schedule"},
+                        "pagerduty_user": {"type": "string", "description": "on-call: the PagerDuty user id"}}}},
                     "decided_by": _NULLABLE_STR, "decision_comment": {"type": "string"},
                     "failure_reason": _NULLABLE_STR, "created_at": _TIME, "updated_at": _TIME,
                     "grant": _ref("Grant"), "extension": _ref("Extension"), "sessions": _ref("Sessions")}},

@@ -18,10 +18,11 @@ from chalicelib.access_rules import Caller, without_bidi_controls
 from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, quote
+from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.ports import IdempotencyClaim
 from chalicelib.routes.http import raw_body
 from chalicelib.slack import parse, texts
-from chalicelib.slack.jobs import ActJob, Job, OpenViewJob, RespondJob
+from chalicelib.slack.jobs import ActJob, Job, OnCallJob, OpenViewJob, RespondJob
 from chalicelib.slack.verify import is_authentic
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def commands(body: bytes) -> Response:
                      response_url=command.response_url, confirm=True))
         return ephemeral(f"Revoking `{texts.escape(asked.request_id)}`…")
     request = broker.request_access(who, asked.profile, asked.duration, asked.reason, idempotency=_claim(who, body))
+    _consider_on_call(broker.catalog, request)
     return ephemeral(texts.created(broker.catalog, request))
 
 
@@ -112,6 +114,7 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
         if form.callback_id == "request_access":
             request = broker.request_access(who, values.get("profile") or None, values.get("duration") or None,
                                             values.get("reason"), idempotency=_claim(who, body))
+            _consider_on_call(broker.catalog, request)
             _respond(form, texts.created(broker.catalog, request))
         elif form.callback_id == "deny":
             broker.deny(who, request_id, without_bidi_controls(values.get("reason", "")))
@@ -145,6 +148,13 @@ def _respond(form: parse.Submission, text: str) -> None:
     if form.metadata.get("response_url"):
         defer(RespondJob(kind="respond", response_url=form.metadata["response_url"],
                          message={"response_type": "ephemeral", "text": text}))
+
+
+def _consider_on_call(catalog: Catalog, request: AccessRequest) -> None:
+    """A pending request of a profile that auto-approves the on-call: PagerDuty is asked after the answer."""
+    profile = catalog.profiles.get(request.profile)
+    if request.state == State.PENDING and profile is not None and profile.auto_approve is not None:
+        defer(OnCallJob(kind="on_call", request_id=request.id))
 
 
 def _require_our_workspace(origin: parse.Origin) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.requests import AccessRequest, Event
+from chalicelib.domain.requests import ON_CALL, AccessRequest, Approval, Event
 from chalicelib.domain.times import rfc3339
 
 
@@ -21,7 +21,7 @@ def request_view(request: AccessRequest) -> dict[str, Any]:
         "reason": request.reason,
         "duration_seconds": request.duration_seconds,
         "approvals_required": request.approvals_required,
-        "approvals": [{"by": a.by, "at": rfc3339(a.at), "comment": a.comment} for a in request.approvals],
+        "approvals": [_approval(a) for a in request.approvals],
         "decided_by": request.decided_by,
         "decision_comment": request.decision_comment,
         "failure_reason": request.failure_reason or None,
@@ -46,3 +46,11 @@ def request_view(request: AccessRequest) -> dict[str, Any]:
 def event_view(event: Event) -> dict[str, Any]:
     return {"request_id": event.request_id, "version": event.version, "kind": event.kind, "at": rfc3339(event.at),
             "actor": event.actor, "channel": event.channel, "details": event.details}
+
+
+def _approval(approval: Approval) -> dict[str, Any]:
+    """A person's approval; the on-call rota's names the PagerDuty schedule and user instead of a comment."""
+    if approval.by == ON_CALL:
+        return {"by": approval.by, "schedule": approval.schedule, "pagerduty_user": approval.pagerduty_user,
+                "at": rfc3339(approval.at)}
+    return {"by": approval.by, "at": rfc3339(approval.at), "comment": approval.comment}

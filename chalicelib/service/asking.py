@@ -10,7 +10,7 @@ from chalicelib.domain.errors import Conflict, Forbidden
 from chalicelib.domain.events import EventKind
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.ports import Exclusive, IdempotencyClaim, IdempotentReplay
-from chalicelib.service import funnel, granting
+from chalicelib.service import auto_approving, funnel, granting
 from chalicelib.service.deps import Deps
 
 
@@ -61,4 +61,8 @@ def ask(deps: Deps, caller: Caller, asked: Ask, idempotency: IdempotencyClaim | 
         raise Conflict(f"{person.id} already has a live break-glass grant of profile {chosen.name}"
                        f"{f' (request {holder})' if holder else ''}; use it, or revoke it first") from None
     funnel.notify(deps, stored, event)
-    return granting.apply(deps, stored) if stored.state == State.APPROVED else stored
+    if stored.state == State.APPROVED:
+        return granting.apply(deps, stored)
+    if caller.channel != "slack":  # Slack answers first; its worker considers it right after (consider_on_call)
+        return auto_approving.consider(deps, stored)
+    return stored

@@ -11,7 +11,7 @@ from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.commands import Ask, Decision, ExtensionAsk
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.ports import Grants, IdempotencyClaim, Notifier, Page, RequestStore, SessionGuard, Tokens
-from chalicelib.service import asking, cuts, deciding, extending, funnel, granting, queries, sweeping
+from chalicelib.service import asking, auto_approving, cuts, deciding, extending, funnel, granting, queries, sweeping
 from chalicelib.service.deps import Deps
 from chalicelib.service.drift import repair_drift
 from chalicelib.service.sweeping import SweepReport
@@ -90,6 +90,10 @@ class Broker:
                        requester: str | None = None, idempotency: IdempotencyClaim | None = None,
                        break_glass: bool = False) -> AccessRequest:
         return asking.ask(self.deps, caller, Ask(profile, duration, reason, requester, break_glass), idempotency)
+
+    def consider_on_call(self, request_id: str) -> AccessRequest:
+        """On-call auto-approval of a request asked in Slack (the worker runs it once Slack has its answer)."""
+        return auto_approving.consider(self.deps, queries.as_shown(self.deps, request_id))
 
     def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
         return deciding.decide(self.deps, caller, Decision(request_id, True, comment))

@@ -13,7 +13,7 @@ from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event
-from chalicelib.ports import Grants, Notifier, RequestStore, SessionGuard, Tokens
+from chalicelib.ports import Grants, Notifier, OnCall, RequestStore, SessionGuard, Tokens
 
 
 def utcnow() -> datetime:
@@ -47,4 +47,5 @@ class Deps:
     clock: Callable[[], datetime] = utcnow
     new_id: Callable[[datetime], str] = new_request_id
     sessions: SessionGuard | None = None  # None: no target account is guarded (open sessions last until they expire)
+    on_call: OnCall | None = None  # None: the catalog has no on_call settings (no profile auto-approves)
 

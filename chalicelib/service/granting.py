@@ -42,7 +42,7 @@ def apply(deps: Deps, request: AccessRequest) -> AccessRequest:
         cleanup(deps, request)
         failed = funnel.transition(deps, request.id, lambda r: r.fail(reason, deps.clock()), SYSTEM_CALLER,
                                    {"reason": reason}, current=request)
-        release_break_glass(deps, failed)
+        release_exclusive(deps, failed)
         return failed
     grant = dataclasses.replace(
         planned, policy_arn=arn, switch_role_url=switch_role_url(deps.catalog, funnel.profile(deps, request.profile)),
@@ -126,7 +126,7 @@ def end(deps: Deps, request_id: str, decide: Decide, caller: Caller, current: Ac
 
     ended = funnel.transition(deps, request_id, decide_and_cut, caller, details, current=current)
     cleanup(deps, ended)
-    release_break_glass(deps, ended)
+    release_exclusive(deps, ended)
     return ended
 
 
@@ -147,6 +147,14 @@ def break_glass_name(request: AccessRequest) -> str:
     return f"break-glass#{request.requester}#{request.profile}"
 
 
-def release_break_glass(deps: Deps, ended: AccessRequest) -> None:
+def on_call_name(request: AccessRequest) -> str:
+    """The exclusive name that holds one live auto-approved grant per person and profile."""
+    return f"on-call#{request.requester}#{request.profile}"
+
+
+def release_exclusive(deps: Deps, ended: AccessRequest) -> None:
+    """An ended grant gives up the name it held: break-glass, or on-call auto-approval."""
     if ended.break_glass:
         deps.store.release(break_glass_name(ended), ended.id)
+    if ended.auto_approved:
+        deps.store.release(on_call_name(ended), ended.id)

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
+    PlainTextObject,
     SectionBlock,
     StaticSelectElement,
 )
@@ -66,7 +67,7 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
                 text=f":lock: Your access to *{profile}* (request `{request.id}`) has ended. "
                      f"{_open_sessions(request)}")),
             ContextBlock(block_id="status", elements=[MarkdownTextObject(text=_status_lines(catalog, request)[-1])])]
-    approved = ("it is flagged for review" if request.break_glass else
+    approved = ("it is flagged for review" if request.break_glass else _on_call_approval(request) or
                 "approved by " + ", ".join(mention(catalog, a.by) for a in request.approvals))
     kind = "break-glass access" if request.break_glass else "access"
     role = escape(request.role_arn.rsplit("/", 1)[-1])
@@ -186,6 +187,26 @@ def extend_form(catalog: Catalog, request: AccessRequest, metadata: dict[str, st
                     InputBlock(block_id="duration", label="Extend by", hint=f"Like 30m or 1h{limit}",
                                element=PlainTextInputElement(action_id="value", placeholder="1h")),
                 ])
+
+
+def on_call_announcement(catalog: Catalog, request: AccessRequest) -> Message:
+    """Said at once to the approval and security channels when the on-call rota approved a request: who, which
+    schedule, which profile, for how long, and why they asked."""
+    text = (f":rotating_light: Auto-approved: {mention(catalog, request.requester)} is on call"
+            f"{_schedules(request)}, so their request for *{_profile_text(catalog, request)}* for "
+            f"{format_duration(request.duration_seconds)} was approved by no human (request `{request.id}`).")
+    return (f"Auto-approved (on call): {request.requester} for {request.profile}",
+            [SectionBlock(block_id="on_call", text=MarkdownTextObject(text=text)),
+             ContextBlock(block_id="reason", elements=[PlainTextObject(text=f"Reason: {request.reason}"[:300])])])
+
+
+def _on_call_approval(request: AccessRequest) -> str:
+    return f"approved because you are on call{_schedules(request)}" if request.auto_approved else ""
+
+
+def _schedules(request: AccessRequest) -> str:
+    schedules = sorted({a.schedule for a in request.approvals if a.schedule})
+    return f" in PagerDuty schedule {', '.join(escape(s) for s in schedules)}" if schedules else ""
 
 
 def as_dicts(blocks: list[Block]) -> list[dict[str, Any]]:

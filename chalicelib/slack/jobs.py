@@ -44,6 +44,12 @@ class ActJob(TypedDict):
     redelivery: NotRequired[bool]  # Slack sent the click again (X-Slack-Retry-Num)
 
 
+class OnCallJob(TypedDict):
+    """Consider on-call auto-approval of a request asked in Slack (PagerDuty is never asked on the answer path)."""
+    kind: Literal["on_call"]
+    request_id: str
+
+
 class RespondJob(TypedDict):
     """Post a message through an interaction's response_url."""
     kind: Literal["respond"]
@@ -57,4 +63,4 @@ class AlertJob(TypedDict):
     text: str
 
 
-Job = NotifyJob | OpenViewJob | ActJob | RespondJob | AlertJob
+Job = NotifyJob | OpenViewJob | ActJob | OnCallJob | RespondJob | AlertJob

@@ -22,6 +22,7 @@ from chalicelib.slack.blocks import (
     extension_asked,
     extension_outcome,
     grant_message,
+    on_call_announcement,
     reminder_message,
 )
 from chalicelib.slack.web import SlackFailure
@@ -71,6 +72,13 @@ class SlackNotifier:
         security = self.catalog.security_channel
         if event.kind == EventKind.BREAK_GLASS_ACTIVATED and security and "security" not in posted:
             steps.append(lambda: self._post(request, "security", security, approval_message(self.catalog, request)))
+        if event.kind == EventKind.AUTO_APPROVED:  # loud: a new message in both channels, not only an update
+            places = [(f"on-call:{purpose}", channel) for purpose, channel in self._approval_places(request)]
+            places += [("on-call:security", security)] if security else []
+            for purpose, channel in places:
+                if purpose not in posted:
+                    steps.append(functools.partial(self._post, request, purpose, channel,
+                                                   on_call_announcement(self.catalog, request)))
         return steps
 
     def _requester_steps(self, request: AccessRequest, event: Event, posted: Posted) -> list[Step]:

@@ -18,7 +18,7 @@ from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.ports import Outbox, RequestLog, SlackApi
 from chalicelib.service.broker import Broker
 from chalicelib.slack import blocks, sealed, texts
-from chalicelib.slack.jobs import ActJob, AlertJob, Job, NotifyJob, OpenViewJob, RespondJob
+from chalicelib.slack.jobs import ActJob, AlertJob, Job, NotifyJob, OnCallJob, OpenViewJob, RespondJob
 from chalicelib.slack.notifier import SlackNotifier
 from chalicelib.slack.web import SlackFailure
 
@@ -146,6 +146,10 @@ class Worker:
         except DomainError as exc:
             self._reply(job, texts.problem(exc.detail))
 
+    def on_call(self, broker: Broker, job: OnCallJob) -> None:
+        """On-call auto-approval of a request asked in Slack; its outcome reaches people as its events do."""
+        broker.consider_on_call(job["request_id"])
+
     def respond(self, broker: Broker, job: RespondJob) -> None:
         self._answer(job["response_url"], job["message"])
 
@@ -202,5 +206,5 @@ def is_slack_response_url(url: Any, prefixes: tuple[str, ...]) -> bool:
 
 # Each handler takes its own kind of job: the kind in the job picks the handler.
 _HANDLERS: dict[str, Callable[[Worker, Broker, Any], None]] = {
-    "notify": Worker.notify, "open_view": Worker.open_view, "act": Worker.act, "respond": Worker.respond,
-    "alert": Worker.alert}
+    "notify": Worker.notify, "open_view": Worker.open_view, "act": Worker.act, "on_call": Worker.on_call,
+    "respond": Worker.respond, "alert": Worker.alert}

@@ -71,6 +71,19 @@ class Repository:
             return None
         return found.owner or None
 
+    def claim(self, name: str, request_id: str, until: datetime, now: datetime) -> bool:
+        """Takes the exclusive `name` for `request_id` until `until`, on condition that no live request holds it
+        (nobody, a holder whose time ran out, or this request already); False when another does."""
+        try:
+            LockItem(_exclusive_pk(name), "LOCK", owner=request_id, expires=int(until.timestamp())).save(
+                condition=LockItem.pk.does_not_exist() | (LockItem.expires < int(now.timestamp()))
+                | (LockItem.owner == request_id))
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def release(self, name: str, request_id: str) -> None:
         """Gives up the exclusive `name` if `request_id` still holds it (an ended request)."""
         try:
@@ -266,7 +279,8 @@ def _decode_value(name: str, value: Any) -> Any:
     if value is None:
         return None
     if name == "approvals":
-        return tuple(Approval(a["by"], _time(a["at"]), a.get("comment", "")) for a in value)
+        return tuple(Approval(a["by"], _time(a["at"]), a.get("comment", ""), a.get("schedule", ""),
+                              a.get("pagerduty_user", "")) for a in value)
     if name == "extension":
         return Extension(int(value["seconds"]), value["requested_by"], _time(value["requested_at"]),
                          _decode_value("approvals", value.get("approvals") or []))

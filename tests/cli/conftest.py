@@ -14,6 +14,7 @@ import boto3
 import pytest
 import yaml
 
+from tests.conftest import demo_catalog
 from tools.local_server import serving
 from tools.world import REGION, SOURCE_ACCOUNT, Keys, aws_client, write_credentials_file
 
@@ -74,7 +75,7 @@ def tool_keys(world) -> Keys:
 def served(world, tool_keys: Keys,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on chalice's local server with SigV4 checked, an empty table, and the demo catalog plus the tool."""
-    catalog = yaml.safe_load((ROOT / "chalicelib" / "catalog" / "demo.yaml").read_text())
+    catalog = demo_catalog()
     catalog["trusted_tools"] = sorted({*(catalog.get("trusted_tools") or []), TOOL_ARN})
     path = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
     path.write_text(yaml.safe_dump(catalog))

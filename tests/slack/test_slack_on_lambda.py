@@ -4,13 +4,14 @@ sealed with the job key (chalicelib/slack/sealed.py)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 import pytest
 
 from chalicelib import bootstrap
 from chalicelib.slack import sealed
 from chalicelib.slack.deferred import LambdaInvoke
+from chalicelib.slack.jobs import Job
 from tools.fake_worker import create_fake_worker
 
 WORKER = "access-broker-test-worker"
@@ -34,7 +35,7 @@ def worker_function(world: Any) -> Iterator[str]:
 
 def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worker_function: str) -> None:
     invoker = LambdaInvoke(worker_function, bootstrap.job_key)
-    invoker.submit({"kind": "notify", "request_id": "warm-up"})  # builds the client, signed as the broker
+    invoker.submit(cast(Job, {"kind": "notify", "request_id": "warm-up"}))  # builds the client, signed as the broker
     sent: list[dict] = []
     invoker._client.meta.events.register("before-call.lambda.Invoke",
                                          lambda params, **kw: sent.append(params))

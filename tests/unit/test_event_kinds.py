@@ -10,7 +10,7 @@ STORED = {
     "expired", "revoked", "failed", "reminder_sent", "expiry_warning", "extension_requested",
     "extension_approval_added", "extended", "extension_denied", "session_guard_pending", "session_guard_caught_up",
     "session_guard_failed", "session_guard_whole_role", "session_cut_lapsed", "drift_repaired", "cleanup_pending",
-    "notify_failed", "slack_posted",
+    "notify_failed", "slack_posted", "auto_approved", "auto_approve_skipped",
 }
 
 
