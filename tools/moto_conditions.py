@@ -43,6 +43,9 @@ Patched points, all inside the world's child process by `install()`:
    makes `expiration` follow the same clock. moto keeps no issue time.
 3. `moto.moto_server.werkzeug_app.DomainDispatcherApplication.__call__`: adds `POST /_world/clock`
    (JSON `{"offset_seconds": N}`; GET shows it) and resets the offset to 0 on `POST /moto-api/reset`.
+4. `moto.iam.access_control.AssumedRoleAccessKey.__init__`: a session past its `expiration` (on the world clock) is
+   refused as AWS refuses it, `ExpiredToken` (403, "The security token included in the request is expired"), on
+   every enforced request, sts:GetCallerIdentity included. moto accepted expired sessions for ever.
 """
 
 from __future__ import annotations
@@ -432,6 +435,30 @@ def _record_issue_time(original: Callable[..., None]) -> Callable[..., None]:
     return init
 
 
+def _refuse_expired_sessions(original: Callable[..., None]) -> Callable[..., None]:
+    """Wraps `AssumedRoleAccessKey.__init__` (patched point 4)."""
+    from moto.core.exceptions import _RESTError
+    from moto.s3.exceptions import S3ClientError
+    from moto.sts.models import sts_backends
+
+    class ExpiredToken(_RESTError):
+        code = 403
+
+        def __init__(self) -> None:
+            super().__init__("ExpiredToken", "The security token included in the request is expired")
+
+    def init(self: Any, account_id: str, partition: str, access_key_id: str, headers: dict[str, str]) -> None:
+        original(self, account_id, partition, access_key_id, headers)
+        session = sts_backends[account_id][partition].get_assumed_role_from_access_key(access_key_id)
+        expiration = getattr(session, "expiration", None)
+        if expiration is not None and expiration <= CLOCK.now().replace(tzinfo=None):
+            if "/s3/aws4_request" in headers.get("Authorization", ""):  # S3's own error shape and wording
+                raise S3ClientError("ExpiredToken", "The provided token has expired.")
+            raise ExpiredToken()
+
+    return init
+
+
 def _respond(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
@@ -475,12 +502,14 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from moto.iam.access_control import IAMRequestBase
+    from moto.iam.access_control import AssumedRoleAccessKey, IAMRequestBase
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sts.models import AssumedRole
 
     IAMRequestBase.check_action_permitted = _check_action_permitted  # type: ignore[method-assign]
     AssumedRole.__init__ = _record_issue_time(AssumedRole.__init__)  # type: ignore[method-assign]
+    AssumedRoleAccessKey.__init__ = _refuse_expired_sessions(  # type: ignore[method-assign]
+        AssumedRoleAccessKey.__init__)
     DomainDispatcherApplication.__call__ = _with_clock_route(  # type: ignore[method-assign]
         DomainDispatcherApplication.__call__)
     _installed = True
