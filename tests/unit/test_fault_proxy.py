@@ -2,7 +2,8 @@
 answer gives (code, HTTP status, message), and the retry policy judges it as it would judge AWS's."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -22,14 +23,14 @@ def proxy() -> Iterator[FaultProxy]:
     started.stop()
 
 
-def client(proxy: FaultProxy, service: str) -> object:
+def client(proxy: FaultProxy, service: str) -> Any:
     return boto3.client(service, endpoint_url=proxy.endpoint, region_name="us-east-1", aws_access_key_id="testing",
                         aws_secret_access_key="testing", config=Config(retries={"total_max_attempts": 1}))
 
 
-def refusal(call: object) -> ClientError:
+def refusal(call: Callable[[], object]) -> ClientError:
     with pytest.raises(ClientError) as raised:
-        call()  # type: ignore[operator]
+        call()
     return raised.value
 
 
@@ -45,7 +46,7 @@ def test_iam_errors_reach_botocore_as_aws_sends_them(proxy, code: str, status: i
     proxy.fail("PutRolePolicy", code=code)
     iam = client(proxy, "iam")
 
-    error = refusal(lambda: iam.put_role_policy(RoleName="r", PolicyName="p", PolicyDocument="{}"))  # type: ignore
+    error = refusal(lambda: iam.put_role_policy(RoleName="r", PolicyName="p", PolicyDocument="{}"))
 
     assert error.response["Error"]["Code"] == code
     assert error.response["Error"]["Message"] == message
@@ -59,7 +60,7 @@ def test_sts_calls_are_chosen_apart_from_iam_ones(proxy) -> None:
     proxy.fail("AssumeRole", times=2, code="Throttling", service="sts")
     sts = client(proxy, "sts")
 
-    error = refusal(lambda: sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/r",  # type: ignore
+    error = refusal(lambda: sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/r",
                                             RoleSessionName="someone"))
 
     assert (error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]) == (
@@ -72,7 +73,7 @@ def test_a_fault_for_one_service_lets_the_other_through(proxy) -> None:
     iam = client(proxy, "iam")
 
     with pytest.raises(Exception, match="the fault proxy could not reach 127.0.0.1:9"):  # forwarded, to nowhere
-        iam.get_role_policy(RoleName="r", PolicyName="p")  # type: ignore[attr-defined]
+        iam.get_role_policy(RoleName="r", PolicyName="p")
 
     assert proxy.faults["GetRolePolicy"].times == 1, "the fault is still waiting for STS"
 
@@ -83,6 +84,6 @@ def test_an_unknown_code_needs_its_status_and_a_bad_service_is_named(proxy) -> N
     with pytest.raises(ValueError, match="service 's3'"):
         proxy.fail("GetRolePolicy", service="s3")
     proxy.fail("GetRolePolicy", code="NoSuchEntity", status=404, message="The role policy p was not found.")
-    error = refusal(lambda: client(proxy, "iam").get_role_policy(RoleName="r", PolicyName="p"))  # type: ignore
+    error = refusal(lambda: client(proxy, "iam").get_role_policy(RoleName="r", PolicyName="p"))
     assert type(error).__name__ == "NoSuchEntityException" and error.response["Error"]["Message"].endswith(
         "not found.")
