@@ -46,6 +46,9 @@ Patched points, all inside the world's child process by `install()`:
 4. `moto.iam.access_control.AssumedRoleAccessKey.__init__`: a session past its `expiration` (on the world clock) is
    refused as AWS refuses it, `ExpiredToken` (403, "The security token included in the request is expired"), on
    every enforced request, sts:GetCallerIdentity included. moto accepted expired sessions for ever.
+5. `moto.iam.models.IAMBackend.delete_policy`: refuses, as IAM does, with `DeleteConflict` (409) a managed policy
+   still attached to a user, group or role, or still holding versions other than its default. moto deleted it,
+   leaving the attachments dangling.
 """
 
 from __future__ import annotations
@@ -459,6 +462,24 @@ def _refuse_expired_sessions(original: Callable[..., None]) -> Callable[..., Non
     return init
 
 
+def _refuse_deleting_policies_in_use(original: Callable[..., None]) -> Callable[..., None]:
+    """Wraps `IAMBackend.delete_policy` (patched point 5)."""
+    from moto.iam.exceptions import DeleteConflictException
+
+    def delete_policy(self: Any, policy_arn: str) -> None:
+        policy = self.get_policy(policy_arn)  # NoSuchEntity first, as IAM answers
+        holders = [*self.users.values(), *self.roles.values(), *self.groups.values()]
+        if any(policy.arn in holder.managed_policies for holder in holders):  # moto's attachment_count drifts
+            raise DeleteConflictException("Cannot delete a policy attached to entities.")
+        if len(policy.versions) > 1:
+            raise DeleteConflictException("This policy has more than one version. Before you delete a policy, you "
+                                          "must delete the policy's versions. The default version is deleted with "
+                                          "the policy.")
+        original(self, policy_arn)
+
+    return delete_policy
+
+
 def _respond(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
@@ -503,6 +524,7 @@ def install() -> None:
     if _installed:
         return
     from moto.iam.access_control import AssumedRoleAccessKey, IAMRequestBase
+    from moto.iam.models import IAMBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sts.models import AssumedRole
 
@@ -510,6 +532,8 @@ def install() -> None:
     AssumedRole.__init__ = _record_issue_time(AssumedRole.__init__)  # type: ignore[method-assign]
     AssumedRoleAccessKey.__init__ = _refuse_expired_sessions(  # type: ignore[method-assign]
         AssumedRoleAccessKey.__init__)
+    IAMBackend.delete_policy = _refuse_deleting_policies_in_use(  # type: ignore[method-assign]
+        IAMBackend.delete_policy)
     DomainDispatcherApplication.__call__ = _with_clock_route(  # type: ignore[method-assign]
         DomainDispatcherApplication.__call__)
     _installed = True
