@@ -32,6 +32,12 @@ class SessionGuards:
         except GuardUnavailable as exc:
             raise GuardPending(str(exc)) from None
 
+    def prune(self, account: str, role_arn: str) -> Written:
+        """Drops the role's cuts that can no longer match a live session, though nothing else changes (for the sweeper,
+        so that a role nobody is granted for a while is not left holding old statements). GuardPending when it
+        cannot now."""
+        return self.change(account, role_arn, lambda guard, _now: guard)
+
     def change(self, account: str, role_arn: str, change: Change) -> Written:
         """Applies `change` to the role's guard under its lease; raises GuardPending when it cannot now."""
         target = self.target(account, role_arn)

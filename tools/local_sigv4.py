@@ -2,8 +2,13 @@
 against the access keys the local AWS world holds, and names the caller as API Gateway would.
 
 Secrets come from moto's server (its `/moto-api/data.json`: IAM users' keys and STS sessions); who owns a key, and
-whether it still works, is asked of moto itself (sts:GetCallerIdentity signed with that key). Every signature is
-computed by botocore's signer; nothing here does crypto of its own."""
+whether it still works (deleted, or a session past its end on the world's clock: tools/moto_conditions.py), is asked
+of moto itself (sts:GetCallerIdentity signed with that key). Every signature is computed by botocore's signer; nothing
+here does crypto of its own.
+
+Refused as API Gateway refuses them (403, `{"message": ...}`, `x-amzn-ErrorType`): a bad or stale signature, a
+signature scoped to another service or another region than the API's, a body other than the one whose hash was signed
+(`x-amz-content-sha256`), an unknown key, a temporary (ASIA) key without its session token, and an expired session."""
 from __future__ import annotations
 
 import hmac
@@ -15,7 +20,7 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 SERVICE = "execute-api"
@@ -28,6 +33,8 @@ STS_NS = {"sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
 BAD_SIGNATURE = ("The request signature we calculated does not match the signature you provided. Check your AWS "
                  "Secret Access Key and signing method. Consult the service documentation for details.")
 UNKNOWN_KEY = "The security token included in the request is invalid."
+EXPIRED_TOKEN = "The security token included in the request is expired"
+DEFAULT_REGION = "us-east-1"  # the local world's (tools/world.py REGION)
 
 
 class Refused(Exception):
@@ -54,6 +61,11 @@ class Identity:
     def context(self) -> dict[str, str]:
         return {"userArn": self.arn, "accountId": self.account, "user": self.user_id, "caller": self.user_id,
                 "accessKey": self.access_key}
+
+
+def api_region() -> str:
+    """The region the API serves in, as its Lambdas see it: AWS_REGION, else AWS_DEFAULT_REGION, else the world's."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,9 @@ class WorldKeys:
             with urllib.request.urlopen(sent, timeout=10) as response:
                 found = ElementTree.fromstring(response.read()).find("sts:GetCallerIdentityResult", STS_NS)
         except urllib.error.HTTPError as exc:
-            if exc.code in (400, 403):  # moto does not know the key (any more)
+            if exc.code in (400, 403):  # moto does not know the key (any more), or the session has ended
+                if _error_code(exc.read()) == "ExpiredToken":
+                    raise Refused(EXPIRED_TOKEN, "ExpiredTokenException") from None
                 return None
             raise WorldUnavailable(f"the local AWS world answered {exc.code} to GetCallerIdentity") from None
         except OSError as exc:
@@ -130,6 +144,23 @@ class WorldKeys:
         return endpoint.rstrip("/")
 
 
+def _error_code(body: bytes) -> str:
+    """The `<Code>` of an AWS query-protocol error answer, or "" when there is none."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return ""
+    return next((element.text or "" for element in root.iter() if element.tag.rpartition("}")[2] == "Code"), "")
+
+
+class Keys(Protocol):
+    """Where `verify` finds a key's secret and asks whose it is (WorldKeys; the unit tests' stand-in)."""
+
+    def secret(self, key_id: str) -> Secret | None: ...
+
+    def owner(self, key_id: str, secret: Secret, region: str) -> Identity | None: ...
+
+
 @dataclass(frozen=True)
 class _Authorization:
     key_id: str
@@ -140,9 +171,10 @@ class _Authorization:
     signature: str
 
 
-def verify(method: str, url: str, headers: Mapping[str, str], body: bytes | None, keys: WorldKeys,
-           now: datetime | None = None) -> Identity:
-    """The caller of a SigV4-signed request, or Refused with API Gateway's message. `headers` lowercased."""
+def verify(method: str, url: str, headers: Mapping[str, str], body: bytes | None, keys: Keys,
+           now: datetime | None = None, region: str | None = None) -> Identity:
+    """The caller of a SigV4-signed request to the API in `region` (default: api_region()), or Refused with API
+    Gateway's message. `headers` lowercased."""
     if any(name.lower() == "x-amz-signature" for name in parse_qs(urlsplit(url).query, keep_blank_values=True)):
         raise Refused("the local stage checks SigV4 in the Authorization header only; sign the request's headers, "
                       "not its query string", "IncompleteSignatureException")
@@ -159,11 +191,16 @@ def verify(method: str, url: str, headers: Mapping[str, str], body: bytes | None
     if auth.date != stamp[:8]:
         raise Refused(f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
                       f"'{auth.date}' != '{stamp[:8]}', from '{stamp}'.")
+    wrong_scope = ""  # API Gateway names both when both are wrong
+    if auth.region != (region or api_region()):
+        wrong_scope += f"Credential should be scoped to a valid region, not '{auth.region}'. "
     if auth.service != SERVICE:
-        raise Refused(f"Credential should be scoped to correct service: '{SERVICE}'. ")
+        wrong_scope += f"Credential should be scoped to correct service: '{SERVICE}'. "
+    if wrong_scope:
+        raise Refused(wrong_scope)
     secret = keys.secret(auth.key_id)
     if secret is None or secret.session_token != headers.get("x-amz-security-token"):
-        raise Refused(UNKNOWN_KEY, "UnrecognizedClientException")
+        raise Refused(UNKNOWN_KEY, "UnrecognizedClientException")  # a session's key without its token included
     if not hmac.compare_digest(_expected_signature(method, url, headers, body, auth, secret), auth.signature):
         raise Refused(BAD_SIGNATURE)
     identity = keys.owner(auth.key_id, secret, auth.region)

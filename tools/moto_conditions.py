@@ -49,6 +49,12 @@ Patched points, all inside the world's child process by `install()`:
    sets both to 0 on `POST /moto-api/reset`.
 4. The IAM backend's policy-changing methods (tools/iam_propagation.py): the identity policies point 1
    evaluates are the principal's as they were LOCAL_IAM_PROPAGATION seconds ago.
+5. `moto.iam.access_control.AssumedRoleAccessKey.__init__`: a session past its `expiration` (on the world clock) is
+   refused as AWS refuses it, `ExpiredToken` (403, "The security token included in the request is expired"), on
+   every enforced request, sts:GetCallerIdentity included. moto accepted expired sessions for ever.
+6. `moto.iam.models.IAMBackend.delete_policy`: refuses, as IAM does, with `DeleteConflict` (409) a managed policy
+   still attached to a user, group or role, or still holding versions other than its default. moto deleted it,
+   leaving the attachments dangling.
 """
 
 from __future__ import annotations
@@ -451,6 +457,48 @@ def _record_issue_time(original: Callable[..., None]) -> Callable[..., None]:
     return init
 
 
+def _refuse_expired_sessions(original: Callable[..., None]) -> Callable[..., None]:
+    """Wraps `AssumedRoleAccessKey.__init__` (patched point 4)."""
+    from moto.core.exceptions import _RESTError
+    from moto.s3.exceptions import S3ClientError
+    from moto.sts.models import sts_backends
+
+    class ExpiredToken(_RESTError):
+        code = 403
+
+        def __init__(self) -> None:
+            super().__init__("ExpiredToken", "The security token included in the request is expired")
+
+    def init(self: Any, account_id: str, partition: str, access_key_id: str, headers: dict[str, str]) -> None:
+        original(self, account_id, partition, access_key_id, headers)
+        session = sts_backends[account_id][partition].get_assumed_role_from_access_key(access_key_id)
+        expiration = getattr(session, "expiration", None)
+        if expiration is not None and expiration <= CLOCK.now().replace(tzinfo=None):
+            if "/s3/aws4_request" in headers.get("Authorization", ""):  # S3's own error shape and wording
+                raise S3ClientError("ExpiredToken", "The provided token has expired.")
+            raise ExpiredToken()
+
+    return init
+
+
+def _refuse_deleting_policies_in_use(original: Callable[..., None]) -> Callable[..., None]:
+    """Wraps `IAMBackend.delete_policy` (patched point 5)."""
+    from moto.iam.exceptions import DeleteConflictException
+
+    def delete_policy(self: Any, policy_arn: str) -> None:
+        policy = self.get_policy(policy_arn)  # NoSuchEntity first, as IAM answers
+        holders = [*self.users.values(), *self.roles.values(), *self.groups.values()]
+        if any(policy.arn in holder.managed_policies for holder in holders):  # moto's attachment_count drifts
+            raise DeleteConflictException("Cannot delete a policy attached to entities.")
+        if len(policy.versions) > 1:
+            raise DeleteConflictException("This policy has more than one version. Before you delete a policy, you "
+                                          "must delete the policy's versions. The default version is deleted with "
+                                          "the policy.")
+        original(self, policy_arn)
+
+    return delete_policy
+
+
 def _respond(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
@@ -515,12 +563,17 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from moto.iam.access_control import IAMRequestBase
+    from moto.iam.access_control import AssumedRoleAccessKey, IAMRequestBase
+    from moto.iam.models import IAMBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sts.models import AssumedRole
 
     IAMRequestBase.check_action_permitted = _check_action_permitted  # type: ignore[method-assign]
     AssumedRole.__init__ = _record_issue_time(AssumedRole.__init__)  # type: ignore[method-assign]
+    AssumedRoleAccessKey.__init__ = _refuse_expired_sessions(  # type: ignore[method-assign]
+        AssumedRoleAccessKey.__init__)
+    IAMBackend.delete_policy = _refuse_deleting_policies_in_use(  # type: ignore[method-assign]
+        IAMBackend.delete_policy)
     DomainDispatcherApplication.__call__ = _with_world_routes(  # type: ignore[method-assign]
         DomainDispatcherApplication.__call__)
     iam_propagation.install(CLOCK.now)

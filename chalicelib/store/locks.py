@@ -15,6 +15,7 @@ from chalicelib.store.models import LockItem
 
 LEASE = timedelta(seconds=30)  # far longer than a GetRolePolicy + PutRolePolicy
 WAIT = timedelta(seconds=10)  # how long to wait for a busy lease before giving up (the caller retries later)
+FIRST_WAIT_S, LONGEST_WAIT_S = 0.05, 1.0
 
 
 class Busy(Exception):
@@ -37,7 +38,9 @@ class Leases:
             self._give_back(pk, token)
 
     def _take(self, pk: str, token: str) -> None:
-        give_up, wait = time.monotonic() + WAIT.total_seconds(), 0.05
+        """Tries, waiting FIRST_WAIT_S, then twice as long each time up to LONGEST_WAIT_S, until WAIT in all has been
+        slept (counted through `sleep`, so that tests travel instead of waiting)."""
+        waited, wait = 0.0, FIRST_WAIT_S
         while True:
             now = self.clock()
             try:
@@ -47,10 +50,10 @@ class Leases:
             except PutError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
-            if time.monotonic() >= give_up:
+            if waited >= WAIT.total_seconds():
                 raise Busy(f"{pk.removeprefix('LOCK#')} is being changed by another run; retrying later")
             self.sleep(wait)
-            wait = min(wait * 2, 1.0)
+            waited, wait = waited + wait, min(wait * 2, LONGEST_WAIT_S)
 
     def _give_back(self, pk: str, token: str) -> None:
         with contextlib.suppress(PutError):  # not ours any more (it ran out and was taken): nothing to give back

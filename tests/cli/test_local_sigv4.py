@@ -3,6 +3,7 @@ with API Gateway's `{"message": ...}`; a signed request is named by its signatur
 who they are with X-Local-Principal (the curl walkthrough)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -16,7 +17,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from access_broker_cli.main import run
-from tools.world import REGION, Keys, write_credentials_file
+from tests.cli.conftest import TOOL_ARN
+from tools.world import REGION, SOURCE_ACCOUNT, Keys, aws_client, write_credentials_file
 
 BODY = {"profile": "s3-prod", "duration": "1h", "reason": "checking signatures"}
 BAD_SIGNATURE = "The request signature we calculated does not match the signature you provided."
@@ -24,13 +26,13 @@ BAD_SIGNATURE = "The request signature we calculated does not match the signatur
 
 def send(url: str, keys: Keys | None, method: str = "GET", body: Any = None, headers: dict[str, str] | None = None,
          service: str = "execute-api", after_signing: dict[str, str] | None = None,
-         sent_body: bytes | None = None) -> tuple[int, dict[str, str], Any]:
+         sent_body: bytes | None = None, region: str = REGION, token: bool = True) -> tuple[int, dict[str, str], Any]:
     data = None if body is None else json.dumps(body).encode()
     request = AWSRequest(method=method, url=url, data=data,
                          headers={"Content-Type": "application/json", **(headers or {})})
     if keys:
-        credentials = Credentials(keys.access_key_id, keys.secret_access_key, keys.session_token)
-        SigV4Auth(credentials, service, REGION).add_auth(request)
+        credentials = Credentials(keys.access_key_id, keys.secret_access_key, keys.session_token if token else None)
+        SigV4Auth(credentials, service, region).add_auth(request)
     sent = urllib.request.Request(url, data=sent_body if sent_body is not None else data, method=method,
                                   headers={**dict(request.headers.items()), **(after_signing or {})})
     try:
@@ -83,6 +85,59 @@ def test_a_bad_signature_is_refused_like_api_gateway(served, keys, case: str) ->
     assert headers["x-amzn-ErrorType"] in ("InvalidSignatureException", "UnrecognizedClientException")
     status, _, mine = send(f"{served}/v1/requests?mine=true", None, headers=as_bob())
     assert status == 200 and mine["requests"] == [], "a refused request changes nothing"
+
+
+@pytest.mark.parametrize("case", ["other region", "session key without its token", "body not the one hashed"])
+def test_what_api_gateway_refuses_before_the_signature_is_refused_here_too(served, keys, tool_keys,
+                                                                           case: str) -> None:
+    by_tool = case == "session key without its token"
+    signer = tool_keys if by_tool else keys["s3-access"]
+    body = {**BODY, "reason": f"checking: {case}", **({"requester": "s3-access"} if by_tool else {})}
+    hashed = {"x-amz-content-sha256": hashlib.sha256(json.dumps(body).encode()).hexdigest()}
+    honest: dict[str, Any] = {"region": REGION, "token": True, "headers": hashed, "sent_body": None}
+    faulty = {**honest, **{"other region": {"region": "eu-west-1"},
+                           "session key without its token": {"token": False},
+                           "body not the one hashed": {"sent_body": json.dumps({**body, "duration": "4h"}).encode()},
+                           }[case]}
+    status, _, created = send(f"{served}/v1/requests", signer, "POST", body, **honest)
+    assert status == 201, f"the honest request is accepted: {created}"
+
+    status, headers, answer = send(f"{served}/v1/requests", signer, "POST", body, **faulty)
+
+    expected = {"other region": ("Credential should be scoped to a valid region, not 'eu-west-1'. ",
+                                 "InvalidSignatureException"),
+                "session key without its token": ("The security token included in the request is invalid.",
+                                                  "UnrecognizedClientException"),
+                "body not the one hashed": (BAD_SIGNATURE, "InvalidSignatureException")}[case]
+    assert (status, answer) == (403, {"message": answer["message"]}), answer
+    assert answer["message"].startswith(expected[0]) and headers["x-amzn-ErrorType"] == expected[1]
+    status, _, mine = send(f"{served}/v1/requests?mine=true", None,
+                           headers={"X-Local-Principal": "arn:aws:iam::111111111111:user/s3-access"})
+    assert [r["id"] for r in mine["requests"] if r["reason"] == body["reason"]] == [created["id"]], \
+        "a refused request changes nothing"
+    send(f"{served}/v1/requests/{created['id']}/cancel", keys["s3-access"], "POST", {})
+
+
+def test_a_session_past_its_end_is_refused_as_api_gateway_refuses_it(served, world) -> None:
+    world.emulator.enforce_iam(False)
+    try:
+        creds = aws_client(world.emulator.endpoint, "sts", account=SOURCE_ACCOUNT).assume_role(
+            RoleArn=TOOL_ARN, RoleSessionName="ticket-43", DurationSeconds=900)["Credentials"]
+    finally:
+        world.emulator.enforce_iam(True)
+    session = Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    try:
+        world.emulator.set_clock_offset(899)
+        status, _, answer = send(f"{served}/v1/profiles", session)
+        assert status == 200, f"a second before its end the session works: {answer}"
+
+        world.emulator.set_clock_offset(900)  # the world's clock: the one its sessions end by
+        status, headers, answer = send(f"{served}/v1/profiles", session)
+    finally:
+        world.emulator.set_clock_offset(0)
+
+    assert (status, answer) == (403, {"message": "The security token included in the request is expired"})
+    assert headers["x-amzn-ErrorType"] == "ExpiredTokenException"
 
 
 @pytest.mark.parametrize("skew_minutes, accepted", [(-6, False), (-4, True), (4, True), (6, False)])

@@ -36,6 +36,8 @@ def test_an_approved_extension_moves_the_end_everywhere(api, broker, people, iam
     stored = broker.repo.get(granted["id"])
     assert stored.grant.expires_at == stored.grant.starts_at + 2 * HOUR and approved.json["extension"] is None
     assert _condition(iam, policy) == new_end, "the policy's condition carries the new end"
+    tags = {t["Key"]: t["Value"] for t in iam.client.get_policy(PolicyArn=policy)["Policy"]["Tags"]}
+    assert tags["access-broker:expires-at"] == new_end, "the policy's tag says the new end, not the old"
     versions = iam.client.list_policy_versions(PolicyArn=policy)["Versions"]
     assert [v["IsDefaultVersion"] for v in versions] == [True], "the old version is deleted: no overlap"
     assert iam.attached() == [policy], "the same policy stays attached throughout: no gap"

@@ -165,7 +165,7 @@ def test_a_grant_policy_left_with_an_older_version_is_still_removed_on_revoke(br
     arn = grant.grant.policy_arn
     iam.client.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(iam.document(arn)),
                                      SetAsDefault=True)  # an extension that died before its cleanup
-    # moto deletes such a policy anyway; IAM refuses until its older versions are gone
+    # IAM refuses until its older versions are gone (and so does the world); a throttled retry must not lose it either
     faults.fail("DeletePolicy", times=1, status=409, code="DeleteConflict")
 
     revoked = broker.revoke(people.caller("s3-access"), grant.id)
@@ -173,6 +173,18 @@ def test_a_grant_policy_left_with_an_older_version_is_still_removed_on_revoke(br
     assert revoked.state == State.REVOKED
     assert faults.seen["ListPolicyVersions"] == 1 and faults.seen["DeletePolicy"] == 2
     assert iam.policies() == [] and iam.attached() == [], "nothing of the grant is left in IAM"
+
+
+def test_a_revoke_takes_the_grant_policy_from_every_user_it_was_attached_to(broker, people, iam):
+    grant = people.grant()
+    arn = grant.grant.policy_arn
+    iam.client.attach_user_policy(UserName="alice", PolicyArn=arn)  # someone gave alice the grant too
+
+    revoked = broker.revoke(people.caller("s3-access"), grant.id)
+
+    assert revoked.state == State.REVOKED
+    assert iam.attached("alice") == [], "the grant policy was left on a second holder"
+    assert iam.policies() == [] and iam.attached() == []
 
 
 def test_two_overlapping_passes_do_everything_once(broker, people, iam, clock, recorder):

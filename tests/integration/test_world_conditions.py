@@ -264,6 +264,27 @@ def test_a_session_longer_than_the_roles_max_session_duration_is_refused(world: 
         world.as_admin(TARGET_ACCOUNT, lambda iam: iam.update_role(RoleName=ROLE_NAME, MaxSessionDuration=3600))
 
 
+def test_a_session_past_its_expiration_is_refused_as_aws_refuses_it(world: LocalWorld) -> None:
+    world.set_grant("carol", grant(world.now() + timedelta(hours=2)))
+    sts = aws_client(world.endpoint, "sts", world.keys["carol"])
+    creds = sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="carol", DurationSeconds=900)["Credentials"]
+    session = Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    world.emulator.set_clock_offset(899)
+    assert world.list_bucket(session) == ["hello.txt"], "a second before its end the session still works"
+
+    world.emulator.set_clock_offset(900)
+    for call, status, message in (
+            (lambda: world.list_bucket(session), 400, "The provided token has expired."),
+            (lambda: aws_client(world.endpoint, "sts", session).get_caller_identity(), 403,
+             "The security token included in the request is expired")):
+        with pytest.raises(ClientError) as expired:
+            call()
+        error = expired.value.response
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("ExpiredToken", status)
+        assert error["Error"]["Message"] == message
+    assert world.list_bucket(world.assume(world.keys["carol"], "carol")) == ["hello.txt"], "a new session works"
+
+
 def test_the_clock_offset_moves_current_time_and_session_issue_time(world: LocalWorld) -> None:
     carol = world.keys["carol"]
     real = world.now()
