@@ -96,6 +96,17 @@ def restore(deps: Deps, request: AccessRequest) -> bool:
     return True
 
 
+def prune(deps: Deps, request: AccessRequest) -> None:
+    """An ended grant's cut lapsed: its role's guard drops every cut that can no longer match a session (nothing
+    else writes a guard while nobody is granted the role). A guard that cannot be had now is pruned later."""
+    if deps.sessions is None:
+        return
+    try:
+        deps.sessions.change(request.account, request.role_arn, lambda guard, now: guard)
+    except GuardPending as exc:
+        log.warning("session guard of %s not pruned yet: %s", request.role_arn, exc)
+
+
 def _other_live_end(deps: Deps, ended: AccessRequest) -> datetime | None:
     """The latest end of the same person's other live grants on the same role: their sessions keep an expiry cut.
     Reads the person's requests newest first, back to the oldest that could still hold a live grant."""

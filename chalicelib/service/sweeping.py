@@ -81,7 +81,9 @@ def sweep_due(deps: Deps, request: AccessRequest) -> str:
         if request.ended or request.guard_pending or (request.due_at and now < request.due_at):
             return GUARD_STILL_PENDING if request.guard_pending else "session_guard_written"
     if request.ended:  # its cut can no longer match a session: drift repair stops checking it
-        funnel.transition(deps, request.id, lambda r: r.lapse_cut(deps.clock()), SYSTEM_CALLER, current=request)
+        lapsed = funnel.transition(deps, request.id, lambda r: r.lapse_cut(deps.clock()), SYSTEM_CALLER,
+                                   current=request)
+        cuts.prune(deps, lapsed)
         return EventKind.SESSION_CUT_LAPSED
     if request.state == State.PENDING:
         if now >= funnel.timeout_at(deps, request):

@@ -372,6 +372,15 @@ def test_a_revoked_grant_s_cut_stands_until_it_can_match_no_session(wired: fakes
     assert not pass_at(wired, hours=5)
 
 
+def test_a_lapsed_cut_leaves_the_role_s_guard_though_nobody_is_granted_it_again(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.clock.now = at(minutes=10)
+    wired.broker.revoke(as_(wired, REQUESTER), grant.id)
+    assert fakes.cuts(wired, grant), "the revoke's cut stands"
+    pass_at(wired, minutes=75)
+    assert fakes.cuts(wired, grant) == frozenset(), "a cut that can match no session is pruned when it lapses"
+
+
 def test_a_lapse_read_twice_is_recorded_once(wired: fakes.Fakes) -> None:
     grant = granted(wired)
     wired.broker.revoke(as_(wired, REQUESTER), grant.id)
