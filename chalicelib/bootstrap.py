@@ -5,7 +5,7 @@ Tests and tools give their own clock, notifier or catalog to `broker(...)`, neve
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from chalicelib.aws import clients
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # imported where first used: the worker and the Slack client 
     from chalicelib.slack.web import SlackWeb
     from chalicelib.slack.worker import Worker
 
+LOCAL_MARGIN_S = 1.0  # beyond the local world's modelled delay, where the broker estimates when a change is in force
 _lock = threading.RLock()  # building the broker builds the settings inside
 _built: dict[str, Any] = {}
 T = TypeVar("T")
@@ -122,7 +123,16 @@ def _build_broker(clock: Callable[[], datetime] | None = None, notifier: Notifie
                        tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
                        public_url=config.public_url, notifier=notifier or _slack_notifier(), clock=clock,
                        sessions=SessionGuards(catalog, IamSessionGuard(), Leases(), clock),
-                       on_call=on_call_approval(config, catalog, clock)))
+                       on_call=on_call_approval(config, catalog, clock), propagation=_propagation(config, catalog)))
+
+
+def _propagation(config: Settings, catalog: Catalog) -> timedelta:
+    """IAM's delay as the broker counts on it: the catalog's iam_propagation; in the local world, the delay it models
+    (LOCAL_IAM_PROPAGATION) plus a second, so that what the broker announces holds there."""
+    if config.local_iam_propagation is not None:  # 0: the model is off, and IAM is instant there
+        delay = config.local_iam_propagation
+        return timedelta(seconds=delay + LOCAL_MARGIN_S if delay else 0)
+    return timedelta(seconds=catalog.iam_propagation)
 
 
 def _slack_notifier() -> Notifier:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from chalicelib.domain.catalog import (
     DEFAULT_GUARD_ROLE,
+    DEFAULT_IAM_PROPAGATION,
     ROLE_ARN,
     SIGNIN_HOSTS,
     AutoApprove,
@@ -24,6 +25,7 @@ from chalicelib.domain.catalog import (
 )
 from chalicelib.domain.durations import format_duration, parse_duration
 from chalicelib.domain.errors import CatalogError, DomainError, quote
+from chalicelib.domain.session_guard import MARGIN
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
@@ -91,7 +93,8 @@ def parse_catalog(raw: Any) -> Catalog:
     """Validates a decoded catalog document; raises CatalogError naming the key."""
     doc = _mapping(raw, "catalog")
     _known(doc, "catalog", {"source_account", "partition", "security_channel", "trusted_tools", "people", "groups",
-                            "profiles", "slack", "target_accounts", "permissions_boundary", "on_call"})
+                            "profiles", "slack", "target_accounts", "permissions_boundary", "on_call",
+                            "iam_propagation"})
     source = _account(doc.get("source_account"), "source_account")
     partition = doc.get("partition", "aws")
     if partition not in SIGNIN_HOSTS:
@@ -113,7 +116,19 @@ def parse_catalog(raw: Any) -> Catalog:
                    slack=_slack(doc.get("slack") or {}),
                    target_accounts=_target_accounts(doc.get("target_accounts") or {}, source, partition),
                    permissions_boundary=_boundary(doc.get("permissions_boundary"), source, partition),
-                   on_call=on_call)
+                   on_call=on_call, iam_propagation=_iam_propagation(doc.get("iam_propagation")))
+
+
+def _iam_propagation(raw: Any) -> int:
+    """`iam_propagation`: how long IAM takes to put a change in force (default 15s); under the session guard's
+    margin, which must cover it (a revoke's detach and its cut take effect at different moments)."""
+    if raw is None:
+        return DEFAULT_IAM_PROPAGATION
+    seconds = _duration(raw, "iam_propagation")
+    if seconds >= MARGIN.total_seconds():
+        raise CatalogError(f"iam_propagation: {quote(raw)} must be under the session guard's margin of "
+                           f"{int(MARGIN.total_seconds() // 60)} minutes")
+    return seconds
 
 
 def _on_call(raw: Any, profiles: dict[str, Profile]) -> OnCallSettings | None:

@@ -26,6 +26,7 @@ class Settings:
     secret_parameters: Mapping[str, str] = field(default_factory=dict)  # names -> SSM parameter names (deployed)
     response_url_prefixes: tuple[str, ...] = (SLACK_RESPONSE_URL_PREFIX,)  # where the worker may post answers
     pagerduty_api_url: str = "https://api.pagerduty.com"  # PagerDuty's REST API; locally a stand-in (tools/)
+    local_iam_propagation: float | None = None  # LOCAL_IAM_PROPAGATION: the local world's modelled IAM delay (s)
 
     @property
     def local_identity_allowed(self) -> bool:
@@ -50,6 +51,7 @@ class Settings:
             secret_parameters={name: env[f"{name}_PARAMETER"] for name in SECRET_NAMES if env.get(f"{name}_PARAMETER")},
             response_url_prefixes=(SLACK_RESPONSE_URL_PREFIX, *_local_response_urls(env)),
             pagerduty_api_url=env.get("PAGERDUTY_API_URL") or "https://api.pagerduty.com",
+            local_iam_propagation=_seconds(env.get("LOCAL_IAM_PROPAGATION")),
         )
 
 
@@ -77,3 +79,11 @@ SECRET_NAMES = ("ACCESS_BROKER_CONSOLE_KEY", "SLACK_SIGNING_SECRET", "SLACK_BOT_
 # Secrets whose SSM parameter the catalog names (on_call.pagerduty_token_parameter) rather than `<name>_PARAMETER`;
 # the environment's value, when set, stands in for it (make run, tests): chalicelib/on_call.py.
 CATALOG_SECRET_NAMES = ("PAGERDUTY_TOKEN",)
+
+
+def _seconds(text: str | None) -> float | None:
+    """LOCAL_IAM_PROPAGATION as `make run` and the tests set it (tools/iam_propagation.py checks it there)."""
+    try:
+        return max(0.0, float(text)) if text else None
+    except ValueError:
+        return None

@@ -407,7 +407,8 @@ def broker(catalog_: Catalog | None = None, clock: Clock | None = None) -> Fakes
     ids = (f"01{n:024d}" for n in itertools.count(1))
     built = Broker(Deps(catalog=catalog_ or catalog(), store=store, grants=grants,
                         tokens=ConsoleTokens(b"unit-console-key-0123456789abcdef"), notifier=notes, clock=clock,
-                        new_id=lambda now: next(ids), public_url="https://broker.example", sessions=guards))
+                        new_id=lambda now: next(ids), public_url="https://broker.example", sessions=guards,
+                        propagation=timedelta(0)))  # IAM instant, as in the local world with its model off
     return Fakes(built, store, grants, guards, notes, clock)
 
 

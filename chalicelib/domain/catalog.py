@@ -133,6 +133,9 @@ class GuardRole:
     external_id: str
 
 
+DEFAULT_IAM_PROPAGATION = 15  # seconds
+
+
 @dataclass(frozen=True)
 class Catalog:
     source_account: str
@@ -148,6 +151,9 @@ class Catalog:
     # own policy then attaches grants only to users that carry it (tools/broker_policy.py).
     permissions_boundary: str | None = None
     on_call: OnCallSettings | None = None  # PagerDuty, for the profiles' auto_approve
+    # How long IAM takes to put a change in force here (AWS publishes no figure: usually a few seconds, rarely up to a
+    # minute): a grant is announced usable this long after its attach, a cut in force this long after it is written.
+    iam_propagation: int = DEFAULT_IAM_PROPAGATION
 
     def guard_role(self, account: str) -> GuardRole:
         """The guard role the broker assumes in a target account to cut open sessions (targets/guard-role.yaml)."""

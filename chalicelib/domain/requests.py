@@ -57,6 +57,7 @@ class Grant:
     expires_at: datetime
     switch_role_url: str = ""
     console_url: str = ""
+    usable_at: datetime | None = None  # when the broker expects the grant to work: its attach + IAM's propagation
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class AccessRequest:
     # the sweeper retries it every pass; until then open sessions may last until the end plus an hour.
     guard_pending: bool = False
     cut_lapsed: bool = False  # an ended grant's cut can no longer match a session: drift repair stops checking it
+    cut_in_force_at: datetime | None = None  # an end's cut, written: when IAM is expected to enforce it everywhere
     version: int = 0  # 0: never stored
 
     @property
@@ -218,11 +220,14 @@ class AccessRequest:
     @property
     def sessions_end_by(self) -> datetime | None:
         """Until when role sessions issued under this grant may still work: its end (the revoke, or the expiry) when
-        the session guard stands, or that plus the longest session while the guard is pending."""
+        the session guard stands, and no sooner than IAM puts the end's cut in force; that plus the longest session
+        while the guard is pending."""
         end = self.sessions_cut_at
         if end is None:
             return None
-        return end + MAX_SESSION if self.guard_pending else end
+        if self.guard_pending:
+            return end + MAX_SESSION
+        return max(end, self.cut_in_force_at) if self.cut_in_force_at else end
 
     @property
     def sessions_cut_at(self) -> datetime | None:

@@ -68,7 +68,9 @@ def openapi_document() -> dict[str, Any]:
                     "detail": {"type": "string"}}},
                 "Grant": {"type": "object", "nullable": True, "properties": {
                     "role_arn": {"type": "string"}, "policy_arn": {"type": "string"}, "starts_at": _TIME,
-                    "expires_at": _TIME, "switch_role_url": {"type": "string"}, "console_url": {"type": "string"}}},
+                    "expires_at": _TIME, "switch_role_url": {"type": "string"}, "console_url": {"type": "string"},
+                    "usable_at": {**_TIME, "description": "when the broker expects the grant to work: its attach "
+                                                          "plus IAM's propagation (the catalog's iam_propagation)"}}},
                 "Request": {"type": "object", "required": [
                     "id", "state", "profile", "requester", "reason", "duration_seconds", "approvals_required",
                     "approvals", "created_at", "grant"], "properties": {

@@ -2,13 +2,14 @@
 problem+json. Plain HTML, no script, every value escaped; the route decides which of the two to answer."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 
 from chalice import Response
 
-from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.domain.requests import AccessRequest, Grant, State
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = ("application/problem+json", "application/json")
@@ -79,6 +80,19 @@ def console_link_refused(status: int, ended: EndedAccess, now: datetime) -> Resp
     return _page(status, heading, said, _ask_again(request.profile))
 
 
+def console_getting_ready(grant: Grant, now: datetime) -> Response:
+    """200 before the grant is usable: IAM is still applying it, so the console would refuse the switch now. The page
+    says so and moves on to the switch-role URL by itself when it is ready (a meta refresh: no script)."""
+    assert grant.usable_at is not None
+    wait = max(1, math.ceil((grant.usable_at - now).total_seconds()))
+    url = escape(grant.switch_role_url, quote=True)
+    ready = _time(grant.usable_at, "%H:%M:%S")
+    said = [f"AWS takes a few seconds to apply a new grant everywhere, so the console would refuse it just now. This "
+            f"page moves on to the AWS console by itself at {ready}, in about {wait} seconds.",
+            f'If it does not, <a href="{url}">open the console</a> then.']
+    return _page(200, "Your access is getting ready", said, "", refresh=(wait, grant.switch_role_url))
+
+
 def _ask_again(profile: str | None) -> str:
     command = f"/request-access {profile}" if profile else "/request-access <profile>"
     cli = f"access-broker request {profile} --reason …" if profile else "access-broker request <profile> --reason …"
@@ -86,20 +100,24 @@ def _ask_again(profile: str | None) -> str:
             f"terminal.")
 
 
-def _time(when: datetime) -> str:
+def _time(when: datetime, shown: str = "%Y-%m-%d %H:%M") -> str:
     utc = when.astimezone(timezone.utc)
-    return f'<time datetime="{utc:%Y-%m-%dT%H:%M:%SZ}">{utc:%Y-%m-%d %H:%M} UTC</time>'
+    return f'<time datetime="{utc:%Y-%m-%dT%H:%M:%SZ}">{utc.strftime(shown)} UTC</time>'
 
 
-def _page(status: int, heading: str, paragraphs: list[str], ask: str) -> Response:
-    """`heading` is text (escaped here); `paragraphs` and `ask` are HTML built from escaped values."""
-    body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
+def _page(status: int, heading: str, paragraphs: list[str], ask: str,
+          refresh: tuple[int, str] | None = None) -> Response:
+    """`heading` is text (escaped here); `paragraphs` and `ask` are HTML built from escaped values; `refresh`, the
+    seconds after which the page moves on to a URL by itself."""
+    body = "\n".join(f"<p>{p}</p>" for p in paragraphs) + (f'\n<p class="ask">{ask}</p>' if ask else "")
+    moves_on = (f'\n<meta http-equiv="refresh" content="{refresh[0]}; url={escape(refresh[1], quote=True)}">'
+                if refresh else "")
     html = f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
+<meta name="robots" content="noindex">{moves_on}
 <title>{escape(heading)} · access-broker</title>
 <style>
 body {{ font: 18px/1.5 system-ui, sans-serif; margin: 0; background: #fff; color: #1a1a1a; }}
@@ -113,7 +131,6 @@ code {{ background: #f0f0f0; padding: .1em .3em; border-radius: 3px; }}
 <main>
 <h1>{escape(heading)}</h1>
 {body}
-<p class="ask">{ask}</p>
 </main>
 </body>
 </html>

@@ -30,7 +30,8 @@ def request_view(request: AccessRequest) -> dict[str, Any]:
         "grant": None if grant is None else {
             "role_arn": grant.role_arn, "policy_arn": grant.policy_arn, "starts_at": rfc3339(grant.starts_at),
             "expires_at": rfc3339(grant.expires_at), "switch_role_url": grant.switch_role_url,
-            "console_url": grant.console_url},
+            "console_url": grant.console_url,
+            "usable_at": rfc3339(grant.usable_at or grant.starts_at)},  # granted before usable_at: at once
         # Open sessions (the target account's session guard): cut at the end, or at worst an hour later while the
         # guard could not be written yet (the sweeper retries it).
         "sessions": None if request.grant is None or request.sessions_end_by is None else {

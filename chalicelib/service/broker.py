@@ -9,7 +9,7 @@ from typing import Any, Callable
 from chalicelib.access_rules import Caller
 from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.commands import Ask, Decision, ExtensionAsk
-from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.domain.requests import AccessRequest, Event, Grant, State
 from chalicelib.ports import Grants, IdempotencyClaim, Notifier, Page, RequestStore, SessionGuard, Tokens
 from chalicelib.service import asking, auto_approving, cuts, deciding, extending, funnel, granting, queries, sweeping
 from chalicelib.service.deps import Deps
@@ -78,8 +78,11 @@ class Broker:
     def audit(self, caller: Caller, since: datetime, until: datetime, limit: int, cursor: str | None) -> Page[Event]:
         return queries.audit(self.deps, caller, since, until, limit, cursor)
 
+    def console_link(self, token: str) -> Grant:
+        return queries.console_link(self.deps, token)
+
     def console_redirect(self, token: str) -> str:
-        return queries.console_redirect(self.deps, token)
+        return queries.console_link(self.deps, token).switch_role_url
 
     def console_link_ended(self, token: str) -> tuple[AccessRequest, str] | None:
         return queries.console_link_ended(self.deps, token)

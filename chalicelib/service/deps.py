@@ -5,11 +5,11 @@ keep nothing else, so any process that holds the same ports can run any use case
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from chalicelib.access_rules import Caller
-from chalicelib.domain.catalog import Catalog
+from chalicelib.domain.catalog import DEFAULT_IAM_PROPAGATION, Catalog
 from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event
@@ -48,4 +48,7 @@ class Deps:
     new_id: Callable[[datetime], str] = new_request_id
     sessions: SessionGuard | None = None  # None: no target account is guarded (open sessions last until they expire)
     on_call: OnCall | None = None  # None: the catalog has no on_call settings (no profile auto-approves)
+    # How long an IAM change takes to be in force: the catalog's iam_propagation, or locally the world's modelled
+    # delay plus a margin (bootstrap). A grant is usable, and a cut in force, this long after it is written.
+    propagation: timedelta = timedelta(seconds=DEFAULT_IAM_PROPAGATION)
 

@@ -46,7 +46,7 @@ def apply(deps: Deps, request: AccessRequest) -> AccessRequest:
         return failed
     grant = dataclasses.replace(
         planned, policy_arn=arn, switch_role_url=switch_role_url(deps.catalog, funnel.profile(deps, request.profile)),
-        console_url=link)
+        console_url=link, usable_at=deps.clock() + deps.propagation)
 
     def activate(r: AccessRequest) -> Transition:
         active, kind = r.activate(grant, deps.clock())
@@ -122,7 +122,8 @@ def end(deps: Deps, request_id: str, decide: Decide, caller: Caller, current: Ac
             return Transition(ended, kind)
         written = cuts.write(deps, ended, ended.state.value, cuts.end_change(deps, ended))
         details["session_guard"] = "written" if written else "pending"
-        return Transition(dataclasses.replace(ended, guard_pending=not written), kind)
+        in_force = deps.clock() + deps.propagation if written else None
+        return Transition(dataclasses.replace(ended, guard_pending=not written, cut_in_force_at=in_force), kind)
 
     ended = funnel.transition(deps, request_id, decide_and_cut, caller, details, current=current)
     cleanup(deps, ended)

@@ -8,7 +8,7 @@ from chalicelib import access_rules as rules
 from chalicelib.access_rules import Caller
 from chalicelib.domain.catalog import Profile
 from chalicelib.domain.errors import Forbidden, Gone, NotFound, quote
-from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.domain.requests import AccessRequest, Event, Grant, State
 from chalicelib.ports import Page
 from chalicelib.service.deps import Deps
 
@@ -97,13 +97,13 @@ def audit(deps: Deps, caller: Caller, since: datetime, until: datetime, limit: i
     return Page([e for e in page.items if profiles[e.request_id] in scope], page.next)
 
 
-def console_redirect(deps: Deps, token: str) -> str:
-    """The switch-role URL behind a signed console link, while its grant is active."""
+def console_link(deps: Deps, token: str) -> Grant:
+    """The grant behind a signed console link, while it is active (its switch-role URL, and when it is usable)."""
     now = deps.clock()
     request = deps.store.get(deps.tokens.verify(token, now))
     if request.state != State.ACTIVE or not request.grant or now >= request.grant.expires_at:
         raise Gone(f"the grant of request {request.id} has ended ({request.state.value}); request access again")
-    return request.grant.switch_role_url
+    return request.grant
 
 
 def console_link_ended(deps: Deps, token: str) -> tuple[AccessRequest, str] | None:

@@ -96,7 +96,7 @@ def test_an_activated_grant_records_its_policy_its_links_and_its_cut(wired: fake
     assert grant.grant == Grant(
         role_arn=role_arn(wired), policy_arn=policy_arn, starts_at=approved_at, expires_at=end,
         switch_role_url=switch_role_url(wired.broker.catalog, wired.broker.catalog.profiles[PROFILE]),
-        console_url=f"https://broker.example/v1/console/{token}")
+        console_url=f"https://broker.example/v1/console/{token}", usable_at=approved_at)
     assert grant.state == State.ACTIVE and not grant.guard_pending
     assert wired.grants.policies == {policy_arn: policy_document(role_arn(wired), end)}
     assert wired.grants.attached_users(policy_arn) == [REQUESTER]
