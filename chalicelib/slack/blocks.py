@@ -5,6 +5,7 @@ request's current state, so updating it in place always tells the truth."""
 from __future__ import annotations
 
 import json
+from datetime import timezone
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -73,7 +74,8 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
     role = escape(request.role_arn.rsplit("/", 1)[-1])
     return f"Your access to {profile} is active until {utc(grant.expires_at)}", [
         SectionBlock(block_id="granted", text=MarkdownTextObject(
-            text=f":unlock: Your {kind} to *{profile}* is active (request `{request.id}`); {approved}.")),
+            text=f":unlock: Your {kind} to *{profile}* is active (request `{request.id}`); {approved}."
+                 f"{_ready(grant)}")),
         SectionBlock(block_id="links", text=MarkdownTextObject(
             text=f"*Console:* <{grant.console_url}|Open the AWS console as {role}>"
                  f"\n*Switch-role URL:* {grant.switch_role_url}")),
@@ -198,6 +200,14 @@ def on_call_announcement(catalog: Catalog, request: AccessRequest) -> Message:
     return (f"Auto-approved (on call): {request.requester} for {request.profile}",
             [SectionBlock(block_id="on_call", text=MarkdownTextObject(text=text)),
              ContextBlock(block_id="reason", elements=[PlainTextObject(text=f"Reason: {request.reason}"[:300])])])
+
+
+def _ready(grant: Grant) -> str:
+    """When IAM will have applied the grant everywhere: the console and the CLI refuse it until then."""
+    if grant.usable_at is None or grant.usable_at <= grant.starts_at:
+        return ""
+    ready = grant.usable_at.astimezone(timezone.utc)
+    return f"\n:hourglass_flowing_sand: *Ready at* {ready:%H:%M:%S} UTC: AWS takes a few seconds to apply it everywhere."
 
 
 def _on_call_approval(request: AccessRequest) -> str:
