@@ -91,11 +91,11 @@ class Broker:
                        break_glass: bool = False) -> AccessRequest:
         return asking.ask(self.deps, caller, Ask(profile, duration, reason, requester, break_glass), idempotency)
 
-    def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
-        return deciding.decide(self.deps, caller, Decision(request_id, True, comment))
+    def approve(self, caller: Caller, request_id: str, comment: str = "", round: str | None = None) -> AccessRequest:
+        return deciding.decide(self.deps, caller, Decision(request_id, True, comment, round))
 
-    def deny(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
-        return deciding.decide(self.deps, caller, Decision(request_id, False, comment))
+    def deny(self, caller: Caller, request_id: str, comment: str = "", round: str | None = None) -> AccessRequest:
+        return deciding.decide(self.deps, caller, Decision(request_id, False, comment, round))
 
     def cancel(self, caller: Caller, request_id: str) -> AccessRequest:
         return deciding.cancel(self.deps, caller, request_id)

@@ -24,6 +24,7 @@ from slack_sdk.models.views import View
 from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.domain.rounds import REQUEST, open_round
 from chalicelib.slack.texts import approvers as approvers_text
 from chalicelib.slack.texts import escape, local_time, mention, utc
 
@@ -47,11 +48,19 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
                                                   for line in _status_lines(catalog, request)[-10:]]),
     ]
     if request.awaiting_decision:
+        value = decision_value(request)
         blocks.append(ActionsBlock(block_id="decide", elements=[
-            ButtonElement(text="Approve", action_id="approve", value=request.id, style="primary"),
-            ButtonElement(text="Deny", action_id="deny", value=request.id, style="danger")]))
+            ButtonElement(text="Approve", action_id="approve", value=value, style="primary"),
+            ButtonElement(text="Deny", action_id="deny", value=value, style="danger")]))
     text = f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} ({_state(request)})"
     return text, blocks
+
+
+def decision_value(request: AccessRequest) -> str:
+    """What Approve and Deny carry: the request and the round they decide (slack/parse.py button_value reads it), so a
+    click (or a job replayed from it) made while the request was pending never decides a later extension."""
+    round_ = open_round(request)
+    return request.id if round_ in (None, REQUEST) else f"{request.id}:{round_}"
 
 
 def grant_message(catalog: Catalog, request: AccessRequest) -> Message:

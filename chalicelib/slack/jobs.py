@@ -31,6 +31,7 @@ class OpenViewJob(TypedDict):
     trigger_id: str
     response_url: NotRequired[str]
     request_id: NotRequired[str]
+    round: NotRequired[str]  # deny: the approval round the clicked message showed (domain/rounds.py)
 
 
 class ActJob(TypedDict):
@@ -39,6 +40,7 @@ class ActJob(TypedDict):
     action: str
     request_id: str
     user_id: str
+    round: NotRequired[str]  # approve: the round the clicked message showed; without it, the request's own
     response_url: NotRequired[str]
     confirm: NotRequired[bool]  # say so in the channel once done (`revoke <id>`)
     redelivery: NotRequired[bool]  # Slack sent the click again (X-Slack-Retry-Num)

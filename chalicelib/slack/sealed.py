@@ -2,14 +2,15 @@
 
 The broker's own functions (API, sweep) seal each job they send: an HMAC-SHA256, under a key only the broker
 reads (ACCESS_BROKER_JOB_KEY, an SSM parameter in deployed stages), over the job's canonical JSON and the time
-it was issued. The worker opens a job only if the seal is genuine and was issued within WINDOW; anything else
-is refused before it is read. Jobs that run in-process (locally, or spawned inside the worker) need no seal."""
+it was issued. The worker opens a job only if the seal is genuine and was issued within WINDOW, and runs it only
+once (it records each envelope it runs until the window closes: envelope_id); anything else is refused before it
+is read. Jobs that run in-process (locally, or spawned inside the worker) need no seal."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 VERSION = "v1"
@@ -49,6 +50,17 @@ def open_sealed(envelope: Any, key: bytes, now: datetime) -> Job:
     if age < -SKEW.total_seconds():
         raise Refused(f"issued {int(-age)} s in the future")
     return job
+
+
+def envelope_id(envelope: dict[str, Any]) -> str:
+    """What names one envelope among those the worker ran (a digest of its seal, which differs for every job and
+    moment): recorded so that it runs once (store/envelopes.py). Call it on an envelope open_sealed accepted."""
+    return hashlib.sha256(str(envelope["signature"]).encode()).hexdigest()
+
+
+def accepted_until(envelope: dict[str, Any]) -> datetime:
+    """The moment open_sealed stops accepting `envelope`: its record need not outlive it."""
+    return datetime.fromtimestamp(int(envelope["issued_at"]), timezone.utc) + WINDOW
 
 
 def _signature(key: bytes, issued_at: int, job: Job) -> str:

@@ -258,10 +258,11 @@ def test_an_extension_can_be_denied_with_a_reason_form(slack) -> None:
     slack.click("approve", request_id, as_="bob")
     slack.drain()
     slack.submit("extend", {"duration": "30m"}, {"request_id": request_id}, as_="s3-access")
+    slack.drain()  # bob clicks Deny on the message as it shows the extension
     slack.click("deny", request_id, as_="bob")
     slack.drain()
     assert "Deny extending @s3-access's access to *S3 prod* by 30m" in slack.seen("views.open")
-    slack.submit("deny", {"reason": "wrap up"}, {"request_id": request_id}, as_="bob")
+    slack.submit("deny", {"reason": "wrap up"}, slack.opened(), as_="bob")
     slack.drain()
     request = bootstrap.broker().repo.get(request_id)
     assert request.state == State.ACTIVE and request.extension is None

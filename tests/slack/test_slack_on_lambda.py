@@ -4,32 +4,11 @@ sealed with the job key (chalicelib/slack/sealed.py)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
-
-import pytest
 
 from chalicelib import bootstrap
 from chalicelib.slack import sealed
 from chalicelib.slack.deferred import LambdaInvoke
-from tools.fake_worker import create_fake_worker
-
-WORKER = "access-broker-test-worker"
-
-
-@pytest.fixture(scope="module")
-def worker_function(world: Any) -> Iterator[str]:
-    """A worker function in the emulator (moto runs no code for it without docker: the invocation is what counts)."""
-    world.emulator.enforce_iam(False)
-    try:
-        worker = create_fake_worker(world.emulator.endpoint, WORKER)
-    finally:
-        world.emulator.enforce_iam(True)
-    yield worker.name
-    world.emulator.enforce_iam(False)
-    try:
-        worker.remove_invoke_permission(world.emulator.endpoint)
-    finally:
-        world.emulator.enforce_iam(True)
+from tests.slack.conftest import WORKER
 
 
 def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worker_function: str) -> None:
