@@ -16,6 +16,7 @@ from typing import Any
 VERSION = "v1"
 WINDOW = timedelta(minutes=15)  # an older job is refused: a captured one cannot be replayed later
 SKEW = timedelta(minutes=1)  # how far ahead of the worker's clock the sender's may run
+MIN_KEY_BYTES = 32  # an HMAC-SHA256 key shorter than its output is easier to guess than the seal is to forge
 FIELDS = {"job", "issued_at", "signature"}
 Job = dict[str, Any]
 
@@ -24,9 +25,22 @@ class Refused(Exception):
     """Why a sealed job was refused. The message never holds the key, the signature or the job itself."""
 
 
+class WeakKey(ValueError):
+    """The job key is too short to seal with: nothing is sealed or opened with it."""
+
+
+def checked_key(key: bytes) -> bytes:
+    """`key` if it is long enough to seal jobs with (settings refuse a short one in the environment at start; one read
+    from SSM is refused here, on first use)."""
+    if len(key) < MIN_KEY_BYTES:
+        raise WeakKey(f"the job key (ACCESS_BROKER_JOB_KEY) is {len(key)} bytes; it must be at least {MIN_KEY_BYTES}: "
+                      f"make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    return key
+
+
 def seal(job: Job, key: bytes, now: datetime) -> dict[str, Any]:
     issued_at = int(now.timestamp())
-    return {"job": job, "issued_at": issued_at, "signature": _signature(key, issued_at, job)}
+    return {"job": job, "issued_at": issued_at, "signature": _signature(checked_key(key), issued_at, job)}
 
 
 def open_sealed(envelope: Any, key: bytes, now: datetime) -> Job:
@@ -38,6 +52,10 @@ def open_sealed(envelope: Any, key: bytes, now: datetime) -> Job:
         raise Refused("not a sealed job: job must be an object, issued_at an integer, signature a string")
     if not 0 <= issued_at < 10**11:
         raise Refused("not a sealed job: issued_at is not a time in seconds since 1970")
+    try:
+        key = checked_key(key)
+    except WeakKey as exc:
+        raise Refused(str(exc)) from None
     try:
         expected = _signature(key, issued_at, job)
     except (TypeError, ValueError, RecursionError):  # NaN, absurd nesting: nothing the broker ever seals

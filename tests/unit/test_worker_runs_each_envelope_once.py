@@ -72,5 +72,6 @@ def test_every_other_envelope_still_runs(wired: fakes.Fakes) -> None:
 def test_a_refused_seal_records_nothing(wired: fakes.Fakes) -> None:
     spent = MemorySpentEnvelopes()
     request = fakes.ask(wired)
-    assert not worker(wired, spent).run_sealed(sealed.seal(approval(request.id), b"another key", wired.clock()))
+    forged = sealed.seal(approval(request.id), b"another-key-0123456789abcdef-0123", wired.clock())
+    assert not worker(wired, spent).run_sealed(forged)
     assert spent.spent == {} and wired.store.get(request.id).state == State.PENDING
