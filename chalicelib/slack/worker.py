@@ -19,13 +19,12 @@ from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.ports import Outbox, RequestLog, SlackApi, SpentEnvelopes
 from chalicelib.service.broker import Broker
 from chalicelib.slack import blocks, sealed, texts
-from chalicelib.slack.jobs import ActJob, AlertJob, Job, NotifyJob, OpenViewJob, RespondJob
+from chalicelib.slack.jobs import MAX_ATTEMPTS, ActJob, AlertJob, Job, NotifyJob, OpenViewJob, RespondJob, retry_wait
 from chalicelib.slack.notifier import SlackNotifier
 from chalicelib.slack.web import SlackFailure
 
 log = logging.getLogger(__name__)
 _TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
-MAX_ATTEMPTS = 8  # about two hours of retries with the backoff below (1 min doubling, at most 1 h)
 
 
 class Worker:
@@ -86,7 +85,7 @@ class Worker:
         """Records the failure on the request and puts the job in the outbox for the sweeper, with backoff."""
         attempt = int(job.get("attempts", 0)) + 1
         retry = attempt < MAX_ATTEMPTS
-        wait = max(retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
+        wait = retry_wait(attempt, retry_after).total_seconds()
         self.requests.note(Event(
             request.id, request.version, EventKind.NOTIFY_FAILED, broker.clock(), SYSTEM, "system", {
                 "event": event.kind, "method": method, "error": error, "attempt": attempt,

@@ -51,3 +51,30 @@ def test_a_command_on_lambda_answers_and_leaves_slack_to_the_worker(slack, clock
     [job] = [sealed.open_sealed(json.loads(call["body"]), bootstrap.job_key(), clock()) for call in sent]
     assert (job["kind"], job["event"]["kind"]) == ("notify", "created")
     assert slack.calls() == [], "nothing talks to Slack on the answer path"
+
+
+def test_a_notification_the_worker_could_not_be_handed_waits_in_the_outbox(slack, clock, monkeypatch,
+                                                                             worker_function, caplog):
+    """Issue 24, point 14: the job key unreadable on the API function (an SSM hiccup, a missing parameter) lost the
+    approval message; now it waits in the table's outbox and the next sweep after its retry sends it."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "access-broker-test")
+    monkeypatch.setenv("ACCESS_BROKER_WORKER_FUNCTION", worker_function)
+    monkeypatch.delenv("ACCESS_BROKER_JOB_KEY")
+    bootstrap.reset()
+    bootstrap.broker(clock=clock)
+    answer = slack.command("s3-prod 1h fixing the export job")
+    assert "Request `" in answer.json["text"], "the person still gets their answer"
+    assert "kept in the outbox, retried in 60 s" in caplog.text
+
+    monkeypatch.setenv("ACCESS_BROKER_JOB_KEY", "test-worker-job-key-0123456789abcdef")
+    bootstrap.reset()
+    bootstrap.broker(clock=clock)
+    invoker = bootstrap.deferred()
+    invoker.submit({"kind": "warm-up"})
+    sent: list[dict] = []
+    invoker._client.meta.events.register("before-call.lambda.Invoke", lambda params, **kw: sent.append(params))
+    clock.advance(seconds=61)
+    bootstrap.broker().sweep()
+    jobs = [sealed.open_sealed(json.loads(call["body"]), bootstrap.job_key(), clock()) for call in sent]
+    assert [(job["kind"], job["event"]["kind"], job["attempts"]) for job in jobs if job["kind"] == "notify"] == [
+        ("notify", "created", 1)]
