@@ -14,7 +14,7 @@ from typing import Any, Callable, Literal
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.access_rules import Caller, without_bidi_controls
+from chalicelib.access_rules import Caller, comment_of
 from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, quote
@@ -115,7 +115,7 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
                                             values.get("reason"), idempotency=_claim(who, body))
             _respond(form, texts.created(broker.catalog, request))
         elif form.callback_id == "deny":
-            broker.deny(who, request_id, without_bidi_controls(values.get("reason", "")), round=_round(form))
+            broker.deny(who, request_id, comment_of(values.get("reason")), round=_round(form))
         else:
             _respond(form, texts.extension_asked(broker.catalog, broker.extend(who, request_id,
                                                                               values.get("duration") or None)))

@@ -301,3 +301,16 @@ def test_a_grant_iam_refuses_ends_failed_and_the_requester_is_told(slack, catalo
     dm = slack.seen("chat.postMessage", "U01DAVE")
     assert "Granting access failed" in dm and "nothing was left attached" in dm and "ask again" in dm
     assert "Granting access failed" in slack.seen("chat.update", "C01APPROVALS")
+
+
+@pytest.mark.parametrize("form, values", [("request_access", {"profile": "s3-prod", "duration": "1h",
+                                                               "reason": "fixing\x1b[2K the export"}),
+                                           ("deny", {"reason": "no\x9b2K"})])
+def test_control_characters_in_a_form_are_refused_under_the_reason(slack, form: str, values: dict) -> None:
+    """Issue 24, point 12: Slack's forms take the same reasons and comments as the API (newlines are fine)."""
+    request_id = slack.create() if form == "deny" else None
+    answer = slack.submit(form, values, {"request_id": request_id} if request_id else {},
+                          as_="carol" if form == "deny" else "s3-access")
+    assert "holds the control character" in answer.json["errors"]["reason"]
+    if request_id:
+        assert state_of(request_id) == State.PENDING
