@@ -26,7 +26,7 @@ from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.domain.rounds import REQUEST, open_round
 from chalicelib.slack.texts import approvers as approvers_text
-from chalicelib.slack.texts import escape, local_time, mention, utc
+from chalicelib.slack.texts import escape, local_time, mention, said, utc
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 
@@ -43,7 +43,7 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
             MarkdownTextObject(text=f"*Role*\n`{request.role_arn.rsplit('/', 1)[-1]}`"),
             MarkdownTextObject(text=f"*Duration*\n{format_duration(request.duration_seconds)}"),
             MarkdownTextObject(text=f"*Request*\n`{request.id}`")]),
-        SectionBlock(block_id="reason", text=MarkdownTextObject(text=f"*Reason*\n{escape(request.reason)}")),
+        SectionBlock(block_id="reason", text=MarkdownTextObject(text=f"*Reason*\n{said(request.reason)}")),
         ContextBlock(block_id="status", elements=[MarkdownTextObject(text=line)  # a context holds 10 at most
                                                   for line in _status_lines(catalog, request)[-10:]]),
     ]
@@ -225,7 +225,7 @@ def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
                          f"*{format_duration(extension.seconds)} more* ({len(extension.approvals)} of {need}) from "
                          f"{approvers_text(catalog, request)}")
     elif request.state == State.DENIED:
-        comment = f": {escape(request.decision_comment)}" if request.decision_comment else ""
+        comment = f": {said(request.decision_comment)}" if request.decision_comment else ""
         lines.append(f":x: Denied by {by} {when}{comment}")
     elif request.state == State.CANCELLED:
         lines.append(f":no_entry_sign: Cancelled by {by} {when}")
