@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.catalog import Catalog, Person, Profile
 from chalicelib.domain.durations import format_duration, parse_duration
-from chalicelib.domain.errors import Conflict, Forbidden, Unprocessable, quote
+from chalicelib.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, Unprocessable, quote
 from chalicelib.domain.requests import AccessRequest
 
 MAX_REASON = 1000
@@ -16,6 +16,10 @@ BREAK_GLASS_MIN_REASON = 20
 # Unicode's bidirectional controls (embeddings, overrides, isolates, marks): they make a reason read differently
 # in Slack or a terminal than it is stored ("Trojan Source").
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 control characters and DEL, newline and tab aside: an escape sequence in a reason would run in an
+# approver's terminal (erase a line, set the clipboard with OSC 52) when the CLI prints it.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MAX_COMMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,24 @@ def reason_of(reason: str | None) -> str:
                             field="reason")
     if len(reason) > MAX_REASON:
         raise Unprocessable(f"reason is {len(reason)} characters; keep it to {MAX_REASON}", field="reason")
+    _refuse_controls(reason, "reason", Unprocessable)
     return reason.strip()
+
+
+def comment_of(comment: str | None) -> str:
+    """An approver's comment (approve, deny): at most MAX_COMMENT characters, no control characters; "" if none."""
+    comment = without_bidi_controls(comment or "")
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"comment is {len(comment)} characters; keep it to {MAX_COMMENT}", field="comment")
+    _refuse_controls(comment, "comment", InvalidInput)
+    return comment
+
+
+def _refuse_controls(text: str, field: str, error: type[DomainError]) -> None:
+    found = _CONTROLS.search(text)
+    if found:
+        raise error(f"{field} holds the control character U+{ord(found.group()):04X} at position {found.start() + 1}; "
+                    f"write it as plain text (newlines and tabs are fine)", field=field)
 
 
 def without_bidi_controls(text: str) -> str:

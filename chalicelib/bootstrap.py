@@ -64,9 +64,11 @@ def worker() -> Worker:
     """Runs deferred jobs (chalicelib/slack/worker.py), against whichever Broker is the app's when a job runs."""
     def build() -> Worker:
         from chalicelib.slack.worker import Worker
+        from chalicelib.store.envelopes import SpentEnvelopes
         from chalicelib.store.outbox import Outbox
 
-        return Worker(broker, slack_web, Repository(), Outbox(), job_key, settings().response_url_prefixes)
+        return Worker(broker, slack_web, Repository(), Outbox(), job_key, settings().response_url_prefixes,
+                      SpentEnvelopes())
 
     return _once("worker", build)
 

@@ -178,6 +178,13 @@ class Outbox(Protocol):
     def take_due(self, now: datetime, limit: int = 25) -> Iterator[Any]: ...
 
 
+class SpentEnvelopes(Protocol):
+    """The sealed jobs the worker ran, each kept while its seal is accepted (chalicelib/store/envelopes.py)."""
+
+    def spend(self, envelope_id: str, until: datetime) -> bool:
+        """Records the envelope as run: True the first time, False if it was already (it must not run again)."""
+
+
 class Lease(Protocol):
     def held(self, name: str) -> AbstractContextManager[None]: ...
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from chalicelib.slack.sealed import MIN_KEY_BYTES
+
 APP_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STAGE = "local"
 SLACK_RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # where Slack's response_urls point; answers go nowhere else
@@ -36,6 +38,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env  # looked up per call: chalice's test client swaps os.environ
+        _refuse_a_short_job_key(env)
         catalog = Path(env.get("ACCESS_BROKER_CATALOG", "chalicelib/catalog/demo.yaml"))
         return cls(
             stage=env.get("ACCESS_BROKER_STAGE", "dev"),
@@ -53,6 +56,15 @@ class Settings:
             pagerduty_api_url=env.get("PAGERDUTY_API_URL") or "https://api.pagerduty.com",
             local_iam_propagation=_seconds(env.get("LOCAL_IAM_PROPAGATION")),
         )
+
+
+def _refuse_a_short_job_key(env: Mapping[str, str]) -> None:
+    """A job key in the environment is checked at start (one in SSM on first use: chalicelib/slack/sealed.py)."""
+    key = env.get("ACCESS_BROKER_JOB_KEY", "")
+    if key and len(key.encode()) < MIN_KEY_BYTES:
+        raise ValueError(f"ACCESS_BROKER_JOB_KEY is {len(key.encode())} bytes; it must be at least {MIN_KEY_BYTES}: "
+                         f"make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or unset it "
+                         f"and name its SSM parameter in ACCESS_BROKER_JOB_KEY_PARAMETER)")
 
 
 def _local_response_urls(env: Mapping[str, str]) -> tuple[str, ...]:

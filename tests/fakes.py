@@ -29,9 +29,11 @@ from chalicelib.ports import (
     IdempotencyClaim,
     IdempotentReplay,
     Notifier,
+    Outbox,
     Page,
     RequestStore,
     SessionGuard,
+    SpentEnvelopes,
     StaleWrite,
     Tokens,
     Written,
@@ -238,6 +240,35 @@ class MemorySessionGuards:
         return Written(after, whole_role=after.folded, changed=changed)
 
 
+class MemorySpentEnvelopes:
+    """The SpentEnvelopes port in memory: each envelope id is recorded once (until it no longer matters)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, datetime] = {}
+
+    def spend(self, envelope_id: str, until: datetime) -> bool:
+        if envelope_id in self.spent:
+            return False
+        self.spent[envelope_id] = until
+        return True
+
+
+class MemoryOutbox:
+    """The Outbox port in memory: jobs kept until due, each taken once."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[datetime, str, Any]] = []
+
+    def add(self, request_id: str, job: Any, due: datetime) -> None:
+        self.kept.append((due, request_id, job))
+
+    def take_due(self, now: datetime, limit: int = 25) -> Iterator[Any]:
+        due = sorted((entry for entry in self.kept if entry[0] <= now), key=lambda entry: entry[0])[:limit]
+        for entry in due:
+            self.kept.remove(entry)
+            yield entry[2]
+
+
 class Recorder:
     """A notifier that keeps every event it was told about, with the request as it stood then, and the security
     alerts. The one recording notifier of the tests (the unit tier, and the world's tiers through bootstrap)."""
@@ -412,6 +443,8 @@ def broker(catalog_: Catalog | None = None, clock: Clock | None = None) -> Fakes
     return Fakes(built, store, grants, guards, notes, clock)
 
 
-def _held_to_their_ports(clock: Clock) -> tuple[RequestStore, Grants, SessionGuard, Notifier, Tokens]:
+def _held_to_their_ports(clock: Clock) -> tuple[RequestStore, Grants, SessionGuard, Notifier, Tokens,
+                                                SpentEnvelopes, Outbox]:
     """Never called: mypy checks here that each fake satisfies its port (a fake that drifts fails `make lint`)."""
-    return MemoryStore(), MemoryGrants(), MemorySessionGuards(clock), Recorder(), ConsoleTokens(b"k" * 32)
+    return (MemoryStore(), MemoryGrants(), MemorySessionGuards(clock), Recorder(), ConsoleTokens(b"k" * 32),
+            MemorySpentEnvelopes(), MemoryOutbox())

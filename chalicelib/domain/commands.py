@@ -19,10 +19,13 @@ class Ask:
 
 @dataclass(frozen=True)
 class Decision:
-    """An approver's answer to the open round of a request: the request itself, or its grant's extension."""
+    """An approver's answer to the open round of a request: the request itself, or its grant's extension. `round`
+    names the round it answers (domain/rounds.py; Slack's buttons carry it), and a decision for a round that has
+    closed is refused; None answers whatever round is open (the HTTP API: its caller reads the request as it is)."""
     request_id: str
     approve: bool
     comment: str = ""
+    round: str | None = None
 
 
 @dataclass(frozen=True)

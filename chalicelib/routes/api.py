@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from chalice import Blueprint, IAMAuthorizer, Response
 
 from chalicelib import bootstrap
-from chalicelib.access_rules import without_bidi_controls
+from chalicelib.access_rules import comment_of
 from chalicelib.domain.errors import InvalidInput, NotFound, quote
 from chalicelib.domain.ids import is_request_id
 from chalicelib.domain.requests import State
@@ -172,10 +172,7 @@ def _known_id(request_id: str) -> str:
 
 
 def _comment() -> str:
-    comment = without_bidi_controls(json_body(api, {"comment": str}).get("comment") or "")
-    if len(comment) > 1000:
-        raise InvalidInput(f"comment is {len(comment)} characters; keep it to 1000")
-    return comment
+    return comment_of(json_body(api, {"comment": str}).get("comment"))
 
 
 def _flag(params: Mapping[str, str], name: str) -> bool:

@@ -14,11 +14,12 @@ from typing import Any, Callable, Literal
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.access_rules import Caller, without_bidi_controls
+from chalicelib.access_rules import Caller, comment_of
 from chalicelib.aws.secrets import SecretUnavailable
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Conflict, DomainError, Forbidden, quote
 from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.domain.rounds import REQUEST, is_round
 from chalicelib.ports import IdempotencyClaim
 from chalicelib.routes.http import raw_body
 from chalicelib.slack import parse, texts
@@ -94,10 +95,10 @@ def interactions(body: bytes) -> Response:
         modal = _MODALS.get(event.action)
         if modal is not None:  # deny and extend ask for more (a reason, a duration) in a modal first
             defer(OpenViewJob(kind="open_view", view=modal, user_id=event.user_id, trigger_id=event.trigger_id,
-                              request_id=event.request_id, response_url=event.response_url))
+                              request_id=event.request_id, response_url=event.response_url, round=event.round))
         else:  # a redelivery (X-Slack-Retry-Num) changes nothing either way; it just should not say so twice
             defer(ActJob(kind="act", action=event.action, request_id=event.request_id, user_id=event.user_id,
-                         response_url=event.response_url,
+                         response_url=event.response_url, round=event.round,
                          redelivery="x-slack-retry-num" in slack.current_request.headers))
         return Response(body="", status_code=200)
     return _submitted(event, body)
@@ -117,18 +118,26 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
             _consider_on_call(broker.catalog, request)
             _respond(form, texts.created(broker.catalog, request))
         elif form.callback_id == "deny":
-            broker.deny(who, request_id, without_bidi_controls(values.get("reason", "")))
+            broker.deny(who, request_id, comment_of(values.get("reason")), round=_round(form))
         else:
             _respond(form, texts.extension_asked(broker.catalog, broker.extend(who, request_id,
                                                                               values.get("duration") or None)))
     except Conflict as exc:
-        if form.callback_id == "deny":
-            return _field_error(broker.catalog, form, "reason",
-                                texts.already_decided(broker.catalog, broker.as_shown(request_id)))
+        current = broker.as_shown(request_id) if form.callback_id == "deny" else None
+        if current is not None and not current.awaiting_decision:
+            return _field_error(broker.catalog, form, "reason", texts.already_decided(broker.catalog, current))
         return _field_error(broker.catalog, form, _field(form, exc), exc.detail)
     except DomainError as exc:
         return _field_error(broker.catalog, form, _field(form, exc), exc.detail)
     return Response(body="", status_code=200)  # an empty 200 closes the modal
+
+
+def _round(form: parse.Submission) -> str:
+    """The approval round the Deny form was opened for (its metadata; the request's own when it names none)."""
+    round_ = form.metadata.get("round") or REQUEST
+    if not is_round(round_):
+        raise parse.Malformed("payload.view.private_metadata names no approval round access-broker put there")
+    return round_
 
 
 def _field(form: parse.Submission, exc: DomainError) -> str:

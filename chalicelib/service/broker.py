@@ -98,11 +98,11 @@ class Broker:
         """On-call auto-approval of a request asked in Slack (the worker runs it once Slack has its answer)."""
         return auto_approving.consider(self.deps, queries.as_shown(self.deps, request_id))
 
-    def approve(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
-        return deciding.decide(self.deps, caller, Decision(request_id, True, comment))
+    def approve(self, caller: Caller, request_id: str, comment: str = "", round: str | None = None) -> AccessRequest:
+        return deciding.decide(self.deps, caller, Decision(request_id, True, comment, round))
 
-    def deny(self, caller: Caller, request_id: str, comment: str = "") -> AccessRequest:
-        return deciding.decide(self.deps, caller, Decision(request_id, False, comment))
+    def deny(self, caller: Caller, request_id: str, comment: str = "", round: str | None = None) -> AccessRequest:
+        return deciding.decide(self.deps, caller, Decision(request_id, False, comment, round))
 
     def cancel(self, caller: Caller, request_id: str) -> AccessRequest:
         return deciding.cancel(self.deps, caller, request_id)

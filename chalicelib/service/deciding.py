@@ -1,5 +1,6 @@
 """Deciding a request: approve, deny, cancel, and the timeout of one nobody decided. A decision on an active grant
-with an extension open answers the extension's round (extending.py)."""
+with an extension open answers the extension's round (extending.py); one that names a round (domain/rounds.py)
+answers that round or nothing."""
 from __future__ import annotations
 
 from chalicelib import access_rules as rules
@@ -7,6 +8,7 @@ from chalicelib.access_rules import Caller
 from chalicelib.domain.commands import Decision
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.requests import AccessRequest, State, Transition
+from chalicelib.domain.rounds import require_round
 from chalicelib.domain.times import rfc3339
 from chalicelib.service import extending, funnel, granting, queries
 from chalicelib.service.deps import SYSTEM_CALLER, Deps
@@ -16,11 +18,13 @@ def decide(deps: Deps, caller: Caller, decision: Decision) -> AccessRequest:
     person = rules.person_of(caller)
     current = queries.acted_on(deps, caller, decision.request_id)  # read once: picks the round, starts the write
     _refuse_if_timed_out(deps, current)
+    require_round(current, decision.round)  # a Slack button or job made for a round that has closed decides nothing
     if _extension_open(current):  # an active grant asking to last longer: its own approval round
         return extending.decide(deps, caller, decision, current=current)
 
     def decided(request: AccessRequest) -> Transition:
         rules.require_approver(deps.catalog, person, request)
+        require_round(request, decision.round)
         if decision.approve:
             return request.approve(person.id, deps.clock(), decision.comment)
         return request.deny(person.id, deps.clock(), decision.comment)

@@ -12,6 +12,7 @@ from chalicelib.domain.commands import Decision, ExtensionAsk
 from chalicelib.domain.durations import parse_duration
 from chalicelib.domain.errors import Forbidden, Unavailable, Unprocessable
 from chalicelib.domain.requests import AccessRequest, Transition
+from chalicelib.domain.rounds import require_round
 from chalicelib.domain.times import rfc3339
 from chalicelib.ports import GrantError
 from chalicelib.service import cuts, funnel, granting, queries
@@ -42,6 +43,7 @@ def decide(deps: Deps, caller: Caller, decision: Decision, current: AccessReques
 
     def decided(request: AccessRequest) -> Transition:
         rules.require_approver(deps.catalog, person, request)
+        require_round(request, decision.round)  # read afresh on a retry: another extension may have been asked since
         if not decision.approve:
             return request.deny_extension(person.id, deps.clock())
         return request.approve_extension(person.id, deps.clock(), funnel.profile(deps, request.profile).max_duration)

@@ -26,8 +26,9 @@ from slack_sdk.models.views import View
 from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, Grant, State
+from chalicelib.domain.rounds import REQUEST, open_round
 from chalicelib.slack.texts import approvers as approvers_text
-from chalicelib.slack.texts import escape, local_time, mention, utc
+from chalicelib.slack.texts import escape, local_time, mention, said, utc
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 
@@ -44,16 +45,24 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
             MarkdownTextObject(text=f"*Role*\n`{request.role_arn.rsplit('/', 1)[-1]}`"),
             MarkdownTextObject(text=f"*Duration*\n{format_duration(request.duration_seconds)}"),
             MarkdownTextObject(text=f"*Request*\n`{request.id}`")]),
-        SectionBlock(block_id="reason", text=MarkdownTextObject(text=f"*Reason*\n{escape(request.reason)}")),
+        SectionBlock(block_id="reason", text=MarkdownTextObject(text=f"*Reason*\n{said(request.reason)}")),
         ContextBlock(block_id="status", elements=[MarkdownTextObject(text=line)  # a context holds 10 at most
                                                   for line in _status_lines(catalog, request)[-10:]]),
     ]
     if request.awaiting_decision:
+        value = decision_value(request)
         blocks.append(ActionsBlock(block_id="decide", elements=[
-            ButtonElement(text="Approve", action_id="approve", value=request.id, style="primary"),
-            ButtonElement(text="Deny", action_id="deny", value=request.id, style="danger")]))
+            ButtonElement(text="Approve", action_id="approve", value=value, style="primary"),
+            ButtonElement(text="Deny", action_id="deny", value=value, style="danger")]))
     text = f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} ({_state(request)})"
     return text, blocks
+
+
+def decision_value(request: AccessRequest) -> str:
+    """What Approve and Deny carry: the request and the round they decide (slack/parse.py button_value reads it), so a
+    click (or a job replayed from it) made while the request was pending never decides a later extension."""
+    round_ = open_round(request)
+    return request.id if round_ in (None, REQUEST) else f"{request.id}:{round_}"
 
 
 def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
@@ -207,7 +216,7 @@ def _ready(grant: Grant) -> str:
     if grant.usable_at is None or grant.usable_at <= grant.starts_at:
         return ""
     ready = grant.usable_at.astimezone(timezone.utc)
-    return f"\n:hourglass_flowing_sand: *Ready at* {ready:%H:%M:%S} UTC: AWS takes a few seconds to apply it everywhere."
+    return f"\n:hourglass_flowing_sand: *Ready at* {ready:%H:%M:%S} UTC: AWS takes a few seconds to apply it."
 
 
 def _on_call_approval(request: AccessRequest) -> str:
@@ -261,7 +270,7 @@ def _ended_line(catalog: Catalog, request: AccessRequest) -> str:
     """The line of a request that ended: who or what ended it, and when."""
     when = local_time(request.updated_at or request.created_at)
     by = mention(catalog, request.decided_by)
-    comment = f": {escape(request.decision_comment)}" if request.decision_comment else ""
+    comment = f": {said(request.decision_comment)}" if request.decision_comment else ""
     return {
         State.DENIED: f":x: Denied by {by} {when}{comment}",
         State.CANCELLED: f":no_entry_sign: Cancelled by {by} {when}",

@@ -19,7 +19,7 @@ from chalicelib.domain.requests import AccessRequest, Event
 from chalicelib.ports import Outbox
 from chalicelib.settings import Settings
 from chalicelib.slack import sealed
-from chalicelib.slack.jobs import AlertJob, Job, NotifyJob
+from chalicelib.slack.jobs import MAX_ATTEMPTS, AlertJob, Job, NotifyJob, retry_wait
 
 log = logging.getLogger(__name__)
 
@@ -113,25 +113,55 @@ def for_settings(settings: Settings, run: Run, key: Callable[[], bytes]) -> Defe
 
 
 class DeferredNotifier:
-    """The Broker's notifier when Slack is configured: queues a `notify` job instead of calling Slack,
-    and re-queues notifications that failed once their retry is due (the sweeper calls `resend_due`)."""
+    """The Broker's notifier when Slack is configured: queues a `notify` job instead of calling Slack, and re-queues
+    notifications that failed once their retry is due (the sweeper calls `resend_due`). A job that cannot be handed
+    to the worker (Lambda throttled the invocation, the job key unreadable) waits in the outbox too: never lost."""
 
     def __init__(self, deferred: Deferred, outbox: Outbox) -> None:
         self.deferred, self.outbox = deferred, outbox
 
     def notify(self, request: AccessRequest, event: Event) -> None:
-        self.deferred.submit(notify_job(request.id, event))
+        """Raises what kept the job from the worker once it is kept (the service records the failure)."""
+        self._hand_over(notify_job(request.id, event), event.at, raising=True)
 
     def alert(self, text: str) -> None:
         """Something the security channel must hear that belongs to no one request (a foreign policy removed)."""
-        self.deferred.submit(AlertJob(kind="alert", text=text))
+        self._hand_over(AlertJob(kind="alert", text=text), datetime.now(timezone.utc), raising=True)
 
     def resend_due(self, now: datetime) -> list[str]:
         sent = []
         for job in self.outbox.take_due(now):
-            self.deferred.submit(job)
-            sent.append(str(job["request_id"]))
+            if self._hand_over(job, now):
+                sent.append(_outbox_id(job))
         return sent
+
+    def _hand_over(self, job: NotifyJob | AlertJob, now: datetime, raising: bool = False) -> bool:
+        """Submits the job; if it cannot be handed over, keeps it in the outbox for a later sweep (with backoff), then
+        raises that failure if `raising`."""
+        try:
+            self.deferred.submit(job)
+            return True
+        except Exception as exc:  # throttled, the key unreadable or too short, Lambda unreachable: retried later
+            self._keep(job, now, exc)
+            if raising:
+                raise
+            return False
+
+    def _keep(self, job: NotifyJob | AlertJob, now: datetime, exc: Exception) -> None:
+        attempt = int(job.get("attempts", 0)) + 1
+        if attempt >= MAX_ATTEMPTS:
+            log.error("gave up handing %s of %s to the worker after %d attempts: %s", job["kind"],
+                      _outbox_id(job), attempt, type(exc).__name__)
+            return
+        wait = retry_wait(attempt)
+        log.warning("could not hand %s of %s to the worker (%s); kept in the outbox, retried in %d s",
+                    job["kind"], _outbox_id(job), type(exc).__name__, wait.total_seconds())
+        self.outbox.add(_outbox_id(job), {**job, "attempts": attempt}, now + wait)
+
+
+def _outbox_id(job: Any) -> str:
+    """What an outbox entry is filed under: its request, or `alert` for the security channel's alerts."""
+    return str(job.get("request_id") or "alert")
 
 
 def notify_job(request_id: str, event: Event, attempts: int = 0) -> NotifyJob:

@@ -2,7 +2,16 @@
 one shape per kind. A job from outside the process is still checked by the worker before it acts (sealed.py)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal, NotRequired, TypedDict
+
+MAX_ATTEMPTS = 8  # about two hours of retries with the backoff below (1 min doubling, at most 1 h)
+
+
+def retry_wait(attempt: int, retry_after: float | None = None) -> timedelta:
+    """How long a notification that failed its `attempt`-th time waits in the outbox: 1 min doubling, at most 1 h,
+    and never less than Slack asked for (Retry-After)."""
+    return timedelta(seconds=max(retry_after or 0, min(60 * 2 ** (attempt - 1), 3600)))
 
 
 class EventRecord(TypedDict):
@@ -31,6 +40,7 @@ class OpenViewJob(TypedDict):
     trigger_id: str
     response_url: NotRequired[str]
     request_id: NotRequired[str]
+    round: NotRequired[str]  # deny: the approval round the clicked message showed (domain/rounds.py)
 
 
 class ActJob(TypedDict):
@@ -39,6 +49,7 @@ class ActJob(TypedDict):
     action: str
     request_id: str
     user_id: str
+    round: NotRequired[str]  # approve: the round the clicked message showed; without it, the request's own
     response_url: NotRequired[str]
     confirm: NotRequired[bool]  # say so in the channel once done (`revoke <id>`)
     redelivery: NotRequired[bool]  # Slack sent the click again (X-Slack-Retry-Num)
@@ -58,9 +69,10 @@ class RespondJob(TypedDict):
 
 
 class AlertJob(TypedDict):
-    """Tell the security channel something that belongs to no one request."""
+    """Tell the security channel something that belongs to no one request; `attempts` as for NotifyJob."""
     kind: Literal["alert"]
     text: str
+    attempts: NotRequired[int]
 
 
 Job = NotifyJob | OpenViewJob | ActJob | OnCallJob | RespondJob | AlertJob

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from chalicelib.domain.errors import InvalidInput, quote
 from chalicelib.domain.ids import is_request_id
+from chalicelib.domain.rounds import REQUEST, is_round
 from chalicelib.slack.texts import COMMAND
 
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -23,7 +24,7 @@ _UNIT_WORDS = {**dict.fromkeys(("d", "day", "days"), "d"), **dict.fromkeys(("h",
                **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), "s")}
 _UNIT_ORDER = "dhms"  # the order the service's `1d2h30m` takes them in
 _SPOKEN_PART = re.compile(rf"^[0-9]{{1,9}}(?:{'|'.join(sorted(_UNIT_WORDS, key=len, reverse=True))})$")
-ACTIONS = ("approve", "deny", "revoke", "extend")  # button action_ids; the value is the request id
+ACTIONS = ("approve", "deny", "revoke", "extend")  # button action_ids; the value is the request id (and round)
 VIEWS = ("request_access", "deny", "extend")  # modal callback_ids
 
 
@@ -80,13 +81,15 @@ Subcommand = Help | ListMine | OpenForm | Revoke | Ask
 
 @dataclass(frozen=True)
 class Click:
-    """A button in one of our messages: `action` is one of ACTIONS."""
+    """A button in one of our messages: `action` is one of ACTIONS; `round` the approval round the message showed
+    (domain/rounds.py), which Approve and Deny decide and nothing else."""
     user_id: str
     action: str
     request_id: str
     trigger_id: str
     response_url: str
     origin: Origin = Origin()
+    round: str = REQUEST
 
 
 @dataclass(frozen=True)
@@ -193,9 +196,10 @@ def parse_interaction(body: bytes) -> Click | Submission:
         action = _obj(actions[0], "payload.actions[0]")
         if action.get("action_id") not in ACTIONS:
             raise Malformed(f"unknown action_id {str(action.get('action_id'))[:40]!r}; known: {', '.join(ACTIONS)}")
-        return Click(user_id=user, action=action["action_id"], request_id=_request_id(action.get("value")),
+        request_id, round_ = button_value(action.get("value"))
+        return Click(user_id=user, action=action["action_id"], request_id=request_id,
                      trigger_id=_str(payload.get("trigger_id")), response_url=_str(payload.get("response_url")),
-                     origin=origin)
+                     origin=origin, round=round_)
     if kind == "view_submission":
         view = _obj(payload.get("view"), "payload.view")
         if view.get("callback_id") not in VIEWS:
@@ -254,7 +258,10 @@ def _user(value: Any) -> str:
     return value
 
 
-def _request_id(value: Any) -> str:
-    if not is_request_id(value):
-        raise Malformed("the button's value is not a request id")
-    return str(value)
+def button_value(value: Any) -> tuple[str, str]:
+    """A button's value: `<request id>` for the request's own round, `<request id>:<round>` for another (an
+    extension's); the request id and the round."""
+    request_id, colon, round_ = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if not is_request_id(request_id) or (colon and not is_round(round_)):
+        raise Malformed("the button's value is not a request id (and approval round)")
+    return request_id, round_ or REQUEST

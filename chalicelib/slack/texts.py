@@ -26,6 +26,19 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+SAID_MAX = 300  # characters of a person's reason or comment a message shows
+
+
+def said(text: str) -> str:
+    """What a person wrote (a reason, a comment), for a mrkdwn message: one line, at most SAID_MAX characters, inside a
+    code span, so that no emphasis, emoji, mention or line break in it can pass for a line of the message's own (a
+    reason that says "*Approved by* @bob" on a line of its own)."""
+    line = " ".join(text.split())
+    if len(line) > SAID_MAX:
+        line = line[:SAID_MAX - 1] + "…"
+    return "`" + escape(line.replace("`", "'")) + "`"
+
+
 def mention(catalog: Catalog, person_id: str | None) -> str:
     person = catalog.people.get(person_id or "")
     if person and person.slack_user_id:
@@ -73,7 +86,7 @@ def listing(catalog: Catalog, mine: Sequence[AccessRequest], waiting: Sequence[A
              f"You have no requests yet. Ask with `{COMMAND} <profile> [duration] <reason>`."]
     if waiting:
         parts.append("*Waiting for your decision:*\n" + "\n".join(
-            f"• {summary(catalog, r)} from {mention(catalog, r.requester)}: {escape(r.reason)}" for r in waiting))
+            f"• {summary(catalog, r)} from {mention(catalog, r.requester)}: {said(r.reason)}" for r in waiting))
     return "\n".join(parts)
 
 

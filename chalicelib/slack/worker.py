@@ -12,19 +12,29 @@ from urllib.parse import urlsplit
 
 from chalicelib.access_rules import Caller
 from chalicelib.aws.secrets import SecretUnavailable
+from chalicelib.domain import rounds
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, Event, State
-from chalicelib.ports import Outbox, RequestLog, SlackApi
+from chalicelib.ports import Outbox, RequestLog, SlackApi, SpentEnvelopes
 from chalicelib.service.broker import Broker
 from chalicelib.slack import blocks, sealed, texts
-from chalicelib.slack.jobs import ActJob, AlertJob, Job, NotifyJob, OnCallJob, OpenViewJob, RespondJob
+from chalicelib.slack.jobs import (
+    MAX_ATTEMPTS,
+    ActJob,
+    AlertJob,
+    Job,
+    NotifyJob,
+    OnCallJob,
+    OpenViewJob,
+    RespondJob,
+    retry_wait,
+)
 from chalicelib.slack.notifier import SlackNotifier
 from chalicelib.slack.web import SlackFailure
 
 log = logging.getLogger(__name__)
 _TRIGGER_GONE = ("expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id")
-MAX_ATTEMPTS = 8  # about two hours of retries with the backoff below (1 min doubling, at most 1 h)
 
 
 class Worker:
@@ -32,19 +42,24 @@ class Worker:
     missing bot token, which must fail the job and not the worker) is seen by the next job."""
 
     def __init__(self, broker: Callable[[], Broker], web: Callable[[], SlackApi], requests: RequestLog,
-                 outbox: Outbox, job_key: Callable[[], bytes], response_url_prefixes: tuple[str, ...]) -> None:
+                 outbox: Outbox, job_key: Callable[[], bytes], response_url_prefixes: tuple[str, ...],
+                 spent: SpentEnvelopes) -> None:
         self._broker, self._web, self.requests, self.outbox = broker, web, requests, outbox
-        self._job_key, self.response_url_prefixes = job_key, response_url_prefixes
+        self._job_key, self.response_url_prefixes, self.spent = job_key, response_url_prefixes, spent
 
     def run_sealed(self, envelope: Any) -> bool:
-        """What the worker function runs: a job sealed by the broker's own functions within the window, or nothing.
-        A refusal is logged (why, never the key or the job) and nothing of the job is done."""
+        """What the worker function runs: a job sealed by the broker's own functions within the window, once, or
+        nothing. A refusal is logged (why, never the key or the job) and nothing of the job is done. If the record of
+        envelopes run cannot be written, the invocation fails before the job runs (Lambda tries it again)."""
         try:
             job = cast(Job, sealed.open_sealed(envelope, self._job_key(), self._broker().clock()))
         except (sealed.Refused, SecretUnavailable) as exc:
             refused = envelope.get("job", envelope) if isinstance(envelope, dict) else None  # sealed, or a bare job
             log.error("worker refused a job (kind %.40r): %s; nothing done",
                       refused.get("kind") if isinstance(refused, dict) else None, exc)
+            return False
+        if not self.spent.spend(sealed.envelope_id(envelope), sealed.accepted_until(envelope)):
+            log.error("worker refused a job (kind %.40r): this sealed job already ran; nothing done", job.get("kind"))
             return False
         self.run(job)
         return True
@@ -80,7 +95,7 @@ class Worker:
         """Records the failure on the request and puts the job in the outbox for the sweeper, with backoff."""
         attempt = int(job.get("attempts", 0)) + 1
         retry = attempt < MAX_ATTEMPTS
-        wait = max(retry_after or 0, min(60 * 2 ** (attempt - 1), 3600))
+        wait = retry_wait(attempt, retry_after).total_seconds()
         self.requests.note(Event(
             request.id, request.version, EventKind.NOTIFY_FAILED, broker.clock(), SYSTEM, "system", {
                 "event": event.kind, "method": method, "error": error, "attempt": attempt,
@@ -105,6 +120,12 @@ class Worker:
                 return self._reply(job, texts.problem(exc.detail))
             if job["view"] == "deny" and not request.awaiting_decision:
                 return self._reply(job, texts.already_decided(broker.catalog, request))
+            if job["view"] == "deny":
+                try:  # a Deny clicked on a round that has closed opens no form for the round open now
+                    rounds.require_round(request, job.get("round", rounds.REQUEST))
+                except Conflict as exc:
+                    return self._reply(job, texts.problem(exc.detail))
+                metadata["round"] = job.get("round", rounds.REQUEST)
             if job["view"] == "extend" and request.state != State.ACTIVE:
                 return self._reply(job, texts.problem(
                     f"request {request.id} is {request.state.value.replace('_', ' ')}: "
@@ -128,8 +149,8 @@ class Worker:
             return self._reply(job, texts.unmapped(job["user_id"]))
         request_id, action = job["request_id"], job["action"]
         try:
-            if action == "approve":
-                broker.approve(who, request_id)
+            if action == "approve":  # the round the clicked message showed, or nothing changes
+                broker.approve(who, request_id, round=job.get("round", rounds.REQUEST))
             elif action == "revoke":
                 broker.revoke(who, request_id)
                 if job.get("confirm"):

@@ -2,8 +2,8 @@
 
 Item keys: a request is (REQ#<id>, REQ); its events are (REQ#<id>, EVT#<version>#<kind>...);
 an idempotency claim is (IDEM#<caller>#<key>, IDEM); a notification to retry is (OUTBOX, <due>#...); a
-lease is (LOCK#<name>, LOCK). Indexes are sparse: an item is in an index only
-while it holds that index's key attributes."""
+lease is (LOCK#<name>, LOCK); a sealed job the worker ran is (SEALED#<envelope id>, SEALED).
+Indexes are sparse: an item is in an index only while it holds that index's key attributes."""
 from __future__ import annotations
 
 from typing import Any, TypeVar
@@ -134,7 +134,15 @@ class LockItem(_Item):
     expires = NumberAttribute()  # epoch seconds the lease ends; also the TTL attribute, so old leases go away
 
 
-MODELS = (RequestItem, EventItem, IdempotencyItem, OutboxItem, LockItem)
+class EnvelopeItem(_Item):
+    """A sealed job the worker ran (chalicelib/store/envelopes.py): (SEALED#<envelope id>, SEALED)."""
+    class Meta(_Item.Meta):
+        pass
+
+    expires = NumberAttribute()  # epoch seconds the seal stops being accepted; the TTL attribute
+
+
+MODELS = (RequestItem, EventItem, IdempotencyItem, OutboxItem, LockItem, EnvelopeItem)
 
 
 def bind(table_name: str) -> None:

@@ -101,3 +101,36 @@ def test_bidirectional_controls_are_stripped_from_reasons_and_comments(api) -> N
 def test_a_reason_of_only_bidirectional_controls_is_no_reason(api) -> None:
     response = api.post("/v1/requests", "s3-access", {"profile": "s3-prod", "reason": BIDI})
     assert response.status_code == 422 and "reason is required" in response.json["detail"]
+
+
+# -- control characters (issue 24, point 12): an escape sequence in a reason ran in an approver's terminal
+
+TERMINAL_TRICKS = {"erase the line": "fixing the export\x1b[2K\rapproved by bob",
+                   "set the clipboard (OSC 52)": "fixing \x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07the export",
+                   "C1 CSI": "fixing \x9b2Kthe export", "DEL": "fixing\x7f the export", "NUL": "fixing\x00"}
+
+
+@pytest.mark.parametrize("trick", sorted(TERMINAL_TRICKS))
+def test_a_reason_with_control_characters_is_a_422_naming_the_reason(api, trick: str) -> None:
+    response = api.post("/v1/requests", "s3-access", {"profile": "s3-prod", "reason": TERMINAL_TRICKS[trick]})
+    assert response.status_code == 422, response.body
+    assert response.json["detail"].startswith("reason holds the control character U+00")
+    assert "write it as plain text (newlines and tabs are fine)" in response.json["detail"]
+
+
+@pytest.mark.parametrize("verb", ["approve", "deny"])
+def test_a_comment_with_control_characters_is_a_400_naming_the_comment(api, verb: str) -> None:
+    request = api.create()
+    response = api.post(f"/v1/requests/{request['id']}/{verb}", "bob", {"comment": "ok\x1b]52;c;ZXZpbA==\x07"})
+    assert response.status_code == 400, response.body
+    assert response.json["detail"] == ("comment holds the control character U+001B at position 3; write it as plain "
+                                       "text (newlines and tabs are fine)")
+    assert api.get(f"/v1/requests/{request['id']}", "bob").json["state"] == "pending", "nothing was decided"
+
+
+def test_newlines_tabs_and_any_script_are_still_a_reason_and_a_comment(api) -> None:
+    reason = "fixing the export job:\n\t1. re-run it\n\t2. check ünïcödé, 日本語, emoji 🚀"
+    request = api.create(reason=reason)
+    assert request["reason"] == reason
+    denied = api.post(f"/v1/requests/{request['id']}/deny", "bob", {"comment": "not today:\n\tuse staging"})
+    assert denied.status_code == 200, denied.body

@@ -11,12 +11,14 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
+from tools.fake_worker import create_fake_worker
 from tools.slack_cli import click_payload, command_body, interaction_body, signed_headers, submission_payload
 from tools.slack_stub import Call, SlackStub, visible
 
 SIGNING_SECRET = "test-slack-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token"
 SLACK_IDS = {"s3-access": "U01S3ACCESS", "alice": "U01ALICE", "bob": "U01BOB", "carol": "U01CAROL"}
+WORKER = "access-broker-test-worker"  # the worker function in the emulator (worker_function)
 NAMES = {slack_id: person for person, slack_id in SLACK_IDS.items()}  # so assertions read "@bob"
 
 
@@ -37,6 +39,22 @@ def slack_settings(world: Any, slack_stub: SlackStub, monkeypatch: pytest.Monkey
     slack_stub.reset()
     bootstrap.reset()
     return slack_stub
+
+
+@pytest.fixture(scope="module")
+def worker_function(world: Any) -> Iterator[str]:
+    """A worker function in the emulator (moto runs no code for it without docker: the invocation is what counts)."""
+    world.emulator.enforce_iam(False)
+    try:
+        worker = create_fake_worker(world.emulator.endpoint, WORKER)
+    finally:
+        world.emulator.enforce_iam(True)
+    yield worker.name
+    world.emulator.enforce_iam(False)
+    try:
+        worker.remove_invoke_permission(world.emulator.endpoint)
+    finally:
+        world.emulator.enforce_iam(True)
 
 
 class Slack:
@@ -63,8 +81,25 @@ class Slack:
         return command_body(SLACK_IDS.get(as_, as_), text, self.stub.response_url(as_))
 
     def click(self, action: str, request_id: str, as_: str = "bob", **kw: Any) -> Any:
-        payload = click_payload(SLACK_IDS.get(as_, as_), action, request_id, self.stub.response_url(as_))
+        """Clicks the button as the latest message about the request shows it (its value names the round)."""
+        payload = click_payload(SLACK_IDS.get(as_, as_), action, self.button(action, request_id),
+                                self.stub.response_url(as_))
         return self.send("/slack/interactions", interaction_body(payload), **kw)
+
+    def button(self, action: str, request_id: str) -> str:
+        """The value of the `action` button in the latest message about the request (the bare id if none shows)."""
+        for call in reversed(self.stub.calls()):
+            for block in call.body.get("blocks") or []:
+                for element in block.get("elements") or [] if isinstance(block, dict) else []:
+                    value = element.get("value") if isinstance(element, dict) else None
+                    if element.get("action_id") == action and str(value).split(":")[0] == request_id:
+                        return str(value)
+        return request_id
+
+    def opened(self) -> dict[str, str]:
+        """The private_metadata of the latest form the broker opened: what Slack hands back when it is submitted."""
+        view = self.calls("views.open")[-1].body["view"]
+        return dict(json.loads(view["private_metadata"]))
 
     def submit(self, callback_id: str, values: dict[str, str], metadata: dict[str, str] | None = None,
                as_: str = "bob", **kw: Any) -> Any:

@@ -258,10 +258,11 @@ def test_an_extension_can_be_denied_with_a_reason_form(slack) -> None:
     slack.click("approve", request_id, as_="bob")
     slack.drain()
     slack.submit("extend", {"duration": "30m"}, {"request_id": request_id}, as_="s3-access")
+    slack.drain()  # bob clicks Deny on the message as it shows the extension
     slack.click("deny", request_id, as_="bob")
     slack.drain()
     assert "Deny extending @s3-access's access to *S3 prod* by 30m" in slack.seen("views.open")
-    slack.submit("deny", {"reason": "wrap up"}, {"request_id": request_id}, as_="bob")
+    slack.submit("deny", {"reason": "wrap up"}, slack.opened(), as_="bob")
     slack.drain()
     request = bootstrap.broker().repo.get(request_id)
     assert request.state == State.ACTIVE and request.extension is None
@@ -300,3 +301,16 @@ def test_a_grant_iam_refuses_ends_failed_and_the_requester_is_told(slack, catalo
     dm = slack.seen("chat.postMessage", "U01DAVE")
     assert "Granting access failed" in dm and "nothing was left attached" in dm and "ask again" in dm
     assert "Granting access failed" in slack.seen("chat.update", "C01APPROVALS")
+
+
+@pytest.mark.parametrize("form, values", [("request_access", {"profile": "s3-prod", "duration": "1h",
+                                                               "reason": "fixing\x1b[2K the export"}),
+                                           ("deny", {"reason": "no\x9b2K"})])
+def test_control_characters_in_a_form_are_refused_under_the_reason(slack, form: str, values: dict) -> None:
+    """Issue 24, point 12: Slack's forms take the same reasons and comments as the API (newlines are fine)."""
+    request_id = slack.create() if form == "deny" else None
+    answer = slack.submit(form, values, {"request_id": request_id} if request_id else {},
+                          as_="carol" if form == "deny" else "s3-access")
+    assert "holds the control character" in answer.json["errors"]["reason"]
+    if request_id:
+        assert state_of(request_id) == State.PENDING

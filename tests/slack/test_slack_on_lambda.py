@@ -4,33 +4,13 @@ sealed with the job key (chalicelib/slack/sealed.py)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, cast
-
-import pytest
+from typing import cast
 
 from chalicelib import bootstrap
 from chalicelib.slack import sealed
 from chalicelib.slack.deferred import LambdaInvoke
 from chalicelib.slack.jobs import Job
-from tools.fake_worker import create_fake_worker
-
-WORKER = "access-broker-test-worker"
-
-
-@pytest.fixture(scope="module")
-def worker_function(world: Any) -> Iterator[str]:
-    """A worker function in the emulator (moto runs no code for it without docker: the invocation is what counts)."""
-    world.emulator.enforce_iam(False)
-    try:
-        worker = create_fake_worker(world.emulator.endpoint, WORKER)
-    finally:
-        world.emulator.enforce_iam(True)
-    yield worker.name
-    world.emulator.enforce_iam(False)
-    try:
-        worker.remove_invoke_permission(world.emulator.endpoint)
-    finally:
-        world.emulator.enforce_iam(True)
+from tests.slack.conftest import WORKER
 
 
 def test_a_job_is_sent_to_the_worker_as_an_asynchronous_invocation(broker, worker_function: str) -> None:
@@ -73,3 +53,30 @@ def test_a_command_on_lambda_answers_and_leaves_slack_to_the_worker(slack, clock
     [job] = [sealed.open_sealed(json.loads(call["body"]), bootstrap.job_key(), clock()) for call in sent]
     assert (job["kind"], job["event"]["kind"]) == ("notify", "created")
     assert slack.calls() == [], "nothing talks to Slack on the answer path"
+
+
+def test_a_notification_the_worker_could_not_be_handed_waits_in_the_outbox(slack, clock, monkeypatch,
+                                                                             worker_function, caplog):
+    """Issue 24, point 14: the job key unreadable on the API function (an SSM hiccup, a missing parameter) lost the
+    approval message; now it waits in the table's outbox and the next sweep after its retry sends it."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "access-broker-test")
+    monkeypatch.setenv("ACCESS_BROKER_WORKER_FUNCTION", worker_function)
+    monkeypatch.delenv("ACCESS_BROKER_JOB_KEY")
+    bootstrap.reset()
+    bootstrap.broker(clock=clock)
+    answer = slack.command("s3-prod 1h fixing the export job")
+    assert "Request `" in answer.json["text"], "the person still gets their answer"
+    assert "kept in the outbox, retried in 60 s" in caplog.text
+
+    monkeypatch.setenv("ACCESS_BROKER_JOB_KEY", "test-worker-job-key-0123456789abcdef")
+    bootstrap.reset()
+    bootstrap.broker(clock=clock)
+    invoker = bootstrap.deferred()
+    invoker.submit({"kind": "warm-up"})
+    sent: list[dict] = []
+    invoker._client.meta.events.register("before-call.lambda.Invoke", lambda params, **kw: sent.append(params))
+    clock.advance(seconds=61)
+    bootstrap.broker().sweep()
+    jobs = [sealed.open_sealed(json.loads(call["body"]), bootstrap.job_key(), clock()) for call in sent]
+    assert [(job["kind"], job["event"]["kind"], job["attempts"]) for job in jobs if job["kind"] == "notify"] == [
+        ("notify", "created", 1)]

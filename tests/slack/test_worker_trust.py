@@ -66,7 +66,7 @@ def test_a_job_with_a_bad_or_missing_seal_or_outside_the_window_is_refused(
     request_id = slack.create()
     job = bobs_approval(request_id, slack)
     envelope = {
-        "wrong key": lambda: sealed.seal(job, b"a guessed key", clock()),
+        "wrong key": lambda: sealed.seal(job, b"a-guessed-key-0123456789abcdef-01", clock()),
         "tampered": lambda: {**sealed.seal({**job, "user_id": "U01CAROL"}, KEY.encode(), clock()), "job": job},
         "replayed later": lambda: sealed.seal(job, KEY.encode(), clock() - sealed.WINDOW - timedelta(seconds=1)),
         "no signature": lambda: {"job": job, "issued_at": int(clock().timestamp())},

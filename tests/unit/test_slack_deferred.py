@@ -12,7 +12,7 @@ def settings(**env: str) -> Settings:
 
 
 def runner(config: Settings) -> Deferred:
-    return for_settings(config, run=lambda job: None, key=lambda: b"job-key")
+    return for_settings(config, run=lambda job: None, key=lambda: b"j" * 32)
 
 
 def test_the_runner_follows_where_the_code_runs() -> None:

@@ -119,6 +119,20 @@ def test_revoking_something_that_is_not_a_request_id_says_so_at_once(text: str) 
     assert "is not a request id" in caught.value.detail and len(caught.value.detail) < 400
 
 
+@pytest.mark.parametrize("value, round_", [(REQUEST_ID, "request"), (f"{REQUEST_ID}:ext1764331200000000",
+                                                                     "ext1764331200000000")])
+def test_a_button_names_its_request_and_round(value: str, round_: str) -> None:
+    click = parse_interaction(interaction_body(click_payload("U01BOB", "approve", value, "https://r")))
+    assert (click.request_id, click.round) == (REQUEST_ID, round_)
+
+
+@pytest.mark.parametrize("value", [f"{REQUEST_ID}:", f"{REQUEST_ID}:ext", f"{REQUEST_ID}:request:1",
+                                   f"{REQUEST_ID}:ext12x", f"x:{REQUEST_ID}", "request"])
+def test_a_button_value_naming_no_round_we_make_is_malformed(value: str) -> None:
+    with pytest.raises(Malformed, match="the button's value is not a request id"):
+        parse_interaction(interaction_body(click_payload("U01BOB", "approve", value, "https://r")))
+
+
 def test_a_command_and_an_org_wide_click_name_their_workspace_and_app() -> None:
     command = parse_command(command_body("U01BOB", "list", "https://hooks.slack.com/commands/T/1/x"))
     assert command.origin == Origin("T01LOCAL", "A01BROKER")

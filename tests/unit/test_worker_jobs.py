@@ -45,7 +45,7 @@ def test_anything_but_the_sealed_job_is_refused(change, why: str) -> None:
 
 def test_another_key_is_refused() -> None:
     with pytest.raises(Refused, match="bad signature"):
-        open_sealed(seal(JOB, b"another key", NOW), KEY, NOW)
+        open_sealed(seal(JOB, b"another-key-0123456789abcdef-0123", NOW), KEY, NOW)
 
 
 def test_the_window() -> None:
