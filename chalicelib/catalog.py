@@ -6,8 +6,20 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from chalicelib.catalog_people import (
+    ID,
+    directory_settings,
+    duration,
+    flag,
+    groups,
+    known,
+    mapping,
+    members,
+    one_entry_per_person,
+    person,
+)
 from chalicelib.domain.catalog import (
     DEFAULT_GUARD_ROLE,
     DEFAULT_IAM_PROPAGATION,
@@ -15,6 +27,8 @@ from chalicelib.domain.catalog import (
     SIGNIN_HOSTS,
     AutoApprove,
     Catalog,
+    DirectorySettings,
+    GroupSource,
     GuardRole,
     OnCallSettings,
     Person,
@@ -23,15 +37,12 @@ from chalicelib.domain.catalog import (
     TrustedTools,
     default_external_id,
 )
-from chalicelib.domain.durations import format_duration, parse_duration
-from chalicelib.domain.errors import CatalogError, DomainError, quote
+from chalicelib.domain.durations import format_duration
+from chalicelib.domain.errors import CatalogError, quote
 from chalicelib.domain.session_guard import MARGIN
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_IAM_USER = re.compile(r"^[\w+=,.@-]{1,64}$")
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _COLORS = re.compile(r"^[0-9A-Fa-f]{6}$")
 _SLACK_TEAM = re.compile(r"^T[A-Z0-9]{2,}$")
@@ -91,32 +102,34 @@ def precompile(source: bytes, path: str | Path) -> str:
 
 def parse_catalog(raw: Any) -> Catalog:
     """Validates a decoded catalog document; raises CatalogError naming the key."""
-    doc = _mapping(raw, "catalog")
-    _known(doc, "catalog", {"source_account", "partition", "security_channel", "trusted_tools", "people", "groups",
-                            "profiles", "slack", "target_accounts", "permissions_boundary", "on_call",
-                            "iam_propagation"})
+    doc = mapping(raw, "catalog")
+    known(doc, "catalog", {"source_account", "partition", "security_channel", "trusted_tools", "people", "groups",
+                           "profiles", "slack", "target_accounts", "permissions_boundary", "on_call",
+                           "iam_propagation", "directory"})
     source = _account(doc.get("source_account"), "source_account")
     partition = doc.get("partition", "aws")
     if partition not in SIGNIN_HOSTS:
         raise CatalogError(f"partition: {quote(partition)} is not one of {', '.join(SIGNIN_HOSTS)}")
-    people = {pid: _person(pid, spec) for pid, spec in _mapping(doc.get("people"), "people").items()}
-    if not people:
-        raise CatalogError("people: the catalog needs at least one person")
-    _one_entry_per_person(people)
-    groups = _groups(doc.get("groups") or {}, people)
-    profiles = {name: _profile(name, spec, people, groups, partition)
-                for name, spec in _mapping(doc.get("profiles"), "profiles").items()}
+    directory = directory_settings(doc.get("directory"))
+    people = {pid: person(pid, spec) for pid, spec in mapping(doc.get("people") or {}, "people").items()}
+    if not people and directory is None:
+        raise CatalogError("people: the catalog needs at least one person (or a `directory` to take them from)")
+    one_entry_per_person(people)
+    listed, sourced = groups(doc.get("groups") or {}, people, directory)
+    profiles = {name: _profile(name, spec, people, listed, partition, sourced, directory)
+                for name, spec in mapping(doc.get("profiles"), "profiles").items()}
     on_call = _on_call(doc.get("on_call"), profiles)
     tools = doc.get("trusted_tools") or []
     if not isinstance(tools, list) or not all(isinstance(t, str) and t.startswith("arn:") for t in tools):
         raise CatalogError("trusted_tools: must be a list of IAM ARNs like arn:aws:iam::111111111111:role/tool")
     return Catalog(source_account=source, partition=partition,
                    security_channel=_channel(doc.get("security_channel"), "security_channel"),
-                   trusted_tools=TrustedTools(tools), people=people, groups=groups, profiles=profiles,
+                   trusted_tools=TrustedTools(tools), people=people, groups=listed, profiles=profiles,
                    slack=_slack(doc.get("slack") or {}),
                    target_accounts=_target_accounts(doc.get("target_accounts") or {}, source, partition),
                    permissions_boundary=_boundary(doc.get("permissions_boundary"), source, partition),
-                   on_call=on_call, iam_propagation=_iam_propagation(doc.get("iam_propagation")))
+                   on_call=on_call, iam_propagation=_iam_propagation(doc.get("iam_propagation")),
+                   directory=directory, directory_groups=sourced)
 
 
 def _iam_propagation(raw: Any) -> int:
@@ -124,7 +137,7 @@ def _iam_propagation(raw: Any) -> int:
     margin, which must cover it (a revoke's detach and its cut take effect at different moments)."""
     if raw is None:
         return DEFAULT_IAM_PROPAGATION
-    seconds = _duration(raw, "iam_propagation")
+    seconds = duration(raw, "iam_propagation")
     if seconds >= MARGIN.total_seconds():
         raise CatalogError(f"iam_propagation: {quote(raw)} must be under the session guard's margin of "
                            f"{int(MARGIN.total_seconds() // 60)} minutes")
@@ -141,8 +154,8 @@ def _on_call(raw: Any, profiles: dict[str, Profile]) -> OnCallSettings | None:
                                f"where PagerDuty's token is: on_call: {{pagerduty_token_parameter: "
                                f"/access-broker/{{stage}}/pagerduty-token}}")
         return None
-    spec = _mapping(raw, "on_call")
-    _known(spec, "on_call", {"pagerduty_token_parameter"})
+    spec = mapping(raw, "on_call")
+    known(spec, "on_call", {"pagerduty_token_parameter"})
     name = spec.get("pagerduty_token_parameter")
     if not isinstance(name, str) or len(name) > 1011 or not _SSM_NAME.match(name.replace("{stage}", "stage")):
         raise CatalogError(f"on_call.pagerduty_token_parameter: {quote(name)} is not an SSM parameter name like "
@@ -157,8 +170,8 @@ def _auto_approve(raw: Any, key: str, durations: dict[str, int]) -> AutoApprove 
     if raw is None:
         return None
     key = f"{key}.auto_approve"
-    spec = _mapping(raw, key)
-    _known(spec, key, {"on_call", "max_duration"})
+    spec = mapping(raw, key)
+    known(spec, key, {"on_call", "max_duration"})
     schedules = spec.get("on_call")
     if not isinstance(schedules, list) or not schedules:
         raise CatalogError(f"{key}.on_call: must be a non-empty list of PagerDuty schedule ids like P0SCHED1")
@@ -168,7 +181,7 @@ def _auto_approve(raw: Any, key: str, durations: dict[str, int]) -> AutoApprove 
     if len(set(schedules)) != len(schedules):
         raise CatalogError(f"{key}.on_call: lists a schedule twice")
     longest = durations["default_duration"] if "max_duration" not in spec \
-        else _duration(spec["max_duration"], f"{key}.max_duration")
+        else duration(spec["max_duration"], f"{key}.max_duration")
     if not durations["min_duration"] <= longest <= durations["max_duration"]:
         raise CatalogError(f"{key}.max_duration: {format_duration(longest)} is outside the profile's "
                            f"{format_duration(durations['min_duration'])} to "
@@ -190,11 +203,11 @@ def _boundary(value: Any, source: str, partition: str) -> str | None:
 def _target_accounts(raw: Any, source: str, partition: str) -> dict[str, GuardRole]:
     """`target_accounts.<account>`: `guard_role` (an IAM role ARN in that account) and `external_id`, both optional."""
     found = {}
-    for account, spec in _mapping(raw, "target_accounts").items():
+    for account, spec in mapping(raw, "target_accounts").items():
         key = f"target_accounts.{account}"
         account = _account(account, key)
-        spec = _mapping(spec or {}, key)
-        _known(spec, key, {"guard_role", "external_id"})
+        spec = mapping(spec or {}, key)
+        known(spec, key, {"guard_role", "external_id"})
         arn = spec.get("guard_role", f"arn:{partition}:iam::{account}:role/{DEFAULT_GUARD_ROLE}")
         match = ROLE_ARN.match(arn) if isinstance(arn, str) else None
         if not match or match["account"] != account or match["partition"] != partition:
@@ -207,28 +220,9 @@ def _target_accounts(raw: Any, source: str, partition: str) -> dict[str, GuardRo
     return found
 
 
-def _one_entry_per_person(people: dict[str, Person]) -> None:
-    """One Slack user or IAM user on two entries would be one person counted twice: approving their own request,
-    or giving two of the approvals a profile needs. IAM user names compare without case, as IAM compares them."""
-    readers: tuple[tuple[str, Callable[[Person], str | None]], ...] = (
-        ("slack_user_id", lambda p: p.slack_user_id), ("iam_user", lambda p: p.iam_user and p.iam_user.casefold()))
-    for label, value_of in readers:
-        seen: dict[str, Person] = {}
-        for person in people.values():
-            value = value_of(person)
-            if not value:
-                continue
-            first = seen.setdefault(value, person)
-            if first is not person:
-                raise CatalogError(
-                    f"people.{first.id} and people.{person.id} have the same {label} "
-                    f"({quote(getattr(first, label))} and {quote(getattr(person, label))}): each person needs their "
-                    f"own; merge the two entries or correct one of them")
-
-
 def _slack(raw: Any) -> SlackWorkspace:
-    spec = _mapping(raw, "slack")
-    _known(spec, "slack", {"team_id", "api_app_id"})
+    spec = mapping(raw, "slack")
+    known(spec, "slack", {"team_id", "api_app_id"})
     for name, pattern, example in (("team_id", _SLACK_TEAM, "T01ABCDEF"), ("api_app_id", _SLACK_APP, "A01ABCDEF")):
         value = spec.get(name)
         if value is not None and (not isinstance(value, str) or not pattern.match(value)):
@@ -236,69 +230,28 @@ def _slack(raw: Any) -> SlackWorkspace:
     return SlackWorkspace(team_id=spec.get("team_id"), api_app_id=spec.get("api_app_id"))
 
 
-def _person(pid: Any, spec: Any) -> Person:
-    key = f"people.{pid}"
-    if not isinstance(pid, str) or not _ID.match(pid):
-        raise CatalogError(f"{key}: person ids are lowercase letters, digits, '.', '_' or '-'")
-    spec = _mapping(spec or {}, key)
-    _known(spec, key, {"iam_user", "slack_user_id", "email"})
-    iam_user = spec.get("iam_user")
-    if iam_user is not None and (not isinstance(iam_user, str) or not _IAM_USER.match(iam_user)):
-        raise CatalogError(f"{key}.iam_user: {quote(iam_user)} is not a valid IAM user name")
-    slack = spec.get("slack_user_id")
-    if slack is not None and (not isinstance(slack, str) or not _SLACK_USER.match(slack)):
-        raise CatalogError(f"{key}.slack_user_id: {quote(slack)} is not a Slack user id like U01ABCDEF")
-    return Person(id=pid, iam_user=iam_user, slack_user_id=slack, email=spec.get("email"))
-
-
-def _groups(raw: Any, people: dict[str, Person]) -> dict[str, frozenset[str]]:
-    groups = {}
-    for name, members in _mapping(raw, "groups").items():
-        key = f"groups.{name}"
-        if name in people:
-            raise CatalogError(f"{key}: a group cannot share its name with a person")
-        if not isinstance(members, list):
-            raise CatalogError(f"{key}: must be a list of person ids")
-        for member in members:
-            if member not in people:
-                raise CatalogError(f"{key}: unknown person {quote(member)}; add them under people first")
-        groups[name] = frozenset(members)
-    return groups
-
-
-def _members(value: Any, key: str, people: dict[str, Person], groups: dict[str, frozenset[str]]) -> frozenset[str]:
-    if not isinstance(value, list) or not value:
-        raise CatalogError(f"{key}: must be a non-empty list of person ids or group names")
-    found: set[str] = set()
-    for name in value:
-        if name in groups:
-            found |= groups[name]
-        elif name in people:
-            found.add(name)
-        else:
-            raise CatalogError(f"{key}: unknown person or group {quote(name)}")
-    return frozenset(found)
-
-
 _PROFILE_KEYS = {"account", "role", "display_name", "color", "default_duration", "min_duration", "max_duration",
                  "approvers", "approvals_required", "requesters", "approval_channel", "approval_timeout",
                  "reminder_after", "extension", "break_glass", "auto_approve"}
 
 
-def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, frozenset[str]],
-             partition: str) -> Profile:
+def _profile(name: Any, spec: Any, people: dict[str, Person], listed: dict[str, frozenset[str]], partition: str,
+             sourced: dict[str, GroupSource], directory: DirectorySettings | None) -> Profile:
     """One profile: each key read and checked by its own helper, in the order the errors should come."""
     key = f"profiles.{name}"
-    if not isinstance(name, str) or not _ID.match(name):
+    if not isinstance(name, str) or not ID.match(name):
         raise CatalogError(f"{key}: profile names are lowercase letters, digits, '.', '_' or '-'")
-    spec = _mapping(spec, key)
-    _known(spec, key, _PROFILE_KEYS)
+    spec = mapping(spec, key)
+    known(spec, key, _PROFILE_KEYS)
     role = _profile_role(spec, key)
-    break_glass = _flag(spec, "break_glass", False, key)
+    break_glass = flag(spec, "break_glass", False, key)
     durations = _profile_durations(spec, key, break_glass)
-    approvers = _members(spec.get("approvers"), f"{key}.approvers", people, groups)
-    required = _approvals_required(spec, key, len(approvers))
-    requesters = (_members(spec["requesters"], f"{key}.requesters", people, groups)
+    groups = {**listed, **{group: frozenset[str]() for group in sourced}}  # the directory's: members come later
+    approvers = members(spec.get("approvers"), f"{key}.approvers", people, groups)
+    from_directory = [sourced[ref] for ref in spec["approvers"] if ref in sourced]
+    _approvers_from_directory(from_directory, key, directory)
+    required = _approvals_required(spec, key, len(approvers) if not from_directory else None)
+    requesters = (members(spec["requesters"], f"{key}.requesters", people, groups)
                   if "requesters" in spec else frozenset(people))
     extension_allowed, extension_auto_approve = _extension(spec, key)
     color = _color(spec, key)
@@ -309,7 +262,17 @@ def _profile(name: Any, spec: Any, people: dict[str, Person], groups: dict[str, 
         approval_channel=_channel(spec.get("approval_channel"), f"{key}.approval_channel"),
         extension_allowed=extension_allowed, extension_auto_approve=extension_auto_approve,
         break_glass=break_glass, partition=partition, **durations,
-        auto_approve=_auto_approve(spec.get("auto_approve"), key, durations))
+        auto_approve=_auto_approve(spec.get("auto_approve"), key, durations),
+        approver_refs=tuple(spec["approvers"]),
+        requester_refs=tuple(spec["requesters"]) if "requesters" in spec else None)
+
+
+def _approvers_from_directory(sources: list[GroupSource], key: str, directory: DirectorySettings | None) -> None:
+    """Where the catalog does not trust Slack's admins with who may approve, no Slack user group approves."""
+    slack = [s.name for s in sources if s.kind == "slack_usergroup"]
+    if slack and directory is not None and not directory.slack_groups_may_approve:
+        raise CatalogError(f"{key}.approvers: Slack user group {slack[0]} may not approve here "
+                           f"(directory.slack_groups_may_approve is false): use an IAM group or people")
 
 
 def _profile_role(spec: dict[str, Any], key: str) -> str:
@@ -319,15 +282,8 @@ def _profile_role(spec: dict[str, Any], key: str) -> str:
     return role
 
 
-def _flag(spec: dict[str, Any], name: str, default: bool, key: str) -> bool:
-    value = spec.get(name, default)
-    if not isinstance(value, bool):
-        raise CatalogError(f"{key}.{name}: must be true or false")
-    return value
-
-
 def _profile_durations(spec: dict[str, Any], key: str, break_glass: bool) -> dict[str, int]:
-    durations = {k: _duration(spec.get(k, default), f"{key}.{k}")  # break-glass access is short unless said otherwise
+    durations = {k: duration(spec.get(k, default), f"{key}.{k}")  # break-glass access is short unless said otherwise
                  for k, default in (("default_duration", "1h"), ("min_duration", "15m"),
                                     ("max_duration", "1h" if break_glass else "4h"),
                                     ("approval_timeout", "1h"), ("reminder_after", "15m"))}
@@ -344,19 +300,21 @@ def _profile_durations(spec: dict[str, Any], key: str, break_glass: bool) -> dic
     return durations
 
 
-def _approvals_required(spec: dict[str, Any], key: str, approvers: int) -> int:
+def _approvals_required(spec: dict[str, Any], key: str, approvers: int | None) -> int:
+    """From 1 to the number of approvers (None: approvers from the directory, not known before it is read)."""
     required = spec.get("approvals_required", 1)
-    if not isinstance(required, int) or isinstance(required, bool) or not 1 <= required <= approvers:
+    if not isinstance(required, int) or isinstance(required, bool) or required < 1 or \
+            (approvers is not None and required > approvers):
         raise CatalogError(f"{key}.approvals_required: must be a whole number from 1 to the number of approvers "
-                           f"({approvers})")
+                           f"({approvers if approvers is not None else 'as the directory holds them'})")
     return required
 
 
 def _extension(spec: dict[str, Any], key: str) -> tuple[bool, bool]:
     """(allowed, auto_approve) from the `extension` mapping."""
-    extension = _mapping(spec.get("extension") or {}, f"{key}.extension")
-    _known(extension, f"{key}.extension", {"allowed", "auto_approve"})
-    return _flag(extension, "allowed", True, f"{key}.extension"), _flag(extension, "auto_approve", False,
+    extension = mapping(spec.get("extension") or {}, f"{key}.extension")
+    known(extension, f"{key}.extension", {"allowed", "auto_approve"})
+    return flag(extension, "allowed", True, f"{key}.extension"), flag(extension, "auto_approve", False,
                                                                          f"{key}.extension")
 
 
@@ -365,13 +323,6 @@ def _color(spec: dict[str, Any], key: str) -> str | None:
     if color is not None and (not isinstance(color, str) or not _COLORS.match(color)):
         raise CatalogError(f"{key}.color: {quote(color)} must be a 6-digit hex colour like F2B0A9")
     return color
-
-
-def _duration(value: Any, key: str) -> int:
-    try:
-        return parse_duration(str(value))
-    except DomainError as exc:
-        raise CatalogError(f"{key}: {exc.detail}") from None
 
 
 def _account(value: Any, key: str) -> str:
@@ -388,13 +339,3 @@ def _channel(value: Any, key: str) -> str | None:
     return value
 
 
-def _mapping(value: Any, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CatalogError(f"{key}: must be a mapping, got {type(value).__name__}")
-    return value
-
-
-def _known(spec: dict[str, Any], key: str, allowed: set[str]) -> None:
-    unknown = sorted(set(spec) - allowed)
-    if unknown:
-        raise CatalogError(f"{key}: unknown key {quote(unknown[0])}; known keys are {', '.join(sorted(allowed))}")

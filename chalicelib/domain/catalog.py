@@ -44,6 +44,23 @@ class OnCallSettings:
 
 
 @dataclass(frozen=True)
+class DirectorySettings:
+    """The catalog's `directory`: people from the source account's IAM groups (chalicelib/domain/directory.py)."""
+    iam_groups: tuple[str, ...]
+    email_tag: str = "email"
+    slack_id_tag: str = "slack-user-id"
+    refresh: int = 300  # seconds: how stale membership may be
+    slack_groups_may_approve: bool = True  # False: approvers come from IAM groups and `people` only
+
+
+@dataclass(frozen=True)
+class GroupSource:
+    """A group whose members come from the directory: `{iam_group: NAME}` or `{slack_usergroup: ID}`."""
+    kind: str  # "iam_group" | "slack_usergroup"
+    name: str
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     account: str
@@ -64,6 +81,10 @@ class Profile:
     break_glass: bool
     partition: str = "aws"
     auto_approve: AutoApprove | None = None
+    # The people and groups `approvers` and `requesters` name, as written (None: everyone): resolved again whenever
+    # the directory's membership changes (domain/directory.py)
+    approver_refs: tuple[str, ...] = ()
+    requester_refs: tuple[str, ...] | None = None
 
     @property
     def role_arn(self) -> str:
@@ -154,6 +175,9 @@ class Catalog:
     # How long IAM takes to put a change in force here (AWS publishes no figure: usually a few seconds, rarely up to a
     # minute): a grant is announced usable this long after its attach, a cut in force this long after it is written.
     iam_propagation: int = DEFAULT_IAM_PROPAGATION
+    directory: DirectorySettings | None = None
+    directory_groups: dict[str, GroupSource] = field(default_factory=dict)  # group name -> where its members are
+    directory_unavailable: str | None = None  # why directory people are refused now (domain/directory.effective)
 
     def guard_role(self, account: str) -> GuardRole:
         """The guard role the broker assumes in a target account to cut open sessions (targets/guard-role.yaml)."""
