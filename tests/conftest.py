@@ -42,6 +42,7 @@ class World:
     emulator: Emulator
     keys: dict[str, Keys]
     credentials_file: Path
+    catalog_file: Path  # the demo catalog without on-call auto-approval: what the app's Broker loads in tests
 
     def client(self, service: str, profile: str = "broker") -> Any:
         return aws_client(self.emulator.endpoint, service, self.keys[profile])
@@ -68,12 +69,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "ACCESS_BROKER_CONSOLE_KEY": CONSOLE_KEY, "ACCESS_BROKER_PUBLIC_URL": "",
         "ACCESS_BROKER_JOB_KEY": "test-worker-job-key-0123456789abcdef",
         "SLACK_API_URL": "http://127.0.0.1:9/api/",  # no test reaches the real Slack (tests/slack use a stub)
-        "ACCESS_BROKER_CATALOG": str(catalog),
     }.items():
         patch.setenv(name, value)
     bootstrap.reset()
     try:
-        yield World(emulator, keys, credentials)
+        yield World(emulator, keys, credentials, catalog)
     finally:
         patch.undo()
         bootstrap.reset()
@@ -87,7 +87,10 @@ def clock() -> Clock:
 
 @pytest.fixture
 def broker(world: World, clock: Clock):
-    """The app's own Broker, wired by bootstrap against a fresh, empty table, on the test's clock."""
+    """The app's own Broker, wired by bootstrap against a fresh, empty table, on the test's clock, with the demo
+    catalog less its on-call auto-approval (tests/oncall turn it on)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ACCESS_BROKER_CATALOG", str(world.catalog_file))
     ddb = boto3.client("dynamodb")  # from the environment, like the app: tests/storage points it elsewhere
     if TABLE in ddb.list_tables()["TableNames"]:
         ddb.delete_table(TableName=TABLE)
@@ -98,6 +101,7 @@ def broker(world: World, clock: Clock):
     for arn in built.grants.owned_policies():  # the IAM half of the world is shared by the session
         built.grants.remove(arn)
     forget_session_guards(world)
+    patch.undo()
     bootstrap.reset()
 
 

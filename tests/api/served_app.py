@@ -21,9 +21,14 @@ def served(world) -> Iterator[str]:
     ddb = boto3.client("dynamodb")
     if TABLE in ddb.list_tables()["TableNames"]:
         ddb.delete_table(TableName=TABLE)  # requests other test modules left behind
-    with serving(quiet=True) as url:
-        yield url
-        grants = bootstrap.broker().grants
-        for arn in grants.owned_policies():  # the IAM half of the world is shared by the session
-            grants.remove(arn)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ACCESS_BROKER_CATALOG", str(world.catalog_file))
+    try:
+        with serving(quiet=True) as url:
+            yield url
+            grants = bootstrap.broker().grants
+            for arn in grants.owned_policies():  # the IAM half of the world is shared by the session
+                grants.remove(arn)
+    finally:
+        patch.undo()
     forget_session_guards(world)

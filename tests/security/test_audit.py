@@ -127,7 +127,7 @@ def test_no_code_path_updates_or_deletes_events() -> None:
     code = {path: path.read_text() for path in (ROOT / "chalicelib").rglob("*.py")}
     for path, text in code.items():  # the outbox deletes a retry as it takes it; nothing else deletes or updates
         for found in re.finditer(r"(\w+)\.(delete|update|batch_write)\(", text):
-            assert (path.name, found.group(0)) in {("outbox.py", "item.delete("), ("service.py", "details.update(")}, \
+            assert (path.name, found.group(0)) in {("outbox.py", "item.delete("), ("asking.py", "details.update(")}, \
                 f"{path.relative_to(ROOT)}: {found.group(0)}"
     repository = code[ROOT / "chalicelib/store/repository.py"]
     writes = len(re.findall(r"(?<!def )_event_item\(", repository))  # every event item the code builds ...
