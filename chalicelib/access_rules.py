@@ -28,6 +28,7 @@ class Caller:
     principal: str
     person: Person | None
     channel: str  # api | slack | system
+    unmapped_why: str = ""  # why the caller is no person just now (the directory could not be read), if that is why
 
     @property
     def actor(self) -> str:
@@ -43,6 +44,8 @@ def profile_of(catalog: Catalog, name: str) -> Profile:
 
 def person_of(caller: Caller) -> Person:
     if caller.person is None:
+        if caller.unmapped_why:
+            raise Forbidden(f"{caller.principal} is not a person here just now: {caller.unmapped_why}")
         raise Forbidden(f"{caller.principal} is not mapped to a person; add them under `people` in the "
                         f"catalog (iam_user or slack_user_id)")
     return caller.person
@@ -68,6 +71,8 @@ def requester_of(catalog: Catalog, caller: Caller, requester: str | None) -> Per
     """The person asking: the caller, or, for trusted tools only, the person named in `requester`."""
     if requester is None:
         person = caller.person
+        if person is None and caller.unmapped_why:
+            raise Forbidden(f"{caller.principal} is not a person here just now: {caller.unmapped_why}")
         if person is None:
             raise Unprocessable(
                 f"{caller.principal} is not mapped to a person; add an entry under `people` in the catalog "

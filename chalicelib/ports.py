@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, TypeVar
 
 from chalicelib.domain.catalog import Person, Profile
+from chalicelib.domain.directory import DirectoryUser, Membership
 from chalicelib.domain.on_call import Decision as OnCallDecision
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.schedule import CUT_STANDS as CUT_STANDS  # the `due` partitions beyond the states
@@ -154,6 +155,35 @@ class OnCall(Protocol):
 
     def consider(self, profile: Profile, requester: Person, duration_seconds: int,
                  live_auto_approved: str | None = None) -> OnCallDecision | None: ...
+
+
+class DirectoryUnavailable(Exception):
+    """IAM or Slack could not be read now (throttled, refused, down): the last good membership holds."""
+
+
+class IamDirectory(Protocol):
+    """The source account's IAM groups (chalicelib/aws/directory.py)."""
+
+    def group_members(self, group: str) -> list[DirectoryUser] | None:
+        """The group's users with their tags; None when there is no such group. DirectoryUnavailable otherwise."""
+
+
+class SlackDirectory(Protocol):
+    """Slack's users and user groups (chalicelib/slack/directory.py)."""
+
+    def lookup_by_email(self, email: str) -> str | None:
+        """The Slack user id with that email; None when Slack has nobody with it. DirectoryUnavailable otherwise."""
+
+    def user_group_members(self, usergroup: str) -> list[str] | None:
+        """The Slack user ids in the user group; None when there is no such user group."""
+
+
+class MembershipStore(Protocol):
+    """The directory's membership as the last refresh left it (chalicelib/store/memberships.py)."""
+
+    def read(self) -> Membership | None: ...
+
+    def save(self, membership: Membership) -> bool: ...
 
 
 class Notifier(Protocol):

@@ -349,7 +349,7 @@ class Fakes:
         mine = {"store": "store", "grants": "grants", "notifier": "notes"}
         kept = {mine[name]: port for name, port in ports.items()
                 if name in mine and isinstance(port, type(getattr(self, mine[name])))}
-        return dataclasses.replace(self, broker=Broker(dataclasses.replace(self.broker.deps, **ports)), **kept)
+        return dataclasses.replace(self, broker=Broker(dataclasses.replace(self.broker.written, **ports)), **kept)
 
 
 def as_(wired: Fakes, person: str) -> Caller:

@@ -16,7 +16,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Mapping
+from typing import Any, Mapping
 
 from chalicelib.domain.catalog import Catalog, GroupSource, Person
 
@@ -42,6 +42,29 @@ class Membership:
     slack_ids: dict[str, str | None] = field(default_factory=dict)  # email (casefolded) -> Slack id, None: not found
     notices: tuple[str, ...] = ()
     failing: str = ""  # why the refreshes since refreshed_at failed, if they did
+    checked_at: datetime | None = None  # the last refresh tried, good or not (refreshed_at when None)
+
+    @property
+    def checked(self) -> datetime:
+        return self.checked_at or self.refreshed_at
+
+    def failed(self, why: str, now: datetime) -> Membership:
+        """The last good membership kept, saying why the refresh at `now` failed (it holds for MAX_STALE)."""
+        return dataclasses.replace(self, failing=why[:300], checked_at=now)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"people": {pid: [p.iam_user, p.slack_user_id, p.email] for pid, p in self.people.items()},
+                "groups": {name: sorted(ids) for name, ids in self.groups.items()},
+                "refreshed_at": self.refreshed_at.isoformat(), "slack_ids": self.slack_ids,
+                "notices": list(self.notices), "failing": self.failing, "checked_at": self.checked.isoformat()}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Membership:
+        return cls(people={pid: Person(pid, *spec) for pid, spec in raw["people"].items()},
+                   groups={name: frozenset(ids) for name, ids in raw["groups"].items()},
+                   refreshed_at=datetime.fromisoformat(raw["refreshed_at"]), slack_ids=dict(raw["slack_ids"]),
+                   notices=tuple(raw["notices"]), failing=raw["failing"],
+                   checked_at=datetime.fromisoformat(raw["checked_at"]))
 
 
 def join(catalog: Catalog, users: Mapping[str, list[DirectoryUser] | None],

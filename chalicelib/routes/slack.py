@@ -69,7 +69,7 @@ def commands(body: bytes) -> Response:
     broker = bootstrap.broker()
     who = broker.caller_from_slack(command.user_id)
     if who.person is None:
-        return ephemeral(texts.unmapped(command.user_id))
+        return ephemeral(texts.unmapped(command.user_id, who.unmapped_why))
     if isinstance(asked, parse.ListMine):
         waiting = (broker.list(who, awaiting_me=True, limit=15).items
                    if broker.catalog.approvable_by(who.person.id) else [])
@@ -110,7 +110,8 @@ def _submitted(form: parse.Submission, body: bytes) -> Response:
     who = broker.caller_from_slack(form.user_id)
     values, request_id = form.values, form.metadata.get("request_id", "")
     if who.person is None:
-        return _field_error(broker.catalog, form, next(iter(form.values), "reason"), texts.unmapped(form.user_id))
+        return _field_error(broker.catalog, form, next(iter(form.values), "reason"),
+                            texts.unmapped(form.user_id, who.unmapped_why))
     try:
         if form.callback_id == "request_access":
             request = broker.request_access(who, values.get("profile") or None, values.get("duration") or None,

@@ -11,15 +11,33 @@ from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.commands import Ask, Decision, ExtensionAsk
 from chalicelib.domain.requests import AccessRequest, Event, Grant, State
 from chalicelib.ports import Grants, IdempotencyClaim, Notifier, Page, RequestStore, SessionGuard, Tokens
-from chalicelib.service import asking, auto_approving, cuts, deciding, extending, funnel, granting, queries, sweeping
+from chalicelib.service import (
+    asking,
+    auto_approving,
+    cuts,
+    deciding,
+    directory,
+    extending,
+    funnel,
+    granting,
+    queries,
+    sweeping,
+)
 from chalicelib.service.deps import Deps
+from chalicelib.service.directory import Joined
 from chalicelib.service.drift import repair_drift
 from chalicelib.service.sweeping import SweepReport
 
 
 class Broker:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
+    def __init__(self, deps: Deps, joined: Joined | None = None) -> None:
+        """`deps` with the catalog as written; with a directory, `joined` keeps it joined with the membership."""
+        self.written, self.joined = deps, joined or Joined()
+
+    @property
+    def deps(self) -> Deps:
+        """What the use cases are given: the catalog with the directory's people and groups joined in."""
+        return self.joined.deps(self.written)
 
     # -- what it is wired to, read only (a test that needs other ports wires another Broker)
 
@@ -134,7 +152,8 @@ class Broker:
         return cuts.restore(self.deps, request)
 
     def sweep(self, repair: bool = True) -> SweepReport:
-        return sweeping.sweep(self.deps, repair)
+        refreshed = directory.refresh(self.written) if directory.due(self.written, self.written.clock()) else None
+        return sweeping.sweep(self.deps, repair, refreshed)
 
     def sweep_due(self, request: AccessRequest) -> str:
         return sweeping.sweep_due(self.deps, request)

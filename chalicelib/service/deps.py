@@ -13,7 +13,17 @@ from chalicelib.domain.catalog import DEFAULT_IAM_PROPAGATION, Catalog
 from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.ids import new_request_id
 from chalicelib.domain.requests import AccessRequest, Event
-from chalicelib.ports import Grants, Notifier, OnCall, RequestStore, SessionGuard, Tokens
+from chalicelib.ports import (
+    Grants,
+    IamDirectory,
+    MembershipStore,
+    Notifier,
+    OnCall,
+    RequestStore,
+    SessionGuard,
+    SlackDirectory,
+    Tokens,
+)
 
 
 def utcnow() -> datetime:
@@ -51,4 +61,8 @@ class Deps:
     # How long an IAM change takes to be in force: the catalog's iam_propagation, or locally the world's modelled
     # delay plus a margin (bootstrap). A grant is usable, and a cut in force, this long after it is written.
     propagation: timedelta = timedelta(seconds=DEFAULT_IAM_PROPAGATION)
+    # The directory (the catalog's `directory`): where its membership is kept, and the IAM and Slack it is read from
+    memberships: MembershipStore | None = None
+    iam_directory: IamDirectory | None = None
+    slack_directory: SlackDirectory | None = None
 

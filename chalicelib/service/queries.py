@@ -22,12 +22,14 @@ def caller_from_arn(deps: Deps, arn: str, channel: str = "api") -> Caller:
     person = None
     if account == catalog.source_account and resource.startswith("user/"):
         person = catalog.person_by_iam_user(resource.rsplit("/", 1)[-1])
-    return Caller(principal=arn, person=person, channel=channel)
+    return Caller(principal=arn, person=person, channel=channel,
+                  unmapped_why=catalog.directory_unavailable or "" if person is None else "")
 
 
 def caller_from_slack(deps: Deps, slack_user_id: str) -> Caller:
-    return Caller(principal=f"slack:{slack_user_id}", person=deps.catalog.person_by_slack_id(slack_user_id),
-                  channel="slack")
+    person = deps.catalog.person_by_slack_id(slack_user_id)
+    return Caller(principal=f"slack:{slack_user_id}", person=person, channel="slack",
+                  unmapped_why=deps.catalog.directory_unavailable or "" if person is None else "")
 
 
 def profiles_for(deps: Deps, caller: Caller) -> list[Profile]:

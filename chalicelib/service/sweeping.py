@@ -17,6 +17,7 @@ from chalicelib.domain.schedule import CUT_STANDS, GUARD_DUE
 from chalicelib.domain.times import rfc3339
 from chalicelib.service import cuts, deciding, funnel, granting
 from chalicelib.service.deps import SYSTEM_CALLER, Deps
+from chalicelib.service.directory import Refreshed
 from chalicelib.service.drift import repair_drift
 from chalicelib.service.funnel import Decide
 
@@ -33,6 +34,13 @@ class SweepReport:
     repaired: list[str] = field(default_factory=list)  # drift repairs, as recorded in `drift_repaired` events
     errors: int = 0
 
+    def count_refresh(self, refreshed: Refreshed) -> None:
+        """The directory's refresh: done or failed (an error until one succeeds), and the notices it carries."""
+        self.done["directory_refresh_failed" if refreshed.failed else "directory_refreshed"] += 1
+        if refreshed.notices:
+            self.done["directory_notices"] += refreshed.notices
+        self.errors += bool(refreshed.failed)
+
     def __bool__(self) -> bool:
         return bool(self.done or self.repaired or self.errors)
 
@@ -43,10 +51,13 @@ class SweepReport:
         return ", ".join(parts) or "nothing due"
 
 
-def sweep(deps: Deps, repair: bool = True) -> SweepReport:
-    """One pass: do what is due, then repair drift, then resend failed notifications."""
+def sweep(deps: Deps, repair: bool = True, refreshed: Refreshed | None = None) -> SweepReport:
+    """One pass: do what is due, then repair drift, then resend failed notifications. `refreshed`: what this pass's
+    directory refresh did (service/directory.py), counted in its summary."""
     now = deps.clock()
     report = SweepReport()
+    if refreshed is not None:
+        report.count_refresh(refreshed)
     for state in _DUE_STATES:
         for request in deps.store.due(state, now):
             try:

@@ -105,7 +105,9 @@ def already_decided(catalog: Catalog, request: AccessRequest) -> str:
     return f"Request `{request.id}` is already {request.state.verb}{who}; nothing changed."
 
 
-def unmapped(user_id: str) -> str:
+def unmapped(user_id: str, why: str = "") -> str:
+    if why:
+        return f"I can't tell who you are just now: {escape(why)}."
     return (f"I don't know who you are yet: your Slack user `{user_id}` is not in access-broker's catalog. "
             f"Ask an admin to add `slack_user_id: {user_id}` to your entry under `people` in the catalog "
             f"(the same entry that holds your `iam_user`).")

@@ -109,7 +109,7 @@ class Worker:
     def open_view(self, broker: Broker, job: OpenViewJob) -> None:
         who = broker.caller_from_slack(job["user_id"])
         if who.person is None:
-            return self._reply(job, texts.unmapped(job["user_id"]))
+            return self._reply(job, texts.unmapped(job["user_id"], who.unmapped_why))
         metadata = {"response_url": job.get("response_url", "")}
         if job["view"] == "request_access":
             view = blocks.request_form(broker.profiles_for(who), metadata)
@@ -146,7 +146,7 @@ class Worker:
         """A button or `revoke <id>`: the same service call the HTTP API makes; refusals answered ephemerally."""
         who: Caller = broker.caller_from_slack(job["user_id"])
         if who.person is None:
-            return self._reply(job, texts.unmapped(job["user_id"]))
+            return self._reply(job, texts.unmapped(job["user_id"], who.unmapped_why))
         request_id, action = job["request_id"], job["action"]
         try:
             if action == "approve":  # the round the clicked message showed, or nothing changes

@@ -2,7 +2,8 @@
 
 Item keys: a request is (REQ#<id>, REQ); its events are (REQ#<id>, EVT#<version>#<kind>...);
 an idempotency claim is (IDEM#<caller>#<key>, IDEM); a notification to retry is (OUTBOX, <due>#...); a
-lease is (LOCK#<name>, LOCK); a sealed job the worker ran is (SEALED#<envelope id>, SEALED).
+lease is (LOCK#<name>, LOCK); a sealed job the worker ran is (SEALED#<envelope id>, SEALED); the directory's
+membership is (DIRECTORY, MEMBERS).
 Indexes are sparse: an item is in an index only while it holds that index's key attributes."""
 from __future__ import annotations
 
@@ -142,7 +143,17 @@ class EnvelopeItem(_Item):
     expires = NumberAttribute()  # epoch seconds the seal stops being accepted; the TTL attribute
 
 
-MODELS = (RequestItem, EventItem, IdempotencyItem, OutboxItem, LockItem, EnvelopeItem)
+class DirectoryItem(_Item):
+    """The directory's membership as the last refresh left it (chalicelib/store/memberships.py): (DIRECTORY, MEMBERS),
+    one item a cold start reads."""
+    class Meta(_Item.Meta):
+        pass
+
+    checked_at = NumberAttribute()  # epoch seconds of the refresh that wrote it: an older one never overwrites it
+    body = JSONAttribute()
+
+
+MODELS = (RequestItem, EventItem, IdempotencyItem, OutboxItem, LockItem, EnvelopeItem, DirectoryItem)
 
 
 def bind(table_name: str) -> None:

@@ -16,7 +16,7 @@ CHALICELIB = ROOT / "chalicelib"
 SERVICE = CHALICELIB / "service"
 # Lowest first: a module may import only modules before it (the funnel at the bottom, sweeping and drift at the top).
 LAYERS = ["deps", "funnel", "queries", "cuts", "granting", "auto_approving", "asking", "extending", "deciding",
-          "drift", "sweeping", "broker"]
+          "drift", "directory", "sweeping", "broker"]
 REACHING_THROUGH = re.compile(r"\bbroker(?:\(\))?\.(?:repo|grants|sessions|tokens|deps)\b")
 
 
