@@ -17,22 +17,27 @@ from chalicelib.aws.links import ConsoleTokens
 from chalicelib.catalog import parse_catalog
 from chalicelib.domain import schedule
 from chalicelib.domain.catalog import Catalog
+from chalicelib.domain.directory import DirectoryUser, Membership
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, quote
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, Cut, Guard
 from chalicelib.ports import (
     Change,
+    DirectoryUnavailable,
     Exclusive,
     GrantError,
     Grants,
     GuardPending,
+    IamDirectory,
     IdempotencyClaim,
     IdempotentReplay,
+    MembershipStore,
     Notifier,
     Outbox,
     Page,
     RequestStore,
     SessionGuard,
+    SlackDirectory,
     SpentEnvelopes,
     StaleWrite,
     Tokens,
@@ -269,6 +274,52 @@ class MemoryOutbox:
             yield entry[2]
 
 
+class MemoryMemberships:
+    """The MembershipStore port in memory; counts its reads (a cold start reads it once)."""
+
+    def __init__(self) -> None:
+        self.stored: Membership | None = None
+        self.reads = 0
+
+    def read(self) -> Membership | None:
+        self.reads += 1
+        return self.stored
+
+    def save(self, membership: Membership) -> bool:
+        if self.stored is not None and self.stored.checked > membership.checked:
+            return False
+        self.stored = membership
+        return True
+
+
+class MemoryIam:
+    """The IamDirectory port: IAM groups of users with tags; `unavailable` answers as a throttled IAM would."""
+
+    def __init__(self, groups: dict[str, list[DirectoryUser]] | None = None) -> None:
+        self.groups = groups or {}
+        self.unavailable = ""
+
+    def group_members(self, group: str) -> list[DirectoryUser] | None:
+        if self.unavailable:
+            raise DirectoryUnavailable(self.unavailable)
+        return self.groups.get(group)
+
+
+class MemorySlack:
+    """The SlackDirectory port: users by email and user groups; counts the email lookups."""
+
+    def __init__(self, emails: dict[str, str] | None = None, user_groups: dict[str, list[str]] | None = None) -> None:
+        self.emails, self.user_groups = emails or {}, user_groups or {}
+        self.looked_up: list[str] = []
+
+    def lookup_by_email(self, email: str) -> str | None:
+        self.looked_up.append(email)
+        return self.emails.get(email.casefold())
+
+    def user_group_members(self, usergroup: str) -> list[str] | None:
+        return self.user_groups.get(usergroup)
+
+
 class Recorder:
     """A notifier that keeps every event it was told about, with the request as it stood then, and the security
     alerts. The one recording notifier of the tests (the unit tier, and the world's tiers through bootstrap)."""
@@ -448,3 +499,8 @@ def _held_to_their_ports(clock: Clock) -> tuple[RequestStore, Grants, SessionGua
     """Never called: mypy checks here that each fake satisfies its port (a fake that drifts fails `make lint`)."""
     return (MemoryStore(), MemoryGrants(), MemorySessionGuards(clock), Recorder(), ConsoleTokens(b"k" * 32),
             MemorySpentEnvelopes(), MemoryOutbox())
+
+
+def _directory_held_to_their_ports() -> tuple[MembershipStore, IamDirectory, SlackDirectory]:
+    """Never called: as above, for the directory's ports."""
+    return MemoryMemberships(), MemoryIam(), MemorySlack()
