@@ -116,8 +116,12 @@ def end(deps: Deps, request_id: str, decide: Decide, caller: Caller, current: Ac
     details = dict(details or {})
 
     def decide_and_cut(before: AccessRequest) -> Transition:
-        """The end reaches open sessions before it is recorded, so a revoke answers with its cut in place."""
+        """The end reaches open sessions before it is recorded, so a revoke answers with its cut in place. An approved
+        grant may already be attached (its run has not recorded it yet): it owes a cut as an active one does."""
         ended, kind = decide(before)
+        if before.state == State.APPROVED and ended.grant and not ended.grant.policy_arn:
+            ended = dataclasses.replace(ended, grant=dataclasses.replace(
+                ended.grant, policy_arn=deps.grants.policy_arn(ended.id)))
         if not cuts.owes_end_cut(ended):
             return Transition(ended, kind)
         written = cuts.write(deps, ended, ended.state.value, cuts.end_change(deps, ended))

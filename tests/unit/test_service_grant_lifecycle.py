@@ -198,15 +198,15 @@ def test_a_failed_break_glass_grant_gives_its_name_back() -> None:
     assert again.state == State.ACTIVE
 
 
-def test_a_grant_whose_profile_was_removed_meanwhile_fails_without_touching_iam(wired: fakes.Fakes) -> None:
+def test_a_grant_whose_profile_was_removed_meanwhile_fails_and_attaches_nothing(wired: fakes.Fakes) -> None:
     stuck = approved_not_applied(wired)
     wired = without_profile(wired)
     wired.clock.advance(minutes=2)
     failed = wired.broker.apply_grant(stuck)
     reason = "profile s3-prod was removed from the catalog before the grant was applied"
     assert failed.state == State.FAILED and failed.failure_reason == reason
-    assert event(wired, stuck.id, "failed") == Event(stuck.id, 3, "failed", wired.clock(), SYSTEM, "system",
-                                                     {"reason": reason})
+    assert event(wired, stuck.id, "failed") == Event(stuck.id, 3, "failed", wired.clock(), SYSTEM, "system", {
+        "reason": reason, "session_guard": "written"}), "the run that died in IAM may have attached it: cut"
     assert wired.grants.policies == {}
 
 
@@ -219,6 +219,34 @@ def test_a_revoke_landing_while_iam_attaches_takes_the_policy_away_again(wired: 
     assert answer.state == State.REVOKED and answer == wired.store.get(request.id)
     assert wired.grants.policies == {} and wired.grants.attached == {}
     assert "activated" not in trail(wired, request.id)
+
+
+class AttachedThenSlow(fakes.MemoryGrants):
+    """IAM that attaches the grant policy, then is slow to answer: `meanwhile` runs (once) before the answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: Callable[[], object] | None = None
+
+    def apply(self, request_id: str, iam_user: str, role_arn: str, expires_at: datetime) -> str:
+        arn = super().apply(request_id, iam_user, role_arn, expires_at)
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile:
+            meanwhile()
+        return arn
+
+
+def test_a_revoke_of_a_grant_attached_but_not_yet_recorded_cuts_its_sessions(wired: fakes.Fakes) -> None:
+    wired = with_grants(wired, AttachedThenSlow())
+    assert isinstance(wired.grants, AttachedThenSlow)
+    request = ask(wired)
+    revoked_at = wired.clock.advance(minutes=1)
+    wired.grants.meanwhile = lambda: wired.broker.revoke(as_(wired, REQUESTER), request.id)
+    answer = wired.broker.approve(as_(wired, APPROVER), request.id)
+    assert answer.state == State.REVOKED and wired.grants.attached == {}
+    assert fakes.revoke_cut(revoked_at) in guard(wired).cuts, "a session opened in that moment is cut too"
+    assert answer.sessions_end_by == revoked_at
+    assert event(wired, request.id, "revoked").details["session_guard"] == "written"
 
 
 def test_only_an_approved_request_can_be_activated(wired: fakes.Fakes) -> None:
@@ -305,12 +333,12 @@ def test_an_expiry_owes_no_new_cut_and_removes_the_policy(wired: fakes.Fakes) ->
     assert wired.grants.policies == {}
 
 
-def test_a_revoke_before_the_grant_was_applied_owes_no_cut(wired: fakes.Fakes) -> None:
-    stuck = approved_not_applied(wired)
+def test_a_revoke_of_an_approved_grant_owes_a_cut_as_an_active_one_does(wired: fakes.Fakes) -> None:
+    stuck = approved_not_applied(wired)  # its run died inside IAM: whether it attached, nobody knows
     revoked = wired.broker.revoke(as_(wired, APPROVER), stuck.id)
     assert revoked.state == State.REVOKED and not revoked.guard_pending
-    assert event(wired, stuck.id, "revoked").details == {}
-    assert {c.kind for c in guard(wired).cuts} == {"expiry"}, "no session could exist: no revoke cut"
+    assert event(wired, stuck.id, "revoked").details == {"session_guard": "written"}
+    assert {c.kind for c in guard(wired).cuts} == {"revoke"}, "any session it opened is cut"
 
 
 def test_only_an_active_or_approved_grant_can_be_revoked(wired: fakes.Fakes) -> None:
