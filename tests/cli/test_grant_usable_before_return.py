@@ -118,3 +118,17 @@ def test_a_grant_that_never_works_ends_the_wait_with_exit_3_and_says_why(cli, un
     assert profile.returncode == 3, profile.stderr
     assert "access-broker: wrote profile s3-prod, but your credentials still cannot assume" in profile.stderr
     assert cli("revoke", request_id).returncode == 0
+
+
+def test_a_trusted_tool_waiting_for_someone_is_told_the_grant_was_not_checked(cli) -> None:
+    waiting = cli.start("request", "s3-prod", "1h", "--reason", "INC-7: restore", "--for", "alice", "--wait",
+                        "--timeout", "2m", as_="ticket-bot")
+    assert waiting.stdout is not None
+    request_id = waiting.stdout.readline().strip()
+    approved(cli, request_id)
+
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    assert ("access-broker: not checked that the grant works: it is for IAM user alice, and you sign as "
+            "arn:aws:sts::111111111111:assumed-role/ticket-bot/ticket-42") in err, err
+    assert cli("revoke", request_id, as_="alice").returncode == 0
