@@ -32,6 +32,31 @@ def settle(world) -> Iterator[Callable[[], None]]:
         world.emulator.set_clock_offset(0)
 
 
+@pytest.fixture
+def start(cli) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """`cli.start`, with whatever is still running at the end of the test stopped."""
+    running: list[subprocess.Popen[str]] = []
+
+    def started(*args: str, as_: str = "s3-access") -> subprocess.Popen[str]:
+        running.append(cli.start(*args, as_=as_))
+        return running[-1]
+
+    yield started
+    for process in running:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def finished(process: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        pytest.fail(f"the CLI was still running after 60 s:\n{err}")
+
+
 def refused_while_running(cli_process: subprocess.Popen[str]) -> list[str]:
     """The CLI's progress up to the line saying the role still refuses it (all of it, if that never comes)."""
     assert cli_process.stderr is not None
@@ -48,8 +73,8 @@ def approved(cli, request_id: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_request_wait_returns_only_once_the_grant_lets_the_requester_in(cli, settle) -> None:
-    waiting = cli.start("request", "s3-prod", "1h", "--reason", "fixing the export job", "--wait",
+def test_request_wait_returns_only_once_the_grant_lets_the_requester_in(cli, start, settle) -> None:
+    waiting = start("request", "s3-prod", "1h", "--reason", "fixing the export job", "--wait",
                         "--timeout", "2m", "--check-timeout", "90s")
     assert waiting.stdout is not None
     request_id = waiting.stdout.readline().strip()
@@ -62,24 +87,24 @@ def test_request_wait_returns_only_once_the_grant_lets_the_requester_in(cli, set
     assert waiting.poll() is None, "--wait returned while IAM still refused the grant"
 
     settle()
-    out, err = waiting.communicate(timeout=60)
+    out, err = finished(waiting)
     assert waiting.returncode == 0, err
     assert USABLE_AFTER.search(err), f"--wait should say how long the grant took to work:\n{err}"
     assert "AccessKeyId" not in out + err and "SessionToken" not in out + err
     assert cli("revoke", request_id).returncode == 0
 
 
-def test_aws_profile_returns_only_once_the_profile_works(cli, settle) -> None:
+def test_aws_profile_returns_only_once_the_profile_works(cli, start, settle) -> None:
     request_id = cli.json("request", "s3-prod", "1h", "--reason", "reading the export")["id"]
     approved(cli, request_id)
 
-    writing = cli.start("aws-profile", request_id, "--json", "--check-timeout", "90s")
+    writing = start("aws-profile", request_id, "--json", "--check-timeout", "90s")
     before = refused_while_running(writing)
     assert before and "not usable yet" in before[-1], f"aws-profile did not try the role:\n{''.join(before)}"
     assert writing.poll() is None, "aws-profile returned while IAM still refused the grant"
 
     settle()
-    out, err = writing.communicate(timeout=60)
+    out, err = finished(writing)
     assert writing.returncode == 0, err
     assert USABLE_AFTER.search(err), err
     written = json.loads(out)
@@ -101,14 +126,14 @@ def untrusting_role(world) -> Iterator[None]:
         iam.update_assume_role_policy(RoleName=ROLE_NAME, PolicyDocument=json.dumps(TRUST_SOURCE_ACCOUNT))
 
 
-def test_a_grant_that_never_works_ends_the_wait_with_exit_3_and_says_why(cli, untrusting_role) -> None:
-    waiting = cli.start("request", "s3-prod", "1h", "--reason", "the role is broken", "--wait",
+def test_a_grant_that_never_works_ends_the_wait_with_exit_3_and_says_why(cli, start, untrusting_role) -> None:
+    waiting = start("request", "s3-prod", "1h", "--reason", "the role is broken", "--wait",
                         "--timeout", "2m", "--check-timeout", "3s")
     assert waiting.stdout is not None
     request_id = waiting.stdout.readline().strip()
     approved(cli, request_id)
 
-    out, err = waiting.communicate(timeout=60)
+    out, err = finished(waiting)
     assert waiting.returncode == 3, f"exit {waiting.returncode}:\n{err}"
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"access-broker: request {request_id} is active, but your credentials still cannot "
@@ -120,14 +145,14 @@ def test_a_grant_that_never_works_ends_the_wait_with_exit_3_and_says_why(cli, un
     assert cli("revoke", request_id).returncode == 0
 
 
-def test_a_trusted_tool_waiting_for_someone_is_told_the_grant_was_not_checked(cli) -> None:
-    waiting = cli.start("request", "s3-prod", "1h", "--reason", "INC-7: restore", "--for", "alice", "--wait",
+def test_a_trusted_tool_waiting_for_someone_is_told_the_grant_was_not_checked(cli, start) -> None:
+    waiting = start("request", "s3-prod", "1h", "--reason", "INC-7: restore", "--for", "alice", "--wait",
                         "--timeout", "2m", as_="ticket-bot")
     assert waiting.stdout is not None
     request_id = waiting.stdout.readline().strip()
     approved(cli, request_id)
 
-    out, err = waiting.communicate(timeout=60)
+    out, err = finished(waiting)
     assert waiting.returncode == 0, err
     assert ("access-broker: not checked that the grant works: it is for IAM user alice, and you sign as "
             "arn:aws:sts::111111111111:assumed-role/ticket-bot/ticket-42") in err, err
