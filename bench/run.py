@@ -1,6 +1,6 @@
 """`make bench`: cold start against its floor, the cold answer under Lambda's CPU at each memory size, warm
-latency and AWS calls per flow, sweep cost as the table grows, package size and the costliest imports. Prints one
-table; writes bench/results.json.
+latency and AWS calls per flow, approve to usable under IAM's propagation delay, sweep cost as the table grows,
+package size and the costliest imports. Prints one table; writes bench/results.json.
 
 Times are this machine's; only ratios and counts carry over. Nothing here is asserted: tests/perf pins counts."""
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from bench import coldstart, flows, memory_curve, size, sweep_cost
+from bench import coldstart, flows, memory_curve, size, sweep_cost, usable
 from bench.world import fresh_broker, local_world
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -40,6 +40,9 @@ def main() -> None:
                         help="fresh processes per memory size under the Lambda CPU model (default 5)")
     parser.add_argument("--sweep-sizes", default=",".join(map(str, SWEEP_SIZES)), help="stored requests per step")
     parser.add_argument("--skip-package", action="store_true", help="skip `chalice package` (it needs PyPI)")
+    parser.add_argument("--usable-runs", type=int, default=5, help="approvals timed to usable (default 5)")
+    parser.add_argument("--usable-delay", type=float, default=5.0,
+                        help="IAM's propagation delay in the world for them, seconds (default 5, as `make run`)")
     args = parser.parse_args()
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -56,6 +59,7 @@ def main() -> None:
                                                     runs=args.memory_runs)
                                    if archive else {"skipped": "no deployment zip (--skip-package)"})
         results["flows"] = flows.run(broker, runs=args.runs)
+        results["usable"] = usable.run(world, fresh_broker(), delay_s=args.usable_delay, runs=args.usable_runs)
         with sweep_storage() as (storage, note):
             on_moto = storage == "moto"
             sizes = MOTO_SWEEP_SIZES if on_moto else tuple(int(n) for n in args.sweep_sizes.split(","))
@@ -125,6 +129,8 @@ def render(results: dict[str, Any]) -> str:
         calls = ", ".join(f"{s} {n}" for s, n in flow["calls_by_service"].items())
         row(FLOW_LABELS.get(name, name), flow["median_ms"], flow["p95_ms"], flow["runs"],
             calls + (f" (OVER: {over})" if over else ""))
+    lines.append("")
+    lines.extend(usable.render(results["usable"]))
     lines.append("")
     sweep = results["sweep"]
     row(f"SWEEP PASS ({sweep['storage']})", "items read", "pass ms", "due/done", "seeding s")

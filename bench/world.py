@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from chalicelib import bootstrap
 from chalicelib.store.schema import create_table
 from tools.fake_worker import create_fake_worker
-from tools.world import BROKER_PROFILE, BROKER_USER, REGION, SOURCE_ACCOUNT, aws_client, start_world
+from tools.world import BROKER_PROFILE, BROKER_USER, REGION, SOURCE_ACCOUNT, Emulator, Keys, aws_client, start_world
 
 TABLE = "access-broker-bench"
 FUNCTION = "access-broker-bench"  # the API handler, as Lambda names it in AWS_LAMBDA_FUNCTION_NAME
@@ -33,6 +33,8 @@ _DEPLOYED_EXTRAS = {"Version": "2012-10-17", "Statement": [{
 class BenchWorld:
     env: dict[str, str]  # as the tests run the app: local stage, secrets in the environment, no Slack bot token
     deployed_env: dict[str, str]  # as a deployed Lambda: secrets from SSM, Slack notifications deferred to WORKER
+    emulator: Emulator  # to turn IAM's propagation delay on and move the world clock (bench/usable.py)
+    keys: dict[str, Keys]  # the people's own keys, by name
 
 
 @contextmanager
@@ -58,7 +60,7 @@ def local_world() -> Iterator[BenchWorld]:
             deployed = _provision_deployed(emulator.endpoint, env)
         finally:
             emulator.enforce_iam(True)
-        yield BenchWorld(env, deployed)
+        yield BenchWorld(env, deployed, emulator, keys)
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -62,8 +62,13 @@ class Timeline:
         self._states: dict[PrincipalKey, list[tuple[datetime, Documents]]] = {}
         self._lock = threading.Lock()
 
-    def set_delay(self, seconds: float) -> None:
+    def set_delay(self, seconds: float, now: datetime) -> None:
+        """From `now` on, changes take `seconds` to take effect. What was in force under the old delay stays in
+        force (a delay raised later must not bring back a grant already removed); what was pending stays pending,
+        for the new delay from when it was made."""
         with self._lock:
+            for states in self._states.values():
+                _prune(states, now - self.delay)
             self.delay = timedelta(seconds=seconds)
 
     def forget(self) -> None:
@@ -99,10 +104,13 @@ class Timeline:
         states = self._states.setdefault(key, [(_ALWAYS, documents)])
         if states[-1][1] != documents:
             states.append((now, documents))
-        # The newest state already in force at now - delay is the oldest one still needed.
-        horizon = now - self.delay
-        while len(states) > 1 and states[1][0] <= horizon:
-            states.pop(0)
+        _prune(states, now - self.delay)
+
+
+def _prune(states: list[tuple[datetime, Documents]], horizon: datetime) -> None:
+    """The newest state already in force at `horizon` is the oldest one still needed: it now counts as always."""
+    while len(states) > 1 and states[1][0] <= horizon:
+        states.pop(0)
 
 
 TIMELINE = Timeline()
@@ -157,8 +165,8 @@ def _recording(method: Callable[..., Any], clock: Callable[[], datetime]) -> Cal
 
 
 def reset() -> None:
-    TIMELINE.set_delay(0)
     TIMELINE.forget()
+    TIMELINE.set_delay(0, datetime.now(timezone.utc))
 
 
 def install(clock: Callable[[], datetime]) -> None:

@@ -534,7 +534,7 @@ def _propagation_route(environ: Mapping[str, Any], start_response: Callable[...,
             return _respond(start_response, "400 Bad Request", {
                 "Error": f'{iam_propagation.PROPAGATION_PATH} wants a JSON body {{"seconds": <0 or more>}}, '
                          f"got {seconds[:200] if isinstance(seconds, bytes) else seconds!r}"})
-        iam_propagation.TIMELINE.set_delay(seconds)
+        iam_propagation.TIMELINE.set_delay(seconds, CLOCK.now())
     return _respond(start_response, "200 OK", {"seconds": iam_propagation.TIMELINE.delay.total_seconds()})
 
 

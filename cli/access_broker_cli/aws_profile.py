@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, Tuple
 
-from access_broker_cli import awsconfig, checks
+from access_broker_cli import awsconfig, checks, identity
 from access_broker_cli.api import Api
 from access_broker_cli.durations import human, seconds_until
-from access_broker_cli.errors import Refused, Unreachable, UsageError
+from access_broker_cli.errors import Refused, UsageError
 
 MAX_SESSION_S = 3600  # the switch roles' MaxSessionDuration
 MIN_SESSION_S = 900  # STS refuses shorter sessions; the broker ends the session at the grant's end anyway
@@ -20,7 +20,7 @@ def write_profile(request: Dict[str, Any], name: str, api: Api) -> Tuple[str, Di
     grant = _active_grant(request)
     request_id, role_arn, expires_at = _checked(request, grant)
     name = _name(name)
-    user = _caller_user_name(api)
+    user = identity.caller_user_name(api)
     if user != request["requester"]["iam_user"]:
         raise Refused(f"request {request_id} grants IAM user {request['requester']['iam_user']}, and you are "
                       f"{user}: run this with the requester's credentials", request)
@@ -67,28 +67,6 @@ def _checked(request: Dict[str, Any], grant: Dict[str, Any]) -> Tuple[str, str, 
                 checks.rfc3339(grant.get("expires_at"), "grant.expires_at"))
     except ValueError as exc:
         raise Refused(f"the API's answer cannot go into an AWS config file: {exc}", request) from None
-
-
-def _caller_user_name(api: Api) -> str:
-    """The caller's IAM user name, from sts:GetCallerIdentity (AWS_ENDPOINT_URL and friends honoured)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    api.credentials()  # a clear usage error when there are none
-    try:
-        sts = api.session.create_client("sts", region_name=api.session.get_config_variable("region") or "us-east-1")
-        arn = str(sts.get_caller_identity()["Arn"])
-    except ClientError as exc:
-        raise Refused(f"AWS could not tell who you are: {exc}") from None
-    except BotoCoreError as exc:
-        raise Unreachable(f"AWS could not tell who you are: {exc}") from None
-    kind, _, path = arn.split(":", 5)[-1].partition("/")
-    if kind != "user":
-        raise Refused(f"aws-profile needs an IAM user's credentials; you are {arn}, and the role trusts only IAM "
-                      "users switching in under their own name")
-    try:
-        return checks.iam_user_name(path.rsplit("/", 1)[-1], "the IAM user name STS gave")
-    except ValueError as exc:
-        raise Refused(str(exc)) from None
 
 
 def _source(api: Api) -> Tuple[str, str]:

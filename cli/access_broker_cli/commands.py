@@ -9,7 +9,7 @@ from urllib.parse import quote
 from access_broker_cli import render
 from access_broker_cli.api import Api
 from access_broker_cli.durations import parse_seconds
-from access_broker_cli.errors import NOT_ACTIVE, OK, REFUSED, Refused, UsageError
+from access_broker_cli.errors import NOT_ACTIVE, OK, REFUSED, NotActive, Refused, UsageError
 from access_broker_cli.terminal import one_line
 
 
@@ -26,7 +26,8 @@ def profiles(args: Any, api: Api) -> Result:
 
 
 def request(args: Any, api: Api) -> Result:
-    timeout_s = _timeout(args.timeout) if args.wait else 0
+    timeout_s = _seconds(args.timeout, "--timeout") if args.wait else 0
+    bound_s = _seconds(args.check_timeout, "--check-timeout")
     body: Dict[str, Any] = {"profile": args.profile, "reason": args.reason}
     if args.duration:
         body["duration"] = args.duration
@@ -40,6 +41,8 @@ def request(args: Any, api: Api) -> Result:
     if not args.json:
         print(one_line(str(created["id"])), flush=True)  # first, so a script has it even if the wait is cut short
     decided = wait(lambda: api.get(_path(created["id"])), created["id"], timeout_s, sys.stderr)
+    if decided["state"] == "active" and not args.no_check:
+        _usable_by_requester(api, decided, bound_s)
     return Result("", decided, _exit_code(decided))
 
 
@@ -102,8 +105,14 @@ def console(args: Any, api: Api) -> Result:
 def aws_profile(args: Any, api: Api) -> Result:
     from access_broker_cli.aws_profile import write_profile
 
+    bound_s = _seconds(args.check_timeout, "--check-timeout")
     found = api.get(_path(args.id))
-    return Result(*write_profile(found, args.name or found["profile"], api))
+    text, written = write_profile(found, args.name or found["profile"], api)
+    written["usable_after_s"] = None
+    if not args.no_check:  # the profile is written first: it will work once IAM has caught up, whatever happens here
+        written["usable_after_s"] = round(_usable(api, written["role_arn"], written["role_session_name"], bound_s,
+                                                  f"wrote profile {written['profile']}, but ", written), 1)
+    return Result(text, written)
 
 
 COMMANDS = {"profiles": profiles, "request": request, "list": list_requests, "show": show, "approve": approve,
@@ -121,11 +130,37 @@ def _exit_code(request: Dict[str, Any]) -> int:
     return REFUSED if request["state"] == "denied" else NOT_ACTIVE
 
 
-def _timeout(text: str) -> int:
+def _usable_by_requester(api: Api, request: Dict[str, Any], bound_s: int) -> None:
+    """`request --wait`: an active grant is proved with the caller's credentials when the caller is the requester
+    (a trusted tool asking for someone cannot assume the role for them: it says so and leaves it)."""
+    from access_broker_cli import identity
+
+    arn = identity.caller_arn(api)
+    user = identity.user_name(arn)
+    requester = request["requester"]["iam_user"]
+    if user != requester:
+        print(one_line(f"access-broker: not checked that the grant works: it is for IAM user {requester}, and you "
+                       f"sign as {arn}"), file=sys.stderr)
+        return
+    _usable(api, request["grant"]["role_arn"], requester, bound_s, f"request {request['id']} is active, but ", request)
+
+
+def _usable(api: Api, role_arn: str, session_name: str, bound_s: int, context: str, body: Any) -> float:
+    """Seconds until the caller's own credentials assumed `role_arn` (access_broker_cli.usable)."""
+    from access_broker_cli.usable import assume_attempt, until_usable
+
+    try:
+        return until_usable(assume_attempt(api.session, role_arn, session_name), role_arn, session_name, bound_s,
+                            sys.stderr)
+    except (NotActive, Refused) as exc:
+        raise type(exc)(context + exc.message, body) from None
+
+
+def _seconds(text: str, option: str) -> int:
     try:
         return parse_seconds(text)
     except ValueError as exc:
-        raise UsageError(f"--timeout: {exc}") from None
+        raise UsageError(f"{option}: {exc}") from None
 
 
 def _path(request_id: str, action: str = "") -> str:

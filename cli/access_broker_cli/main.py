@@ -14,8 +14,9 @@ from access_broker_cli.errors import INTERRUPTED, REFUSED, CliError, UsageError
 EPILOG = """\
 The API is found in --url or ACCESS_BROKER_URL. Every call is signed with SigV4 from the standard AWS credential
 chain (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, ...).
-exit codes: 0 success; 1 refused or denied (the API's detail is printed); 2 usage; 3 not active after --wait;
-4 the API could not be reached or failed."""
+exit codes: 0 success; 1 refused or denied (the API's detail is printed); 2 usage; 3 not active after --wait, or
+the grant still does not let your credentials assume its role after --check-timeout; 4 the API could not be reached
+or failed."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="block until the request is decided; exit 0 only if it became active")
     request.add_argument("--timeout", default="15m", metavar="DURATION",
                          help="how long --wait waits (default 15m)")
+    _usable_options(request, "once active, --wait returns only when")
     listing = command("list", "requests you can see (yours, and those you approve)")
     listing.add_argument("--awaiting-me", action="store_true", help="only those waiting for your approval")
     listing.add_argument("--mine", action="store_true", help="only your own")
@@ -65,7 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     profile = command("aws-profile", "write an AWS CLI profile that switches into the granted role")
     profile.add_argument("id", metavar="ID")
     profile.add_argument("--name", help="the profile's name (default: the request's profile, like s3-prod)")
+    _usable_options(profile, "it returns only when")
     return parser
+
+
+def _usable_options(command: argparse.ArgumentParser, returns: str) -> None:
+    """IAM takes some seconds to apply a grant: the CLI proves it works before it says so (docs/cli.md)."""
+    command.add_argument("--no-check", action="store_true",
+                         help=f"return without checking that the grant works (by default, {returns} your credentials "
+                              "can assume the role)")
+    command.add_argument("--check-timeout", default="2m", metavar="DURATION",
+                         help="how long to keep trying to assume the role before giving up (default 2m)")
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -70,8 +70,10 @@ def request(item: Request, console_url: str | None) -> str:
                                                           if item.get("decision_comment") else "")))
     grant = item.get("grant")
     if grant:
-        fields += [("role", grant["role_arn"]), ("starts", grant["starts_at"]), ("expires", grant["expires_at"]),
-                   ("switch role", grant["switch_role_url"])]
+        fields += [("role", grant["role_arn"]), ("starts", grant["starts_at"])]
+        if grant.get("usable_at"):  # the broker's estimate of when IAM lets it through; older APIs do not say
+            fields.append(("usable from", grant["usable_at"]))
+        fields += [("expires", grant["expires_at"]), ("switch role", grant["switch_role_url"])]
         if console_url:
             fields.append(("console", console_url))
     width = max(len(name) for name, _ in fields)

@@ -20,14 +20,14 @@ DEFAULT_TIMEOUT_S = 15 * 60
 def wait(get: Callable[[], Dict[str, Any]], request_id: str, timeout_s: float, out: TextIO,
          now: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Dict[str, Any]:
     """The request once decided. NotActive (carrying the last request seen) when the timeout passes first."""
-    progress = _Progress(out)
+    progress = Progress(out)
     try:
         return _poll(get, request_id, timeout_s, progress, now, sleep)
     finally:
         progress.done()  # on a terminal, end the progress line whatever happens (Ctrl-C included)
 
 
-def _poll(get: Callable[[], Dict[str, Any]], request_id: str, timeout_s: float, progress: _Progress,
+def _poll(get: Callable[[], Dict[str, Any]], request_id: str, timeout_s: float, progress: Progress,
           now: Callable[[], float], sleep: Callable[[float], None]) -> Dict[str, Any]:
     start, delay = now(), FIRST_DELAY_S
     request: Optional[Dict[str, Any]] = None
@@ -51,7 +51,9 @@ def _poll(get: Callable[[], Dict[str, Any]], request_id: str, timeout_s: float, 
             progress.show(line, now() - start)
 
 
-class _Progress:
+class Progress:
+    """A line of progress on `out`: rewritten in place on a terminal, a plain line per change when piped."""
+
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._tty = out.isatty()

@@ -1,5 +1,6 @@
-"""The parts of the CLI a person sees without the API: how --wait shows progress and backs off, and how
-aws-profile edits an AWS config file without disturbing the rest of it."""
+"""The parts of the CLI a person sees without the API: how --wait shows progress and backs off, how it keeps trying
+the granted role until IAM lets it in, and how aws-profile edits an AWS config file without disturbing the rest of
+it."""
 from __future__ import annotations
 
 import io
@@ -9,6 +10,7 @@ import pytest
 
 from access_broker_cli import awsconfig
 from access_broker_cli.errors import NotActive
+from access_broker_cli.usable import until_usable
 from access_broker_cli.wait import wait
 
 PENDING = {"id": "r-1", "state": "pending", "approvals": [], "approvals_required": 1}
@@ -57,6 +59,40 @@ def test_piped_it_prints_a_plain_line_per_change_and_backs_off_until_the_timeout
     gaps = [b - a for a, b in zip(polls, polls[1:])]
     assert gaps[:3] == [1.0, 1.5, 2.25] and max(gaps) == 15.0, gaps
     assert polls[-1] == 900 and len(polls) < 75, "backs off to one poll every 15 s, and polls at the deadline"
+
+ROLE = "arn:aws:iam::222222222222:role/switch-role-for-S3"
+
+
+def test_the_role_is_tried_soon_then_every_1_5_s_until_it_lets_the_caller_in() -> None:
+    clock, out, tries = Clock(), io.StringIO(), []
+    answers = iter(["AccessDenied: not authorized"] * 3 + [None])
+
+    def attempt() -> str | None:
+        tries.append(clock.now)
+        return next(answers)
+
+    took = until_usable(attempt, ROLE, "s3-access", 120, out, now=lambda: clock.now, sleep=clock.sleep)
+
+    assert took == pytest.approx(2.375) and tries == pytest.approx([0, 0.5, 1.25, 2.375])
+    assert out.getvalue() == ("[0:00] switch-role-for-S3 not usable yet: STS refuses s3-access (AccessDenied); "
+                              "trying again\n[0:02] switch-role-for-S3 usable after 2.4 s\n")
+
+
+def test_a_role_that_never_lets_the_caller_in_is_given_up_at_the_bound_saying_why() -> None:
+    clock, out, tries = Clock(), io.StringIO(), []
+
+    def attempt() -> str:
+        tries.append(clock.now)
+        return "AccessDenied: not authorized to perform sts:AssumeRole"
+
+    with pytest.raises(NotActive) as caught:
+        until_usable(attempt, ROLE, "s3-access", 120, out, now=lambda: clock.now, sleep=clock.sleep)
+
+    gaps = [b - a for a, b in zip(tries, tries[1:])]
+    assert max(gaps) == pytest.approx(1.5) and tries[-1] == pytest.approx(120), "every 1.5 s at most, to the bound"
+    assert caught.value.message.startswith(f"your credentials still cannot assume {ROLE} as s3-access after 2m "
+                                           "(AccessDenied: not authorized to perform sts:AssumeRole)")
+    assert out.getvalue().count("\n") == 1, "piped, the same refusal is one line"
 
 
 CONFIG = """\

@@ -185,3 +185,17 @@ def test_the_delay_is_set_shown_reset_and_bad_input_is_named() -> None:
         assert propagation() == {"seconds": 1.5}
         emulator.reset()
         assert propagation() == {"seconds": 0}
+
+
+def test_a_change_in_force_stays_in_force_when_the_delay_is_raised_again(world: PropagatingWorld) -> None:
+    """What a test's teardown and the next test's setup do on a shared world: lower the delay, move the clock back,
+    raise the delay. A grant detached before must not open the role again."""
+    alice = world.keys["alice"]
+    arn = world.attach_grant("alice")
+    world.settle()
+    world.assume(alice, "alice")
+    world.detach_grant("alice", arn)
+    world.emulator.set_propagation(0)
+    world.emulator.set_clock_offset(0)
+    world.emulator.set_propagation(DELAY_S)
+    assert refused(lambda: world.assume(alice, "alice")), "a grant detached and in force came back"

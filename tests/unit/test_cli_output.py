@@ -80,3 +80,16 @@ def test_plain_text_prints_as_it_was(monkeypatch, tmp_path, capsys) -> None:
         assert run_cli(monkeypatch, tmp_path, api.url, "list") == 0
 
     assert "fixing the export job — café, 100% ✓" in capsys.readouterr().out
+
+
+def test_show_says_from_when_the_grant_is_usable_when_the_api_says_it(monkeypatch, tmp_path, capsys) -> None:
+    request = active_request()
+    request["grant"]["usable_at"] = "2026-01-01T00:00:06Z"
+    with stub_api(answering(request)) as api:
+        assert run_cli(monkeypatch, tmp_path, api.url, "show", "01jc0ffee0000000000000000a") == 0
+    del request["grant"]["usable_at"]  # an API from before grant.usable_at
+    with stub_api(answering(request)) as api:
+        assert run_cli(monkeypatch, tmp_path, api.url, "show", "01jc0ffee0000000000000000a") == 0
+
+    with_it, without = capsys.readouterr().out.split("\nid ", 1)
+    assert "\nusable from  2026-01-01T00:00:06Z\n" in with_it and "usable" not in without
