@@ -112,6 +112,7 @@ class AccessRequest:
     guard_pending: bool = False
     cut_lapsed: bool = False  # an ended grant's cut can no longer match a session: drift repair stops checking it
     cut_in_force_at: datetime | None = None  # an end's cut, written: when IAM is expected to enforce it everywhere
+    detach_pending: bool = False  # ended, but IAM refused to detach its policy yet: sessions may open until its end
     version: int = 0  # 0: never stored
 
     @property
@@ -217,6 +218,13 @@ class AccessRequest:
         return Transition(self._with(now, guard_pending=pending),
                           EventKind.SESSION_GUARD_PENDING if pending else EventKind.SESSION_GUARD_CAUGHT_UP)
 
+    def detach_unconfirmed(self, now: datetime) -> Transition:
+        """An ended grant whose policy IAM would not detach yet: new sessions may open until its own end (its expiry
+        cut stays), until drift repair detaches it."""
+        if not self.ended or self.detach_pending:
+            raise Conflict(f"request {self.id} has no detach to wait for")
+        return Transition(self._with(now, detach_pending=True), EventKind.CLEANUP_PENDING)
+
     @property
     def sessions_end_by(self) -> datetime | None:
         """Until when role sessions issued under this grant may still work: its end (the revoke, or the expiry) when
@@ -225,6 +233,8 @@ class AccessRequest:
         end = self.sessions_cut_at
         if end is None:
             return None
+        if self.detach_pending and self.grant:  # sessions may still open until the grant's own end
+            end = max(end, self.grant.expires_at)
         if self.guard_pending:
             return end + MAX_SESSION
         return max(end, self.cut_in_force_at) if self.cut_in_force_at else end

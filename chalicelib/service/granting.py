@@ -130,17 +130,30 @@ def end(deps: Deps, request_id: str, decide: Decide, caller: Caller, current: Ac
         return Transition(dataclasses.replace(ended, guard_pending=not written, cut_in_force_at=in_force), kind)
 
     ended = funnel.transition(deps, request_id, decide_and_cut, caller, details, current=current)
-    cleanup(deps, ended)
+    refused = cleanup(deps, ended, note=False)
+    if refused is not None and ended.sessions_may_exist and ended.grant:
+        # Sessions may still open until drift detaches it: the grant's own expiry cut goes back (the revoke's cut
+        # covers those opened within its margin, long enough for this), and the request says so.
+        user, end = ended.requester_iam_user, ended.grant.expires_at
+        kept = cuts.write(deps, ended, "detach", lambda g, now: g.ending(user, end, now))
+        ended = funnel.transition(deps, ended.id, lambda r: r.detach_unconfirmed(deps.clock()), SYSTEM_CALLER,
+                                  {"reason": refused, "session_guard": "written" if kept else "pending"},
+                                  current=ended)
     release_exclusive(deps, ended)
     return ended
 
 
-def cleanup(deps: Deps, request: AccessRequest) -> None:
+def cleanup(deps: Deps, request: AccessRequest, note: bool = True) -> str | None:
+    """Detaches and deletes the request's grant policy; what IAM refused, if it did (noted, unless the caller
+    records it itself). Drift repair removes it later."""
     try:
         deps.grants.remove(deps.grants.policy_arn(request.id), request.requester_iam_user)
     except GrantError as exc:
         log.warning("grant policy of request %s not removed yet (the sweeper retries): %s", request.id, exc)
-        funnel.note(deps, request, EventKind.CLEANUP_PENDING, {"reason": str(exc)})
+        if note:
+            funnel.note(deps, request, EventKind.CLEANUP_PENDING, {"reason": str(exc)})
+        return str(exc)
+    return None
 
 
 def console_url(deps: Deps, request_id: str, expires_at: datetime) -> str:

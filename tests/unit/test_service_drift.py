@@ -88,7 +88,8 @@ def test_iam_refusing_the_repair_ends_the_grant_failed_with_its_sessions_cut(wir
     ended = event(wired, grant.id, "failed")
     assert (ended.actor, ended.channel) == (SYSTEM, "system")
     assert ended.details == {"reason": REFUSAL, "drift": "grant policy missing", "session_guard": "written"}
-    assert cuts(wired, grant) == {revoke_cut(wired.clock())}, "sessions issued under it are cut at once"
+    assert cuts(wired, grant) == {revoke_cut(wired.clock()), expiry_cut(grant)}, \
+        "sessions issued under it are cut at once, and, IAM refusing the detach too, by its end at the latest"
     assert not failed.guard_pending and repairs(wired, grant.id) == []
 
 

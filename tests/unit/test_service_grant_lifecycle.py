@@ -312,12 +312,30 @@ def test_a_removal_iam_refuses_is_noted_for_the_sweeper(wired: fakes.Fakes,
         revoked = wired.broker.revoke(as_(wired, REQUESTER), grant.id)
     assert revoked.state == State.REVOKED, "the end is recorded first"
     assert wired.grants.policies, "the policy is still there: the sweeper's drift repair removes it"
-    assert event(wired, grant.id, "cleanup_pending") == Event(
+    assert revoked.detach_pending and event(wired, grant.id, "cleanup_pending") == Event(
         grant.id, revoked.version, "cleanup_pending", wired.clock(), SYSTEM, "system",
-        {"reason": "Throttling: rate exceeded"})
+        {"reason": "Throttling: rate exceeded", "session_guard": "written"})
     (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert record.getMessage() == (f"grant policy of request {grant.id} not removed yet (the sweeper retries): "
                                    f"Throttling: rate exceeded")
+
+
+def test_a_revoke_whose_detach_iam_refuses_keeps_every_session_within_the_grant_s_end(wired: fakes.Fakes) -> None:
+    grant = granted(wired, "2h")
+    revoked_at = wired.clock.advance(minutes=10)
+    wired.grants.refuse = "Throttling: rate exceeded"
+    revoked = wired.broker.revoke(as_(wired, REQUESTER), grant.id)
+    assert guard(wired).cuts == {fakes.revoke_cut(revoked_at), fakes.expiry_cut(grant)}, \
+        "the policy still lets sessions open after the revoke's margin: they end at the grant's own end"
+    assert revoked.sessions_end_by == grant.grant.expires_at, "and the request says so, not the revoke time"
+
+
+def test_a_revoke_iam_detaches_keeps_no_expiry_cut_and_ends_sessions_at_the_revoke(wired: fakes.Fakes) -> None:
+    grant = granted(wired, "2h")
+    revoked_at = wired.clock.advance(minutes=10)
+    revoked = wired.broker.revoke(as_(wired, REQUESTER), grant.id)
+    assert guard(wired).cuts == {fakes.revoke_cut(revoked_at)} and not revoked.detach_pending
+    assert revoked.sessions_end_by == revoked_at
 
 
 def test_an_expiry_owes_no_new_cut_and_removes_the_policy(wired: fakes.Fakes) -> None:
