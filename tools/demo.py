@@ -17,6 +17,7 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from tools.local_server import serving
+from tools.pagerduty_stub import STUB_TOKEN, PagerDutyStub
 from tools.world import (
     BROKER_PROFILE,
     BUCKET,
@@ -150,6 +151,9 @@ def main(out: Callable[[str], None] = print) -> int:
         os.environ.update(environment)
         for name in ("SLACK_BOT_TOKEN", "SLACK_API_URL"):  # the demo needs no Slack: no notifier, nothing posted
             os.environ.pop(name, None)
+        pagerduty = PagerDutyStub().start()  # s3-prod auto-approves the on-call: here nobody is, so people decide
+        pagerduty.set_on_call("P0SCHED1")  # the demo catalog's schedule, with nobody on it
+        os.environ.update({"PAGERDUTY_API_URL": pagerduty.url, "PAGERDUTY_TOKEN": STUB_TOKEN})
         warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
         with serving(quiet=True) as api:  # the steps say what happened
             try:
@@ -157,6 +161,8 @@ def main(out: Callable[[str], None] = print) -> int:
             except StepFailed:
                 return 1
     finally:
+        if "pagerduty" in locals():
+            pagerduty.stop()
         emulator.stop()
     out("\nEvery step turned out as it should. `make run` keeps a world like this one running for you to try.")
     return 0

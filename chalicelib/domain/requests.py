@@ -171,6 +171,10 @@ class AccessRequest:
                                      decision_comment=f"on call in {schedule}", grant=self._planned_grant(now)),
                           EventKind.AUTO_APPROVED)
 
+    def skip_auto_approval(self, now: datetime) -> Transition:
+        self._require(State.PENDING, action="left to people")  # on-call auto-approval did not apply: the event says why
+        return Transition(self._with(now), EventKind.AUTO_APPROVE_SKIPPED)
+
     @property
     def auto_approved(self) -> bool:
         return any(a.by == ON_CALL for a in self.approvals)
@@ -219,8 +223,7 @@ class AccessRequest:
                           EventKind.SESSION_GUARD_PENDING if pending else EventKind.SESSION_GUARD_CAUGHT_UP)
 
     def detach_unconfirmed(self, now: datetime) -> Transition:
-        """An ended grant whose policy IAM would not detach yet: new sessions may open until its own end (its expiry
-        cut stays), until drift repair detaches it."""
+        """IAM would not detach the ended grant's policy yet: sessions may open until its end (drift detaches it)."""
         if not self.ended or self.detach_pending:
             raise Conflict(f"request {self.id} has no detach to wait for")
         return Transition(self._with(now, detach_pending=True), EventKind.CLEANUP_PENDING)

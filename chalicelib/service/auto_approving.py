@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from chalicelib.access_rules import Caller
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.events import EventKind
 from chalicelib.domain.on_call import AutoApproved, AutoApproveSkipped, SkipReason
 from chalicelib.domain.requests import ON_CALL, AccessRequest, State
 from chalicelib.service import funnel, granting
@@ -65,5 +64,9 @@ def _approved(deps: Deps, request: AccessRequest, decision: AutoApproved) -> Acc
 
 
 def _skipped(deps: Deps, request: AccessRequest, skipped: AutoApproveSkipped) -> AccessRequest:
-    funnel.note(deps, request, EventKind.AUTO_APPROVE_SKIPPED, skipped.details())
-    return request
+    """Recorded after the request's creation, in its trail's order (a transition that changes nothing else)."""
+    try:
+        return funnel.transition(deps, request.id, lambda r: r.skip_auto_approval(deps.clock()), ON_CALL_CALLER,
+                                 skipped.details(), current=request)
+    except Conflict:  # decided meanwhile: nothing to record
+        return deps.store.get(request.id)
