@@ -178,7 +178,7 @@ class SlackStub:
         call = Call(method, body, path, arguments=arguments or {})
         with self._lock:
             self._calls.append(call)
-        if self.echo:
+        if self.echo and method not in READ_METHODS:  # reads post nothing anyone would see
             print(readable(call, self.names), file=self.out, end="", flush=True)
         return call
 

@@ -10,15 +10,20 @@ import pytest
 from chalicelib.aws.directory import IamDirectory
 from chalicelib.domain.directory_reads import DirectoryUnavailable
 from tools.fault_proxy import FaultProxy
-from tools.world_directory import DIRECTORY_USERS, UNKNOWN_GROUP, seed_directory
+from tools.world import Keys, aws_client
+from tools.world_directory import DIRECTORY_GROUPS, DIRECTORY_USERS, UNKNOWN_GROUP, seed_directory
 
 ENGINEERS = ("dave", "erin", "frank", "grace", "heidi", "ivan")
 SRE = ("carol", "erin", "frank")
 
 
 @pytest.fixture(scope="module")
-def directory_world(world: Any) -> Any:
-    seed_directory(world.emulator)
+def seeded_keys(world: Any) -> dict[str, Keys]:
+    return seed_directory(world.emulator)
+
+
+@pytest.fixture
+def directory_world(world: Any, seeded_keys: dict[str, Keys]) -> Any:
     return world
 
 
@@ -44,6 +49,17 @@ def test_members_and_their_tags_are_read_with_the_brokers_keys(directory_world: 
     assert read.tags["frank"] == {"email": "frank@example.com"}
     assert read.tags["heidi"] == {}
     assert read.tags["ivan"] == {"email": "ivan at example.com", "slack-user-id": "ivan"}, "as IAM holds them"
+
+
+def test_the_fixture_gives_each_new_user_keys_and_seeds_again_without_change(directory_world: Any,
+                                                                           seeded_keys: dict[str, Keys]) -> None:
+    assert set(seeded_keys) == {u.name for u in DIRECTORY_USERS} - {"carol"}, "carol was a demo user already"
+    sts = aws_client(directory_world.emulator.endpoint, "sts", seeded_keys["dave"])
+    assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::111111111111:user/dave"
+    before = reader().read(DIRECTORY_GROUPS)
+    assert seed_directory(directory_world.emulator) == {}, "nobody new, so no new keys"
+    assert reader().read(DIRECTORY_GROUPS) == before
+    assert dict(before.members)["contractors"] == ("judy", "judy-admin")
 
 
 def test_every_page_of_members_and_tags_is_read(proxy: FaultProxy) -> None:
