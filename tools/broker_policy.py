@@ -53,12 +53,14 @@ def failed_jobs_queue(stage: str) -> str:
 
 def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
                   guard_roles: list[str] | None = None, permissions_boundary: str | None = None,
-                  pagerduty_token_parameter: str | None = None) -> dict[str, Any]:
+                  pagerduty_token_parameter: str | None = None, reads_directory: bool = False) -> dict[str, Any]:
     """What the broker's Lambdas in `stage` may do in the source account `account`, and in the target accounts
     through their `guard_roles` (the catalog's, one per target account: the session guard). With the catalog's
     `permissions_boundary` (hardened mode), it may attach only to users carrying that boundary: even a compromised
     broker cannot give more than the boundary allows. With the catalog's `on_call`, it may read exactly the parameter
-    holding PagerDuty's token (`pagerduty_token_parameter`, this stage's name of it)."""
+    holding PagerDuty's token (`pagerduty_token_parameter`, this stage's name of it). With a catalog that takes people
+    from the directory (`reads_directory`), it may read the source account's IAM groups' members and its users' tags
+    (chalicelib/aws/directory.py), and nothing else of them."""
     boundary = {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary}} if permissions_boundary else {}
     arn = f"arn:{partition}"
     prefix = parameter_prefix(stage).strip("/")
@@ -93,6 +95,12 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
             # (chalicelib/aws/session_guard.py) writes the inline deny that cuts open sessions.
             *([{"Sid": "AssumeTheTargetAccountsGuardRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
                 "Resource": sorted(guard_roles)}] if guard_roles else []),
+            # The directory (aws/directory.py): a group's members, a user's tags. Read-only, in the source account
+            # only; IAM has no condition key for "the groups the catalog names", and group ARNs carry their path.
+            *([{"Sid": "ReadDirectoryGroupMembers", "Effect": "Allow", "Action": "iam:GetGroup",
+                "Resource": f"{arn}:iam::{account}:group/*"},
+               {"Sid": "ReadDirectoryUserTags", "Effect": "Allow", "Action": "iam:ListUserTags",
+                "Resource": f"{arn}:iam::{account}:user/*"}] if reads_directory else []),
             {"Sid": "InvokeOwnWorker", "Effect": "Allow", "Action": "lambda:InvokeFunction",
              "Resource": f"{arn}:lambda:*:{account}:function:{functions}-{WORKER}"},
             # The worker's on-failure destination (tools/package_operations.py): Lambda sends a failed asynchronous
@@ -135,6 +143,12 @@ def pagerduty_token_parameter(catalog: Catalog, stage: str) -> str | None:
     return name
 
 
+def reads_directory(catalog: Catalog) -> bool:
+    """Whether the catalog takes people or groups from IAM (its `directory` key, CONTRACT.md "People and groups from
+    the directory"). Read by name until the catalog model has the key (issue 21): a model without it reads nothing."""
+    return getattr(catalog, "directory", None) is not None
+
+
 def rendered(root: Path = ROOT) -> dict[Path, str]:
     """Each deployed stage's policy file under `root` (an app's directory) and the text it should hold."""
     from chalicelib.catalog import load_catalog
@@ -149,7 +163,7 @@ def rendered(root: Path = ROOT) -> dict[Path, str]:
                                                                                              catalog_path)))
         policy = broker_policy(name, env["ACCESS_BROKER_TABLE"], catalog.source_account, catalog.partition,
                                [role.arn for role in catalog.guard_roles()], catalog.permissions_boundary,
-                               pagerduty_token_parameter(catalog, name))
+                               pagerduty_token_parameter(catalog, name), reads_directory(catalog))
         files[root / ".chalice" / stage["iam_policy_file"]] = json.dumps(policy, indent=2) + "\n"
     return files
 

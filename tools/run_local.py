@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tools.iam_propagation import parse_delay
 from tools.world import BROKER_PROFILE, REGION, start_world, write_credentials_file
+from tools.world_directory import seed_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
@@ -37,9 +38,11 @@ def main() -> None:
     _catalog()  # before anything starts: an invalid catalog stops `make run` with its one-line message
     propagation = _propagation_from_environment()
     emulator, keys = start_world(propagation_s=propagation)
-    slack_env, stub = _slack()
-    pagerduty_env, pagerduty = _pagerduty()
+    stub = pagerduty = None
     try:
+        keys.update(seed_directory(emulator))  # IAM groups of tagged users, for a catalog with `directory`
+        slack_env, stub = _slack()
+        pagerduty_env, pagerduty = _pagerduty()
         env = {**_environment(emulator.endpoint, keys[BROKER_PROFILE], port, propagation), **slack_env,
                **pagerduty_env}
         write_credentials_file(LOCAL / "aws-credentials", keys)
@@ -111,16 +114,22 @@ def _catalog():  # type: ignore[no-untyped-def]
 def _slack():  # type: ignore[no-untyped-def]
     """SLACK_API_URL, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET pass through when set (a token alone means the
     real Slack Web API). With neither a Web API URL nor a token, the local stub stands in: it prints what the
-    broker posts, and `make slack` reads it back."""
+    broker posts, and `make slack` reads it back. Its workspace holds the directory fixture's people and user groups
+    (tools/world_directory.py), so users.lookupByEmail and usergroups.users.list answer for them."""
     given = {name: os.environ[name] for name in ("SLACK_API_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
              if os.environ.get(name)}
     signing = {"SLACK_SIGNING_SECRET": given.get("SLACK_SIGNING_SECRET") or secrets.token_hex(16)}
     if "SLACK_API_URL" in given or "SLACK_BOT_TOKEN" in given:
         return {"SLACK_BOT_TOKEN": "xoxb-local", **given, **signing}, None
     from tools.slack_stub import SlackStub
+    from tools.world_directory import SLACK_USERGROUPS, slack_users
 
     catalog = _catalog()
-    stub = SlackStub(echo=True, names={p.slack_user_id: p.id for p in catalog.people.values() if p.slack_user_id})
+    workspace = slack_users()
+    names = {**{u.id: u.name for u in workspace},
+             **{p.slack_user_id: p.id for p in catalog.people.values() if p.slack_user_id}}
+    stub = SlackStub(echo=True, names=names)
+    stub.set_directory(workspace, SLACK_USERGROUPS)
     stub.start()
     return {"SLACK_API_URL": stub.api_url, "SLACK_BOT_TOKEN": STUB_BOT_TOKEN, "SLACK_STUB_URL": stub.url,
             "SLACK_LOCAL_RESPONSE_URL_PREFIX": stub.response_url(""), **signing}, stub

@@ -1,6 +1,12 @@
 """A stand-in for Slack's Web API on 127.0.0.1: records every call, answers the way Slack does, and prints
 posted messages readably. Used by the tests and by `make run` when no real Slack is configured.
 
+It also holds a workspace's people and user groups (`set_directory`) and answers Slack's read methods on them:
+`users.lookupByEmail`, `users.info` and `usergroups.users.list`, with Slack's errors (`users_not_found`,
+`user_not_found`, `no_such_subteam`, `invalid_arguments`; `missing_scope` for a scope the app was not granted: by
+default it has the scopes slack/manifest.yaml asks for). Like Slack, these take their arguments as a query string or
+a form, never as JSON.
+
 Also takes `response_url` posts (POST /response/<anything>) and lists what it recorded (GET /calls?after=N),
 so tools/slack_cli.py can show what the broker said."""
 from __future__ import annotations
@@ -12,10 +18,48 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Mapping, TextIO
+from pathlib import Path
+from typing import Any, Iterable, Mapping, TextIO
 from urllib.parse import parse_qs, urlparse
 
 HOLD_AT_MOST_S = 5.0  # a held method answers after this long even if nobody releases it
+MANIFEST = Path(__file__).resolve().parent.parent / "slack" / "manifest.yaml"
+TEAM_ID = "T0LOCAL01"
+# Slack's read methods the stub answers from its directory: the scope each needs, and its required argument.
+READ_METHODS: dict[str, tuple[str, str]] = {
+    "users.lookupByEmail": ("users:read.email", "email"),
+    "users.info": ("users:read", "user"),
+    "usergroups.users.list": ("usergroups:read", "usergroup"),
+}
+
+
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes slack/manifest.yaml asks for: what an installed app's token carries."""
+    import yaml
+
+    return frozenset(yaml.safe_load(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    """Someone in the stub's workspace."""
+
+    id: str  # U... or W...
+    name: str
+    email: str | None = None
+    deleted: bool = False  # a deactivated account
+
+    def as_slack(self, with_email: bool) -> dict[str, Any]:
+        """The user object as users.info and users.lookupByEmail answer it (the email only with users:read.email)."""
+        profile: dict[str, Any] = {"real_name": self.name, "display_name": self.name, "real_name_normalized":
+                                   self.name, "display_name_normalized": self.name, "team": TEAM_ID}
+        if with_email and self.email:
+            profile["email"] = self.email
+        return {"id": self.id, "team_id": TEAM_ID, "name": self.name, "deleted": self.deleted,
+                "real_name": self.name, "tz": "Europe/London", "tz_label": "Greenwich Mean Time", "tz_offset": 0,
+                "profile": profile, "is_admin": False, "is_owner": False, "is_primary_owner": False,
+                "is_restricted": False, "is_ultra_restricted": False, "is_bot": False, "is_app_user": False,
+                "updated": 1700000000, "has_2fa": False}
 
 
 @dataclass
@@ -24,6 +68,8 @@ class Call:
     body: dict[str, Any]
     path: str = ""
     answered: bool = False
+    # The arguments as Slack's read methods take them: the query string and a form body, never a JSON body.
+    arguments: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"method": self.method, "body": self.body, "path": self.path}
@@ -41,6 +87,9 @@ class SlackStub:
     echo: bool = False
     out: TextIO = sys.stdout
     names: Mapping[str, str] = field(default_factory=dict)  # Slack user id -> name, for readable output
+    scopes: frozenset[str] = field(default_factory=manifest_scopes)  # what the bot token was granted
+    _users: dict[str, SlackUser] = field(default_factory=dict)
+    _usergroups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _calls: list[Call] = field(default_factory=list)
     _failures: dict[str, _Failure] = field(default_factory=dict)
     _holds: dict[str, threading.Event] = field(default_factory=dict)
@@ -88,9 +137,12 @@ class SlackStub:
             return [c for c in self._calls if method is None or c.method == method]
 
     def reset(self) -> None:
+        """Forgets calls, failures, holds and the directory."""
         with self._lock:
             self._calls.clear()
             self._failures.clear()
+            self._users.clear()
+            self._usergroups.clear()
         for gate in self._holds.values():
             gate.set()
         self._holds.clear()
@@ -99,6 +151,21 @@ class SlackStub:
         """The next `times` calls of `method` answer {"ok": false, "error": error} (429 + Retry-After if set)."""
         self._failures[method] = _Failure(error, times, retry_after)
 
+    def set_directory(self, users: Iterable[SlackUser] = (),
+                      usergroups: Mapping[str, Iterable[str]] | None = None) -> None:
+        """The workspace's people and user groups (id -> member ids), replacing what was there."""
+        with self._lock:
+            self._users = {user.id: user for user in users}
+            self._usergroups = {group: tuple(members) for group, members in (usergroups or {}).items()}
+
+    def set_usergroup(self, usergroup: str, members: Iterable[str] | None) -> None:
+        """One user group's members; None deletes the group (usergroups.users.list then answers no_such_subteam)."""
+        with self._lock:
+            if members is None:
+                self._usergroups.pop(usergroup, None)
+            else:
+                self._usergroups[usergroup] = tuple(members)
+
     def hold(self, method: str) -> threading.Event:
         """Calls of `method` wait (at most HOLD_AT_MOST_S) until the returned event is set: a slow Slack."""
         gate = self._holds[method] = threading.Event()
@@ -106,11 +173,12 @@ class SlackStub:
 
     # -- the server side
 
-    def _record(self, method: str, body: dict[str, Any], path: str = "") -> Call:
-        call = Call(method, body, path)
+    def _record(self, method: str, body: dict[str, Any], path: str = "",
+                arguments: dict[str, str] | None = None) -> Call:
+        call = Call(method, body, path, arguments=arguments or {})
         with self._lock:
             self._calls.append(call)
-        if self.echo:
+        if self.echo and method not in READ_METHODS:  # reads post nothing anyone would see
             print(readable(call, self.names), file=self.out, end="", flush=True)
         return call
 
@@ -127,6 +195,8 @@ class SlackStub:
                 return (429 if failure.error == "ratelimited" else 200), headers, {"ok": False, "error": failure.error}
             call.answered = True
             ts = f"{1700000000 + next(self._ts)}.000100"
+        if call.method in READ_METHODS:
+            return 200, {}, self._read(call)
         channel = str(call.body.get("channel", ""))
         if call.method == "chat.postMessage":
             dm = "D" + channel[1:] if channel.startswith(("U", "W")) else channel  # posting to a user opens a DM
@@ -139,14 +209,41 @@ class SlackStub:
             return 200, {}, {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **(call.body.get("view") or {})}}
         return 200, {}, {"ok": True}
 
+    def _read(self, call: Call) -> dict[str, Any]:
+        """A read method's answer from the directory, as Slack gives it."""
+        scope, argument = READ_METHODS[call.method]
+        if scope not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": scope, "provided": ",".join(sorted(self.scopes))}
+        value = call.arguments.get(argument)
+        if not value:
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": [f"[ERROR] missing required field: {argument}"]}}
+        with self._lock:
+            users, usergroups = dict(self._users), dict(self._usergroups)
+        if call.method == "usergroups.users.list":
+            if value not in usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(usergroups[value])}
+        with_email = "users:read.email" in self.scopes
+        if call.method == "users.info":
+            found = users.get(value)  # a deactivated account too, with "deleted": true
+            if found is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": found.as_slack(with_email)}
+        # users.lookupByEmail: deactivated accounts are not found (Slack's docs say so), emails compare without case
+        match = [u for u in users.values() if u.email and u.email.lower() == value.lower() and not u.deleted]
+        return {"ok": True, "user": match[0].as_slack(True)} if match else {"ok": False, "error": "users_not_found"}
+
 
 class _Handler(BaseHTTPRequestHandler):
     owner: SlackStub
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        path = urlparse(self.path).path
-        body = _decode(raw, self.headers.get("Content-Type", ""))
+        parsed = urlparse(self.path)
+        path = parsed.path
+        content_type = self.headers.get("Content-Type", "")
+        body = _decode(raw, content_type)
         if path.startswith("/response/"):
             call = self.owner._record("response_url", body, path)
             gate = self.owner._holds.get("response_url")
@@ -156,11 +253,19 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, {}, b"ok", "text/plain")
         if not path.startswith("/api/"):
             return self._send(404, {}, b"not found", "text/plain")
-        status, headers, answer = self.owner._answer(self.owner._record(path.removeprefix("/api/"), body))
+        form = {} if "json" in content_type else {k: str(v) for k, v in body.items()}
+        self._api(path, body, {**_query(parsed.query), **form})
+
+    def _api(self, path: str, body: dict[str, Any], arguments: dict[str, str]) -> None:
+        status, headers, answer = self.owner._answer(self.owner._record(path.removeprefix("/api/"), body,
+                                                                        arguments=arguments))
         self._send(status, headers, json.dumps(answer).encode(), "application/json")
 
     def do_GET(self) -> None:  # noqa: N802
         parsed = urlparse(self.path)
+        if parsed.path.startswith("/api/"):  # Slack's read methods, as slack-sdk calls them: arguments in the query
+            arguments = _query(parsed.query)
+            return self._api(parsed.path, dict(arguments), arguments)
         if parsed.path != "/calls":
             return self._send(404, {}, b"not found", "text/plain")
         after = int((parse_qs(parsed.query).get("after") or ["0"])[0])
@@ -178,6 +283,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: calls are printed readably instead
         return None
+
+
+def _query(query: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
 
 
 def _decode(raw: bytes, content_type: str) -> dict[str, Any]:

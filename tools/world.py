@@ -66,6 +66,8 @@ BROKER_RUNTIME_DOCUMENT: dict[str, Any] = {
             ],
             "Resource": "*",
         },
+        # Deployed only for a catalog that reads the directory, on the source account's groups and users.
+        {"Sid": "ReadDirectory", "Effect": "Allow", "Action": ["iam:GetGroup", "iam:ListUserTags"], "Resource": "*"},
         {"Sid": "Store", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
         {"Sid": "WhoAmI", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
         # Deployed: exactly the target accounts' guard roles (tools/broker_policy.py).
@@ -161,9 +163,10 @@ S3_FULL_ACCESS: dict[str, Any] = {
 _CHILD = f"""
 import logging, os, sys, threading
 # IAM conditions and cross-account trust evaluated as IAM does, a world clock and IAM's propagation delay
-# (tools/moto_conditions.py), and a role's MaxSessionDuration (tools/moto_session_duration.py).
+# (tools/moto_conditions.py), a role's MaxSessionDuration (tools/moto_session_duration.py), and IAM's pages of a
+# group's users and a user's tags (tools/moto_pages.py).
 sys.path.insert(0, {str(pathlib.Path(__file__).resolve().parent.parent)!r})
-from tools import moto_conditions, moto_session_duration
+from tools import moto_conditions, moto_pages, moto_session_duration
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
@@ -179,6 +182,7 @@ def _one_dynamodb_call_at_a_time(self, environ, start_response):
 DomainDispatcherApplication.__call__ = _one_dynamodb_call_at_a_time
 moto_conditions.install()
 moto_session_duration.install()
+moto_pages.install()
 
 def _die(args):
     threading.__excepthook__(args)

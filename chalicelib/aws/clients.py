@@ -23,10 +23,11 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     # BatchWriteItem: the models' batch_write, which only the storage tests and the bench use to seed tables.
     "dynamodb": ("BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems"),
     # The session guard's three (aws/session_guard.py) run in target accounts, with the guard role's credentials.
+    # GetGroup and ListUserTags: the directory's people (aws/directory.py).
     "iam": ("AttachUserPolicy", "CreatePolicy", "CreatePolicyVersion", "DeletePolicy", "DeletePolicyVersion",
-            "DeleteRolePolicy", "DetachUserPolicy", "GetPolicy", "GetPolicyVersion", "GetRolePolicy",
+            "DeleteRolePolicy", "DetachUserPolicy", "GetGroup", "GetPolicy", "GetPolicyVersion", "GetRolePolicy",
             "ListEntitiesForPolicy",
-            "ListPolicies", "ListPolicyVersions", "PutRolePolicy", "TagPolicy"),
+            "ListPolicies", "ListPolicyVersions", "ListUserTags", "PutRolePolicy", "TagPolicy"),
     "lambda": ("Invoke",),
     "ssm": ("GetParameter",),
     "sts": ("AssumeRole",),

@@ -30,9 +30,17 @@ class SlackWeb:
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One Web API call (chat.postMessage, chat.update, views.open, ...) with JSON params."""
+        return self._answer(method, lambda: self._client.api_call(method, json=params))
+
+    def read(self, method: str, **params: str) -> dict[str, Any]:
+        """One of Slack's read methods (users.info, users.lookupByEmail, usergroups.users.list): Slack takes their
+        arguments in the query string, not as JSON (slack-sdk's own users_info & co. send them so)."""
+        return self._answer(method, lambda: self._client.api_call(method, http_verb="GET", params=params))
+
+    def _answer(self, method: str, send: Callable[[], Any]) -> dict[str, Any]:
         for attempt in (1, 2):
             try:
-                return dict(cast(dict[str, Any], self._client.api_call(method, json=params).data))
+                return dict(cast(dict[str, Any], send().data))
             except SlackApiError as exc:
                 error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
                 retry_after = _retry_after(exc.response.headers) if error == "ratelimited" else None

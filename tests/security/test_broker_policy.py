@@ -18,6 +18,7 @@ from chalicelib.settings import SECRET_NAMES
 from tools.broker_policy import (
     CHALICE_DIR,
     ROOT,
+    broker_policy,
     deployed_stages,
     failed_jobs_queue,
     pagerduty_token_parameter,
@@ -31,6 +32,9 @@ SOURCE = "111111111111"  # the demo catalog's source account
 UNSCOPABLE = {"iam:ListPolicies"}  # the one action IAM cannot scope to a resource; its Sid says why
 ATTACH = {"iam:AttachUserPolicy", "iam:DetachUserPolicy"}
 BROKER_POLICIES = f"arn:aws:iam::{SOURCE}:policy/access-broker/*"
+# The directory's reads (chalicelib/aws/directory.py), each on exactly the source account's groups or users.
+DIRECTORY_READS = {"iam:GetGroup": f"arn:aws:iam::{SOURCE}:group/*",
+                   "iam:ListUserTags": f"arn:aws:iam::{SOURCE}:user/*"}
 
 
 def _list(value: Any) -> list:
@@ -57,6 +61,9 @@ def problems(policy: dict[str, Any], stage: str) -> list[str]:
                 found.append(f"{sid}: attach/detach without Condition ArnLike iam:PolicyARN {BROKER_POLICIES}")
             if resources != [f"arn:aws:iam::{SOURCE}:user/*"]:
                 found.append(f"{sid}: attach/detach beyond the source account's users")
+        for action in set(actions) & set(DIRECTORY_READS):
+            if resources != [DIRECTORY_READS[action]] or len(actions) != 1:
+                found.append(f"{sid}: {action} beyond {DIRECTORY_READS[action]}, or beside other actions")
         for resource in resources:
             service = resource.split(":")[2] if resource.startswith("arn:") else ""
             if service == "dynamodb" and resource.split(":table/")[-1] not in (table, f"{table}/index/*"):
@@ -124,6 +131,10 @@ def test_policy_is_least_privilege(stage: str) -> None:
      "failed-job queue"),
     ({"Action": "sqs:ReceiveMessage", "Resource": f"arn:aws:sqs:*:{SOURCE}:access-broker-prod-worker-failures"},
      "SQS beyond sending"),
+    ({"Action": "iam:GetGroup", "Resource": "arn:aws:iam::222222222222:group/*"}, "iam:GetGroup beyond"),
+    ({"Action": "iam:ListUserTags", "Resource": f"arn:aws:iam::{SOURCE}:role/*"}, "iam:ListUserTags beyond"),
+    ({"Action": ["iam:ListUserTags", "iam:TagUser"], "Resource": f"arn:aws:iam::{SOURCE}:user/*"},
+     "beside other actions"),
 ])
 def test_checks_catch_a_broader_statement(bad: dict, expected: str) -> None:
     policy = _policy("prod")
@@ -140,10 +151,44 @@ def test_secret_names_in_config_are_readable_under_the_policy(stage: str) -> Non
             f"{key}={name} is outside what the policy lets the broker read"
 
 
+def parliament(files: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(Path(sys.executable).parent / "parliament"), "--files", files], cwd=cwd,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
 def test_parliament_finds_nothing() -> None:
-    files = ",".join(str((CHALICE_DIR / s["iam_policy_file"]).relative_to(ROOT)) for s in STAGES.values())
-    result = subprocess.run([str(Path(sys.executable).parent / "parliament"), "--files", files], cwd=ROOT,
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    result = parliament(",".join(str((CHALICE_DIR / s["iam_policy_file"]).relative_to(ROOT)) for s in STAGES.values()))
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def directory_policy(stage: str) -> dict[str, Any]:
+    """The stage's policy for a catalog that takes people from the directory (issue 21)."""
+    return broker_policy(stage, STAGES[stage]["environment_variables"]["ACCESS_BROKER_TABLE"], SOURCE,
+                         reads_directory=True)
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_a_directory_catalog_adds_exactly_the_two_reads_on_the_source_accounts_groups_and_users(stage: str) -> None:
+    policy = directory_policy(stage)
+    assert problems(policy, stage) == []
+    added = [s for s in policy["Statement"] if s not in _policy(stage)["Statement"]]
+    assert added == [
+        {"Sid": "ReadDirectoryGroupMembers", "Effect": "Allow", "Action": "iam:GetGroup",
+         "Resource": DIRECTORY_READS["iam:GetGroup"]},
+        {"Sid": "ReadDirectoryUserTags", "Effect": "Allow", "Action": "iam:ListUserTags",
+         "Resource": DIRECTORY_READS["iam:ListUserTags"]}]
+
+
+def test_a_catalog_without_a_directory_reads_none_of_it() -> None:
+    for stage in STAGES:
+        actions = {a for s in _policy(stage)["Statement"] for a in _list(s["Action"])}
+        assert not actions & set(DIRECTORY_READS), f"the demo catalog has no directory, yet {stage} may read it"
+
+
+def test_parliament_finds_nothing_in_a_directory_catalogs_policy(tmp_path: Path) -> None:
+    for stage in STAGES:
+        (tmp_path / f"policy-{stage}.json").write_text(json.dumps(directory_policy(stage), indent=2))
+    result = parliament(",".join(f"policy-{stage}.json" for stage in STAGES), cwd=tmp_path)
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 

@@ -68,3 +68,20 @@ def test_a_stubbed_failure_answers_like_slack() -> None:
         assert json.load(refused.value) == {"ok": False, "error": "ratelimited"}
     finally:
         stub.stop()
+
+
+def test_make_runs_stub_knows_the_directory_fixtures_people_and_user_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.slack.directory import SlackDirectory
+    from chalicelib.slack.web import SlackWeb
+
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_API_URL", raising=False)
+    env, stub = run_local._slack()
+    try:
+        stub.out = io.StringIO()
+        directory = SlackDirectory(SlackWeb(env["SLACK_BOT_TOKEN"], env["SLACK_API_URL"]))
+        assert directory.lookup_by_email("frank@example.com") == "U02FRANK"
+        assert directory.user_group_members("S0DBAPPROVE") == ["U02ERIN", "U02FRANK", "U01BOB", "U02MALLORY"]
+        assert stub.names["U02FRANK"] == "frank", "what the broker posts to a directory person reads @frank"
+    finally:
+        stub.stop()
