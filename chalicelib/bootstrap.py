@@ -125,7 +125,24 @@ def _build_broker(clock: Callable[[], datetime] | None = None, notifier: Notifie
                        tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
                        public_url=config.public_url, notifier=notifier or _slack_notifier(), clock=clock,
                        sessions=SessionGuards(catalog, IamSessionGuard(), Leases(), clock),
-                       on_call=on_call_approval(config, catalog, clock), propagation=_propagation(config, catalog)))
+                       on_call=on_call_approval(config, catalog, clock), propagation=_propagation(config, catalog),
+                       **_directory(config, catalog)))
+
+
+def _directory(config: Settings, catalog: Catalog) -> dict[str, Any]:
+    """The directory's ports when the catalog takes people from it: the membership in the table, IAM's groups, and
+    Slack's users and user groups (when a bot token is configured). Built cheaply: nothing is read until used."""
+    if catalog.directory is None:
+        return {}
+    from chalicelib.aws.directory import IamDirectory
+    from chalicelib.store.memberships import StoredMemberships
+
+    ports: dict[str, Any] = {"memberships": StoredMemberships(), "iam_directory": IamDirectory()}
+    if "SLACK_BOT_TOKEN" in config.secrets or "SLACK_BOT_TOKEN" in config.secret_parameters:
+        from chalicelib.slack.directory import SlackDirectory
+
+        ports["slack_directory"] = SlackDirectory(slack_web)
+    return ports
 
 
 def _propagation(config: Settings, catalog: Catalog) -> timedelta:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 from chalicelib.domain.catalog import Person, Profile
-from chalicelib.domain.directory import DirectoryUser, Membership
+from chalicelib.domain.directory import Membership
+from chalicelib.domain.directory_reads import IamGroups
 from chalicelib.domain.on_call import Decision as OnCallDecision
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.schedule import CUT_STANDS as CUT_STANDS  # the `due` partitions beyond the states
@@ -157,19 +158,15 @@ class OnCall(Protocol):
                  live_auto_approved: str | None = None) -> OnCallDecision | None: ...
 
 
-class DirectoryUnavailable(Exception):
-    """IAM or Slack could not be read now (throttled, refused, down): the last good membership holds."""
-
-
 class IamDirectory(Protocol):
-    """The source account's IAM groups (chalicelib/aws/directory.py)."""
+    """The source account's IAM groups (chalicelib/aws/directory.py); DirectoryUnavailable when IAM cannot be read."""
 
-    def group_members(self, group: str) -> list[DirectoryUser] | None:
-        """The group's users with their tags; None when there is no such group. DirectoryUnavailable otherwise."""
+    def read(self, groups: Sequence[str]) -> IamGroups:
+        """Each group's users with their tags; groups IAM does not know are `unknown`."""
 
 
 class SlackDirectory(Protocol):
-    """Slack's users and user groups (chalicelib/slack/directory.py)."""
+    """Slack's users and user groups (chalicelib/slack/directory.py); DirectoryUnavailable when Slack cannot be read."""
 
     def lookup_by_email(self, email: str) -> str | None:
         """The Slack user id with that email; None when Slack has nobody with it. DirectoryUnavailable otherwise."""

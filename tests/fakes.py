@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from chalicelib.access_rules import Caller
 from chalicelib.aws.iam_grants import POLICY_PATH, policy_document, policy_name
@@ -18,12 +18,12 @@ from chalicelib.catalog import parse_catalog
 from chalicelib.domain import schedule
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.directory import DirectoryUser, Membership
+from chalicelib.domain.directory_reads import DirectoryUnavailable, IamGroups
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, quote
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, Cut, Guard
 from chalicelib.ports import (
     Change,
-    DirectoryUnavailable,
     Exclusive,
     GrantError,
     Grants,
@@ -299,10 +299,13 @@ class MemoryIam:
         self.groups = groups or {}
         self.unavailable = ""
 
-    def group_members(self, group: str) -> list[DirectoryUser] | None:
+    def read(self, groups: Sequence[str]) -> IamGroups:
         if self.unavailable:
-            raise DirectoryUnavailable(self.unavailable)
-        return self.groups.get(group)
+            raise DirectoryUnavailable("IAM", "GetGroup", self.unavailable)
+        known = {g: self.groups[g] for g in groups if g in self.groups}
+        return IamGroups(members={g: tuple(u.name for u in users) for g, users in known.items()},
+                         tags={u.name: dict(u.tags) for users in known.values() for u in users},
+                         unknown=tuple(g for g in groups if g not in self.groups))
 
 
 class MemorySlack:

@@ -145,8 +145,8 @@ def pagerduty_token_parameter(catalog: Catalog, stage: str) -> str | None:
 
 def reads_directory(catalog: Catalog) -> bool:
     """Whether the catalog takes people or groups from IAM (its `directory` key, CONTRACT.md "People and groups from
-    the directory"). Read by name until the catalog model has the key (issue 21): a model without it reads nothing."""
-    return getattr(catalog, "directory", None) is not None
+    the directory"; a group from an IAM group needs it too)."""
+    return catalog.directory is not None
 
 
 def rendered(root: Path = ROOT) -> dict[Path, str]:

@@ -21,7 +21,7 @@ from chalicelib.domain.directory import (
     emails_to_look_up,
     join,
 )
-from chalicelib.ports import DirectoryUnavailable
+from chalicelib.domain.directory_reads import DirectoryUnavailable
 from chalicelib.service import funnel
 from chalicelib.service.deps import Deps
 
@@ -76,9 +76,11 @@ def refresh(deps: Deps) -> Refreshed:
 def _iam_groups(deps: Deps) -> dict[str, list[DirectoryUser] | None]:
     """Each IAM group the catalog names (as people, or as a group), read once."""
     assert deps.catalog.directory is not None and deps.iam_directory is not None
-    names = [*deps.catalog.directory.iam_groups,
-             *(s.name for s in deps.catalog.directory_groups.values() if s.kind == "iam_group")]
-    return {name: deps.iam_directory.group_members(name) for name in dict.fromkeys(names)}
+    names = list(dict.fromkeys([*deps.catalog.directory.iam_groups,
+                                *(s.name for s in deps.catalog.directory_groups.values() if s.kind == "iam_group")]))
+    read = deps.iam_directory.read(names)
+    return {name: None if name in read.unknown else
+            [DirectoryUser(user, read.tags.get(user, {})) for user in read.members.get(name, ())] for name in names}
 
 
 @dataclass

@@ -6,7 +6,7 @@ DirectoryUnavailable, never an empty answer. A short `ratelimited` is waited out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib.domain.directory_reads import DirectoryUnavailable
 from chalicelib.slack.web import SlackFailure, SlackWeb
@@ -22,7 +22,8 @@ class SlackAccount:
 
 
 class SlackDirectory:
-    def __init__(self, web: SlackWeb) -> None:
+    def __init__(self, web: SlackWeb | Callable[[], SlackWeb]) -> None:
+        """`web`, or a function giving it on first use (the bot token is a secret, read only when needed)."""
         self._web = web
 
     def lookup_by_email(self, email: str) -> str | None:
@@ -52,7 +53,8 @@ class SlackDirectory:
 
     def _read(self, method: str, not_found: str, **arguments: str) -> dict[str, Any] | None:
         try:
-            return self._web.read(method, **arguments)
+            web = self._web if isinstance(self._web, SlackWeb) else self._web()
+            return web.read(method, **arguments)
         except SlackFailure as failure:
             if failure.error == not_found:
                 return None
