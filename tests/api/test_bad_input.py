@@ -66,6 +66,16 @@ def test_only_trusted_tools_may_ask_on_someones_behalf(api, catalog_file):
     assert events[0]["details"]["requested_by_tool"] == tool
 
 
+def test_an_idempotency_key_is_its_caller_s_own(api):
+    body = {"profile": "s3-prod", "reason": "export job"}
+    mine = api.post("/v1/requests", "s3-access", body, headers={"Idempotency-Key": "shared-key"})
+    hers = api.post("/v1/requests", "alice", body, headers={"Idempotency-Key": "shared-key"})
+    assert mine.status_code == hers.status_code == 201
+    assert hers.json["id"] != mine.json["id"] and hers.json["requester"]["id"] == "alice", \
+        "the same key from someone else is their own request, never a replay of another's"
+    assert api.get(f"/v1/requests/{mine.json['id']}", "alice").status_code == 404
+
+
 def test_an_idempotency_key_makes_a_retried_create_return_the_first_request(api):
     body = {"profile": "s3-prod", "reason": "export job"}
     first = api.post("/v1/requests", "s3-access", body, headers={"Idempotency-Key": "k-1"})

@@ -66,6 +66,25 @@ def test_a_vanished_grant_policy_is_applied_again_for_the_same_person_role_and_e
     assert wired.notes.kinds(grant.id)[-1] == "drift_repaired", "the requester hears their grant was repaired"
 
 
+def test_every_page_of_live_grants_is_checked(wired: fakes.Fakes) -> None:
+    """Drift reads active grants a page of 100 at a time: a vanished policy on the last page is found too."""
+    grants = [granted(wired) for _ in range(130)]
+    policy_vanishes(wired)
+    repaired = wired.broker.repair_drift()
+    assert sorted(repaired) == sorted(f"{g.id}: policy missing, re-applied" for g in grants)
+
+
+def test_a_grant_policy_whose_end_someone_moved_is_removed_alerted_and_applied_again(wired: fakes.Fakes) -> None:
+    grant = granted(wired, "1h")
+    arn = wired.grants.policy_arn(grant.id)
+    wired.grants.policies[arn] = policy_document(grant.role_arn, grant.grant.expires_at + timedelta(days=30))
+    repaired = wired.broker.repair_drift()
+    assert repaired == [f"{arn}: removed, not a grant (tampered_grant_removed)",
+                        f"{grant.id}: policy missing, re-applied"]
+    assert wired.grants.policies[arn] == policy_document(grant.role_arn, grant.grant.expires_at), "its own end again"
+    assert len(wired.notes.alerts) == 1 and arn in wired.notes.alerts[0]
+
+
 @pytest.mark.parametrize("before_end, applied", [(timedelta(seconds=1), True), (timedelta(0), False)])
 def test_a_grant_at_its_end_is_not_applied_again(wired: fakes.Fakes, before_end: timedelta, applied: bool) -> None:
     grant = granted(wired)
