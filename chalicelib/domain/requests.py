@@ -113,6 +113,7 @@ class AccessRequest:
     cut_lapsed: bool = False  # an ended grant's cut can no longer match a session: drift repair stops checking it
     cut_in_force_at: datetime | None = None  # an end's cut, written: when IAM is expected to enforce it everywhere
     detach_pending: bool = False  # ended, but IAM refused to detach its policy yet: sessions may open until its end
+    guard_retries: int = 0  # retries of a pending session-guard write the target account refused (backoff)
     version: int = 0  # 0: never stored
 
     @property
@@ -219,14 +220,8 @@ class AccessRequest:
         """Records whether the session guard still owes this request a write (the sweeper retries while it does)."""
         if self.guard_pending == pending:
             raise Conflict(f"the session guard of request {self.id} is already {'pending' if pending else 'written'}")
-        return Transition(self._with(now, guard_pending=pending),
+        return Transition(self._with(now, guard_pending=pending, guard_retries=0),
                           EventKind.SESSION_GUARD_PENDING if pending else EventKind.SESSION_GUARD_CAUGHT_UP)
-
-    def detach_unconfirmed(self, now: datetime) -> Transition:
-        """IAM would not detach the ended grant's policy yet: sessions may open until its end (drift detaches it)."""
-        if not self.ended or self.detach_pending:
-            raise Conflict(f"request {self.id} has no detach to wait for")
-        return Transition(self._with(now, detach_pending=True), EventKind.CLEANUP_PENDING)
 
     @property
     def sessions_end_by(self) -> datetime | None:

@@ -8,6 +8,7 @@ from chalicelib.domain.session_guard import MARGIN, MAX_SESSION
 
 APPLY_RETRY_AFTER = timedelta(minutes=2)
 WARN_BEFORE = timedelta(minutes=10)
+GUARD_FIRST_WAIT, GUARD_LONGEST_WAIT = timedelta(minutes=1), timedelta(hours=1)
 # What the sweeper still owes an ended request, beside the live states: its session guard write (the target account
 # did not take it yet), or a cut that must stand until it lapses (drift repair checks it meanwhile).
 GUARD_DUE = "guard_pending"
@@ -16,8 +17,8 @@ CUT_STANDS = "cut_stands"
 
 def next_due(request: AccessRequest, approval_timeout: int, reminder_after: int) -> datetime | None:
     """The key of the sparse `due` index; None once nothing more will happen."""
-    if request.guard_pending:  # the session guard is retried on every pass, whatever the state
-        return request.updated_at or request.created_at
+    if request.guard_pending:  # the session guard is retried, whatever the state, waiting longer after each refusal
+        return (request.updated_at or request.created_at) + guard_retry_wait(request.guard_retries)
     if request.state == State.PENDING:
         return min(filter(None, (reminder_at(request, approval_timeout, reminder_after),
                                  timeout_at(request, approval_timeout))))
@@ -42,6 +43,12 @@ def due_entry(request: AccessRequest) -> tuple[str, datetime] | None:
     if request.sessions_may_exist and request.ended_at and not request.cut_lapsed:
         return CUT_STANDS, request.due_at
     return None
+
+
+def guard_retry_wait(retries: int) -> timedelta:
+    """Before a pending session-guard write is tried again: at once, then 1 minute after the first refusal,
+    doubling, at most an hour."""
+    return min(GUARD_FIRST_WAIT * 2 ** max(retries - 1, 0), GUARD_LONGEST_WAIT) if retries else timedelta(0)
 
 
 def cut_lapses_at(cut_at: datetime) -> datetime:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from chalicelib.domain import schedule, sessions_owed
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.events import EventKind
 from chalicelib.domain.requests import AccessRequest, State
@@ -18,18 +19,21 @@ log = logging.getLogger(__name__)
 _PAGE = 50  # requests per query where a person's requests are paged through
 
 
-def write(deps: Deps, request: AccessRequest, cut: str, change: Change) -> bool:
+def write(deps: Deps, request: AccessRequest, cut: str, change: Change, refused: list[str] | None = None) -> bool:
     """Writes `change` into the guard of the request's role; True when it stands. The caller's event says that it
-    was written; a failure is an event of its own, and so is a fall back to the whole-role cut, which is announced
-    to the security channel too."""
+    was written; a failure is an event of its own (or, given `refused`, the reason is put there for the caller's
+    event), and so is a fall back to the whole-role cut, which is announced to the security channel too."""
     if deps.sessions is None:
         return False
     try:
         written = deps.sessions.change(request.account, request.role_arn, change)
     except GuardPending as exc:
         log.warning("session guard of request %s pending: %s", request.id, exc)
-        funnel.note(deps, request, EventKind.SESSION_GUARD_FAILED,
-                    {"cut": cut, "role_arn": request.role_arn, "reason": str(exc)})
+        if refused is not None:
+            refused.append(str(exc))
+        else:
+            funnel.note(deps, request, EventKind.SESSION_GUARD_FAILED,
+                        {"cut": cut, "role_arn": request.role_arn, "reason": str(exc)})
         return False
     if written.whole_role:
         event = funnel.note(deps, request, EventKind.SESSION_GUARD_WHOLE_ROLE, {
@@ -72,14 +76,26 @@ def owed_change(deps: Deps, request: AccessRequest) -> Change | None:
 
 
 def retry(deps: Deps, request: AccessRequest) -> AccessRequest:
-    """The sweeper's retry of a guard write the target account did not take: what is owed follows the state."""
-    current = deps.store.get(request.id)
+    """The sweeper's retry of a guard write the target account did not take: what is owed follows the state. A
+    refusal is one event and a longer wait before the next retry; once an ended grant's cut has lapsed it is owed no
+    more (one event says so)."""
+    current, now = deps.store.get(request.id), deps.clock()
     if not current.guard_pending:
         return current
+    if sessions_owed.lapsed(current, now):
+        return _try(deps, current, lambda r: sessions_owed.given_up(r, deps.clock()),
+                    {"role_arn": current.role_arn, "reason": "the target account never took the cut; every session "
+                                                             "it would have cut has ended"})
     change = owed_change(deps, current)
     if change is None:
         return _set_pending(deps, current, False)
-    return _set_pending(deps, current, not write(deps, current, "retry", change))
+    refused: list[str] = []
+    if write(deps, current, "retry", change, refused):
+        return _set_pending(deps, current, False)
+    wait = schedule.guard_retry_wait(current.guard_retries + 1)
+    return _try(deps, current, lambda r: sessions_owed.still_pending(r, deps.clock()),
+                {"role_arn": current.role_arn, "reason": refused[0] if refused else "",
+                 "retry_in_seconds": int(wait.total_seconds())})
 
 
 def restore(deps: Deps, request: AccessRequest) -> bool:
@@ -126,9 +142,13 @@ def _other_live_end(deps: Deps, ended: AccessRequest) -> datetime | None:
 def _set_pending(deps: Deps, request: AccessRequest, pending: bool) -> AccessRequest:
     if request.guard_pending == pending:
         return request
+    return _try(deps, request, lambda r: r.guarded(pending, deps.clock()), {"role_arn": request.role_arn})
+
+
+def _try(deps: Deps, request: AccessRequest, decide: funnel.Decide, details: dict[str, object]) -> AccessRequest:
+    """A guard bookkeeping transition; another run that changed the request first wins."""
     try:
-        return funnel.transition(deps, request.id, lambda r: r.guarded(pending, deps.clock()), SYSTEM_CALLER,
-                                 {"role_arn": request.role_arn}, current=request)
+        return funnel.transition(deps, request.id, decide, SYSTEM_CALLER, dict(details), current=request)
     except Conflict:
         return deps.store.get(request.id)
 

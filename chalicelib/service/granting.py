@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.access_rules import Caller, person_of
+from chalicelib.domain import sessions_owed
 from chalicelib.domain.errors import Conflict, Forbidden
 from chalicelib.domain.events import SYSTEM, EventKind
 from chalicelib.domain.requests import AccessRequest, State, Transition
@@ -136,8 +137,8 @@ def end(deps: Deps, request_id: str, decide: Decide, caller: Caller, current: Ac
         # covers those opened within its margin, long enough for this), and the request says so.
         user, end = ended.requester_iam_user, ended.grant.expires_at
         kept = cuts.write(deps, ended, "detach", lambda g, now: g.ending(user, end, now))
-        ended = funnel.transition(deps, ended.id, lambda r: r.detach_unconfirmed(deps.clock()), SYSTEM_CALLER,
-                                  {"reason": refused, "session_guard": "written" if kept else "pending"},
+        ended = funnel.transition(deps, ended.id, lambda r: sessions_owed.detach_unconfirmed(r, deps.clock()),
+                                  SYSTEM_CALLER, {"reason": refused, "session_guard": "written" if kept else "pending"},
                                   current=ended)
     release_exclusive(deps, ended)
     return ended

@@ -90,6 +90,8 @@ def sweep_due(deps: Deps, request: AccessRequest) -> str:
     if request.guard_pending:
         request = cuts.retry(deps, request)
         if request.ended or request.guard_pending or (request.due_at and now < request.due_at):
+            if request.cut_lapsed and not request.guard_pending:
+                return EventKind.SESSION_CUT_LAPSED  # owed no more: the account never took it in time
             return GUARD_STILL_PENDING if request.guard_pending else "session_guard_written"
     if request.ended:  # its cut can no longer match a session: drift repair stops checking it
         lapsed = funnel.transition(deps, request.id, lambda r: r.lapse_cut(deps.clock()), SYSTEM_CALLER,

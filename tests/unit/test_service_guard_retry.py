@@ -63,10 +63,12 @@ def test_while_the_account_still_refuses_the_grant_stays_pending_and_the_sweep_s
     report = wired.broker.sweep(repair=False)
     assert report.done == {"session_guard_pending": 1} and report.errors == 1
     stored = wired.store.get(pending_grant.id)
-    assert stored.guard_pending and stored.version == pending_grant.version, "no new state to record"
+    assert stored.guard_pending and stored.guard_retries == 1, "the next retry waits a minute"
     assert caught_up(wired, pending_grant.id) == []
     failed = [e for e in wired.store.events(pending_grant.id) if e.kind == "session_guard_failed"]
-    assert [e.details["cut"] for e in failed] == ["grant", "retry"]
+    assert [e.details["cut"] for e in failed] == ["grant"], "a refused retry is one event, not two"
+    still = [e for e in wired.store.events(pending_grant.id) if e.kind == "session_guard_pending"][-1]
+    assert still.details["retry_in_seconds"] == 60 and still.details["reason"]
 
 
 def test_a_retry_on_a_stale_read_that_already_caught_up_changes_nothing(wired: fakes.Fakes,

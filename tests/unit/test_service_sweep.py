@@ -348,11 +348,28 @@ def test_a_revoke_s_cut_refused_is_written_later_and_lapses_only_on_a_later_pass
     assert revoked.state == State.REVOKED and revoked.guard_pending
     assert pass_at(wired, minutes=11).done == {"session_guard_pending": 1}
     wired.guards.unreachable = False
-    wired.clock.now = at(hours=3)
+    wired.clock.now = at(minutes=40)
     owed = next(wired.store.due(schedule.GUARD_DUE, wired.clock()))
     assert wired.broker.sweep_due(owed) == "session_guard_written", "one step for one index entry"
     assert not wired.store.get(grant.id).cut_lapsed
     assert pass_at(wired, hours=3).done == {"session_cut_lapsed": 1}, "the cut-stands entry is read after"
+
+
+def test_a_cut_the_account_never_takes_is_retried_ever_less_often_then_owed_no_more(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    wired.guards.unreachable = True
+    wired.clock.now = at(minutes=10)
+    wired.broker.revoke(as_(wired, REQUESTER), grant.id)
+    retried = [m for m in range(11, 80) if pass_at(wired, minutes=m).done.get("session_guard_pending")]
+    assert retried == [11, 12, 14, 18, 26, 42, 74], "at once, then 1, 2, 4, 8, 16, 32 minutes after each refusal"
+    assert wired.store.get(grant.id).guard_retries == len(retried)
+    assert pass_at(wired, minutes=80).done == {}, "the next retry waits an hour at most"
+    assert pass_at(wired, minutes=74 + 60).done == {"session_cut_lapsed": 1}, "lapsed: owed no more, said once"
+    stored = wired.store.get(grant.id)
+    assert not stored.guard_pending and stored.cut_lapsed and schedule.due_entry(stored) is None
+    lapsed = last(wired, grant.id, "session_cut_lapsed")
+    assert "never took the cut" in lapsed.details["reason"]
+    assert not pass_at(wired, hours=5), "nothing more to do for it"
 
 
 # -- a stood cut lapses
