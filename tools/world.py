@@ -137,14 +137,17 @@ GUARD_PERMISSIONS: dict[str, Any] = {
         {
             "Sid": "InlinePoliciesOfGuardedSwitchRolesOnly",
             "Effect": "Allow",
-            "Action": ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListRolePolicies"],
+            "Action": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:GetRole"],
             "Resource": "*",
             "Condition": {"StringEquals": {f"aws:ResourceTag/{GUARDED_TAG}": "true"}},
         }
     ],
 }
 
-# Inline rather than AmazonS3FullAccess: moto only loads AWS managed policies when asked to.
+# A customer managed policy rather than AmazonS3FullAccess (moto only loads AWS managed policies when asked to),
+# attached as the template attaches ManagedPolicyArns and also the role's permissions boundary, as the template's
+# default makes it: whatever an inline policy on the role allows, its sessions get no more than this.
+S3_FULL_ACCESS_POLICY = "s3-full-access"
 S3_FULL_ACCESS: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
@@ -357,16 +360,17 @@ def provision(endpoint: str) -> dict[str, Keys]:
     keys[BROKER_PROFILE] = _new_keys(iam, BROKER_USER)
 
     target_iam = aws_client(endpoint, "iam", account=TARGET_ACCOUNT)
+    s3_full_access = target_iam.create_policy(PolicyName=S3_FULL_ACCESS_POLICY,
+                                              PolicyDocument=json.dumps(S3_FULL_ACCESS))["Policy"]["Arn"]
     target_iam.create_role(
         RoleName=ROLE_NAME,
         AssumeRolePolicyDocument=json.dumps(TRUST_SOURCE_ACCOUNT),
         MaxSessionDuration=3600,
+        PermissionsBoundary=s3_full_access,
         Description="Switch role for S3 (access-broker demo)",
         Tags=[{"Key": "managed-by", "Value": "access-broker"}, {"Key": GUARDED_TAG, "Value": "true"}],
     )
-    target_iam.put_role_policy(
-        RoleName=ROLE_NAME, PolicyName="s3-full-access", PolicyDocument=json.dumps(S3_FULL_ACCESS)
-    )
+    target_iam.attach_role_policy(RoleName=ROLE_NAME, PolicyArn=s3_full_access)
     limits = target_iam.create_policy(PolicyName=SESSION_LIMITS_POLICY, PolicyDocument=json.dumps(SESSION_LIMITS))
     target_iam.attach_role_policy(RoleName=ROLE_NAME, PolicyArn=limits["Policy"]["Arn"])
     target_iam.create_role(
