@@ -91,6 +91,10 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
              "Action": ["iam:AttachUserPolicy"] if boundary else ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
              "Resource": f"{arn}:iam::{account}:user/*",
              "Condition": {"ArnLike": {"iam:PolicyARN": grants}, **boundary}},
+            # A grant is made only for a user named exactly as IAM names it (iam_grants._exact_user): the session
+            # guard's cuts compare aws:userid with the catalog's name, case and all.
+            {"Sid": "ReadTheExactNameOfUsers", "Effect": "Allow", "Action": "iam:GetUser",
+             "Resource": f"{arn}:iam::{account}:user/*"},
             # Taking a grant away needs no boundary (a user who lost theirs must still lose the grant).
             *([{"Sid": "DetachOnlyAccessBrokerPoliciesFromUsers", "Effect": "Allow",
                 "Action": "iam:DetachUserPolicy", "Resource": f"{arn}:iam::{account}:user/*",

@@ -164,9 +164,10 @@ S3_FULL_ACCESS: dict[str, Any] = {
 _CHILD = f"""
 import logging, os, sys, threading
 # IAM conditions and cross-account trust evaluated as IAM does, a world clock and IAM's propagation delay
-# (tools/moto_conditions.py), and a role's MaxSessionDuration (tools/moto_session_duration.py).
+# (tools/moto_conditions.py), a role's MaxSessionDuration (tools/moto_session_duration.py), and user names without
+# case (tools/moto_user_names.py).
 sys.path.insert(0, {str(pathlib.Path(__file__).resolve().parent.parent)!r})
-from tools import moto_conditions, moto_session_duration
+from tools import moto_conditions, moto_session_duration, moto_user_names
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
@@ -182,6 +183,7 @@ def _one_dynamodb_call_at_a_time(self, environ, start_response):
 DomainDispatcherApplication.__call__ = _one_dynamodb_call_at_a_time
 moto_conditions.install()
 moto_session_duration.install()
+moto_user_names.install()
 
 def _die(args):
     threading.__excepthook__(args)

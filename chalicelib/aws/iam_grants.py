@@ -58,7 +58,9 @@ class IamGrants:
         return f"arn:{self.partition}:iam::{self.source_account}:policy{self.path}{policy_name(request_id)}"
 
     def apply(self, request_id: str, iam_user: str, role_arn: str, expires_at: datetime) -> str:
-        """Creates the grant policy (or finds it from an earlier attempt) and attaches it to the user."""
+        """Creates the grant policy (or finds it from an earlier attempt) and attaches it to the user, once IAM has said
+        the user's name is exactly `iam_user` (`_exact_user`)."""
+        self._exact_user(iam_user)
         arn = self.policy_arn(request_id)
         document = json.dumps(policy_document(role_arn, expires_at))
         try:
@@ -76,6 +78,19 @@ class IamGrants:
         except ClientError as exc:
             raise GrantError(_explain(f"attach the grant policy to IAM user {iam_user}", exc)) from None
         return arn
+
+    def _exact_user(self, iam_user: str) -> None:
+        """Refuses a user name in another case than IAM's: IAM finds `Judy` for the user `judy`, but the session's
+        `aws:userid` says `judy`, and the session guard's cuts compare it exactly, so they would end nobody's sessions.
+        Refused before anything is created, with the name to write in the catalog."""
+        try:
+            name = self._call("get_user", UserName=iam_user)["User"]["UserName"]
+        except ClientError as exc:
+            raise GrantError(_explain(f"find IAM user {iam_user}", exc)) from None
+        if name != iam_user:
+            raise GrantError(f"the catalog names IAM user {iam_user!r}, which IAM knows as {name!r}: IAM matches user "
+                             f"names without case, but the session guard's cuts (aws:userid) compare them exactly, so "
+                             f"they could not end this person's sessions. Write iam_user: {name} in the catalog.")
 
     def set_expiry(self, request_id: str, role_arn: str, expires_at: datetime) -> None:
         """Moves the grant's end: a new default policy version carries the new condition (IAM switches the

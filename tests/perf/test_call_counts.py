@@ -31,7 +31,8 @@ def test_each_flow_makes_the_pinned_aws_calls(broker):
     # must stand) and one read and one write of the role's guard policy under its lease (two conditional puts).
     guard = {"iam:GetRole": 1, "iam:GetRolePolicy": 1, "iam:PutRolePolicy": 1, "dynamodb:PutItem": 2}
     assert approve == {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 2,
-                       "iam:CreatePolicy": 1, "iam:AttachUserPolicy": 1, "sts:AssumeRole": 1, **guard}
+                       "iam:GetUser": 1, "iam:CreatePolicy": 1, "iam:AttachUserPolicy": 1, "sts:AssumeRole": 1,
+                       **guard}
     # A revoke adds no AssumeRole (the credentials are cached for their lifetime), the guard's read and write, and
     # one Query: the person's other live grants on the role keep their expiry cut.
     assert revoke == {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1, "dynamodb:Query": 1,
