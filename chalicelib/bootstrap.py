@@ -120,7 +120,7 @@ def _build_broker(clock: Callable[[], datetime] | None = None, notifier: Notifie
     catalog = catalog or load_catalog(config.catalog_path)
     clock = clock or utcnow
     models.bind(config.table_name)
-    grants = IamGrants(catalog.source_account, catalog.partition, owner=config.table_name)
+    grants = IamGrants(catalog.source_account, config.stage, catalog.partition, owner=config.table_name)
     return Broker(Deps(catalog=catalog, store=Repository(), grants=grants,
                        tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
                        public_url=config.public_url, notifier=notifier or _slack_notifier(), clock=clock,

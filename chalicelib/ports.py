@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 from chalicelib.domain.catalog import Person, Profile
@@ -18,7 +18,7 @@ from chalicelib.domain.on_call import Decision as OnCallDecision
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.schedule import CUT_STANDS as CUT_STANDS  # the `due` partitions beyond the states
 from chalicelib.domain.schedule import GUARD_DUE as GUARD_DUE
-from chalicelib.domain.session_guard import Guard
+from chalicelib.domain.session_guard import MAX_SESSION, Guard
 
 T = TypeVar("T")
 
@@ -65,6 +65,15 @@ class Written:
     guard: Guard
     whole_role: bool  # the change had to fall back to the whole-role cut
     changed: bool  # False when the policy already said it (a replay)
+    max_session: timedelta = MAX_SESSION  # the role's MaxSessionDuration, read with the write (cuts stand this long)
+
+
+@dataclass(frozen=True)
+class RoleAudit:
+    """What drift checks on a switch role beyond its cuts: anything on it the broker did not write."""
+    foreign_policies: tuple[str, ...]  # names of inline policies the broker did not write (it writes only the guard)
+    guard_tampered: bool  # the guard policy holds statements the broker did not write (drift writes it back clean)
+    max_session: timedelta  # the role's MaxSessionDuration
 
 
 Change = Callable[[Guard, datetime], Guard]
@@ -148,6 +157,8 @@ class SessionGuard(Protocol):
     def read(self, account: str, role_arn: str) -> Guard: ...
 
     def change(self, account: str, role_arn: str, change: Change) -> Written: ...
+
+    def audit(self, account: str, role_arn: str) -> RoleAudit: ...
 
 
 class OnCall(Protocol):

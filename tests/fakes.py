@@ -21,7 +21,7 @@ from chalicelib.domain.directory import DirectoryUser, Membership
 from chalicelib.domain.directory_reads import DirectoryUnavailable, IamGroups
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, quote
 from chalicelib.domain.requests import AccessRequest, Event, State
-from chalicelib.domain.session_guard import EXPIRY, MARGIN, REVOKE, Cut, Guard
+from chalicelib.domain.session_guard import EXPIRY, MARGIN, MAX_SESSION, REVOKE, Cut, Guard
 from chalicelib.ports import (
     Change,
     Exclusive,
@@ -36,6 +36,7 @@ from chalicelib.ports import (
     Outbox,
     Page,
     RequestStore,
+    RoleAudit,
     SessionGuard,
     SlackDirectory,
     SpentEnvelopes,
@@ -230,6 +231,8 @@ class MemorySessionGuards:
         self.clock = clock
         self.guards: dict[tuple[str, str], Guard] = {}
         self.unreachable = False
+        self.foreign: dict[tuple[str, str], tuple[str, ...]] = {}  # inline policies someone else put on a role
+        self.max_session = MAX_SESSION  # every role's MaxSessionDuration
 
     def read(self, account: str, role_arn: str) -> Guard:
         if self.unreachable:
@@ -239,10 +242,14 @@ class MemorySessionGuards:
     def change(self, account: str, role_arn: str, change: Change) -> Written:
         before = self.read(account, role_arn)
         now = self.clock()
-        after = change(before, now).pruned(now).fitted(now)
+        after = change(before, now).pruned(now, self.max_session).fitted(now)
         changed = after.policy() != before.policy()
         self.guards[(account, role_arn)] = Guard.from_policy(after.policy())  # what IAM keeps is the document
-        return Written(after, whole_role=after.folded, changed=changed)
+        return Written(after, whole_role=after.folded, changed=changed, max_session=self.max_session)
+
+    def audit(self, account: str, role_arn: str) -> RoleAudit:
+        self.read(account, role_arn)
+        return RoleAudit(self.foreign.get((account, role_arn), ()), False, self.max_session)
 
 
 class MemorySpentEnvelopes:

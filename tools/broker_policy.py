@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import CatalogError
+from chalicelib.domain.grant_policy import policy_path
 
 if TYPE_CHECKING:
     from chalicelib.domain.catalog import Catalog
@@ -20,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHALICE_DIR = ROOT / ".chalice"
 APP_NAME = "access-broker"
 WORKER = "worker"  # app.py's `@app.lambda_function(name="worker")`: slow work after Slack's answer
-GRANT_POLICIES = "policy/access-broker/*"  # iam_grants.POLICY_PATH: the only policies the broker may touch
 OUTBOX_PARTITION = "OUTBOX"  # chalicelib/store/outbox.py
 
 # The IAM actions chalicelib/aws/iam_grants.py needs on its own policies, and nothing else.
@@ -46,6 +46,12 @@ def parameter_prefix(stage: str) -> str:
     return f"/{APP_NAME}/{stage}/"
 
 
+def grant_policies(stage: str) -> str:
+    """The stage's grant policies as an IAM resource (iam_grants, `policy_path`): the only policies it may touch.
+    Another stage's path is not a prefix of it (each ends in '/'), so a stage's keys never touch another's grants."""
+    return f"policy{policy_path(stage)}*"
+
+
 def failed_jobs_queue(stage: str) -> str:
     """The SQS queue of the worker's failed jobs (its name in the packaged templates)."""
     return f"{APP_NAME}-{stage}-{WORKER}-failures"
@@ -65,6 +71,7 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
     arn = f"arn:{partition}"
     prefix = parameter_prefix(stage).strip("/")
     functions = f"{APP_NAME}-{stage}"
+    grants = f"{arn}:iam::{account}:{grant_policies(stage)}"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -77,19 +84,23 @@ def broker_policy(stage: str, table: str, account: str, partition: str = "aws",
              "Resource": f"{arn}:dynamodb:*:{account}:table/{table}",
              "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [OUTBOX_PARTITION]}}},
             {"Sid": "GrantPoliciesUnderAccessBrokerPath", "Effect": "Allow", "Action": GRANT_POLICY_ACTIONS,
-             "Resource": f"{arn}:iam::{account}:{GRANT_POLICIES}"},
+             "Resource": grants},
             # ListPolicies takes no resource: IAM only authorizes it against "*". The broker calls it with
-            # PathPrefix=/access-broker/ (drift repair) and it returns metadata only.
+            # PathPrefix=/access-broker/<stage>/ (drift repair) and it returns metadata only.
             {"Sid": "ListPoliciesHasNoResourceLevelPermissions", "Effect": "Allow", "Action": "iam:ListPolicies",
              "Resource": "*"},
             {"Sid": "AttachOnlyAccessBrokerPoliciesToUsers", "Effect": "Allow",
              "Action": ["iam:AttachUserPolicy"] if boundary else ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
              "Resource": f"{arn}:iam::{account}:user/*",
-             "Condition": {"ArnLike": {"iam:PolicyARN": f"{arn}:iam::{account}:{GRANT_POLICIES}"}, **boundary}},
+             "Condition": {"ArnLike": {"iam:PolicyARN": grants}, **boundary}},
+            # A grant is made only for a user named exactly as IAM names it (iam_grants._exact_user): the session
+            # guard's cuts compare aws:userid with the catalog's name, case and all.
+            {"Sid": "ReadTheExactNameOfUsers", "Effect": "Allow", "Action": "iam:GetUser",
+             "Resource": f"{arn}:iam::{account}:user/*"},
             # Taking a grant away needs no boundary (a user who lost theirs must still lose the grant).
             *([{"Sid": "DetachOnlyAccessBrokerPoliciesFromUsers", "Effect": "Allow",
                 "Action": "iam:DetachUserPolicy", "Resource": f"{arn}:iam::{account}:user/*",
-                "Condition": {"ArnLike": {"iam:PolicyARN": f"{arn}:iam::{account}:{GRANT_POLICIES}"}}}]
+                "Condition": {"ArnLike": {"iam:PolicyARN": grants}}}]
               if boundary else []),
             # Exactly the target accounts' guard roles, and no other role anywhere: the session guard
             # (chalicelib/aws/session_guard.py) writes the inline deny that cuts open sessions.

@@ -139,14 +139,17 @@ GUARD_PERMISSIONS: dict[str, Any] = {
         {
             "Sid": "InlinePoliciesOfGuardedSwitchRolesOnly",
             "Effect": "Allow",
-            "Action": ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:ListRolePolicies"],
+            "Action": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:GetRole"],
             "Resource": "*",
             "Condition": {"StringEquals": {f"aws:ResourceTag/{GUARDED_TAG}": "true"}},
         }
     ],
 }
 
-# Inline rather than AmazonS3FullAccess: moto only loads AWS managed policies when asked to.
+# A customer managed policy rather than AmazonS3FullAccess (moto only loads AWS managed policies when asked to),
+# attached as the template attaches ManagedPolicyArns and also the role's permissions boundary, as the template's
+# default makes it: whatever an inline policy on the role allows, its sessions get no more than this.
+S3_FULL_ACCESS_POLICY = "s3-full-access"
 S3_FULL_ACCESS: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
@@ -163,10 +166,10 @@ S3_FULL_ACCESS: dict[str, Any] = {
 _CHILD = f"""
 import logging, os, sys, threading
 # IAM conditions and cross-account trust evaluated as IAM does, a world clock and IAM's propagation delay
-# (tools/moto_conditions.py), a role's MaxSessionDuration (tools/moto_session_duration.py), and IAM's pages of a
-# group's users and a user's tags (tools/moto_pages.py).
+# (tools/moto_conditions.py), a role's MaxSessionDuration (tools/moto_session_duration.py), IAM's pages of a
+# group's users and a user's tags (tools/moto_pages.py), and user names without case (tools/moto_user_names.py).
 sys.path.insert(0, {str(pathlib.Path(__file__).resolve().parent.parent)!r})
-from tools import moto_conditions, moto_pages, moto_session_duration
+from tools import moto_conditions, moto_pages, moto_session_duration, moto_user_names
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
@@ -183,6 +186,7 @@ DomainDispatcherApplication.__call__ = _one_dynamodb_call_at_a_time
 moto_conditions.install()
 moto_session_duration.install()
 moto_pages.install()
+moto_user_names.install()
 
 def _die(args):
     threading.__excepthook__(args)
@@ -361,16 +365,17 @@ def provision(endpoint: str) -> dict[str, Keys]:
     keys[BROKER_PROFILE] = _new_keys(iam, BROKER_USER)
 
     target_iam = aws_client(endpoint, "iam", account=TARGET_ACCOUNT)
+    s3_full_access = target_iam.create_policy(PolicyName=S3_FULL_ACCESS_POLICY,
+                                              PolicyDocument=json.dumps(S3_FULL_ACCESS))["Policy"]["Arn"]
     target_iam.create_role(
         RoleName=ROLE_NAME,
         AssumeRolePolicyDocument=json.dumps(TRUST_SOURCE_ACCOUNT),
         MaxSessionDuration=3600,
+        PermissionsBoundary=s3_full_access,
         Description="Switch role for S3 (access-broker demo)",
         Tags=[{"Key": "managed-by", "Value": "access-broker"}, {"Key": GUARDED_TAG, "Value": "true"}],
     )
-    target_iam.put_role_policy(
-        RoleName=ROLE_NAME, PolicyName="s3-full-access", PolicyDocument=json.dumps(S3_FULL_ACCESS)
-    )
+    target_iam.attach_role_policy(RoleName=ROLE_NAME, PolicyArn=s3_full_access)
     limits = target_iam.create_policy(PolicyName=SESSION_LIMITS_POLICY, PolicyDocument=json.dumps(SESSION_LIMITS))
     target_iam.attach_role_policy(RoleName=ROLE_NAME, PolicyArn=limits["Policy"]["Arn"])
     target_iam.create_role(

@@ -22,12 +22,13 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 OPERATIONS: dict[str, tuple[str, ...]] = {
     # BatchWriteItem: the models' batch_write, which only the storage tests and the bench use to seed tables.
     "dynamodb": ("BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems"),
-    # The session guard's three (aws/session_guard.py) run in target accounts, with the guard role's credentials.
-    # GetGroup and ListUserTags: the directory's people (aws/directory.py).
+    # The session guard's four (aws/session_guard.py: GetRole, GetRolePolicy, ListRolePolicies, PutRolePolicy) run in
+    # target accounts, with the guard role's credentials. GetGroup and ListUserTags: the directory's people
+    # (aws/directory.py).
     "iam": ("AttachUserPolicy", "CreatePolicy", "CreatePolicyVersion", "DeletePolicy", "DeletePolicyVersion",
-            "DeleteRolePolicy", "DetachUserPolicy", "GetGroup", "GetPolicy", "GetPolicyVersion", "GetRolePolicy",
-            "ListEntitiesForPolicy",
-            "ListPolicies", "ListPolicyVersions", "ListUserTags", "PutRolePolicy", "TagPolicy"),
+            "DetachUserPolicy", "GetGroup", "GetPolicy", "GetPolicyVersion", "GetRole", "GetRolePolicy", "GetUser",
+            "ListEntitiesForPolicy", "ListPolicies", "ListPolicyVersions", "ListRolePolicies", "ListUserTags",
+            "PutRolePolicy", "TagPolicy"),
     "lambda": ("Invoke",),
     "ssm": ("GetParameter",),
     "sts": ("AssumeRole",),

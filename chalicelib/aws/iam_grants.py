@@ -1,8 +1,8 @@
-"""The grant in IAM: one customer managed policy per request under /access-broker/, attached to the requester.
+"""The grant in IAM: one customer managed policy per request under /access-broker/<stage>/, attached to the requester.
 
-Every method is safe to re-run. The broker never touches a policy outside its path: `_owned` checks
-each ARN before any call that changes IAM. Throttling, 5xx answers and dropped connections are retried
-with exponential backoff and jitter (retry.py)."""
+Every method is safe to re-run. The broker never touches a policy outside its stage's path: `_owned` checks
+each ARN before any call that changes IAM, and ListPolicies is asked for that path only. Throttling, 5xx answers
+and dropped connections are retried with exponential backoff and jitter (retry.py)."""
 from __future__ import annotations
 
 import json
@@ -18,23 +18,33 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.aws import clients
 from chalicelib.aws.retry import error_code, retried
-from chalicelib.domain.grant_policy import POLICY_PATH, is_grant, policy_document, policy_name, request_id_of
+from chalicelib.domain.grant_policy import (
+    POLICY_PATH,
+    is_grant,
+    policy_document,
+    policy_name,
+    policy_path,
+    request_id_of,
+)
 from chalicelib.domain.times import rfc3339
 from chalicelib.ports import GrantError
 
-__all__ = ["POLICY_PATH", "GrantError", "IamGrants", "is_grant", "policy_document", "policy_name", "request_id_of"]
+__all__ = ["POLICY_PATH", "GrantError", "IamGrants", "is_grant", "policy_document", "policy_name", "policy_path",
+           "request_id_of"]
 
 OWNER_TAG = "access-broker:owner"
 
 
 class IamGrants:
-    """`owner` names the deployment (its table) in a tag on every grant policy, so that two stages sharing
-    one account never take each other's policies for orphans."""
+    """The grants of one stage, under its own path (`policy_path(stage)`): another stage's are never listed or touched.
+    `owner` names the deployment (its table) in a tag on every grant policy, so that two deployments of one stage name
+    sharing an account (two regions) never take each other's policies for orphans."""
 
-    def __init__(self, source_account: str, partition: str = "aws", client: Any = None,
+    def __init__(self, source_account: str, stage: str, partition: str = "aws", client: Any = None,
                  sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random,
                  owner: str = "") -> None:
         self.source_account, self.partition, self.owner = source_account, partition, owner
+        self.path = policy_path(stage)
         self._client, self.sleep, self.jitter = client, sleep, jitter
 
     @property
@@ -45,15 +55,17 @@ class IamGrants:
         return self._client
 
     def policy_arn(self, request_id: str) -> str:
-        return f"arn:{self.partition}:iam::{self.source_account}:policy{POLICY_PATH}{policy_name(request_id)}"
+        return f"arn:{self.partition}:iam::{self.source_account}:policy{self.path}{policy_name(request_id)}"
 
     def apply(self, request_id: str, iam_user: str, role_arn: str, expires_at: datetime) -> str:
-        """Creates the grant policy (or finds it from an earlier attempt) and attaches it to the user."""
+        """Creates the grant policy (or finds it from an earlier attempt) and attaches it to the user, once IAM has said
+        the user's name is exactly `iam_user` (`_exact_user`)."""
+        self._exact_user(iam_user)
         arn = self.policy_arn(request_id)
         document = json.dumps(policy_document(role_arn, expires_at))
         try:
             self._call("create_policy",
-                       PolicyName=policy_name(request_id), Path=POLICY_PATH, PolicyDocument=document,
+                       PolicyName=policy_name(request_id), Path=self.path, PolicyDocument=document,
                        Description=f"access-broker grant for request {request_id}"[:1000],
                        Tags=[{"Key": "access-broker:request-id", "Value": request_id},
                              {"Key": "access-broker:expires-at", "Value": rfc3339(expires_at)},
@@ -62,15 +74,28 @@ class IamGrants:
             if error_code(exc) != "EntityAlreadyExists":  # a re-run: the policy from the first attempt is ours
                 raise GrantError(_explain("create the grant policy", exc)) from None
         try:
-            self._call("attach_user_policy", UserName=iam_user, PolicyArn=_owned(arn))
+            self._call("attach_user_policy", UserName=iam_user, PolicyArn=self._owned(arn))
         except ClientError as exc:
             raise GrantError(_explain(f"attach the grant policy to IAM user {iam_user}", exc)) from None
         return arn
 
+    def _exact_user(self, iam_user: str) -> None:
+        """Refuses a user name in another case than IAM's: IAM finds `Judy` for the user `judy`, but the session's
+        `aws:userid` says `judy`, and the session guard's cuts compare it exactly, so they would end nobody's sessions.
+        Refused before anything is created, with the name to write in the catalog."""
+        try:
+            name = self._call("get_user", UserName=iam_user)["User"]["UserName"]
+        except ClientError as exc:
+            raise GrantError(_explain(f"find IAM user {iam_user}", exc)) from None
+        if name != iam_user:
+            raise GrantError(f"the catalog names IAM user {iam_user!r}, which IAM knows as {name!r}: IAM matches user "
+                             f"names without case, but the session guard's cuts (aws:userid) compare them exactly, so "
+                             f"they could not end this person's sessions. Write iam_user: {name} in the catalog.")
+
     def set_expiry(self, request_id: str, role_arn: str, expires_at: datetime) -> None:
         """Moves the grant's end: a new default policy version carries the new condition (IAM switches the
         default atomically: no gap, no overlap), then every older version is deleted."""
-        arn = _owned(self.policy_arn(request_id))
+        arn = self._owned(self.policy_arn(request_id))
         try:
             self._call("create_policy_version", PolicyArn=arn, SetAsDefault=True,
                        PolicyDocument=json.dumps(policy_document(role_arn, expires_at)))
@@ -82,7 +107,7 @@ class IamGrants:
 
     def remove(self, policy_arn: str, iam_user: str | None = None) -> None:
         """Detaches the policy (from `iam_user`, or from everyone it is attached to) and deletes it."""
-        arn = _owned(policy_arn)
+        arn = self._owned(policy_arn)
         try:
             users = [iam_user] if iam_user else self.attached_users(arn)
             for user in users:
@@ -96,7 +121,7 @@ class IamGrants:
     def attached_users(self, policy_arn: str) -> list[str]:
         try:
             return [u["UserName"] for page in self._pages("list_entities_for_policy", "PolicyUsers",
-                                                          PolicyArn=_owned(policy_arn), EntityFilter="User")
+                                                          PolicyArn=self._owned(policy_arn), EntityFilter="User")
                     for u in page]
         except ClientError as exc:
             if error_code(exc) == "NoSuchEntity":
@@ -106,7 +131,7 @@ class IamGrants:
     def owner_of(self, policy_arn: str) -> str | None:
         """The deployment that made a grant policy (its `access-broker:owner` tag); None when untagged or gone."""
         try:
-            tags = self._call("get_policy", PolicyArn=_owned(policy_arn))["Policy"].get("Tags") or []
+            tags = self._call("get_policy", PolicyArn=self._owned(policy_arn))["Policy"].get("Tags") or []
         except ClientError as exc:
             if error_code(exc) == "NoSuchEntity":
                 return None
@@ -114,19 +139,19 @@ class IamGrants:
         return next((t["Value"] for t in tags if t["Key"] == OWNER_TAG), None)
 
     def owned_policies(self) -> list[str]:
-        """ARNs of every policy under the broker's path, paginated."""
+        """ARNs of every policy under the stage's path, paginated."""
         return [p["Arn"] for p in self.listed()]
 
     def listed(self) -> list[dict[str, Any]]:
-        """Every policy under the broker's path as ListPolicies describes it (Arn, DefaultVersionId,
+        """Every policy under the stage's path as ListPolicies describes it (Arn, DefaultVersionId,
         AttachmentCount...), paginated."""
-        return [p for page in self._pages("list_policies", "Policies", Scope="Local", PathPrefix=POLICY_PATH)
+        return [p for page in self._pages("list_policies", "Policies", Scope="Local", PathPrefix=self.path)
                 for p in page]
 
     def document(self, policy_arn: str, version_id: str) -> dict[str, Any] | None:
         """The document of one version of a policy under the broker's path; None when it is gone."""
         try:
-            found = self._call("get_policy_version", PolicyArn=_owned(policy_arn), VersionId=version_id)
+            found = self._call("get_policy_version", PolicyArn=self._owned(policy_arn), VersionId=version_id)
         except ClientError as exc:
             if error_code(exc) == "NoSuchEntity":
                 return None
@@ -134,6 +159,12 @@ class IamGrants:
         document = found["PolicyVersion"]["Document"]
         parsed: dict[str, Any] = json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
         return parsed
+
+    def _owned(self, policy_arn: str) -> str:
+        """Refuses any policy outside the stage's path: the broker only ever touches its own stage's."""
+        if f":policy{self.path}" not in policy_arn or "/" in policy_arn.split(f":policy{self.path}", 1)[1]:
+            raise GrantError(f"refusing to touch {policy_arn}: it is not under {self.path}")
+        return policy_arn
 
     def _delete_policy(self, arn: str) -> None:
         """IAM refuses (DeleteConflict) to delete a policy that still has older versions, which only an
@@ -181,11 +212,6 @@ class IamGrants:
                        network=(BotoConnectionError, HTTPClientError), spread=lambda: 0.5 + self.jitter() / 2)
 
 
-def _owned(policy_arn: str) -> str:
-    """Refuses any policy outside the broker's path: the broker only ever touches its own."""
-    if f":policy{POLICY_PATH}" not in policy_arn:
-        raise GrantError(f"refusing to touch {policy_arn}: it is not under {POLICY_PATH}")
-    return policy_arn
 
 
 def _explain(action: str, exc: ClientError) -> str:

@@ -1,9 +1,10 @@
 """The target account's side of the session guard: the broker assumes each account's guard role and reads or writes
 the one inline policy it keeps on a switch role (domain/session_guard.py says what is in it).
 
-The guard role (targets/guard-role.yaml) may only Get/Put/Delete/ListRolePolicies on the switch roles the broker
-manages, and only the broker's own role may assume it, with an ExternalId. Its credentials are cached per account
-for their lifetime (less a minute), so a revoke costs one AssumeRole at most, then a GetRolePolicy and a
+The guard role (targets/guard-role.yaml) may only GetRole, Get/Put/ListRolePolicies on the switch roles the broker
+manages (never DeleteRolePolicy: an empty guard is a statement that never matches), and only the broker's own role
+may assume it, with an ExternalId. Its credentials are cached per account for their lifetime (less a minute), so a
+revoke costs one AssumeRole at most, then a GetRole (the role's MaxSessionDuration), a GetRolePolicy and a
 PutRolePolicy. Anything that keeps the broker from the target account (no guard role, AccessDenied, throttling
 past the retries, no connection) is a GuardUnavailable: the caller records the guard as pending and the sweeper
 retries."""
@@ -25,6 +26,7 @@ from chalicelib.aws.retry import error_code, retried
 from chalicelib.domain.session_guard import POLICY_NAME
 
 GUARD_SESSION_NAME = "access-broker"
+DEFAULT_MAX_SESSION_S = 3600  # IAM's MaxSessionDuration for a role that sets none
 _REFRESH_BEFORE = timedelta(minutes=1)
 _CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15)
 
@@ -68,20 +70,34 @@ class IamSessionGuard:
             document = json.loads(urllib.parse.unquote(document))
         return document  # type: ignore[no-any-return]
 
-    def write(self, target: GuardTarget, document: dict[str, Any] | None) -> None:
-        """Puts the document (or deletes the policy when there is nothing left to say)."""
+    def write(self, target: GuardTarget, document: dict[str, Any]) -> None:
+        """Puts the document (an empty guard is a statement that never matches: the policy is never deleted)."""
         try:
-            if document is None:
-                self._call(target, "delete_role_policy", RoleName=target.role_name, PolicyName=POLICY_NAME)
-            else:
-                self._call(target, "put_role_policy", RoleName=target.role_name, PolicyName=POLICY_NAME,
-                           PolicyDocument=json.dumps(document, separators=(",", ":")))
+            self._call(target, "put_role_policy", RoleName=target.role_name, PolicyName=POLICY_NAME,
+                       PolicyDocument=json.dumps(document, separators=(",", ":")))
         except ClientError as exc:
-            if error_code(exc) == "NoSuchEntity" and document is None:
-                return
             if error_code(exc) == "LimitExceeded":
                 raise PolicyTooLarge(_message(exc)) from None
             raise GuardUnavailable(_explain("write the session guard", target, exc)) from None
+
+    def max_session(self, target: GuardTarget) -> timedelta:
+        """The switch role's MaxSessionDuration: how long a session of it may last, so how long a cut must stand."""
+        try:
+            role = self._call(target, "get_role", RoleName=target.role_name)["Role"]
+        except ClientError as exc:
+            raise GuardUnavailable(_explain("read the role's MaxSessionDuration", target, exc)) from None
+        return timedelta(seconds=int(role.get("MaxSessionDuration") or DEFAULT_MAX_SESSION_S))
+
+    def inline_policies(self, target: GuardTarget) -> list[str]:
+        """The names of every inline policy on the switch role (the guard's among them once written)."""
+        try:
+            pages = [self._call(target, "list_role_policies", RoleName=target.role_name)]
+            while pages[-1].get("IsTruncated"):
+                pages.append(self._call(target, "list_role_policies", RoleName=target.role_name,
+                                        Marker=pages[-1]["Marker"]))
+        except ClientError as exc:
+            raise GuardUnavailable(_explain("list the role's inline policies", target, exc)) from None
+        return [name for page in pages for name in page["PolicyNames"]]
 
     def clients(self) -> list[Any]:
         """The clients made so far (bench/calls.py counts the calls made through them)."""

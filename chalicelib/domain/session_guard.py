@@ -17,8 +17,10 @@ A `Cut` is one person's (or, as a last resort, everyone's) end:
   IAM's inline policy budget (`folds`): cuts in force fold first, then expiries share slots, and only last lose
   their names; every live grant keeps a cut at or after its end.
 
-A cut can no longer match a live session once cut + MAX_SESSION is past (sessions last an hour at most:
-`MaxSessionDuration` 3600 on the switch roles), and is then pruned. Every operation is idempotent."""
+A cut can no longer match a live session once cut + the role's MaxSessionDuration is past (MAX_SESSION, 3600 s on
+the switch roles, unless the role says more: the adapter reads it on every write), and is then pruned. With no cut
+left, the policy holds one statement that never matches (NO_CUT): it stays in place, so the guard role needs no
+iam:DeleteRolePolicy. Every operation is idempotent."""
 from __future__ import annotations
 
 import json
@@ -42,6 +44,10 @@ EVERYONE = "*"
 _SID = re.compile(r"^AccessBroker(Expiry|Revoke|RoleCut|RoleExpiry)(\d{8}T\d{6}Z)$")
 _SID_KINDS = {"Expiry": EXPIRY, "Revoke": REVOKE, "RoleCut": ROLE, "RoleExpiry": ROLE_EXPIRY}
 _KIND_SIDS = {kind: sid for sid, kind in _SID_KINDS.items()}
+# The guard with no cut: a Deny no request can meet (no session was issued before 1970, and a request that is not a
+# session has no aws:TokenIssueTime, so the condition fails), in the shape of every other statement of the guard.
+NO_CUT: dict[str, Any] = {"Sid": "AccessBrokerNoCut", "Effect": "Deny", "Action": "*", "Resource": "*",
+                          "Condition": {"DateLessThan": {"aws:TokenIssueTime": "1970-01-01T00:00:00Z"}}}
 
 
 @dataclass(frozen=True, order=True)
@@ -50,9 +56,9 @@ class Cut:
     kind: str
     user: str = EVERYONE  # the IAM user whose sessions are cut; EVERYONE for the whole-role kinds
 
-    @property
-    def prunable_after(self) -> datetime:
-        return self.at + MAX_SESSION
+    def prunable_after(self, max_session: timedelta = MAX_SESSION) -> datetime:
+        """When no session the cut could match is left: `max_session` is the role's MaxSessionDuration."""
+        return self.at + max_session
 
 
 @dataclass(frozen=True)
@@ -91,13 +97,14 @@ class Guard:
             cuts.add(Cut(_second(still_until), EXPIRY, user))
         return Guard(frozenset(cuts | {cut}), self.folded)
 
-    def pruned(self, now: datetime) -> Guard:
-        """Drops cuts no live session can match any more; a whole-role expiry already past becomes a role cut."""
+    def pruned(self, now: datetime, max_session: timedelta = MAX_SESSION) -> Guard:
+        """Drops cuts no live session can match any more (sessions last `max_session` at most: the role's
+        MaxSessionDuration); a whole-role expiry already past becomes a role cut."""
         cuts = set()
         for cut in self.cuts:
             if cut.kind == ROLE_EXPIRY and cut.at <= now:
                 cut = Cut(cut.at, ROLE)
-            if cut.prunable_after > now:
+            if cut.prunable_after(max_session) > now:
                 cuts.add(cut)
         role = [c for c in cuts if c.kind == ROLE]
         if len(role) > 1:  # the latest whole-role cut covers the earlier ones
@@ -149,20 +156,21 @@ class Guard:
 
     # -- IAM
 
-    def policy(self) -> dict[str, Any] | None:
-        """The inline policy document, people sharing a cut merged into one statement; None when empty."""
+    def policy(self) -> dict[str, Any]:
+        """The inline policy document, people sharing a cut merged into one statement; NO_CUT alone when empty."""
         grouped: dict[tuple[str, datetime], list[str]] = {}
         for cut in self.cuts:
             grouped.setdefault((cut.kind, cut.at), []).append(cut.user)
         if not grouped:
-            return None
+            return {"Version": "2012-10-17", "Statement": [NO_CUT]}
         statements = [_statement(kind, at, sorted(users)) for (kind, at), users in sorted(
             grouped.items(), key=lambda item: (item[0][1], item[0][0]))]
         return {"Version": "2012-10-17", "Statement": statements}
 
     @classmethod
     def from_policy(cls, document: dict[str, Any] | None) -> Guard:
-        """Reads back what `policy()` wrote. Statements it did not write are dropped (the policy is the broker's)."""
+        """Reads back what `policy()` wrote. Statements it did not write are dropped (the policy is the broker's; drift
+        says so: `written_by_broker`)."""
         cuts: set[Cut] = set()
         for statement in (document or {}).get("Statement", []):
             match = _SID.match(str(statement.get("Sid", ""))) if isinstance(statement, dict) else None
@@ -178,6 +186,12 @@ class Guard:
                 if isinstance(userid, str) and userid.startswith("*:"):
                     cuts.add(Cut(at, kind, userid[2:]))
         return cls(frozenset(cuts))
+
+
+def written_by_broker(document: dict[str, Any] | None) -> bool:
+    """Whether a guard policy says exactly what `policy()` writes for its cuts: nothing added (an Allow put there with
+    the guard role's keys, a statement of someone else's), nothing changed."""
+    return document is None or Guard.from_policy(document).policy() == document
 
 
 def size(document: dict[str, Any] | None) -> int:

@@ -4,23 +4,26 @@ Cost per pass: one ListPolicies call per 100 broker policies and one GetPolicyVe
 checked: only an exact grant may stay), one by-state Query page per 100 active grants, plus a GetItem only for a
 policy whose grant is not active (an orphan candidate); for the session guards,
 one Query of the grants ended within the last hour or so (the `due` index's cut_stands partition) and one
-GetRolePolicy per switch role in use."""
+GetRolePolicy per switch role in use; per switch role of the catalog, a ListRolePolicies and a GetRole (and a
+GetRolePolicy when it holds the guard) through the guard role: anything on it the broker did not write is said."""
 from __future__ import annotations
 
+import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.grant_policy import is_grant, policy_document, request_id_of
 from chalicelib.domain.requests import AccessRequest, State
-from chalicelib.domain.session_guard import Guard
+from chalicelib.domain.session_guard import MAX_SESSION, POLICY_NAME, Guard
 from chalicelib.ports import GrantError, GuardPending
 from chalicelib.service import cuts, funnel, granting
 from chalicelib.service.deps import Deps
 
 log = logging.getLogger(__name__)
 _PAGE = 100
+_ALERT_AGAIN = timedelta(hours=24)  # a finding that lasts is said again once a day, not on every pass
 
 
 def repair_drift(deps: Deps) -> list[str]:
@@ -58,6 +61,7 @@ def repair_drift(deps: Deps) -> list[str]:
             if outcome:
                 repaired.append(f"{request_id}: policy missing, {outcome}")
     repaired += repair_guards(deps, list(active.values()))
+    repaired += audit_roles(deps, list(active.values()))
     return repaired
 
 
@@ -132,6 +136,63 @@ def repair_guards(deps: Deps, active: list[AccessRequest]) -> list[str]:
             guards.pop(key)  # read again for the next request on this role
             repaired.append(f"{request.id}: session guard {'expiry' if what == 'grant' else 'cut'} restored")
     return repaired
+
+
+def audit_roles(deps: Deps, active: list[AccessRequest]) -> list[str]:
+    """Every switch role of the catalog (and of live grants) carries no inline policy but the guard, a guard holding
+    only what the broker wrote, and the MaxSessionDuration the broker counts on. The guard role may write any inline
+    policy on these roles, so a compromised broker key could put an Allow there: the role's permissions boundary
+    (targets/switch-role.yaml) keeps it within the role's purpose, and this says it. A tampered guard is written back
+    as the broker's cuts alone."""
+    if deps.sessions is None:
+        return []
+    roles = {(p.account, p.role_arn) for p in deps.catalog.profiles.values()} | {(r.account, r.role_arn)
+                                                                                  for r in active}
+    repaired = []
+    for account, role_arn in sorted(roles):
+        try:
+            audit = deps.sessions.audit(account, role_arn)
+        except GuardPending as exc:
+            log.warning("drift: inline policies of %s not readable: %s", role_arn, exc)
+            continue
+        if audit.foreign_policies:
+            _alert_once(deps, f"foreign#{role_arn}#{','.join(audit.foreign_policies)}",
+                        f"access-broker found inline policies it did not write on {role_arn}: "
+                        f"{', '.join(audit.foreign_policies)}. The guard role may write inline policies there, so a "
+                        f"broker key could have; the role's permissions boundary keeps an Allow within the role's "
+                        f"purpose. Find out who wrote them (CloudTrail: PutRolePolicy on {role_arn}) and remove them.")
+        if audit.guard_tampered:
+            repaired += _clean_guard(deps, account, role_arn)
+        if audit.max_session > MAX_SESSION:
+            _alert_once(deps, f"max-session#{role_arn}#{int(audit.max_session.total_seconds())}",
+                        f"access-broker: {role_arn} allows sessions of {int(audit.max_session.total_seconds())} s "
+                        f"(MaxSessionDuration); the broker counts on {int(MAX_SESSION.total_seconds())} s. Its cuts "
+                        f"stand as long as the role's sessions may last, but an unguarded session outlives a grant by "
+                        f"that much: set MaxSessionDuration 3600 (targets/switch-role.yaml).")
+    return repaired
+
+
+def _clean_guard(deps: Deps, account: str, role_arn: str) -> list[str]:
+    """The guard policy said more than the broker's cuts (a statement added or changed with the guard role's keys):
+    written back as the cuts alone, and said."""
+    assert deps.sessions is not None
+    try:
+        deps.sessions.change(account, role_arn, lambda guard, _now: guard)
+    except GuardPending as exc:
+        log.error("drift: the session guard of %s holds statements the broker did not write, and could not be "
+                  "written back yet: %s", role_arn, exc)
+        return []
+    funnel.alert(deps, f"access-broker rewrote the session guard ({POLICY_NAME}) of {role_arn}: it held statements "
+                       f"the broker did not write. Find out who wrote them (CloudTrail: PutRolePolicy on {role_arn}).")
+    return [f"{role_arn}: session guard held statements the broker did not write; written back"]
+
+
+def _alert_once(deps: Deps, finding: str, text: str) -> None:
+    """Says a finding that lasts once a day (a claim in the table per finding), not on every pass."""
+    now = deps.clock()
+    name = f"drift-alert#{hashlib.sha256(finding.encode()).hexdigest()[:32]}"
+    if deps.store.claim(name, deps.new_id(now), now + _ALERT_AGAIN, now):
+        funnel.alert(deps, text)
 
 
 def _stands(guard: Guard, request: AccessRequest, what: str) -> bool:

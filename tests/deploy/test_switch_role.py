@@ -67,6 +67,9 @@ def test_the_switch_role_trusts_only_iam_users_named_after_themselves_for_an_hou
     assert stack["Outputs"][0]["OutputValue"] == f"arn:aws:iam::{ACCOUNT}:role/{seed.ROLE_NAME}"
     assert role["AssumeRolePolicyDocument"] == seed.TRUST_SOURCE_ACCOUNT
     assert role["MaxSessionDuration"] == 3600
+    # An inline policy written through the guard role gives its sessions no more than the role is for
+    # (tests/iam/test_guard_role_power.py evaluates it in the world, seeded the same).
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == "arn:aws:iam::aws:policy/AmazonS3FullAccess"
     assert {"Key": seed.GUARDED_TAG, "Value": "true"} in role["Tags"]
     assert {"Key": "access-broker:source-account", "Value": SOURCE_ACCOUNT} in role["Tags"]
     assert limits_document == in_account(seed.SESSION_LIMITS, ACCOUNT)

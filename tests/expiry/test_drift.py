@@ -6,16 +6,17 @@ import json
 from collections import Counter
 from datetime import timedelta
 
-from chalicelib.aws.iam_grants import POLICY_PATH, policy_document, policy_name
+from chalicelib.aws.iam_grants import policy_document, policy_name, policy_path
 from chalicelib.domain.requests import Event, State
 from chalicelib.store import repository
 
 ROLE = "arn:aws:iam::222222222222:role/switch-role-for-S3"
+OURS = policy_path("local")  # the tests' stage (tests/conftest.py)
 
 
-def _stray_policy(iam, request_id: str, *users: str, path: str = POLICY_PATH) -> str:
+def _stray_policy(iam, request_id: str, *users: str, path: str = OURS, role: str = ROLE) -> str:
     arn = iam.client.create_policy(PolicyName=policy_name(request_id), Path=path, PolicyDocument=json.dumps(
-        policy_document(ROLE, repository._time("2030-01-01T00:00:00.000000Z"))))["Policy"]["Arn"]
+        policy_document(role, repository._time("2030-01-01T00:00:00.000000Z"))))["Policy"]["Arn"]
     for user in users:
         iam.client.attach_user_policy(UserName=user, PolicyArn=arn)
     return arn
@@ -107,9 +108,9 @@ def _created(request):
 
 
 def test_a_policy_made_by_another_deployment_in_the_same_account_is_left_alone(broker, people, iam):
-    """dev and prod may share a source account: each repairs only the grant policies it made."""
+    """Two deployments of one stage name (two regions) share its path: each repairs only the grant policies it made."""
     theirs = iam.client.create_policy(
-        PolicyName=policy_name("01otherstage00000000000000"), Path=POLICY_PATH,
+        PolicyName=policy_name("01otherstage00000000000000"), Path=OURS,
         PolicyDocument=json.dumps(policy_document(ROLE, repository._time("2030-01-01T00:00:00.000000Z"))),
         Tags=[{"Key": "access-broker:owner", "Value": "access-broker-prod"}])["Policy"]["Arn"]
     iam.client.attach_user_policy(UserName="alice", PolicyArn=theirs)
@@ -119,3 +120,20 @@ def test_a_policy_made_by_another_deployment_in_the_same_account_is_left_alone(b
 
     report = broker.sweep()
     assert report.repaired == [] and iam.attached("alice") == [theirs] and theirs in iam.policies()
+
+
+def test_another_stages_grants_are_neither_listed_nor_judged(broker, people, iam, recorder):
+    """Issue 24, point 7: dev and prod in one account, each with its own catalog. prod's live grant, for a role dev's
+    catalog does not know and with no request in dev's table, stays; the same policy under dev's own path goes."""
+    prod_role = "arn:aws:iam::222222222222:role/switch-role-for-prod-only"
+    theirs = _stray_policy(iam, "01prodgrant000000000000000", "alice", path=policy_path("prod"), role=prod_role)
+    mine = _stray_policy(iam, "01devstray0000000000000000", "bob", role=prod_role)
+
+    report = broker.sweep()
+
+    assert theirs in iam.policies() and iam.attached("alice") == [theirs], "another stage's grant was removed"
+    assert mine not in iam.policies() and iam.attached("bob") == [], "a policy under the stage's own path stayed"
+    assert report.repaired == [f"{mine}: removed, not a grant (foreign_policy_removed)"], report.repaired
+    assert all(theirs not in alert for alert in recorder.alerts), recorder.alerts
+    iam.client.detach_user_policy(UserName="alice", PolicyArn=theirs)
+    iam.client.delete_policy(PolicyArn=theirs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.aws.iam_grants import POLICY_PATH, policy_document
+from chalicelib.aws.iam_grants import policy_document, policy_path
 
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
@@ -13,7 +13,7 @@ ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*
 def test_an_admin_policy_tagged_as_another_stages_is_removed_from_everyone(broker, iam, world, recorder) -> None:
     heard = recorder
     keys = world.client("iam")  # the broker's own keys, as the attacker had them
-    arn = keys.create_policy(PolicyName="access-broker-01aaaaaaaaaaaaaaaaaaaaaaaa", Path=POLICY_PATH,
+    arn = keys.create_policy(PolicyName="access-broker-01aaaaaaaaaaaaaaaaaaaaaaaa", Path=policy_path("local"),
                              PolicyDocument=json.dumps(ADMIN),
                              Tags=[{"Key": "access-broker:owner", "Value": "another-stage"}])["Policy"]["Arn"]
     keys.attach_user_policy(UserName="alice", PolicyArn=arn)

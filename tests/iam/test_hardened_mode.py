@@ -8,7 +8,7 @@ from tools.iam_evaluator import Case
 
 SOURCE = "111111111111"
 BOUNDARY = f"arn:aws:iam::{SOURCE}:policy/access-broker-boundary"
-GRANT = f"arn:aws:iam::{SOURCE}:policy/access-broker/access-broker-01abc"
+GRANT = f"arn:aws:iam::{SOURCE}:policy/access-broker/prod/access-broker-01abc"  # prod's own path
 ALICE = f"arn:aws:iam::{SOURCE}:user/alice"
 BROKER = f"arn:aws:sts::{SOURCE}:assumed-role/access-broker-prod/access-broker-prod"
 

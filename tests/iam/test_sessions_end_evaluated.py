@@ -191,7 +191,7 @@ def test_the_brokers_deployed_policy_cannot_reach_beyond_its_grants_and_guard_ro
                     if action == "sts:AssumeRole" else None)
 
     admin = f"arn:aws:iam::{SOURCE_ACCOUNT}:policy/AdministratorAccess-copy"
-    grant = f"arn:aws:iam::{SOURCE_ACCOUNT}:policy/access-broker/access-broker-01abc"
+    grant = f"arn:aws:iam::{SOURCE_ACCOUNT}:policy/access-broker/prod/access-broker-01abc"
     alice = f"arn:aws:iam::{SOURCE_ACCOUNT}:user/alice"
     assert iam_simulator([
         case("iam:AttachUserPolicy", alice, SOURCE_ACCOUNT, {"iam:PolicyARN": grant}),

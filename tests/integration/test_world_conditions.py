@@ -164,7 +164,6 @@ def test_the_guard_role_writes_only_on_roles_tagged_as_guarded(world: LocalWorld
 
     try:
         write_on(ROLE_NAME)
-        guard.delete_role_policy(RoleName=ROLE_NAME, PolicyName="probe")
         assert refused(lambda: write_on(GUARD_ROLE)), "the guard role wrote a policy on itself"
         world.as_admin(TARGET_ACCOUNT, lambda iam: iam.untag_role(RoleName=ROLE_NAME, TagKeys=[GUARDED_TAG]))
         assert refused(lambda: write_on(ROLE_NAME)), "the guard role wrote on a switch role no longer guarded"

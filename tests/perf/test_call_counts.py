@@ -1,8 +1,9 @@
 """The AWS calls each flow makes, pinned: a change that adds a round trip shows up here (counts, never times).
 
 Budgets (issue 7): create 1-2 DynamoDB calls; approve to active at most 3 DynamoDB and 3 IAM; revoke at
-most 2 DynamoDB and 2 IAM. The session guard (issue 12) adds to a revoke at most one AssumeRole, one GetRolePolicy
-and one PutRolePolicy, with its lease in the table. A sweep pass reads the items that are due and nothing else."""
+most 2 DynamoDB and 2 IAM. The session guard (issue 12) adds to a revoke at most one AssumeRole, one GetRole (the
+role's MaxSessionDuration, issue 24), one GetRolePolicy and one PutRolePolicy, with its lease in the table. A sweep
+pass reads the items that are due and nothing else."""
 from __future__ import annotations
 
 from bench.calls import AwsCalls
@@ -26,11 +27,12 @@ def test_each_flow_makes_the_pinned_aws_calls(broker):
 
     assert [r.state.value for r in made] == ["pending", "active", "revoked"]
     assert create == {"dynamodb:TransactWriteItems": 1}
-    # The session guard (issue 12): the guard role's credentials, then one read and one write of the role's guard
-    # policy under its lease (two conditional puts).
-    guard = {"iam:GetRolePolicy": 1, "iam:PutRolePolicy": 1, "dynamodb:PutItem": 2}
+    # The session guard (issue 12): the guard role's credentials, then the role's MaxSessionDuration (how long its cuts
+    # must stand) and one read and one write of the role's guard policy under its lease (two conditional puts).
+    guard = {"iam:GetRole": 1, "iam:GetRolePolicy": 1, "iam:PutRolePolicy": 1, "dynamodb:PutItem": 2}
     assert approve == {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 2,
-                       "iam:CreatePolicy": 1, "iam:AttachUserPolicy": 1, "sts:AssumeRole": 1, **guard}
+                       "iam:GetUser": 1, "iam:CreatePolicy": 1, "iam:AttachUserPolicy": 1, "sts:AssumeRole": 1,
+                       **guard}
     # A revoke adds no AssumeRole (the credentials are cached for their lifetime), the guard's read and write, and
     # one Query: the person's other live grants on the role keep their expiry cut.
     assert revoke == {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1, "dynamodb:Query": 1,

@@ -31,10 +31,14 @@ STAGES = deployed_stages(CONFIG)
 SOURCE = "111111111111"  # the demo catalog's source account
 UNSCOPABLE = {"iam:ListPolicies"}  # the one action IAM cannot scope to a resource; its Sid says why
 ATTACH = {"iam:AttachUserPolicy", "iam:DetachUserPolicy"}
-BROKER_POLICIES = f"arn:aws:iam::{SOURCE}:policy/access-broker/*"
 # The directory's reads (chalicelib/aws/directory.py), each on exactly the source account's groups or users.
 DIRECTORY_READS = {"iam:GetGroup": f"arn:aws:iam::{SOURCE}:group/*",
                    "iam:ListUserTags": f"arn:aws:iam::{SOURCE}:user/*"}
+
+
+def grant_policies(stage: str) -> str:
+    """The stage's own grant policies: each stage its own path (issue 24, point 7)."""
+    return f"arn:aws:iam::{SOURCE}:policy/access-broker/{stage}/*"
 
 
 def _list(value: Any) -> list:
@@ -57,8 +61,8 @@ def problems(policy: dict[str, Any], stage: str) -> list[str]:
                 "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["OUTBOX"]}}:
             found.append(f"{sid}: DeleteItem beyond the outbox partition (events are append-only)")
         if set(actions) & ATTACH:
-            if statement.get("Condition") != {"ArnLike": {"iam:PolicyARN": BROKER_POLICIES}}:
-                found.append(f"{sid}: attach/detach without Condition ArnLike iam:PolicyARN {BROKER_POLICIES}")
+            if statement.get("Condition") != {"ArnLike": {"iam:PolicyARN": grant_policies(stage)}}:
+                found.append(f"{sid}: attach/detach without Condition ArnLike iam:PolicyARN {grant_policies(stage)}")
             if resources != [f"arn:aws:iam::{SOURCE}:user/*"]:
                 found.append(f"{sid}: attach/detach beyond the source account's users")
         for action in set(actions) & set(DIRECTORY_READS):
@@ -68,8 +72,8 @@ def problems(policy: dict[str, Any], stage: str) -> list[str]:
             service = resource.split(":")[2] if resource.startswith("arn:") else ""
             if service == "dynamodb" and resource.split(":table/")[-1] not in (table, f"{table}/index/*"):
                 found.append(f"{sid}: {resource} is not this stage's table")
-            if service == "iam" and ":policy/" in resource and resource != BROKER_POLICIES:
-                found.append(f"{sid}: {resource} is outside /access-broker/")
+            if service == "iam" and ":policy/" in resource and resource != grant_policies(stage):
+                found.append(f"{sid}: {resource} is outside /access-broker/{stage}/")
             if service in ("lambda", "logs") and f"access-broker-{stage}" not in resource:
                 found.append(f"{sid}: {resource} is not this stage's function")
             name = re.sub(r"^arn:[\w-]+:(ssm|secretsmanager):[^:]*:\d{12}:(parameter|secret:)/?", "/", resource)
@@ -116,7 +120,12 @@ def test_policy_is_least_privilege(stage: str) -> None:
 
 
 @pytest.mark.parametrize("bad, expected", [
-    ({"Action": "iam:*", "Resource": BROKER_POLICIES}, "wildcard action"),
+    ({"Action": "iam:*", "Resource": grant_policies("prod")}, "wildcard action"),
+    ({"Action": "iam:DeletePolicy", "Resource": grant_policies("dev")}, "outside /access-broker/prod/"),
+    ({"Action": "iam:DeletePolicy", "Resource": f"arn:aws:iam::{SOURCE}:policy/access-broker/*"},
+     "outside /access-broker/prod/"),
+    ({"Action": "iam:AttachUserPolicy", "Resource": f"arn:aws:iam::{SOURCE}:user/*",
+      "Condition": {"ArnLike": {"iam:PolicyARN": grant_policies("dev")}}}, "without Condition"),
     ({"Action": "dynamodb:GetItem", "Resource": "*"}, "Resource *"),
     ({"Action": "iam:AttachUserPolicy", "Resource": f"arn:aws:iam::{SOURCE}:user/*"}, "without Condition"),
     ({"Action": "iam:DetachUserPolicy", "Resource": f"arn:aws:iam::{SOURCE}:user/*",

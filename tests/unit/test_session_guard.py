@@ -7,12 +7,14 @@ from chalicelib.domain.session_guard import (
     EXPIRY,
     MARGIN,
     MAX_SESSION,
+    NO_CUT,
     REVOKE,
     ROLE,
     ROLE_EXPIRY,
     Cut,
     Guard,
     size,
+    written_by_broker,
 )
 
 NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -20,8 +22,7 @@ HOUR = timedelta(hours=1)
 
 
 def statements(guard: Guard) -> list[dict]:
-    policy = guard.policy()
-    return policy["Statement"] if policy else []
+    return [s for s in guard.policy()["Statement"] if s != NO_CUT]
 
 
 def test_a_grant_writes_an_expiry_cut_for_its_person_only() -> None:
@@ -100,7 +101,36 @@ def test_cuts_are_pruned_once_no_session_can_match_them() -> None:
 
     assert guard.pruned(revoke_cut + MAX_SESSION - timedelta(seconds=1)).cuts == guard.cuts
     assert guard.pruned(revoke_cut + MAX_SESSION).cuts == {Cut(NOW + HOUR, EXPIRY, "bob")}
-    assert guard.pruned(NOW + HOUR + MAX_SESSION).policy() is None
+    assert guard.pruned(NOW + HOUR + MAX_SESSION).policy() == {"Version": "2012-10-17", "Statement": [NO_CUT]}
+
+
+def test_a_role_allowing_longer_sessions_keeps_its_cuts_as_long_as_they_may_last() -> None:
+    guard = Guard().revoked("alice", NOW, still_until=None)
+    revoke_cut = NOW + MARGIN
+    two_hours = 2 * HOUR
+
+    assert guard.pruned(revoke_cut + MAX_SESSION, two_hours).cuts == guard.cuts, \
+        "a session of a 2-hour role issued just before the cut is still live an hour after it"
+    assert guard.pruned(revoke_cut + two_hours - timedelta(seconds=1), two_hours).cuts == guard.cuts
+    assert guard.pruned(revoke_cut + two_hours, two_hours).cuts == set()
+
+
+def test_an_empty_guard_is_a_statement_no_request_meets_read_back_as_no_cut() -> None:
+    empty = Guard().policy()
+
+    assert empty["Statement"] == [NO_CUT] and NO_CUT["Effect"] == "Deny"
+    assert NO_CUT["Condition"] == {"DateLessThan": {"aws:TokenIssueTime": "1970-01-01T00:00:00Z"}}
+    assert Guard.from_policy(empty) == Guard() and written_by_broker(empty)
+
+
+def test_a_guard_holding_anything_the_broker_did_not_write_is_told_apart() -> None:
+    ours = Guard().granted("alice", NOW + HOUR, NOW).policy()
+    allow = {"Sid": "Backdoor", "Effect": "Allow", "Action": "iam:*", "Resource": "*"}
+    widened = {**ours, "Statement": [{**ours["Statement"][0], "Action": "s3:GetObject"}]}
+
+    assert written_by_broker(ours) and written_by_broker(None)
+    assert not written_by_broker({**ours, "Statement": [*ours["Statement"], allow]}), "an Allow added"
+    assert not written_by_broker(widened), "a cut narrowed to one action"
 
 
 def test_the_same_change_twice_writes_the_same_document() -> None:
