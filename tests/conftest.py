@@ -80,6 +80,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         emulator.stop()
 
 
+@pytest.fixture(scope="session")
+def directory_keys(world: World) -> dict[str, Keys]:
+    """The world's directory (tools/world_directory.py: IAM groups and tagged users), seeded once a session: the keys
+    of the users it made."""
+    from tools.world_directory import seed_directory
+
+    return seed_directory(world.emulator)
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime.now(timezone.utc).replace(microsecond=0))

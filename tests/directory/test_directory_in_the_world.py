@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 
 from chalicelib import bootstrap
-from tools.world_directory import seed_directory
 
 DIRECTORY_CATALOG = Path(__file__).resolve().parents[2] / "chalicelib" / "catalog" / "demo-directory.yaml"
 
 
 @pytest.fixture
-def directory_api(world, api, broker, clock, monkeypatch):
-    seed_directory(world.emulator)
+def directory_api(world, directory_keys, api, broker, clock, monkeypatch):
     monkeypatch.setenv("ACCESS_BROKER_CATALOG", str(DIRECTORY_CATALOG))
     bootstrap.reset()
     built = bootstrap.broker(clock=clock)

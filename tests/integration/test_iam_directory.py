@@ -17,9 +17,9 @@ ENGINEERS = ("dave", "erin", "frank", "grace", "heidi", "ivan")
 SRE = ("carol", "erin", "frank")
 
 
-@pytest.fixture(scope="module")
-def seeded_keys(world: Any) -> dict[str, Keys]:
-    return seed_directory(world.emulator)
+@pytest.fixture
+def seeded_keys(directory_keys: dict[str, Keys]) -> dict[str, Keys]:
+    return directory_keys
 
 
 @pytest.fixture

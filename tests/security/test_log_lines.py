@@ -84,13 +84,14 @@ def test_a_failed_session_guard_write_is_a_line_the_guard_alarm_counts(
 
 
 def test_each_sweep_pass_is_one_line_the_heartbeat_and_error_alarms_read(
-        api, catalog_file, capfd) -> None:
+        api, catalog_file, capfd, clock) -> None:
     broker = catalog_file(unreachable)
     request = api.create()
     api.post(f"/v1/requests/{request['id']}/approve", "bob")
     capfd.readouterr()
 
     report = broker.sweep()  # the guard is still owed and the account still refuses: an error of this pass
+    clock.advance(minutes=1)  # the next retry is due a minute after a refusal
     healthy = catalog_file(lambda doc: None).sweep()  # the account answers again: the guard is written
 
     passes = [w for w in lines(capfd.readouterr().out) if w["type"] == "sweep"]
