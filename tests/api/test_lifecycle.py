@@ -126,16 +126,16 @@ def test_two_required_approvals_come_from_two_different_approvers(api, catalog_f
 
 
 def test_when_iam_refuses_the_request_fails_with_the_reason_and_nothing_attached(api, world, catalog_file):
-    # dave is in the catalog but has no IAM user in the world: attach fails with NoSuchEntity.
-    catalog_file(lambda doc: doc["people"].update(dave={"iam_user": "dave"}))
-    request = api.create(as_="dave")
+    # ghost is in the catalog but has no IAM user in the world: attach fails with NoSuchEntity.
+    catalog_file(lambda doc: doc["people"].update(ghost={"iam_user": "ghost"}))
+    request = api.create(as_="ghost")
 
     response = api.post(f"/v1/requests/{request['id']}/approve", "bob")
 
     assert response.json["state"] == "failed"
     assert "NoSuchEntity" in response.json["failure_reason"]
     events = api.get(f"/v1/requests/{request['id']}/events", "bob").json["events"]
-    assert events[-1]["kind"] == "failed" and "dave" in events[-1]["details"]["reason"]
+    assert events[-1]["kind"] == "failed" and "ghost" in events[-1]["details"]["reason"]
     assert iam_policies(world) == []
 
 

@@ -289,16 +289,16 @@ def test_a_redelivered_click_grants_once_and_says_nothing_twice(slack, world) ->
 
 
 def test_a_grant_iam_refuses_ends_failed_and_the_requester_is_told(slack, catalog_file) -> None:
-    def add_dave(doc: dict) -> None:  # in the catalog, but with no IAM user in the account: IAM refuses
-        doc["people"]["dave"] = {"iam_user": "dave", "slack_user_id": "U01DAVE"}
+    def add_ghost(doc: dict) -> None:  # in the catalog, but with no IAM user in the account: IAM refuses
+        doc["people"]["ghost"] = {"iam_user": "ghost", "slack_user_id": "U01GHOST"}
 
-    catalog_file(add_dave)
-    request_id = slack.create(as_="U01DAVE")
+    catalog_file(add_ghost)
+    request_id = slack.create(as_="U01GHOST")
     slack.click("approve", request_id, as_="bob")
     slack.drain()
     request = bootstrap.broker().repo.get(request_id)
     assert request.state == State.FAILED
-    dm = slack.seen("chat.postMessage", "U01DAVE")
+    dm = slack.seen("chat.postMessage", "U01GHOST")
     assert "Granting access failed" in dm and "nothing was left attached" in dm and "ask again" in dm
     assert "Granting access failed" in slack.seen("chat.update", "C01APPROVALS")
 
