@@ -40,3 +40,14 @@ def detach_unconfirmed(request: AccessRequest, now: datetime) -> Transition:
     if not request.ended or request.detach_pending:
         raise Conflict(f"request {request.id} has no detach to wait for")
     return Transition(dataclasses.replace(request, updated_at=now, detach_pending=True), EventKind.CLEANUP_PENDING)
+
+
+def detach_confirmed(request: AccessRequest, now: datetime, cut_in_force_at: datetime | None) -> Transition:
+    """Drift removed the policy IAM had refused to detach: no session opens any more, and the revoke's cut, moved to
+    now, is in force at `cut_in_force_at` (None: the target account did not take it, and it is owed)."""
+    if not request.detach_pending:
+        raise Conflict(f"request {request.id} has no detach to wait for")
+    return Transition(dataclasses.replace(request, updated_at=now, detach_pending=False,
+                                          cut_in_force_at=cut_in_force_at,
+                                          guard_pending=request.guard_pending or cut_in_force_at is None),
+                      EventKind.DRIFT_REPAIRED)

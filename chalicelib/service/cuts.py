@@ -61,7 +61,7 @@ def end_change(deps: Deps, ended: AccessRequest) -> Change:
     if ended.state == State.EXPIRED and ended.grant:
         end = ended.grant.expires_at
         return lambda g, now: g.ending(user, end, now)
-    still_until = _other_live_end(deps, ended)
+    still_until = other_live_end(deps, ended)
     return lambda g, now: g.revoked(user, at, still_until)
 
 
@@ -123,7 +123,7 @@ def prune(deps: Deps, request: AccessRequest) -> None:
         log.warning("session guard of %s not pruned yet: %s", request.role_arn, exc)
 
 
-def _other_live_end(deps: Deps, ended: AccessRequest) -> datetime | None:
+def other_live_end(deps: Deps, ended: AccessRequest) -> datetime | None:
     """The latest end of the same person's other live grants on the same role: their sessions keep an expiry cut.
     Reads the person's requests newest first, back to the oldest that could still hold a live grant."""
     oldest = deps.clock() - timedelta(seconds=max(

@@ -13,13 +13,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain import sessions_owed
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.grant_policy import is_grant, policy_document, request_id_of
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.domain.session_guard import MAX_SESSION, POLICY_NAME, Guard
 from chalicelib.ports import GrantError, GuardPending
 from chalicelib.service import cuts, funnel, granting
-from chalicelib.service.deps import Deps
+from chalicelib.service.deps import SYSTEM_CALLER, Deps
 
 log = logging.getLogger(__name__)
 _PAGE = 100
@@ -48,7 +49,7 @@ def repair_drift(deps: Deps) -> list[str]:
         if document is None:  # deleted meanwhile
             continue
         request = active.get(request_id)
-        if not is_grant(document, roles) or (request and _tampered(request, document, policy)):
+        if not is_grant(document, roles) or (request and _tampered(deps, request, document, policy)):
             lines = _remove_impostor(deps, request_id, arn, request)
             removed |= {request_id} if lines else set()
             repaired += lines
@@ -65,11 +66,19 @@ def repair_drift(deps: Deps) -> list[str]:
     return repaired
 
 
-def _tampered(request: AccessRequest, document: dict[str, Any], policy: dict[str, Any]) -> bool:
-    """An active grant's policy must say exactly what the broker wrote for it, and be attached to one user."""
+def _tampered(deps: Deps, request: AccessRequest, document: dict[str, Any], policy: dict[str, Any]) -> bool:
+    """An active grant's policy must say exactly what the broker wrote for it, and be attached to its requester's
+    IAM user alone (one ListEntitiesForPolicy per live grant: a grant moved to someone else is caught too)."""
     assert request.grant is not None
-    return (document != policy_document(request.role_arn, request.grant.expires_at)
-            or int(policy.get("AttachmentCount", 1)) > 1)
+    if document != policy_document(request.role_arn, request.grant.expires_at):
+        return True
+    if int(policy.get("AttachmentCount", 1)) > 1:
+        return True
+    try:
+        holders = deps.grants.attached_users(policy["Arn"])
+    except GrantError:
+        return False  # unsure: checked again next pass
+    return [h.casefold() for h in holders] not in ([], [request.requester_iam_user.casefold()])
 
 
 def _remove_impostor(deps: Deps, request_id: str, arn: str, request: AccessRequest | None) -> list[str]:
@@ -91,24 +100,43 @@ def _remove_impostor(deps: Deps, request_id: str, arn: str, request: AccessReque
 
 
 def _remove_orphan(deps: Deps, request_id: str, arn: str) -> list[str]:
-    """A grant-shaped policy with no active grant: ours if its request ended (or never existed and it carries no
-    other deployment's tag)."""
+    """A grant-shaped policy with no active grant under this stage's own path: its request ended (the detach failed
+    then, or the run died), or no request of this stage ever made it (whatever its owner tag says: said loudly)."""
     try:
         request: AccessRequest | None = deps.store.get(request_id)
     except NotFound:
         request = None
     if request and request.state in (State.APPROVED, State.ACTIVE):  # being applied, or just activated
         return []
-    if not request and _made_elsewhere(deps, arn):  # another stage's grant, in its own table
-        return []
     try:
+        users = deps.grants.attached_users(arn) if request is None else []
         deps.grants.remove(arn)
     except GrantError as exc:
         log.warning("drift: orphan policy %s not removed yet: %s", arn, exc)
         return []
     state = request.state.value if request else "unknown request"
     funnel.record_repair(deps, request, request_id, "orphan_policy_removed", {"policy_arn": arn, "state": state})
+    if request is None:
+        funnel.alert(deps, f"access-broker removed {arn}: a grant no request of this stage made, attached to "
+                           f"{', '.join(sorted(users)) or 'nobody'}. Find out who wrote it (CloudTrail: CreatePolicy, "
+                           f"AttachUserPolicy under this stage's /access-broker/ path).")
+    elif request.detach_pending:
+        _detach_confirmed(deps, request)
     return [f"{arn}: removed (request {state})"]
+
+
+def _detach_confirmed(deps: Deps, request: AccessRequest) -> None:
+    """A revoked grant's policy IAM refused to detach is gone now: its revoke cut moves to now (plus its margin),
+    covering the sessions opened meanwhile, and the grant's own expiry cut goes (cuts.py)."""
+    user, other_end = request.requester_iam_user, cuts.other_live_end(deps, request)
+    written = cuts.write(deps, request, "detach", lambda g, now: g.revoked(user, now, other_end))
+    in_force = deps.clock() + deps.propagation if written else None
+    try:
+        funnel.transition(deps, request.id, lambda r: sessions_owed.detach_confirmed(r, deps.clock(), in_force),
+                          SYSTEM_CALLER, {"action": "grant_policy_detached",
+                                          "session_guard": "written" if written else "pending"}, current=request)
+    except Conflict:
+        pass  # another pass recorded it first
 
 
 def repair_guards(deps: Deps, active: list[AccessRequest]) -> list[str]:
@@ -205,14 +233,6 @@ def _stands(guard: Guard, request: AccessRequest, what: str) -> bool:
 def _cut_time(request: AccessRequest) -> datetime:
     assert request.sessions_cut_at is not None
     return request.sessions_cut_at
-
-
-def _made_elsewhere(deps: Deps, arn: str) -> bool:
-    try:
-        owner = deps.grants.owner_of(arn)
-    except GrantError:
-        return True  # unsure: leave it for the next pass
-    return owner is not None and owner != deps.grants.owner
 
 
 def _active(deps: Deps) -> list[AccessRequest]:

@@ -132,7 +132,10 @@ def end(deps: Deps, request_id: str, decide: Decide, caller: Caller, current: Ac
 
     ended = funnel.transition(deps, request_id, decide_and_cut, caller, details, current=current)
     refused = cleanup(deps, ended, note=False)
-    if refused is not None and ended.sessions_may_exist and ended.grant:
+    if refused is not None and (ended.state == State.EXPIRED or not ended.sessions_may_exist or not ended.grant):
+        # past its end the policy's own deadline lets no session open: only the cleanup is owed (drift does it)
+        funnel.note(deps, ended, EventKind.CLEANUP_PENDING, {"reason": refused})
+    elif refused is not None and ended.grant:
         # Sessions may still open until drift detaches it: the grant's own expiry cut goes back (the revoke's cut
         # covers those opened within its margin, long enough for this), and the request says so.
         user, end = ended.requester_iam_user, ended.grant.expires_at

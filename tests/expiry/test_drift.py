@@ -107,19 +107,21 @@ def _created(request):
     return Event(request.id, 1, "created", request.created_at, request.requester, "api", {})
 
 
-def test_a_policy_made_by_another_deployment_in_the_same_account_is_left_alone(broker, people, iam):
-    """Two deployments of one stage name (two regions) share its path: each repairs only the grant policies it made."""
+def test_a_grant_shaped_policy_no_request_made_is_removed_whatever_its_owner_tag(broker, people, iam, recorder):
+    """Issue 24, point 6: a policy exactly like a grant under this stage's path, tagged as another deployment's, with
+    no request in this stage's table, kept letting its holder in. Each stage has its own path: it is not theirs."""
     theirs = iam.client.create_policy(
         PolicyName=policy_name("01otherstage00000000000000"), Path=OURS,
         PolicyDocument=json.dumps(policy_document(ROLE, repository._time("2030-01-01T00:00:00.000000Z"))),
         Tags=[{"Key": "access-broker:owner", "Value": "access-broker-prod"}])["Policy"]["Arn"]
     iam.client.attach_user_policy(UserName="alice", PolicyArn=theirs)
     ours = people.grant()
-    assert {"Key": "access-broker:owner", "Value": broker.grants.owner} in iam.client.get_policy(
-        PolicyArn=ours.grant.policy_arn)["Policy"]["Tags"]
 
     report = broker.sweep()
-    assert report.repaired == [] and iam.attached("alice") == [theirs] and theirs in iam.policies()
+    assert report.repaired == [f"{theirs}: removed (request unknown request)"]
+    assert iam.attached("alice") == [] and theirs not in iam.policies()
+    assert ours.grant.policy_arn in iam.policies(), "the grant a request made stays"
+    assert any(theirs in alert and "alice" in alert for alert in recorder.alerts), recorder.alerts
 
 
 def test_another_stages_grants_are_neither_listed_nor_judged(broker, people, iam, recorder):

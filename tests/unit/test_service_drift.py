@@ -426,3 +426,48 @@ def test_requests_older_than_any_grant_can_live_are_not_read(wired: fakes.Fakes)
     pages = pages_read(wired)
     revoke(wired, live)
     assert pages == [None]
+
+
+# -- grants no request made, grants moved, detaches confirmed late (issue 24, points 2 and 6)
+
+
+def test_a_grant_no_request_of_this_stage_made_is_removed_and_said(wired: fakes.Fakes) -> None:
+    stray = "01" + "7" * 24
+    arn = wired.grants.apply(stray, "alice", wired.broker.catalog.profiles["s3-prod"].role_arn,
+                             wired.clock() + timedelta(hours=1))
+    assert wired.broker.repair_drift() == [f"{arn}: removed (request unknown request)"]
+    assert wired.grants.policies == {}
+    (alert,) = wired.notes.alerts
+    assert arn in alert and "no request of this stage made" in alert and "alice" in alert
+
+
+def test_a_live_grant_moved_to_someone_else_is_taken_back_said_and_given_to_its_requester(wired: fakes.Fakes) -> None:
+    grant = granted(wired)
+    arn = grant.grant.policy_arn
+    wired.grants.attached[arn] = {"alice"}  # detached from s3-access, attached to alice: one holder, the wrong one
+    repaired = wired.broker.repair_drift()
+    assert repaired == [f"{arn}: removed, not a grant (tampered_grant_removed)",
+                        f"{grant.id}: policy missing, re-applied"]
+    assert wired.grants.attached_users(arn) == [REQUESTER], "its own requester holds it again, alice does not"
+    assert len(wired.notes.alerts) == 1 and "alice" in wired.notes.alerts[0]
+
+
+def test_a_live_grant_held_by_its_requester_is_left_alone(wired: fakes.Fakes) -> None:
+    granted(wired)
+    assert wired.broker.repair_drift() == [] and wired.notes.alerts == []
+
+
+def test_a_detach_drift_confirms_late_moves_the_revoke_cut_and_ends_sessions_then(wired: fakes.Fakes) -> None:
+    grant = granted(wired, "2h")
+    revoked_at = wired.clock.advance(minutes=10)
+    wired.grants.refuse = "Throttling: rate exceeded"
+    revoked = wired.broker.revoke(as_(wired, REQUESTER), grant.id)
+    assert revoked.detach_pending and revoked.sessions_end_by == grant.grant.expires_at
+    wired.grants.refuse = None
+    detached_at = wired.clock.advance(minutes=20)
+    assert wired.broker.repair_drift() == [f"{grant.grant.policy_arn}: removed (request revoked)"]
+    stored = wired.store.get(grant.id)
+    assert not stored.detach_pending and stored.sessions_end_by == detached_at
+    assert cuts(wired, grant) == {revoke_cut(revoked_at), revoke_cut(detached_at)}, \
+        "sessions opened until the detach are cut; the grant's own expiry cut is no longer needed"
+    assert stored.ended_at == revoked_at, "the revoke still happened when it happened"
