@@ -16,6 +16,7 @@ from chalicelib.domain.ids import is_request_id
 from chalicelib.domain.requests import State
 from chalicelib.domain.times import rfc3339
 from chalicelib.ports import IdempotencyClaim
+from chalicelib.routes import cursors
 from chalicelib.routes.http import caller, json_body, json_response, routes
 from chalicelib.routes.openapi import openapi_document
 from chalicelib.routes.views import event_view, request_view
@@ -79,8 +80,10 @@ def list_requests() -> Response:
         raise InvalidInput(f"state {quote(state)} is not one of {', '.join(s.value for s in State)}")
     limit = _int(params.get("limit", "50"), "limit", 1, 200)
     page = bootstrap.broker().list(who, State(state) if state else None, mine=_flag(params, "mine"),
-                                   awaiting_me=_flag(params, "awaiting_me"), limit=limit, cursor=params.get("next"))
-    return json_response({"requests": [request_view(r) for r in page.items], "next": page.next})
+                                   awaiting_me=_flag(params, "awaiting_me"), limit=limit,
+                                   cursor=cursors.opened(params.get("next"), _cursor_key()))
+    return json_response({"requests": [request_view(r) for r in page.items],
+                          "next": cursors.seal(page.next, _cursor_key())})
 
 
 @route("/v1/requests/{request_id}", authorizer=signed)
@@ -144,15 +147,21 @@ def audit() -> Response:
     if until > now + timedelta(days=1):
         raise InvalidInput("`until` is in the future; no events are recorded there yet")
     limit = _int(params.get("limit", "500"), "limit", 1, 1000)
-    page = bootstrap.broker().audit(who, since, until, limit, params.get("next"))
+    page = bootstrap.broker().audit(who, since, until, limit, cursors.opened(params.get("next"), _cursor_key()))
+    following = cursors.seal(page.next, _cursor_key())
     lines = "".join(json.dumps(event_view(e)) + "\n" for e in page.items)
     headers: dict[str, str | list[str]] = {"Content-Type": "application/x-ndjson"}
-    if page.next:
+    if following:
         query = {"since": rfc3339(since), "until": rfc3339(until), **({"limit": limit} if "limit" in params else {}),
-                 "next": page.next}
+                 "next": following}
         headers["Link"] = f'<{_base_path()}/v1/audit?{urlencode(query)}>; rel="next"'
-        headers["X-Next-Cursor"] = page.next
+        headers["X-Next-Cursor"] = following
     return Response(body=lines, status_code=200, headers=headers)
+
+
+def _cursor_key() -> bytes:
+    """The key cursors are sealed under: the console-link key's (routes/cursors.py derives its own from it)."""
+    return bootstrap.secret("ACCESS_BROKER_CONSOLE_KEY").encode()
 
 
 def _base_path() -> str:
