@@ -111,6 +111,22 @@ SESSION_LIMITS: dict[str, Any] = {
                          f"arn:aws:iam::{TARGET_ACCOUNT}:role/{GUARD_ROLE}"],
         },
         {
+            "Sid": "SessionsCannotChangeOtherGuardedRoles",
+            "Effect": "Deny",
+            "Action": ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+                       "iam:UpdateAssumeRolePolicy", "iam:PutRolePermissionsBoundary",
+                       "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/access-broker:guarded": "true"}},
+        },
+        {
+            "Sid": "SessionsCannotMakeLastingIdentities",
+            "Effect": "Deny",
+            "Action": ["iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+                       "iam:CreateServiceSpecificCredential", "iam:UploadSSHPublicKey"],
+            "Resource": "*",
+        },
+        {
             "Sid": "SessionsCannotChainIntoOtherRoles",
             "Effect": "Deny",
             "Action": ["sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"],
