@@ -55,14 +55,14 @@ def run(broker: Any, runs: int = 200, warmup: int = 5) -> dict[str, Any]:
                     times[name].append(elapsed)
                     calls[name] = dict(sorted(counter.operations.items()))
                     seen[name].add(tuple(calls[name].items()))
-            _forget(result.id)
+            forget(result.id)
     return {name: {"runs": runs, "median_ms": _ms(statistics.median(times[name])),
                    "p95_ms": _ms(_percentile(times[name], 95)), "calls": calls[name],
                    "calls_by_service": by_service(calls[name]),
                    "calls_vary": len(seen[name]) > 1} for name in FLOWS}
 
 
-def _forget(request_id: str) -> None:
+def forget(request_id: str) -> None:
     pk = f"REQ#{request_id}"
     events = list(EventItem.query(pk, EventItem.sk.startswith("EVT#")))
     with RequestItem.batch_write() as batch:

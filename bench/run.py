@@ -13,11 +13,13 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
-from bench import coldstart, flows, memory_curve, size, sweep_cost, usable
-from bench.world import fresh_broker, local_world
+from bench import before, catalogs, coldstart, directory_scale, flows, memory_curve, on_call, size, sweep_cost, usable
+from bench.world import BenchWorld, fresh_broker, local_world
+from tools.world import SOURCE_ACCOUNT
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 # Flow budgets from issue 7, plus the session guard (issue 12) on approve and revoke: at most one AssumeRole (its
@@ -27,6 +29,8 @@ CALL_BUDGETS = {"create": {"dynamodb": 2}, "approve_to_active": {"dynamodb": 3 +
                 "revoke": {"dynamodb": 2 + 3, "iam": 2 + 3, "sts": 1}}
 FLOW_LABELS = {"approve_to_active": "approve_to_active (+ session guard)",
                "revoke": "revoke (+ session guard cut)"}
+RATIO_LABELS = {"app_local": "local world", "app": "as deployed", "app_on_call": "on-call catalog",
+                "app_directory": "directory catalog", "app_before": "before the service split"}
 SWEEP_SIZES = (1_000, 10_000, 100_000)
 MOTO_SWEEP_SIZES = (500, 1_000, 2_000)  # moto copies the whole table on every transaction: see README
 SWEEP_TABLE = "access-broker-bench-sweep"
@@ -43,6 +47,13 @@ def main() -> None:
     parser.add_argument("--usable-runs", type=int, default=5, help="approvals timed to usable (default 5)")
     parser.add_argument("--usable-delay", type=float, default=5.0,
                         help="IAM's propagation delay in the world for them, seconds (default 5, as `make run`)")
+    parser.add_argument("--directory-people", type=int, default=directory_scale.PEOPLE,
+                        help=f"directory people in {directory_scale.GROUPS} IAM groups (default "
+                             f"{directory_scale.PEOPLE:,})")
+    parser.add_argument("--on-call-runs", type=int, default=20, help="on-call auto-approvals timed (default 20)")
+    parser.add_argument("--before", default=before.SERVICE_SPLIT,
+                        help=f"the commit whose cold start is measured beside this checkout's (default "
+                             f"{before.SERVICE_SPLIT}, before the service split); '' skips it")
     args = parser.parse_args()
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -50,15 +61,25 @@ def main() -> None:
                                            "load_before": round(os.getloadavg()[0], 1)}}  # others share the CPUs
     package_dir = tempfile.TemporaryDirectory()
     results["size"] = {"skipped": True} if args.skip_package else size.package(Path(package_dir.name))
-    with local_world() as world, package_dir:
-        broker = fresh_broker()
+    with local_world() as world, package_dir, tempfile.TemporaryDirectory() as scratch:
+        # The generic flows and the cold start's local case run on the demo catalog without on-call, as they
+        # always measured (the tests do the same); on-call and the directory are measured on their own.
+        generic = catalogs.demo_without_on_call(Path(scratch))
+        os.environ["ACCESS_BROKER_CATALOG"] = str(generic)  # local_world puts the environment back
+        fresh_broker()
+        results["directory"] = directory_scale.run(world, Path(scratch), count=args.directory_people)
         archive = Path(results["size"].pop("zip")) if "zip" in results["size"] else None
-        results["cold_start"] = coldstart.run(world, broker.catalog.source_account, runs=args.cold_runs,
-                                              archive=archive)
-        results["memory_curve"] = (memory_curve.run(world, broker.catalog.source_account, archive,
-                                                    runs=args.memory_runs)
+        with cold_cases(world, results["directory"].pop("membership_item"), results["directory"], args.before,
+                        Path(scratch)) as (extra, watch, skipped):
+            results["cold_start"] = coldstart.run(world, SOURCE_ACCOUNT, runs=args.cold_runs, archive=archive,
+                                                  local_env={**world.env, "ACCESS_BROKER_CATALOG": str(generic)},
+                                                  extra=extra)
+            results["cold_start"]["app_on_call"]["watch"] = watch.summary()
+        results["before"] = {"commit": args.before, "skipped": skipped}
+        results["memory_curve"] = (memory_curve.run(world, SOURCE_ACCOUNT, archive, runs=args.memory_runs)
                                    if archive else {"skipped": "no deployment zip (--skip-package)"})
-        results["flows"] = flows.run(broker, runs=args.runs)
+        results["flows"] = flows.run(fresh_broker(), runs=args.runs)
+        results["on_call"] = on_call.run(runs=args.on_call_runs)
         results["usable"] = usable.run(world, fresh_broker(), delay_s=args.usable_delay, runs=args.usable_runs)
         with sweep_storage() as (storage, note):
             on_moto = storage == "moto"
@@ -71,6 +92,47 @@ def main() -> None:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
     print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+
+
+class ColdCases(NamedTuple):
+    cases: dict[str, coldstart.Case]
+    watch: on_call.AnswerPathWatch
+    before_skipped: str  # why the older commit's case is missing, "" when it is there
+
+
+@contextmanager
+def cold_cases(world: BenchWorld, membership: dict[str, Any], directory: dict[str, Any], commit: str,
+               scratch: Path) -> Iterator[ColdCases]:
+    """The cold start's cases beyond the app and the floor, each against the same world in the same rounds:
+    - app_on_call: the demo catalog as shipped (s3-prod auto-approves the on-call) and the PagerDuty stand-in with
+      nobody on call, watched for lookups made while the answer was on its way (there must be none);
+    - app_directory: the directory catalog at scale, its membership put back in the emptied table before each start
+      (the one item a cold start reads), asked by a directory person;
+    - app_before: `commit`'s checkout (issue 20: before the service split), with its own demo catalog."""
+    table = world.env["ACCESS_BROKER_TABLE"]
+    _, event = coldstart.first_request_event()
+    stub = on_call.stand_in(None)
+    watch = on_call.AnswerPathWatch(stub)
+    cases = {
+        "app_on_call": coldstart.Case("same, on-call demo catalog", "app", event,
+                                      {**world.env, **on_call.settings(stub)}, watch=watch, expect=coldstart.CREATED),
+        "app_directory": coldstart.Case(
+            f"same, directory catalog ({directory['people']:,} people)", "app",
+            partial(coldstart.slash_command_event, user_id=directory["asker_slack_id"]),
+            {**world.env, "ACCESS_BROKER_CATALOG": directory["catalog"]},
+            prepare=lambda: directory_scale.restore_membership(table, membership), expect=coldstart.CREATED)}
+    skipped = ""
+    if commit:
+        found = before.export(commit, scratch / "before")
+        if isinstance(found, Path):
+            cases["app_before"] = coldstart.Case(f"same, at {commit} (before the service split)", "app", event,
+                                                 world.env, root=found, expect=coldstart.CREATED)
+        else:
+            skipped = found
+    try:
+        yield ColdCases(cases, watch, skipped)
+    finally:
+        stub.stop()
 
 
 @contextmanager
@@ -108,17 +170,13 @@ def render(results: dict[str, Any]) -> str:
                  f"{machine['load_before']} before, {machine['load_after']} after; {results['bench_s']} s")
     lines.append("")
     row("COLD START (median, ms)", "import", "first answer", "total (cpu)", "with interpreter")
-    labels = {"app_local": f"app, local world: {cold['app_route']}",
-              "app": f"same, as deployed, from {cold['deployed_from']}",
-              "app_sources_only": "  the zip without bytecode", "floor": "floor: Chalice + boto3 PutItem"}
-    for name, label in labels.items():
-        if name in cold:
-            c = cold[name]
-            row(label, c["import_s"], c["answer_s"], f"{c['total_s']} ({c['cpu_s']})", c["process_s"])
-    for name in ("app_local", "app"):
-        ratio = cold["ratios"][name]
+    cases = [name for name, c in cold.items() if isinstance(c, dict) and "label" in c]
+    for name in cases:
+        c = cold[name]
+        row(c["label"], c["import_s"], c["answer_s"], f"{c['total_s']} ({c['cpu_s']})", c["process_s"])
+    for name, ratio in cold["ratios"].items():
         verdict = "within" if ratio["wall"] <= cold["budget"] else "OVER"
-        row(f"  ratio to the floor, {'local world' if name == 'app_local' else 'as deployed'}", f"{ratio['wall']}x",
+        row(f"  ratio to the floor, {RATIO_LABELS.get(name, name)}", f"{ratio['wall']}x",
             f"({verdict} {cold['budget']}x)", f"cpu: {ratio['cpu']}x", f"median of {cold[name]['runs']} rounds")
     lines.append("")
     lines.extend(memory_curve.render(results["memory_curve"]))
@@ -129,6 +187,12 @@ def render(results: dict[str, Any]) -> str:
         calls = ", ".join(f"{s} {n}" for s, n in flow["calls_by_service"].items())
         row(FLOW_LABELS.get(name, name), flow["median_ms"], flow["p95_ms"], flow["runs"],
             calls + (f" (OVER: {over})" if over else ""))
+    lines.append("")
+    lines.extend(on_call.render(results["on_call"], cold))
+    lines.append("")
+    lines.extend(directory_scale.render(results["directory"], cold))
+    lines.append("")
+    lines.extend(before.render(results["before"], cold))
     lines.append("")
     lines.extend(usable.render(results["usable"]))
     lines.append("")

@@ -68,6 +68,28 @@ def local_world() -> Iterator[BenchWorld]:
         emulator.stop()
 
 
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """This process's environment with `values` set (None: unset), the app rewired to read it (bootstrap.reset),
+    and both put back afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    _set(values)
+    bootstrap.reset()
+    try:
+        yield
+    finally:
+        _set(saved)
+        bootstrap.reset()
+
+
+def _set(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def fresh_broker(table: str = TABLE) -> Any:
     """An empty table and the app's Broker on it (real clock)."""
     import boto3

@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,7 +54,7 @@ class _Fault:
 class PagerDutyStub:
     token: str = STUB_TOKEN
     file: Path | None = None  # who is on call, read on every request; None: set_on_call's, in memory
-    requests: list[dict[str, Any]] = field(default_factory=list)  # each GET: path, query (lists), headers
+    requests: list[dict[str, Any]] = field(default_factory=list)  # each GET: path, query (lists), headers, at (epoch s)
     _schedules: dict[str, list[Any]] = field(default_factory=dict)
     _faults: list[_Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -124,7 +125,7 @@ class PagerDutyStub:
     def answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict[str, str],
                                                                                                  bytes]:
         with self._lock:
-            self.requests.append({"path": path, "query": query, "headers": headers})
+            self.requests.append({"path": path, "query": query, "headers": headers, "at": time.time()})
             fault = self._faults.pop(0) if self._faults else _Fault()
         if fault.delay_s:
             with self._lock:

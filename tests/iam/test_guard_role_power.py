@@ -68,8 +68,8 @@ def test_an_allow_written_through_the_guard_role_gives_the_roles_sessions_nothin
     read_file = session_case(world, "s3:GetObject", "arn:aws:s3:::account2-shared-files/hello.txt")
 
     assert iam_simulator([make_user, make_key, read_file]) == ["ExplicitlyDenied", "ExplicitlyDenied", "Allowed"], \
-        "the role's sessions must keep their purpose (S3) and gain nothing from an inline Allow: beyond the boundary, " \
-        "and denied outright by the session limits (no users or keys that outlive the grant)"
+        "the role's sessions must keep their purpose (S3) and gain nothing from an inline Allow: beyond the " \
+        "boundary, and denied outright by the session limits (no users or keys that outlive the grant)"
 
 
 def test_the_guard_role_writes_inline_policies_but_cannot_delete_them(world) -> None:
