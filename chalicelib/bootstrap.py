@@ -15,8 +15,7 @@ from chalicelib.aws.secrets import ParameterStore, SecretUnavailable
 from chalicelib.aws.session_guard import IamSessionGuard
 from chalicelib.catalog import load_catalog
 from chalicelib.domain.catalog import Catalog
-from chalicelib.on_call import on_call_approval
-from chalicelib.ports import Notifier
+from chalicelib.ports import Notifier, OnCall
 from chalicelib.service.broker import Broker
 from chalicelib.service.deps import Deps, SilentNotifier, utcnow
 from chalicelib.sessions import SessionGuards
@@ -125,8 +124,17 @@ def _build_broker(clock: Callable[[], datetime] | None = None, notifier: Notifie
                        tokens=ConsoleTokens(lambda: secret("ACCESS_BROKER_CONSOLE_KEY").encode()),
                        public_url=config.public_url, notifier=notifier or _slack_notifier(), clock=clock,
                        sessions=SessionGuards(catalog, IamSessionGuard(), Leases(), clock),
-                       on_call=on_call_approval(config, catalog, clock), propagation=_propagation(config, catalog),
+                       on_call=_on_call(config, catalog, clock), propagation=_propagation(config, catalog),
                        **_directory(config, catalog)))
+
+
+def _on_call(config: Settings, catalog: Catalog, clock: Callable[[], datetime]) -> OnCall | None:
+    """PagerDuty's on-call, for profiles with auto_approve; imported only for a catalog that names it."""
+    if catalog.on_call is None:
+        return None
+    from chalicelib.on_call import on_call_approval
+
+    return on_call_approval(config, catalog, clock)
 
 
 def _directory(config: Settings, catalog: Catalog) -> dict[str, Any]:

@@ -9,16 +9,18 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Generic, Iterable, Iterator, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, Protocol, Sequence, TypeVar
 
-from chalicelib.domain.catalog import Person, Profile
-from chalicelib.domain.directory import Membership
-from chalicelib.domain.directory_reads import IamGroups
-from chalicelib.domain.on_call import Decision as OnCallDecision
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.schedule import CUT_STANDS as CUT_STANDS  # the `due` partitions beyond the states
 from chalicelib.domain.schedule import GUARD_DUE as GUARD_DUE
 from chalicelib.domain.session_guard import MAX_SESSION, Guard
+
+if TYPE_CHECKING:  # named in annotations only: the cold path does not import the on-call and directory models
+    from chalicelib.domain.catalog import Person, Profile
+    from chalicelib.domain.directory import Membership
+    from chalicelib.domain.directory_reads import IamGroups
+    from chalicelib.domain.on_call import Decision as OnCallDecision
 
 T = TypeVar("T")
 

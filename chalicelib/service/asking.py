@@ -10,7 +10,7 @@ from chalicelib.domain.errors import Conflict, Forbidden
 from chalicelib.domain.events import EventKind
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.ports import Exclusive, IdempotencyClaim, IdempotentReplay
-from chalicelib.service import auto_approving, funnel, granting
+from chalicelib.service import funnel, granting
 from chalicelib.service.deps import Deps
 
 
@@ -63,6 +63,8 @@ def ask(deps: Deps, caller: Caller, asked: Ask, idempotency: IdempotencyClaim | 
     funnel.notify(deps, stored, event)
     if stored.state == State.APPROVED:
         return granting.apply(deps, stored)
-    if caller.channel != "slack":  # Slack answers first; its worker considers it right after (consider_on_call)
+    if caller.channel != "slack" and chosen.auto_approve is not None:  # Slack answers first (its worker's on_call)
+        from chalicelib.service import auto_approving  # imported where used: off the path of other profiles
+
         return auto_approving.consider(deps, stored)
     return stored

@@ -1,43 +1,41 @@
 """The facade over the use cases: what the routes, the Slack worker, the sweeper's function and the tests call. Each
-method hands its typed input to one use-case module; the Broker holds nothing but the dependencies they share."""
+method hands its typed input to one use-case module; the Broker holds nothing but the dependencies they share.
+Sweeping, drift and the directory's join are imported where first used: a cold request path does without them."""
 from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalicelib.access_rules import Caller
 from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.commands import Ask, Decision, ExtensionAsk
 from chalicelib.domain.requests import AccessRequest, Event, Grant, State
 from chalicelib.ports import Grants, IdempotencyClaim, Notifier, Page, RequestStore, SessionGuard, Tokens
-from chalicelib.service import (
-    asking,
-    auto_approving,
-    cuts,
-    deciding,
-    directory,
-    extending,
-    funnel,
-    granting,
-    queries,
-    sweeping,
-)
+from chalicelib.service import asking, cuts, deciding, extending, funnel, granting, queries
 from chalicelib.service.deps import Deps
-from chalicelib.service.directory import Joined
-from chalicelib.service.drift import repair_drift
-from chalicelib.service.sweeping import SweepReport
+
+if TYPE_CHECKING:
+    from chalicelib.service.directory import Joined
+    from chalicelib.service.sweeping import SweepReport
 
 
 class Broker:
-    def __init__(self, deps: Deps, joined: Joined | None = None) -> None:
-        """`deps` with the catalog as written; with a directory, `joined` keeps it joined with the membership."""
-        self.written, self.joined = deps, joined or Joined()
+    def __init__(self, deps: Deps) -> None:
+        """`deps` with the catalog as written; with a directory, the Broker keeps it joined with the membership."""
+        self.written = deps
+        self._joined: Joined | None = None
 
     @property
     def deps(self) -> Deps:
         """What the use cases are given: the catalog with the directory's people and groups joined in."""
-        return self.joined.deps(self.written)
+        if self.written.catalog.directory is None:
+            return self.written
+        if self._joined is None:
+            from chalicelib.service.directory import Joined  # imported where used: off a catalog without one
+
+            self._joined = Joined()
+        return self._joined.deps(self.written)
 
     # -- what it is wired to, read only (a test that needs other ports wires another Broker)
 
@@ -114,6 +112,8 @@ class Broker:
 
     def consider_on_call(self, request_id: str) -> AccessRequest:
         """On-call auto-approval of a request asked in Slack (the worker runs it once Slack has its answer)."""
+        from chalicelib.service import auto_approving  # the worker's, off the answer path
+
         return auto_approving.consider(self.deps, queries.as_shown(self.deps, request_id))
 
     def approve(self, caller: Caller, request_id: str, comment: str = "", round: str | None = None) -> AccessRequest:
@@ -152,13 +152,19 @@ class Broker:
         return cuts.restore(self.deps, request)
 
     def sweep(self, repair: bool = True) -> SweepReport:
+        from chalicelib.service import directory, sweeping  # the scheduled function's, off the request path
+
         refreshed = directory.refresh(self.written) if directory.due(self.written, self.written.clock()) else None
         return sweeping.sweep(self.deps, repair, refreshed)
 
     def sweep_due(self, request: AccessRequest) -> str:
+        from chalicelib.service import sweeping
+
         return sweeping.sweep_due(self.deps, request)
 
     def repair_drift(self) -> builtins.list[str]:
+        from chalicelib.service.drift import repair_drift
+
         return repair_drift(self.deps)
 
     def record_repair(self, request: AccessRequest | None, request_id: str, action: str,
