@@ -11,7 +11,7 @@ from chalicelib.access_rules import Caller
 from chalicelib.catalog import parse_catalog
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.directory import DirectoryUser
-from chalicelib.domain.errors import CatalogError, Forbidden, NotFound, Unprocessable
+from chalicelib.domain.errors import CatalogError, Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.service.broker import Broker
 from tests import fakes
@@ -95,6 +95,19 @@ def test_nobody_approves_their_own_request_whichever_door_they_use(directory: Di
     mine = directory.ask("sam", via_slack="U0SAM")
     with pytest.raises(Forbidden, match="own request"):
         directory.broker.approve(directory.arn("sam"), mine.id)
+
+
+def test_two_approvals_need_two_humans_whichever_doors_the_one_human_uses() -> None:
+    two = catalog()
+    profile = two.profiles["s3-prod"]
+    d = Directory(fakes.dataclasses.replace(two, profiles={**two.profiles, "s3-prod": fakes.dataclasses.replace(
+        profile, approvals_required=2)}))
+    d.broker.sweep(repair=False)
+    request = d.ask("dana")
+    assert d.broker.approve(d.slack_user("U0SAM"), request.id).state == State.PENDING
+    with pytest.raises(Conflict, match="you already approved"):
+        d.broker.approve(d.arn("sam"), request.id)  # the same human over the API: one person, one approval
+    assert d.broker.approve(d.arn("bob"), request.id).state == State.ACTIVE
 
 
 def test_the_request_path_reads_one_table_item_and_asks_neither_iam_nor_slack() -> None:
