@@ -123,3 +123,79 @@ def test_a_detach_is_awaited_only_once_and_confirmed_only_when_awaited() -> None
         False, NOW + timedelta(seconds=15), False, EventKind.DRIFT_REPAIRED)
     owed, _ = sessions_owed.detach_confirmed(waiting, NOW, None)
     assert owed.guard_pending, "a cut the target account did not take is owed"
+
+
+# -- on-call approval, rounds, and the directory's joins, by their whole outcome
+
+
+def test_an_on_call_approval_records_who_approved_and_why() -> None:
+    wired = fakes.broker()
+    request = ask(wired)
+    approved, kind = request.auto_approve(NOW, "P0SCHED1", "PS3ACCESS")
+    assert (approved.state.value, approved.decided_by, approved.decision_comment, kind) == (
+        "approved", "on-call", "on call in P0SCHED1", EventKind.AUTO_APPROVED)
+    assert approved.grant is not None and approved.grant.expires_at == NOW + timedelta(hours=1)
+    with pytest.raises(Conflict) as refused:
+        approved.auto_approve(NOW, "P0SCHED1", "PS3ACCESS")
+    assert "only a request that is pending can be auto-approved" in str(refused.value)
+    skipped, kind = request.skip_auto_approval(NOW)
+    assert (skipped.state, skipped.updated_at, kind) == (request.state, NOW, EventKind.AUTO_APPROVE_SKIPPED)
+    with pytest.raises(Conflict, match="only a request that is pending can be left to people"):
+        approved.skip_auto_approval(NOW)
+
+
+def test_a_click_on_another_round_says_what_is_being_decided_now() -> None:
+    from chalicelib.domain.rounds import REQUEST, require_round
+
+    wired = fakes.broker()
+    grant = granted(wired)
+    asked = wired.broker.extend(as_(wired, "s3-access"), grant.id, "30m")
+    with pytest.raises(Conflict) as refused:
+        require_round(asked, REQUEST)
+    assert str(refused.value) == (f"request {grant.id} has moved on to another approval round since that message "
+                                  f"(its extension by 30m is being decided now); nothing changed: look at the latest "
+                                  f"message about it") and refused.value.extra == {"state": "active"}
+    require_round(asked, None)  # the API decides whatever is open
+
+
+def test_the_directory_s_join_keeps_every_part_of_each_person_and_group() -> None:
+    from chalicelib.catalog import parse_catalog
+    from chalicelib.domain.directory import DirectoryUser, effective, join
+
+    catalog = parse_catalog({
+        "source_account": "111111111111", "directory": {"iam_groups": ["engineers"]},
+        "people": {"bob": {"iam_user": "bob", "email": "bob@example.com"}},
+        "groups": {"sre": {"iam_group": "sre"}, "pair": ["bob"]},
+        "profiles": {"p": {"account": "222222222222", "role": "r", "approvers": ["sre", "bob"],
+                           "requesters": ["pair"]}}})
+    users = {"engineers": [DirectoryUser("dana", {"email": "dana@example.com", "slack-user-id": "U0DANA"}),
+                           DirectoryUser("hal", {"email": "x" * 100, "slack-user-id": "y" * 100}),
+                           DirectoryUser("bo2", {"email": "BOB@example.com"})],
+             "sre": [DirectoryUser("dana")]}
+    membership = join(catalog, users, {}, {}, NOW)
+    assert membership.people["dana"] == Person("dana", "dana", "U0DANA", "dana@example.com")
+    assert membership.people["bo2"].email is None, "an email another person has joins neither"
+    assert f"IAM user 'hal': tag email {'x' * 80!r} is not an email; ignored" in membership.notices
+    assert f"IAM user 'hal': tag slack-user-id {'y' * 80!r} is not a Slack user id; ignored" in membership.notices
+    joined = effective(catalog, membership, NOW)
+    assert joined.groups == {"pair": frozenset({"bob"}), "sre": frozenset({"dana"})}
+    assert joined.profiles["p"].approvers == {"dana", "bob"} and joined.profiles["p"].requesters == {"bob"}
+    assert joined.directory_unavailable is None
+    unread = effective(catalog, None, NOW)
+    assert unread.directory_unavailable == ("the directory has not been read yet (the sweeper reads it within a "
+                                            "minute of starting); try again shortly")
+    assert unread.groups["sre"] == frozenset() and unread.profiles["p"].approvers == {"bob"}
+    stale = effective(catalog, membership.failed("IAM GetGroup failed: Throttling", NOW), NOW + timedelta(hours=25))
+    assert stale.directory_unavailable == ("the directory could not be read since 2026-12-01 12:00 UTC: IAM GetGroup "
+                                           "failed: Throttling; directory people are refused until it can be")
+    assert "dana" not in stale.people and stale.people["bob"].email == "bob@example.com"
+
+
+def test_a_source_that_could_not_be_read_says_which_call_failed_and_when_to_retry() -> None:
+    from chalicelib.domain.directory_reads import DirectoryUnavailable
+
+    failed = DirectoryUnavailable("Slack", "users.lookupByEmail", "ratelimited", "slow down", retry_after=30)
+    assert str(failed) == "Slack users.lookupByEmail failed: ratelimited: slow down (retry after 30 s)"
+    assert (failed.source, failed.operation, failed.error, failed.retry_after) == (
+        "Slack", "users.lookupByEmail", "ratelimited", 30)
+    assert str(DirectoryUnavailable("IAM", "GetGroup", "Throttling")) == "IAM GetGroup failed: Throttling"
