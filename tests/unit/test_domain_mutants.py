@@ -3,6 +3,7 @@ it, the input each refusal names (a form shows the message under that field), co
 directory's membership as the table keeps it, and the transitions of what a grant still owes its sessions."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -199,3 +200,42 @@ def test_a_source_that_could_not_be_read_says_which_call_failed_and_when_to_retr
     assert (failed.source, failed.operation, failed.error, failed.retry_after) == (
         "Slack", "users.lookupByEmail", "ratelimited", 30)
     assert str(DirectoryUnavailable("IAM", "GetGroup", "Throttling")) == "IAM GetGroup failed: Throttling"
+
+
+def test_a_guard_caught_up_starts_its_retries_over() -> None:
+    wired = fakes.broker()
+    request = dataclasses.replace(granted(wired), guard_pending=True, guard_retries=3)
+    caught_up, _ = request.guarded(False, NOW)
+    assert caught_up.guard_retries == 0 and not caught_up.guard_pending
+
+
+def test_an_extension_past_the_total_names_the_duration_field() -> None:
+    wired = fakes.broker()
+    grant = granted(wired, "4h")
+    with pytest.raises(DomainError) as refused:
+        wired.broker.extend(as_(wired, "s3-access"), grant.id, "30m")
+    assert refused.value.field == "duration" and refused.value.extra == {"max_extension_seconds": 0}
+
+
+def test_not_on_call_counts_the_on_call_users_without_an_email_in_words() -> None:
+    from chalicelib.domain.catalog import AutoApprove
+    from chalicelib.domain.on_call import NotOnCall, decide
+
+    rules_ = AutoApprove(("P0SCHED1",), 3600)
+    one = decide(rules_, 600, "s3-access@example.com", NotOnCall(without_email=1), NOW)
+    two = decide(rules_, 600, "s3-access@example.com", NotOnCall(without_email=2), NOW)
+    assert one.details()["detail"] == "not on call now in P0SCHED1 (1 on-call user had no email in PagerDuty)"
+    assert two.details()["detail"] == "not on call now in P0SCHED1 (2 on-call users had no email in PagerDuty)"
+
+
+def test_a_fold_that_fits_exactly_is_taken_and_none_fitting_gives_the_coarsest() -> None:
+    from chalicelib.domain.session_guard import EXPIRY, REVOKE, Cut, Guard, size
+
+    at = NOW.replace(microsecond=0)
+    ahead = Cut(at + timedelta(minutes=3), REVOKE, "ahead")
+    guard = Guard(frozenset({Cut(at - timedelta(minutes=1), REVOKE, "old"), ahead,
+                             *(Cut(at + timedelta(minutes=20, seconds=n), EXPIRY, f"user-{n}") for n in range(5))}))
+    folds = guard.folds(at)
+    assert guard.fitted(at, size(folds[0].policy())) == folds[0], "a fold exactly at the budget fits"
+    assert guard.fitted(at, 10) == folds[-1], "nothing fits: the coarsest"
+    assert ahead in folds[2].cuts, "a revoke ahead keeps its minute"
