@@ -239,3 +239,31 @@ def test_a_fold_that_fits_exactly_is_taken_and_none_fitting_gives_the_coarsest()
     assert guard.fitted(at, size(folds[0].policy())) == folds[0], "a fold exactly at the budget fits"
     assert guard.fitted(at, 10) == folds[-1], "nothing fits: the coarsest"
     assert ahead in folds[2].cuts, "a revoke ahead keeps its minute"
+
+
+def test_every_refusal_of_an_ask_names_its_field() -> None:
+    from chalicelib.access_rules import Caller
+
+    wired = fakes.broker(fakes.catalog(break_glass=True))
+    catalog = wired.broker.catalog
+    tool = Caller("arn:aws:iam::111111111111:role/tool", None, "api")
+    tools = dataclasses.replace(catalog, trusted_tools=frozenset({tool.principal}),
+                                people={**catalog.people, "noiam": Person("noiam", None, None, None)})
+    profile = catalog.profiles["s3-prod"]
+    cases = [(lambda: rules.requester_of(catalog, tool, None), "requester"),
+             (lambda: rules.requester_of(tools, tool, "nobody"), "requester"),
+             (lambda: rules.requester_of(tools, tool, "noiam"), "requester"),
+             (lambda: rules.requestable(catalog, catalog.people["alice"], "nope"), "profile"),
+             (lambda: rules.duration_for(profile, "9h"), "duration"),
+             (lambda: rules.allow_break_glass(profile, "too short"), "reason")]
+    for check, field in cases:
+        with pytest.raises(DomainError) as refused:
+            check()
+        assert refused.value.field == field, refused.value.detail
+
+
+def test_a_control_character_is_named_with_its_code_and_position() -> None:
+    with pytest.raises(DomainError) as refused:
+        rules.reason_of("fixing\x1b the job")
+    assert refused.value.detail == ("reason holds the control character U+001B at position 7; write it as plain text "
+                                    "(newlines and tabs are fine)")
