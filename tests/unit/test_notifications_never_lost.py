@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.service import funnel
 from chalicelib.slack.deferred import DeferredNotifier
 from chalicelib.slack.jobs import MAX_ATTEMPTS, Job
 from tests import fakes
@@ -81,6 +82,6 @@ def test_it_is_kept_again_with_backoff_until_the_last_attempt(wired: Any) -> Non
 def test_an_alert_the_worker_cannot_take_is_kept_too(wired: Any) -> None:
     broker, worker, outbox = wired
     worker.refusing = TooManyRequests("Rate Exceeded.")
-    broker.broker.alert("removed a policy no request made")
+    funnel.alert(broker.broker.deps, "removed a policy no request made")
     [(_, filed_under, job)] = outbox.kept
     assert (filed_under, job["kind"], job["text"]) == ("alert", "alert", "removed a policy no request made")

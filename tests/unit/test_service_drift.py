@@ -16,6 +16,7 @@ from chalicelib.catalog import parse_catalog
 from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import AccessRequest, Event, State
 from chalicelib.domain.session_guard import EXPIRY, REVOKE
+from chalicelib.service import funnel
 from tests import fakes
 from tests.fakes import as_, cuts, expiry_cut, granted, pages_read, revoke_cut
 
@@ -158,7 +159,7 @@ def test_a_foreign_policy_s_removal_is_recorded_under_its_name_and_alerted_not_n
 def test_a_security_alert_goes_to_the_notifier_and_the_error_log(wired: fakes.Fakes,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="chalicelib.service"):
-        wired.broker.alert("someone wrote a policy under /access-broker/")
+        funnel.alert(wired.broker.deps, "someone wrote a policy under /access-broker/")
     assert wired.notes.alerts == ["someone wrote a policy under /access-broker/"]
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         ("ERROR", "security alert: someone wrote a policy under /access-broker/")]
@@ -189,7 +190,7 @@ def test_without_a_security_channel_an_alert_is_still_logged(wired: fakes.Fakes,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     wired = wired.rewired(notifier=NotifyOnly())
     with caplog.at_level(logging.WARNING, logger="chalicelib.service"):
-        wired.broker.alert("a tampered grant was removed")
+        funnel.alert(wired.broker.deps, "a tampered grant was removed")
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         ("ERROR", "security alert: a tampered grant was removed")]
 

@@ -13,6 +13,7 @@ from chalicelib.catalog import parse_catalog
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Forbidden, Gone, NotFound
 from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.service import funnel
 from tests import fakes
 from tests.fakes import as_
 
@@ -192,7 +193,8 @@ def audited(wired: fakes.Fakes, caller: Caller, limit: int = 100, cursor: str | 
 
 def test_an_approver_audits_the_profiles_they_approve_and_nothing_else(wired: fakes.Fakes) -> None:
     s3, db = ask(wired), ask(wired, profile="db-prod")
-    wired.broker.record_repair(None, "orphan-policy", "policy_removed", {"policy_arn": "arn:aws:iam::1:policy/x"})
+    funnel.record_repair(wired.broker.deps, None, "orphan-policy", "policy_removed",
+                         {"policy_arn": "arn:aws:iam::1:policy/x"})
     assert audited(wired, as_(wired, "bob")) == [f"{s3.id}:created"]
     assert audited(wired, as_(wired, "carol")) == [f"{s3.id}:created", f"{db.id}:created"]
 
@@ -200,7 +202,8 @@ def test_an_approver_audits_the_profiles_they_approve_and_nothing_else(wired: fa
 @pytest.mark.parametrize("who", ["dave", TOOL, "arn:aws:sts::111111111111:assumed-role/audit-bot/nightly"])
 def test_auditors_and_trusted_tools_audit_everything(wired: fakes.Fakes, who: str) -> None:
     s3, db = ask(wired), ask(wired, profile="db-prod")
-    wired.broker.record_repair(None, "orphan-policy", "policy_removed", {"policy_arn": "arn:aws:iam::1:policy/x"})
+    funnel.record_repair(wired.broker.deps, None, "orphan-policy", "policy_removed",
+                         {"policy_arn": "arn:aws:iam::1:policy/x"})
     caller = wired.broker.caller_from_arn(who if who.startswith("arn:") else f"arn:aws:iam::111111111111:user/{who}")
     assert audited(wired, caller) == [f"{s3.id}:created", f"{db.id}:created", "orphan-policy:drift_repaired"]
 
