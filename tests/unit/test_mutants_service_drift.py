@@ -3,12 +3,14 @@ lines it reports, the `drift_repaired` events and their details, the security al
 could not be done yet, and that one policy or role it cannot read or fix never stops it checking the others."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from chalicelib.catalog import parse_catalog
 from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import AccessRequest, Event
 from chalicelib.domain.session_guard import POLICY_NAME
@@ -32,6 +34,7 @@ class PickyGrants(fakes.MemoryGrants):
         self.unreadable: set[str] = set()
         self.unremovable: set[str] = set()
         self.holders_unknown: set[str] = set()
+        self.holders_unknown_once: set[str] = set()
         self.counts: dict[str, int | None] = {}  # arn -> AttachmentCount listed (None: the key is absent)
 
     def document(self, policy_arn: str, version_id: str) -> dict[str, Any] | None:
@@ -45,6 +48,9 @@ class PickyGrants(fakes.MemoryGrants):
         super().remove(policy_arn, iam_user)
 
     def attached_users(self, policy_arn: str) -> list[str]:
+        if policy_arn in self.holders_unknown_once:
+            self.holders_unknown_once.discard(policy_arn)
+            raise GrantError("Throttling: ListEntitiesForPolicy")
         if policy_arn in self.holders_unknown:
             raise GrantError("Throttling: ListEntitiesForPolicy")
         return super().attached_users(policy_arn)
@@ -89,18 +95,10 @@ def picky(wired: fakes.Fakes) -> tuple[fakes.Fakes, PickyGrants]:
 
 def with_guards(wired: fakes.Fakes) -> tuple[fakes.Fakes, TamperedGuards]:
     guards = TamperedGuards(wired.clock)
-    return dataclasses_replace_guards(wired.rewired(sessions=guards), guards), guards
-
-
-def dataclasses_replace_guards(wired: fakes.Fakes, guards: TamperedGuards) -> fakes.Fakes:
-    import dataclasses
-
-    return dataclasses.replace(wired, guards=guards)
+    return dataclasses.replace(wired.rewired(sessions=guards), guards=guards), guards
 
 
 def two_roles() -> fakes.Fakes:
-    from chalicelib.catalog import parse_catalog
-
     spec = {"account": ACCOUNT, "approvers": ["s3-approvers"], "approvals_required": 1, "default_duration": "1h",
             "max_duration": "4h"}
     catalog = parse_catalog({"source_account": "111111111111", "security_channel": "C01SECURITY",
@@ -157,7 +155,7 @@ def test_a_policy_deleted_meanwhile_is_skipped_and_the_others_still_checked(wire
     wired, grants = picky(wired)
     first, second = stray(wired, "01" + "1" * 24), stray(wired, "01" + "2" * 24)
     original = grants.document
-    grants.document = lambda arn, version: None if arn == first else original(arn, version)  # type: ignore[method-assign]
+    grants.document = lambda arn, version: None if arn == first else original(arn, version)
     assert wired.broker.repair_drift() == [f"{second}: removed (request unknown request)"]
 
 
@@ -167,18 +165,18 @@ def test_every_impostor_and_orphan_of_a_pass_is_reported_and_every_tampered_gran
     foreign = wired.grants.apply("01" + "8" * 24, "alice", OTHER_ROLE, wired.clock() + timedelta(hours=1))
     orphan1, orphan2 = stray(wired, "01" + "1" * 24), stray(wired, "01" + "2" * 24)
     for grant in (one, two):
-        wired.grants.attached[grant.grant.policy_arn] = {"alice"}  # type: ignore[union-attr]
+        wired.grants.attached[grant.grant.policy_arn] = {"alice"}
     repaired = wired.broker.repair_drift()
     assert sorted(repaired) == sorted([
-        f"{one.grant.policy_arn}: removed, not a grant (tampered_grant_removed)",  # type: ignore[union-attr]
-        f"{two.grant.policy_arn}: removed, not a grant (tampered_grant_removed)",  # type: ignore[union-attr]
+        f"{one.grant.policy_arn}: removed, not a grant (tampered_grant_removed)",
+        f"{two.grant.policy_arn}: removed, not a grant (tampered_grant_removed)",
         f"{foreign}: removed, not a grant (foreign_policy_removed)",
         f"{orphan1}: removed (request unknown request)",
         f"{orphan2}: removed (request unknown request)",
         f"{one.id}: policy missing, re-applied",
         f"{two.id}: policy missing, re-applied"])
     for grant in (one, two):
-        assert wired.grants.attached_users(grant.grant.policy_arn) == [REQUESTER]  # type: ignore[union-attr]
+        assert wired.grants.attached_users(grant.grant.policy_arn) == [REQUESTER]
 
 
 # -- tampered grants: what IAM lists about who holds them
@@ -187,7 +185,7 @@ def test_every_impostor_and_orphan_of_a_pass_is_reported_and_every_tampered_gran
 def test_a_live_grant_held_by_a_group_as_well_is_tampered(wired: fakes.Fakes) -> None:
     wired, grants = picky(wired)
     grant = granted(wired)
-    arn = grant.grant.policy_arn  # type: ignore[union-attr]
+    arn = grant.grant.policy_arn
     grants.counts[arn] = 2  # its requester's user, and a group ListEntitiesForPolicy's users do not show
     assert wired.broker.repair_drift() == [f"{arn}: removed, not a grant (tampered_grant_removed)",
                                            f"{grant.id}: policy missing, re-applied"]
@@ -197,18 +195,24 @@ def test_a_live_grant_held_by_a_group_as_well_is_tampered(wired: fakes.Fakes) ->
 def test_a_live_grant_held_once_or_with_no_count_listed_is_left_alone(wired: fakes.Fakes, count: int | None) -> None:
     wired, grants = picky(wired)
     grant = granted(wired)
-    grants.counts[grant.grant.policy_arn] = count  # type: ignore[union-attr]
+    grants.counts[grant.grant.policy_arn] = count
     assert wired.broker.repair_drift() == [] and wired.notes.alerts == []
 
 
 def test_a_live_grant_whose_holders_cannot_be_listed_is_left_until_next_pass(wired: fakes.Fakes) -> None:
     wired, grants = picky(wired)
     grant = granted(wired)
-    grants.holders_unknown = {grant.grant.policy_arn}  # type: ignore[union-attr]
+    grants.holders_unknown = {grant.grant.policy_arn}
     assert wired.broker.repair_drift() == [] and wired.notes.alerts == []
-    assert grants.attached_users  # still there, still its requester's
     grants.holders_unknown = set()
-    assert grants.attached_users(grant.grant.policy_arn) == [REQUESTER]  # type: ignore[union-attr]
+    assert grants.attached_users(grant.grant.policy_arn) == [REQUESTER]
+
+
+def test_a_live_grant_whose_holders_were_not_listed_once_is_not_taken_for_tampered(wired: fakes.Fakes) -> None:
+    wired, grants = picky(wired)
+    grant = granted(wired)
+    grants.holders_unknown_once = {grant.grant.policy_arn}
+    assert wired.broker.repair_drift() == [] and wired.notes.alerts == []
 
 
 # -- impostors: the event, the alert, and a removal IAM refuses
@@ -216,7 +220,7 @@ def test_a_live_grant_whose_holders_cannot_be_listed_is_left_until_next_pass(wir
 
 def test_a_tampered_grant_s_removal_is_on_its_request_and_its_alert_names_the_request(wired: fakes.Fakes) -> None:
     grant = granted(wired)
-    arn = grant.grant.policy_arn  # type: ignore[union-attr]
+    arn = grant.grant.policy_arn
     wired.grants.attached[arn] = {"alice", "mallory"}
     wired.broker.repair_drift()
     (removed,) = [e for e in repairs(wired, grant.id) if e.details["action"] == "tampered_grant_removed"]
@@ -248,7 +252,7 @@ def test_a_foreign_policy_iam_refuses_to_remove_is_logged_and_reported_next_pass
 def test_a_tampered_grant_iam_refuses_to_remove_is_not_applied_again(wired: fakes.Fakes) -> None:
     wired, grants = picky(wired)
     grant = granted(wired)
-    arn = grant.grant.policy_arn  # type: ignore[union-attr]
+    arn = grant.grant.policy_arn
     grants.attached[arn] = {"alice"}
     grants.unremovable = {arn}
     assert wired.broker.repair_drift() == []
@@ -261,7 +265,7 @@ def test_a_tampered_grant_iam_refuses_to_remove_is_not_applied_again(wired: fake
 def test_an_ended_request_s_orphan_is_recorded_on_it_with_its_state(wired: fakes.Fakes) -> None:
     wired, grants = picky(wired)
     grant = granted(wired)
-    arn = grant.grant.policy_arn  # type: ignore[union-attr]
+    arn = grant.grant.policy_arn
     grants.refuse = "Throttling: rate exceeded"
     wired.broker.revoke(as_(wired, REQUESTER), grant.id)
     grants.refuse = None
@@ -349,7 +353,8 @@ def test_a_detach_confirmed_late_keeps_the_expiry_cut_of_the_person_s_other_live
     other = granted(wired, "3h")
     revoked = refused_detach(wired, "1h")
     detached_at = wired.clock.advance(minutes=20)
-    wired.broker.repair_drift()
+    assert wired.broker.repair_drift() == [f"{revoked.grant.policy_arn}: removed (request revoked)"], \
+        "nothing else to repair: the other grant's expiry cut was kept, not lost and written again"
     assert other.grant is not None and revoked.ended_at is not None
     assert fakes.expiry_cut(other) in cuts(wired, other), "the 3h grant's sessions still end at its end"
     assert revoke_cut(detached_at) in cuts(wired, other)
@@ -371,13 +376,21 @@ def test_a_guard_not_readable_is_logged_and_the_other_roles_still_checked(caplog
             raise GuardPending("the guard role of account 222222222222 cannot be assumed")
         return original(account, role_arn)
 
-    guards.read = read  # type: ignore[method-assign]
+    guards.read = read
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         repaired = wired.broker.repair_drift()
     assert repaired == [f"{ec2.id}: session guard expiry restored"]
     assert s3.id not in " ".join(repaired)
     assert (f"drift: session guard of {ROLE} not readable: the guard role of account 222222222222 cannot be "
             f"assumed") in logged(caplog, logging.WARNING)
+
+
+def test_a_guard_that_stands_does_not_stop_drift_checking_the_next_role() -> None:
+    wired = two_roles()
+    s3 = granted(wired, profile="s3-prod")
+    granted(wired, profile="ec2-prod")  # newer: checked first, and its guard stands
+    del wired.guards.guards[(ACCOUNT, ROLE)]
+    assert wired.broker.repair_drift() == [f"{s3.id}: session guard expiry restored"]
 
 
 def test_an_ended_grant_s_missing_cut_is_reported_as_a_cut(wired: fakes.Fakes) -> None:
@@ -390,7 +403,7 @@ def test_an_ended_grant_s_missing_cut_is_reported_as_a_cut(wired: fakes.Fakes) -
 def test_a_grant_at_its_very_end_owes_no_expiry_cut_to_drift(wired: fakes.Fakes) -> None:
     grant = granted(wired)
     wired.guards.guards.clear()
-    wired.clock.now = grant.grant.expires_at  # type: ignore[union-attr]
+    wired.clock.now = grant.grant.expires_at
     assert wired.broker.repair_drift() == []
 
 
