@@ -160,6 +160,9 @@ class SessionGuard(Protocol):
 
     def change(self, account: str, role_arn: str, change: Change) -> Written: ...
 
+    def prune(self, account: str, role_arn: str) -> Written:
+        """Drops the cuts that can no longer match a session, though nothing else changes."""
+
     def audit(self, account: str, role_arn: str) -> RoleAudit: ...
 
 

@@ -247,6 +247,9 @@ class MemorySessionGuards:
         self.guards[(account, role_arn)] = Guard.from_policy(after.policy())  # what IAM keeps is the document
         return Written(after, whole_role=after.folded, changed=changed, max_session=self.max_session)
 
+    def prune(self, account: str, role_arn: str) -> Written:
+        return self.change(account, role_arn, lambda guard, _now: guard)
+
     def audit(self, account: str, role_arn: str) -> RoleAudit:
         self.read(account, role_arn)
         return RoleAudit(self.foreign.get((account, role_arn), ()), False, self.max_session)

@@ -118,7 +118,7 @@ def prune(deps: Deps, request: AccessRequest) -> None:
     if deps.sessions is None:
         return
     try:
-        deps.sessions.change(request.account, request.role_arn, lambda guard, now: guard)
+        deps.sessions.prune(request.account, request.role_arn)
     except GuardPending as exc:
         log.warning("session guard of %s not pruned yet: %s", request.role_arn, exc)
 
