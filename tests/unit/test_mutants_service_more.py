@@ -109,3 +109,21 @@ def test_a_membership_exactly_a_day_old_still_holds() -> None:
     d.wired.clock.now = stored.refreshed_at + timedelta(hours=24, seconds=1)
     d.later(minutes=3)
     assert d.broker.deps.catalog.directory_unavailable is not None
+
+
+def test_the_claim_on_one_live_auto_approved_grant_lasts_as_long_as_the_grant_could() -> None:
+    pagerduty = PagerDuty(OnCallNow("P0SCHED1", "PS3ACCESS", "s3-access@example.com"))
+    wired = fakes.broker(catalog())
+    wired = wired.rewired(on_call=OnCallApproval(pagerduty, wired.clock))
+    first = ask(wired)
+    holder, until = wired.store.names["on-call#s3-access#s3-prod"]
+    assert holder == first.id and until == int((wired.clock() + timedelta(hours=4)).timestamp()), \
+        "held for the profile's max_duration: an extended grant still holds it"
+
+
+def test_each_stage_s_grants_live_under_its_own_path() -> None:
+    from chalicelib.domain.grant_policy import policy_path
+
+    assert policy_path("prod") == "/access-broker/prod/" and policy_path("dev_2-a") == "/access-broker/dev_2-a/"
+    with pytest.raises(ValueError):
+        policy_path("pr/od")
