@@ -54,6 +54,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.requests: dict[str, AccessRequest] = {}
         self.trail: dict[str, dict[str, Event]] = {}  # request id -> sort key -> event, as the table keys them
+        self.scopes: dict[int, str] = {}  # id(event) -> the profile it was written under ("": none)
         self.claims: dict[tuple[str, str], tuple[str, str]] = {}  # (caller, key) -> (request id, fingerprint)
         self.names: dict[str, tuple[str, int]] = {}  # exclusive name -> (holder, until epoch second)
         self.reads: list[str] = []  # the ids `get` read, in order: the read budget tests/perf pins, in the unit tier
@@ -72,7 +73,7 @@ class MemoryStore:
             raise Conflict(f"a request with id {request.id} already exists; nothing was stored")
         stored = self._store(request, 1)
         self.trail[request.id] = {}
-        self._append(event)
+        self._append(event, request.profile)
         if claim:
             self.claims[(claim.caller, claim.key)] = (request.id, claim.fingerprint)
         if exclusive:
@@ -84,11 +85,11 @@ class MemoryStore:
         if current is None or current.version != before.version or _key(event) in self.trail[before.id]:
             raise StaleWrite(before.id)
         stored = self._store(after, before.version + 1)
-        self._append(event)
+        self._append(event, after.profile)
         return stored
 
-    def note(self, event: Event) -> None:
-        self._append(event, unique=True)
+    def note(self, event: Event, profile: str = "") -> None:
+        self._append(event, profile, unique=True)
 
     def get(self, request_id: str) -> AccessRequest:
         self.reads.append(request_id)
@@ -143,16 +144,24 @@ class MemoryStore:
                         key=lambda e: (e.at, e.request_id, _key(e)))
         return _page(events, limit, cursor)
 
+    def audit_scoped(self, profiles: Sequence[str], since: datetime, until: datetime, limit: int,
+                     cursor: str | None) -> Page[Event]:
+        events = sorted((e for trail in self.trail.values() for e in trail.values()
+                         if since <= e.at <= until and self.scopes.get(id(e), "") in profiles),
+                        key=lambda e: (e.at, e.request_id, _key(e)))
+        return _page(events, limit, cursor)
+
     def _store(self, request: AccessRequest, version: int) -> AccessRequest:
         stored = dataclasses.replace(request, version=version, updated_at=request.updated_at or request.created_at)
         self.requests[request.id] = stored
         return stored
 
-    def _append(self, event: Event, unique: bool = False) -> None:
+    def _append(self, event: Event, profile: str, unique: bool = False) -> None:
         key = _key(event) + (f"#{event.at.isoformat()}#{next(self._notes):06d}" if unique else "")
         if key in self.trail.setdefault(event.request_id, {}):
             raise StaleWrite(event.request_id)
         self.trail[event.request_id][key] = event
+        self.scopes[id(event)] = profile
 
     def _newest_first(self) -> list[AccessRequest]:
         return sorted(self.requests.values(), key=lambda r: (r.created_at, r.id), reverse=True)

@@ -48,7 +48,7 @@ def transition(deps: Deps, request_id: str, decide: Decide, caller: Caller, deta
 def note(deps: Deps, request: AccessRequest, kind: EventKind, details: dict[str, Any]) -> Event:
     """Records what the broker itself did or saw beside a request's state (a failure, a repair): no state change."""
     event = Event(request.id, request.version, kind, deps.clock(), SYSTEM, "system", details)
-    deps.store.note(event)
+    deps.store.note(event, request.profile)
     return event
 
 
@@ -74,7 +74,7 @@ def record_repair(deps: Deps, request: AccessRequest | None, request_id: str, ac
     """A `drift_repaired` event (on the request, when there is one, and told to its people)."""
     event = Event(request_id, request.version if request else 0, EventKind.DRIFT_REPAIRED, deps.clock(), SYSTEM,
                   "system", {"action": action, **details})
-    deps.store.note(event)
+    deps.store.note(event, request.profile if request else "")
     if request:
         notify(deps, request, event)
 

@@ -119,7 +119,8 @@ class SlackNotifier:
         answer = self.web.call("chat.postMessage", channel=channel, text=text, blocks=as_dicts(blocks),
                                unfurl_links=False, **options)
         self.repo.note(Event(request.id, request.version, EventKind.SLACK_POSTED, self.clock(), SYSTEM, "system",
-                             {"purpose": purpose, "channel": answer.get("channel", channel), "ts": answer.get("ts")}))
+                             {"purpose": purpose, "channel": answer.get("channel", channel), "ts": answer.get("ts")}),
+                       request.profile)
 
     def _keep_true(self, request: AccessRequest, where: tuple[str, str],
                    render: Callable[[Catalog, AccessRequest], Message]) -> None:

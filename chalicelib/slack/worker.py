@@ -99,7 +99,7 @@ class Worker:
         self.requests.note(Event(
             request.id, request.version, EventKind.NOTIFY_FAILED, broker.clock(), SYSTEM, "system", {
                 "event": event.kind, "method": method, "error": error, "attempt": attempt,
-                "retry_in_seconds": wait if retry else None}))
+                "retry_in_seconds": wait if retry else None}), request.profile)
         if retry:
             self.outbox.add(request.id, {**job, "attempts": attempt}, broker.clock() + timedelta(seconds=wait))
         else:

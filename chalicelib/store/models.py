@@ -57,6 +57,14 @@ class AuditLog(_Index["EventItem"]):
     audit_key = UnicodeAttribute(range_key=True)
 
 
+class AuditByProfile(_Index["EventItem"]):
+    """One profile's events of one day: what an approver scoped to some profiles reads, and nothing else."""
+    class Meta(_Index.Meta):
+        index_name = "audit-by-profile"
+    audit_profile_day = UnicodeAttribute(hash_key=True)
+    audit_key = UnicodeAttribute(range_key=True)
+
+
 class _Item(Model):
     class Meta:
         table_name = DEFAULT_TABLE
@@ -104,8 +112,10 @@ class EventItem(_Item):
     details = JSONAttribute()
     audit_day = UnicodeAttribute()
     audit_key = UnicodeAttribute()
+    audit_profile_day = UnicodeAttribute(null=True)  # <profile>#<day>: absent on events of no request
 
     audit = AuditLog()
+    audit_by_profile = AuditByProfile()
 
 
 class IdempotencyItem(_Item):

@@ -9,7 +9,7 @@ import json
 import secrets
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -49,7 +49,7 @@ class Repository:
         with _translated(request.id, claim, creating=True, exclusive=exclusive):
             with TransactWrite(connection=_connection()) as tx:
                 tx.save(item, condition=RequestItem.pk.does_not_exist())
-                tx.save(_event_item(event), condition=EventItem.pk.does_not_exist())
+                tx.save(_event_item(event, request.profile), condition=EventItem.pk.does_not_exist())
                 if claim:
                     tx.save(IdempotencyItem(
                         _claim_pk(claim), "IDEM", request_id=request.id, fingerprint=claim.fingerprint,
@@ -114,14 +114,15 @@ class Repository:
         with _translated(before.id):
             with TransactWrite(connection=_connection()) as tx:
                 tx.save(item)  # the VersionAttribute adds "version = before.version"
-                tx.save(_event_item(event), condition=EventItem.pk.does_not_exist())
+                tx.save(_event_item(event, after.profile), condition=EventItem.pk.does_not_exist())
         audit_log.audit_event(event, after.profile, after.state.value)
         return _from_item(item)
 
-    def note(self, event: Event) -> None:
+    def note(self, event: Event, profile: str = "") -> None:
         """Appends an event that changes no state (a notification outcome, a drift repair, a session-guard failure);
-        reminders and warnings are transitions (they set the request's once-only flag)."""
-        item = _event_item(event, unique=True)
+        reminders and warnings are transitions (they set the request's once-only flag). `profile`: the request's, so
+        that approvers scoped to it read the note ("": an event of no request, read by the unscoped only)."""
+        item = _event_item(event, profile, unique=True)
         with _translated(event.request_id):
             item.save(condition=EventItem.pk.does_not_exist())
         audit_log.audit_event(event)
@@ -170,6 +171,50 @@ class Repository:
                 return Page(found, _encode({"day": day.isoformat(), "key": query.last_evaluated_key}))
             start, day = None, day + timedelta(days=1)
         return Page(found, _encode({"day": day.isoformat(), "key": None}) if day <= until.date() else None)
+
+    def audit_scoped(self, profiles: Sequence[str], since: datetime, until: datetime, limit: int,
+                     cursor: str | None) -> Page[Event]:
+        """The events of requests for `profiles` in [since, until), oldest first: per UTC day one Query per profile
+        on the audit-by-profile index, merged by time; nothing of another profile is read."""
+        position = _decode(cursor) or {"day": since.date().isoformat(), "keys": {}}
+        try:
+            day = date.fromisoformat(position["day"])
+            starts = {profile: _key(key) for profile, key in position["keys"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise InvalidInput(_BAD_CURSOR) from None
+        if not since.date() <= day <= until.date() or not set(starts) <= set(profiles):
+            raise InvalidInput(_BAD_CURSOR)
+        found: list[Event] = []
+        while day <= until.date() and len(found) < limit:
+            items, resume = _scoped_day(sorted(profiles), day, since, until, limit - len(found), starts)
+            found.extend(_event_from_item(item) for item in items)
+            if resume is not None:
+                return Page(found, _encode({"day": day.isoformat(), "keys": resume}))
+            starts, day = {}, day + timedelta(days=1)
+        return Page(found, _encode({"day": day.isoformat(), "keys": {}}) if day <= until.date() else None)
+
+
+def _scoped_day(profiles: Sequence[str], day: date, since: datetime, until: datetime, limit: int,
+                starts: dict[str, Any]) -> tuple[list[EventItem], dict[str, Any] | None]:
+    """One day of `profiles`' events, oldest first, at most `limit`: one Query per profile, merged by time. With the
+    positions each profile resumes from when the day is not done (None when it is)."""
+    batch: list[tuple[str, str, EventItem]] = []
+    more = False
+    for profile in profiles:
+        query = EventItem.audit_by_profile.query(
+            f"{profile}#{day.isoformat()}", EventItem.audit_key.between(_ts(since), _ts(until)), limit=limit,
+            last_evaluated_key=starts.get(profile))
+        batch += [(item.audit_key, profile, item) for item in query]
+        more = more or bool(query.last_evaluated_key)
+    batch.sort(key=lambda entry: (entry[0], entry[1]))
+    taken = batch[:limit]
+    if len(taken) == len(batch) and not more:
+        return [item for _, _, item in taken], None
+    resume = dict(starts)
+    for _, profile, item in taken:
+        resume[profile] = {"pk": {"S": item.pk}, "sk": {"S": item.sk}, "audit_key": {"S": item.audit_key},
+                           "audit_profile_day": {"S": item.audit_profile_day}}
+    return [item for _, _, item in taken], resume
 
 
 def _connection() -> Connection:
@@ -292,7 +337,7 @@ def _decode_value(name: str, value: Any) -> Any:
     return value
 
 
-def _event_item(event: Event, unique: bool = False) -> EventItem:
+def _event_item(event: Event, profile: str, unique: bool = False) -> EventItem:
     at = _ts(event.at)
     sk = f"EVT#{event.version:06d}#{event.kind}"
     if unique:  # notes may repeat at one version; transitions may not
@@ -300,7 +345,8 @@ def _event_item(event: Event, unique: bool = False) -> EventItem:
     return EventItem(
         _request_pk(event.request_id), sk, request_id=event.request_id, version=event.version, kind=event.kind,
         at=at, actor=event.actor, channel=event.channel, details=event.details,
-        audit_day=at[:10], audit_key=f"{at}#{event.request_id}#{sk}")
+        audit_day=at[:10], audit_key=f"{at}#{event.request_id}#{sk}",
+        audit_profile_day=f"{profile}#{at[:10]}" if profile else None)
 
 
 def _event_from_item(item: EventItem) -> Event:

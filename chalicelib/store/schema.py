@@ -5,7 +5,8 @@ from typing import Any
 
 TTL_ATTRIBUTE = "expires"  # DynamoDB removes items past this epoch second (idempotency claims)
 _INDEXES = {"by-requester": ("requester", "created_at"), "by-state": ("state", "created_at"),
-            "due": ("due_state", "due_at"), "audit": ("audit_day", "audit_key")}
+            "due": ("due_state", "due_at"), "audit": ("audit_day", "audit_key"),
+            "audit-by-profile": ("audit_profile_day", "audit_key")}
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

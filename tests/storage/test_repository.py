@@ -211,6 +211,37 @@ def test_audit_pages_across_days_in_time_order(broker: Any, clock: Any) -> None:
     assert seen == expected
 
 
+def test_a_scoped_audit_reads_only_its_profiles_oldest_first_across_days_and_pages(broker: Any, clock: Any) -> None:
+    clock.now = datetime(2026, 11, 26, 23, 50, tzinfo=timezone.utc)
+    since = clock.now - timedelta(minutes=1)
+    s3 = new_request(broker)
+    clock.advance(minutes=1)
+    short = broker.request_access(as_person(broker, "s3-access"), "s3-prod-short", "2m", "looking around")
+    clock.advance(seconds=1)
+    broker.repo.note(Event(s3.id, 1, "notify_failed", clock(), "access-broker", "system", {}), "s3-prod")
+    broker.repo.note(Event("orphan", 0, "drift_repaired", clock(), "access-broker", "system", {}))  # no request's
+    clock.advance(minutes=15)  # past midnight
+    broker.deny(as_person(broker, "bob"), s3.id, "no")
+    broker.cancel(as_person(broker, "s3-access"), short.id)
+    expected = [(s3.id, "created"), (s3.id, "notify_failed"), (s3.id, "denied")]
+
+    for limit in (1, 2, 5):
+        seen, cursor = [], None
+        for _ in range(10):
+            page = broker.repo.audit_scoped(["s3-prod"], since, since + timedelta(hours=1), limit, cursor)
+            assert len(page.items) <= limit
+            seen += [(e.request_id, e.kind) for e in page.items]
+            if not (cursor := page.next):
+                break
+        assert seen == expected, limit
+    both = broker.repo.audit_scoped(["s3-prod", "s3-prod-short"], since, since + timedelta(hours=1), 10, None)
+    assert [(e.request_id, e.kind) for e in both.items] == [
+        (s3.id, "created"), (short.id, "created"), (s3.id, "notify_failed"), (s3.id, "denied"),
+        (short.id, "cancelled")], "two profiles merged in time order"
+    with pytest.raises(InvalidInput, match="cursor"):
+        broker.repo.audit_scoped(["s3-prod"], since, since + timedelta(hours=1), 1, "not-a-cursor")
+
+
 def test_a_cursor_from_elsewhere_is_refused(broker: Any) -> None:
     with pytest.raises(InvalidInput, match="cursor"):
         broker.repo.by_requester("s3-access", 2, "not-a-cursor")
