@@ -68,6 +68,15 @@ def client(service: str, config: Any = None, credentials: dict[str, Any] | None 
     return session().create_client(service, config=config, **keys)
 
 
+def iam() -> Any:
+    """The source account's IAM client as the broker's adapters use it: no retries of botocore's own (retry.py
+    retries, with backoff and jitter), and bounded waits."""
+    from botocore.config import Config
+
+    return client("iam", config=Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5,
+                                       read_timeout=15))
+
+
 def reset() -> None:
     """New sessions for every thread from now on, so credentials and settings are read again (tests)."""
     global _sessions

@@ -10,7 +10,6 @@ import random
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -33,8 +32,7 @@ class IamDirectory:
     @property
     def iam(self) -> Any:
         if self._client is None:  # built on first use: no client at import or cold start
-            self._client = clients.client("iam", config=Config(
-                retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15))
+            self._client = clients.iam()
         return self._client
 
     def read(self, groups: Sequence[str]) -> IamGroups:

@@ -12,7 +12,6 @@ import urllib.parse
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -50,8 +49,7 @@ class IamGrants:
     @property
     def iam(self) -> Any:
         if self._client is None:  # built on first use: no client at import or cold start
-            self._client = clients.client("iam", config=Config(
-                retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15))
+            self._client = clients.iam()
         return self._client
 
     def policy_arn(self, request_id: str) -> str:
