@@ -18,18 +18,12 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def role_arn(value: Any, what: str = "role_arn") -> str:
     """`arn:<partition>:iam::<12 digits>:role/<path/><name>`."""
-    text = _text(value, what)
-    if not _ROLE_ARN.fullmatch(text):
-        raise ValueError(f"{what} {text!r} is not an IAM role ARN (arn:<partition>:iam::<12 digits>:role/<name>)")
-    return text
+    return _matching(_ROLE_ARN, value, what, "an IAM role ARN (arn:<partition>:iam::<12 digits>:role/<name>)")
 
 
 def request_id(value: Any, what: str = "the request id") -> str:
     """A ULID: 26 characters of Crockford base32."""
-    text = _text(value, what)
-    if not _ULID.fullmatch(text):
-        raise ValueError(f"{what} {text!r} is not a ULID (26 characters of Crockford base32)")
-    return text
+    return _matching(_ULID, value, what, "a ULID (26 characters of Crockford base32)")
 
 
 def rfc3339(value: Any, what: str) -> str:
@@ -45,10 +39,7 @@ def rfc3339(value: Any, what: str) -> str:
 
 
 def iam_user_name(value: Any, what: str = "the IAM user name") -> str:
-    text = _text(value, what)
-    if not _IAM_USER.fullmatch(text):
-        raise ValueError(f"{what} {text!r} is not an IAM user name (1-64 of letters, digits and +=,.@_-)")
-    return text
+    return _matching(_IAM_USER, value, what, "an IAM user name (1-64 of letters, digits and +=,.@_-)")
 
 
 def url(value: Any, what: str) -> str:
@@ -74,6 +65,14 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _matching(pattern: re.Pattern[str], value: Any, what: str, expected: str) -> str:
+    """`value` if it is a string that `pattern` matches whole, else ValueError saying it is not `expected`."""
+    text = _text(value, what)
+    if not pattern.fullmatch(text):
+        raise ValueError(f"{what} {text!r} is not {expected}")
+    return text
 
 
 def _text(value: Any, what: str) -> str:
