@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tools import loopback
+
 ROOT = Path(__file__).resolve().parent.parent
 ON_CALL_FILE = ROOT / ".local" / "pagerduty-oncall.json"
 STUB_TOKEN = "pd-local-stub"  # what the broker sends the stand-in: a placeholder, not a secret
@@ -68,22 +70,19 @@ class PagerDutyStub:
         class Handler(_Handler):
             owner = stub
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="pagerduty-stub", daemon=True).start()
+        self._server = loopback.serve(Handler, "pagerduty-stub", port)
         return self
 
     def stop(self) -> None:
         self._stopping.set()  # a slow answer in progress gives up
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            loopback.close(self._server)
 
     @property
     def url(self) -> str:
         """What PAGERDUTY_API_URL should be."""
         assert self._server, "start() the stub first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return loopback.url(self._server)
 
     # -- what tests arrange
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, TextIO
 from urllib.parse import parse_qs, urlparse
 
+from tools import loopback
+
 HOLD_AT_MOST_S = 5.0  # a held method answers after this long even if nobody releases it
 MANIFEST = Path(__file__).resolve().parent.parent / "slack" / "manifest.yaml"
 TEAM_ID = "T0LOCAL01"
@@ -105,22 +107,19 @@ class SlackStub:
         class Handler(_Handler):
             owner = stub
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="slack-stub", daemon=True).start()
+        self._server = loopback.serve(Handler, "slack-stub", port)
         return self
 
     def stop(self) -> None:
         for gate in self._holds.values():
             gate.set()
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+            loopback.close(self._server)
 
     @property
     def url(self) -> str:
         assert self._server, "start() the stub first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return loopback.url(self._server)
 
     @property
     def api_url(self) -> str:
