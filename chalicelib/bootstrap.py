@@ -146,7 +146,7 @@ def _directory(config: Settings, catalog: Catalog) -> dict[str, Any]:
     from chalicelib.store.memberships import StoredMemberships
 
     ports: dict[str, Any] = {"memberships": StoredMemberships(), "iam_directory": IamDirectory()}
-    if "SLACK_BOT_TOKEN" in config.secrets or "SLACK_BOT_TOKEN" in config.secret_parameters:
+    if config.has_secret("SLACK_BOT_TOKEN"):
         from chalicelib.slack.directory import SlackDirectory
 
         ports["slack_directory"] = SlackDirectory(slack_web)
@@ -165,7 +165,7 @@ def _propagation(config: Settings, catalog: Catalog) -> timedelta:
 def _slack_notifier() -> Notifier:
     """Slack notifications when a bot token is configured (read later, by the worker); none otherwise."""
     config = settings()
-    if "SLACK_BOT_TOKEN" not in config.secrets and "SLACK_BOT_TOKEN" not in config.secret_parameters:
+    if not config.has_secret("SLACK_BOT_TOKEN"):
         return SilentNotifier()
     from chalicelib.slack.deferred import DeferredNotifier
     from chalicelib.store.outbox import Outbox

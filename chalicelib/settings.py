@@ -30,6 +30,10 @@ class Settings:
     pagerduty_api_url: str = "https://api.pagerduty.com"  # PagerDuty's REST API; locally a stand-in (tools/)
     local_iam_propagation: float | None = None  # LOCAL_IAM_PROPAGATION: the local world's modelled IAM delay (s)
 
+    def has_secret(self, name: str) -> bool:
+        """Whether the secret `name` is configured: its value in the environment, or an SSM parameter naming it."""
+        return name in self.secrets or name in self.secret_parameters
+
     @property
     def local_identity_allowed(self) -> bool:
         """`X-Local-Principal` stands in for SigV4 only on a developer's machine."""
