@@ -73,7 +73,7 @@ class PagerDuty:
 
         left = deadline - time.monotonic()
         if left <= 0:
-            return LookupFailed(f"no answer from PagerDuty within {self.budget_s:g} s")
+            return self._late()
         request = urllib.request.Request(f"{self.api_url.rstrip('/')}{path}?{urlencode(query)}", headers={
             "Authorization": f"Token token={token}", "Accept": ACCEPT, "User-Agent": "access-broker"})
         try:
@@ -82,14 +82,14 @@ class PagerDuty:
         except urllib.error.HTTPError as exc:
             return LookupFailed(_http_failure(exc))
         except (socket.timeout, TimeoutError):
-            return LookupFailed(f"no answer from PagerDuty within {self.budget_s:g} s")
+            return self._late()
         except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, DNS, TLS, a malformed URL
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, (socket.timeout, TimeoutError)):
-                return LookupFailed(f"no answer from PagerDuty within {self.budget_s:g} s")
+                return self._late()
             return LookupFailed(f"cannot reach PagerDuty: {reason}"[:300])
         if time.monotonic() > deadline:  # a slow trickle: each read was in time, the whole was not
-            return LookupFailed(f"no answer from PagerDuty within {self.budget_s:g} s")
+            return self._late()
         try:
             decoded = json.loads(body)
         except ValueError:
@@ -97,6 +97,9 @@ class PagerDuty:
         if not isinstance(decoded, dict):
             return LookupFailed("PagerDuty's answer is not a JSON object")
         return decoded
+
+    def _late(self) -> LookupFailed:
+        return LookupFailed(f"no answer from PagerDuty within {self.budget_s:g} s")
 
 
 def _match(entries: list[Any], schedules: Sequence[str], wanted: str) -> tuple[OnCallNow | None, int]:
