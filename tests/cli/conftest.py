@@ -10,19 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import boto3
 import pytest
 import yaml
 
+from tests.api.served_app import serving_catalog
 from tests.conftest import demo_catalog
-from tools.local_server import serving
 from tools.world import REGION, SOURCE_ACCOUNT, Keys, aws_client, write_credentials_file
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TOOL_ROLE = "ticket-bot"
 TOOL_ARN = f"arn:aws:iam::{SOURCE_ACCOUNT}:role/{TOOL_ROLE}"  # as a catalog lists a trusted tool
-TABLE = "access-broker-local"
 
 
 @dataclass
@@ -79,21 +76,8 @@ def served(world, tool_keys: Keys,
     catalog["trusted_tools"] = sorted({*(catalog.get("trusted_tools") or []), TOOL_ARN})
     path = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
     path.write_text(yaml.safe_dump(catalog))
-    ddb = boto3.client("dynamodb")
-    if TABLE in ddb.list_tables()["TableNames"]:
-        ddb.delete_table(TableName=TABLE)  # requests other test modules left behind
-    patch = pytest.MonkeyPatch()
-    patch.setenv("ACCESS_BROKER_CATALOG", str(path))
-    try:
-        with serving(quiet=True) as url:
-            yield url
-            from chalicelib import bootstrap
-
-            grants = bootstrap.broker().grants
-            for arn in grants.owned_policies():  # the IAM half of the world is shared by the session
-                grants.remove(arn)
-    finally:
-        patch.undo()
+    with serving_catalog(path) as url:
+        yield url
 
 
 @pytest.fixture
