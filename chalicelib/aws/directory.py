@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.aws import clients
+from chalicelib.aws.paging import marker_pages
 from chalicelib.aws.retry import error_code, retried
 from chalicelib.domain.directory_reads import DirectoryUnavailable, IamGroups
 
@@ -60,13 +61,7 @@ class IamDirectory:
         return [item for page in self._pages(operation, key, **kwargs) for item in page]
 
     def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
-        marker = None
-        while True:
-            page = self._call(operation, MaxItems=self.page_size, **kwargs, **({"Marker": marker} if marker else {}))
-            yield page[key]
-            if not page.get("IsTruncated"):
-                return
-            marker = page["Marker"]
+        return marker_pages(lambda **page: self._call(operation, **page), key, MaxItems=self.page_size, **kwargs)
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         """One IAM call (retry.py); NoSuchEntity is _Gone, every other failure DirectoryUnavailable."""

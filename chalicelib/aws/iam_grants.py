@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.aws import clients
+from chalicelib.aws.paging import marker_pages
 from chalicelib.aws.retry import error_code, retried
 from chalicelib.domain.grant_policy import (
     POLICY_PATH,
@@ -188,13 +189,7 @@ class IamGrants:
                 self._ignore_missing("delete_policy_version", PolicyArn=arn, VersionId=version["VersionId"])
 
     def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
-        marker = None
-        while True:
-            page = self._call(operation, **kwargs, **({"Marker": marker} if marker else {}))
-            yield page[key]
-            if not page.get("IsTruncated"):
-                return
-            marker = page["Marker"]
+        return marker_pages(lambda **page: self._call(operation, **page), key, **kwargs)
 
     def _ignore_missing(self, operation: str, **kwargs: Any) -> None:
         try:

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws import clients
+from chalicelib.aws.paging import marker_pages
 from chalicelib.aws.retry import error_code, retried
 from chalicelib.domain.session_guard import POLICY_NAME
 
@@ -91,13 +92,10 @@ class IamSessionGuard:
     def inline_policies(self, target: GuardTarget) -> list[str]:
         """The names of every inline policy on the switch role (the guard's among them once written)."""
         try:
-            pages = [self._call(target, "list_role_policies", RoleName=target.role_name)]
-            while pages[-1].get("IsTruncated"):
-                pages.append(self._call(target, "list_role_policies", RoleName=target.role_name,
-                                        Marker=pages[-1]["Marker"]))
+            return [name for page in marker_pages(lambda **page: self._call(target, "list_role_policies", **page),
+                                                  "PolicyNames", RoleName=target.role_name) for name in page]
         except ClientError as exc:
             raise GuardUnavailable(_explain("list the role's inline policies", target, exc)) from None
-        return [name for page in pages for name in page["PolicyNames"]]
 
     def clients(self) -> list[Any]:
         """The clients made so far (bench/calls.py counts the calls made through them)."""
