@@ -15,7 +15,16 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.store.schema import create_table
 from tests.fakes import Clock
-from tools.world import REGION, SOURCE_ACCOUNT, Emulator, Keys, aws_client, start_world, write_credentials_file
+from tools.world import (
+    REGION,
+    SOURCE_ACCOUNT,
+    Emulator,
+    Keys,
+    aws_client,
+    lent_world,
+    start_world,
+    write_credentials_file,
+)
 
 TABLE = "access-broker-local"  # the local stage's table in .chalice/config.json
 CONSOLE_KEY = "test-console-link-key-0123456789abcdef"
@@ -52,7 +61,9 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     import yaml
 
-    emulator, keys = start_world()
+    # make mutate's world judge lends each mutant's tests an emulator it started once (tools/mutation_world.py)
+    lent = os.environ.get("ACCESS_BROKER_TEST_WORLD_PORT")
+    emulator, keys = lent_world(int(lent)) if lent else start_world()
     credentials = tmp_path_factory.mktemp("aws") / "credentials"
     write_credentials_file(credentials, keys)
     catalog = tmp_path_factory.mktemp("catalog") / "demo-without-on-call.yaml"

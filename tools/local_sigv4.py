@@ -260,4 +260,5 @@ def _expected_signature(method: str, url: str, headers: Mapping[str, str], body:
     canonical = signer.canonical_request(request)
     if signer.signed_headers(signer.headers_to_sign(request)) != ";".join(auth.signed_headers):
         raise Refused(BAD_SIGNATURE)  # a header botocore never signs, or names out of order
-    return signer.signature(signer.string_to_sign(request, canonical), request)
+    signature: str = signer.signature(signer.string_to_sign(request, canonical), request)
+    return signature

@@ -228,8 +228,8 @@ class Keys:
 class Emulator:
     """moto's server in its own child process on 127.0.0.1 (own process => isolated state)."""
 
-    def __init__(self, proc: subprocess.Popen[str], port: int, log: IO[bytes]) -> None:
-        self._proc = proc
+    def __init__(self, proc: subprocess.Popen[str] | None, port: int, log: IO[bytes] | None) -> None:
+        self._proc = proc  # None: lent by another process, which stops it
         self._log = log
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
@@ -257,13 +257,19 @@ class Emulator:
             raise
         return emulator
 
+    @classmethod
+    def lent(cls, port: int) -> Emulator:
+        """An emulator another process started and stops (make mutate's world judge lends one to each mutant's
+        tests: tools/mutation_world.py); stop() leaves it running."""
+        return cls(None, port, None)
+
     def _wait_until_answering(self, deadline: float) -> None:
         while True:
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=2):
                     return
             except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-                if self._proc.poll() is not None or time.monotonic() > deadline:
+                if self._proc is None or self._proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
                         f"moto server on {self.endpoint} did not answer within {START_TIMEOUT_S:.0f} s "
                         f"({exc}); its stderr:\n{_tail(self._log)}"
@@ -298,6 +304,8 @@ class Emulator:
         self._post("/_world/propagation", json.dumps({"seconds": seconds}).encode())
 
     def stop(self) -> None:
+        if self._proc is None or self._log is None:
+            return  # lent: its owner stops it
         stop_child(self._proc, grace_s=5)
         self._log.close()
 
@@ -435,10 +443,21 @@ def start_world(port: int | None = None, propagation_s: float = 0.0) -> tuple[Em
     """A seeded world with IAM enforced; policy changes after the seed take effect `propagation_s` late."""
     emulator = Emulator.start(port)
     try:
-        keys = provision(emulator.endpoint)
-        emulator.enforce_iam(True)
-        emulator.set_propagation(propagation_s)
+        return emulator, _seed(emulator, propagation_s)
     except BaseException:
         emulator.stop()
         raise
-    return emulator, keys
+
+
+def lent_world(port: int) -> tuple[Emulator, dict[str, Keys]]:
+    """The running emulator on `port`, emptied and seeded again: as start_world's, without starting a process."""
+    emulator = Emulator.lent(port)
+    emulator.reset()
+    return emulator, _seed(emulator, 0.0)
+
+
+def _seed(emulator: Emulator, propagation_s: float) -> dict[str, Keys]:
+    keys = provision(emulator.endpoint)
+    emulator.enforce_iam(True)
+    emulator.set_propagation(propagation_s)
+    return keys

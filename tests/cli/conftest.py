@@ -15,6 +15,7 @@ import yaml
 
 from tests.api.served_app import serving_catalog
 from tests.conftest import demo_catalog
+from tools.mutation_world import for_child_processes
 from tools.world import REGION, SOURCE_ACCOUNT, Keys, aws_client, write_credentials_file
 
 BIN = Path(sys.executable).parent
@@ -88,5 +89,5 @@ def cli(world, served: str, tool_keys: Keys, tmp_path: Path) -> Cli:
     write_credentials_file(credentials, {**world.keys, TOOL_ROLE: tool_keys})
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "ACCESS_BROKER_URL": served,
            "AWS_SHARED_CREDENTIALS_FILE": str(credentials), "AWS_CONFIG_FILE": str(tmp_path / "config"),
-           "AWS_ENDPOINT_URL": world.emulator.endpoint, "AWS_DEFAULT_REGION": REGION}
+           "AWS_ENDPOINT_URL": world.emulator.endpoint, "AWS_DEFAULT_REGION": REGION, **for_child_processes()}
     return Cli(env)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.stub_api import active_request, stub_api
+from tools.mutation_world import for_child_processes
 from tools.world import REGION, write_credentials_file
 
 ACCESS_BROKER = Path(sys.executable).parent / "access-broker"
@@ -42,7 +43,8 @@ def profile(world, tmp_path: Path) -> AwsProfile:
     config = tmp_path / "config"
     config.write_text(MINE)
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
-           "AWS_CONFIG_FILE": str(config), "AWS_ENDPOINT_URL": world.emulator.endpoint, "AWS_DEFAULT_REGION": REGION}
+           "AWS_CONFIG_FILE": str(config), "AWS_ENDPOINT_URL": world.emulator.endpoint, "AWS_DEFAULT_REGION": REGION,
+           **for_child_processes()}
     return AwsProfile(env, config)
 
 

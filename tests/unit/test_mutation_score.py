@@ -1,23 +1,111 @@
-"""What `make mutate` prints last (tools/mutation_score.py), from mutmut's per-mutant results."""
+"""What `make mutate` prints last (tools/mutation_score.py), from mutmut's results and the world's tiers' results;
+which area a mutant counts in and which world tests judge it (tools/mutation_world.py)."""
 from __future__ import annotations
 
-from tools.mutation_score import statuses, summary
+import json
 
-RESULTS = """    chalicelib.a.x_f__mutmut_1: caught by type check
-    chalicelib.a.x_f__mutmut_2: killed
-    chalicelib.a.x_f__mutmut_3: killed
-    chalicelib.a.x_f__mutmut_4: timeout
-    chalicelib.a.x_f__mutmut_5: survived
-    chalicelib.a.x_f__mutmut_6: no tests
-    chalicelib.a.x_g__mutmut_1: not checked
+import pytest
+
+from tools.mutation_score import judges, statuses, summary
+from tools.mutation_types import rejected
+from tools.mutation_world import Reach, area
+
+pytestmark = pytest.mark.unit
+
+MUTMUT = """    chalicelib.service.funnel.x_due__mutmut_1: caught by type check
+    chalicelib.service.funnel.x_due__mutmut_2: killed
+    chalicelib.service.funnel.x_due__mutmut_3: timeout
+    chalicelib.service.funnel.x_due__mutmut_4: survived
+    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_1: survived
+    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_2: no tests
+    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_3: survived
+    cli.access_broker_cli.main.x_run__mutmut_1: killed
+    cli.access_broker_cli.main.x_run__mutmut_2: not checked
 """
+WORLD = {"chalicelib.store.repository.xǁRepositoryǁsave__mutmut_1": "killed",
+         "chalicelib.store.repository.xǁRepositoryǁsave__mutmut_2": "survived"}
 
 
-def test_both_gates_count_and_mutants_not_judged_do_not() -> None:
-    line = summary(statuses(RESULTS))
-    assert line.startswith("make mutate: 4 of 6 mutants caught (66.7%): 1 by mypy strict, 3 of the 5 left by the "
-                           "unit tier (60.0%); 2 not caught (1 no tests, 1 survived).")
+def test_each_judge_counts_once_and_mutants_not_judged_do_not() -> None:
+    lines = summary(judges(statuses(MUTMUT), WORLD))
+    assert lines[-1].startswith(
+        "make mutate: 5 of 8 mutants caught (62.5%): 1 by mypy strict, 3 by the unit tier, 1 by the world's tiers; "
+        "3 not caught (3 survived). By area: core 3/4 (75.0%), store 1/3 (33.3%), cli 1/1 (100.0%).")
+    assert lines[0].split() == ["core", "3/4", "(75.0%):", "mypy", "1,", "unit", "tier", "2,", "world's", "tiers",
+                                "0,", "not", "caught", "1"]
+
+
+def test_the_world_judges_only_what_mutmut_left_standing() -> None:
+    final = judges(statuses("    chalicelib.store.repository.x_f__mutmut_1: killed\n"),
+                   {"chalicelib.store.repository.x_f__mutmut_1": "survived"})
+    assert final == {"chalicelib.store.repository.x_f__mutmut_1": ("killed", "unit")}
 
 
 def test_a_run_that_judged_nothing_says_so() -> None:
-    assert summary(statuses("    chalicelib.a.x_g__mutmut_1: not checked\n")) == "make mutate: nothing judged yet"
+    assert summary(judges(statuses("    chalicelib.a.x_g__mutmut_1: not checked\n"), {})) == [
+        "make mutate: nothing judged yet"]
+
+
+@pytest.mark.parametrize("mutant, expected", [
+    ("chalicelib.service.funnel.x_due__mutmut_1", "core"),
+    ("chalicelib.domain.requests.xǁRequestǁnext__mutmut_1", "core"),
+    ("chalicelib.slack.verify.x_verify__mutmut_1", "core"),
+    ("chalicelib.slack.blocks.x_card__mutmut_1", "slack"),
+    ("chalicelib.aws.iam_grants.xǁIamGrantsǁremove__mutmut_1", "aws"),
+    ("chalicelib.bootstrap.x_broker__mutmut_1", "app"),
+    ("cli.access_broker_cli.wait.x_wait__mutmut_1", "cli"),
+    ("tools.local_sigv4.x_verify__mutmut_1", "sigv4"),
+])
+def test_areas(mutant: str, expected: str) -> None:
+    assert area(mutant) == expected
+
+
+def test_a_mutant_runs_the_fastest_files_reaching_it_within_the_budget() -> None:
+    reach = Reach()
+    reach.tests_by_function["m.x_f"] = {"tests/a.py::t1", "tests/a.py::t2", "tests/b.py::t1", "tests/c.py::t1"}
+    reach.seconds.update({"tests/a.py::t1": 2.0, "tests/a.py::t2": 1.0, "tests/b.py::t1": 0.5,
+                          "tests/c.py::t1": 30.0})
+    assert reach.tests_for("m.x_f__mutmut_7") == ["tests/b.py::t1", "tests/a.py::t2", "tests/a.py::t1"]
+    assert reach.tests_for("m.x_g__mutmut_1") == []
+    reach.tests_by_function["m.x_h"] = {"tests/c.py::t1"}
+    assert reach.tests_for("m.x_h__mutmut_1") == ["tests/c.py::t1"]  # one test however slow
+
+
+def test_the_unit_tier_judges_only_the_clis_mutants_in_the_world_run() -> None:
+    reach = Reach()
+    for function in ("chalicelib.store.repository.x_f", "access_broker_cli.main.x_run"):
+        reach.tests_by_function[function] = {"tests/unit/test_u.py::t", "tests/storage/test_s.py::t"}
+    reach.seconds.update({"tests/unit/test_u.py::t": 0.01, "tests/storage/test_s.py::t": 1.0})
+    assert reach.tests_for("chalicelib.store.repository.x_f__mutmut_1") == ["tests/storage/test_s.py::t"]
+    assert reach.tests_for("cli.access_broker_cli.main.x_run__mutmut_1") == ["tests/unit/test_u.py::t",
+                                                                             "tests/storage/test_s.py::t"]
+
+
+MUTATED = '''def x_f__mutmut_orig(a: int) -> int:
+    return a
+
+
+def x_f__mutmut_1(a: int) -> int:
+    return None
+
+
+class C:
+    def xǁCǁg__mutmut_orig(self) -> str:
+        return "a"
+
+    def xǁCǁg__mutmut_1(self) -> str:
+        return 1
+'''
+REPORT = "\n".join(json.dumps({"file": "chalicelib/m.py", "line": line, "message": message, "severity": "error"})
+                   for line, message in [(6, "None is not int"), (14, "int is not str"), (14, "again")])
+
+
+def test_mypys_errors_name_the_mutants_they_fall_in() -> None:
+    assert rejected(REPORT, {"chalicelib/m.py": MUTATED}) == {"chalicelib/m.py": {
+        "chalicelib.m.x_f__mutmut_1": "None is not int", "chalicelib.m.xǁCǁg__mutmut_1": "int is not str"}}
+
+
+def test_an_error_in_the_code_itself_stops_the_run() -> None:
+    report = json.dumps({"file": "chalicelib/m.py", "line": 2, "message": "bad", "severity": "error"})
+    with pytest.raises(SystemExit, match="chalicelib/m.py:2: bad is in no mutant"):
+        rejected(report, {"chalicelib/m.py": MUTATED})
