@@ -105,7 +105,9 @@ def test_mypys_errors_name_the_mutants_they_fall_in() -> None:
         "chalicelib.m.x_f__mutmut_1": "None is not int", "chalicelib.m.xǁCǁg__mutmut_1": "int is not str"}}
 
 
-def test_an_error_in_the_code_itself_stops_the_run() -> None:
-    report = json.dumps({"file": "chalicelib/m.py", "line": 2, "message": "bad", "severity": "error"})
-    with pytest.raises(SystemExit, match="chalicelib/m.py:2: bad is in no mutant"):
+def test_an_error_outside_every_mutant_stops_the_run_and_one_in_the_originals_copy_is_mutmuts() -> None:
+    report = json.dumps({"file": "chalicelib/m.py", "line": 9, "message": "bad", "severity": "error"})
+    with pytest.raises(SystemExit, match="chalicelib/m.py:9: bad is in no mutant"):
         rejected(report, {"chalicelib/m.py": MUTATED})
+    in_original = json.dumps({"file": "chalicelib/m.py", "line": 2, "message": "twice", "severity": "error"})
+    assert rejected(in_original, {"chalicelib/m.py": MUTATED}) == {}
