@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -32,11 +33,18 @@ def generate() -> None:
 
     set_mutant_under_test("mutant_generation")
     Path("mutants").mkdir(exist_ok=True)
-    copy_src_dir()
-    copy_also_copy_files()
-    setup_source_paths()
-    store_lines_covered_by_tests()
-    create_mutants(2)
+    sys.stdout.flush()
+    shown = os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # mutmut names every file it copies, in its pool's processes too
+    try:
+        copy_src_dir()
+        copy_also_copy_files()
+        setup_source_paths()
+        store_lines_covered_by_tests()
+        create_mutants(2)
+    finally:
+        sys.stdout.flush()
+        os.dup2(shown, 1)
 
 
 def mutant_spans(source: str) -> tuple[list[int], list[tuple[int, str]]]:
