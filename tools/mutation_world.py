@@ -275,6 +275,8 @@ def main(patterns: list[str]) -> int:
 
     # As mutmut runs its tests: mutants/ first on the path, and from inside it.
     sys.path[:] = [str(MUTANTS), str(MUTANTS / "cli")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+    for name in [m for m in sys.modules if m == "tools" or m.startswith("tools.")]:
+        del sys.modules[name]  # imported from the checkout to start this: tools.local_sigv4 must be mutmut's copy
     os.chdir(MUTANTS)
     from tools.world import Emulator
 
