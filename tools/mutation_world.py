@@ -1,8 +1,9 @@
-"""make mutate's second judge: the tests against the local AWS world, for the mutants the unit tier cannot reach.
+"""make mutate's third judge: the tests against the local AWS world, for the mutants the unit tier cannot reach.
 
-mutmut (the first judge) runs mypy strict and the fast unit tier over every mutant of the product. What the unit
-tier cannot reach (the store on DynamoDB, IAM and STS through boto3, the routes behind chalice, Slack's requests, the
-CLI in its own process) is judged here, outside the core only (the core is the unit tier's: docs/testing.md):
+mypy strict (tools/mutation_types.py) and the fast unit tier (mutmut) judge every mutant of the product first. What
+the unit tier cannot reach (the store on DynamoDB, IAM and STS through boto3, the routes behind chalice, Slack's
+requests, the CLI in its own process) is judged here, outside the core only (the core is the unit tier's:
+docs/testing.md):
 
 1. Once: every test of WORLD_TESTS runs clean in mutmut's copy (mutants/) with mutmut's "stats" trampolines on,
    recording which tests reach which function and how long each takes; the CLI's own processes report theirs through
@@ -243,22 +244,26 @@ def judged(candidates: list[str], reach: Reach, ports: list[int]) -> Iterator[tu
     queue = sorted([q for q in queue if q[1]],
                    key=lambda q: (ORDER.index(area(q[0])), sum(reach.seconds[t] for t in q[1])))
     free, running = list(ports), {}  # pid -> (mutant, port, deadline)
-    while queue or running:
-        while queue and free:
-            mutant, tests = queue.pop(0)
-            port = free.pop()
-            deadline = time.monotonic() + 60 + 4 * sum(reach.seconds[t] for t in tests)
-            running[judge(mutant, tests, port)] = (mutant, port, deadline)
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if pid == 0:
-            for late, (_, _, deadline) in list(running.items()):
-                if time.monotonic() > deadline:
-                    os.kill(late, signal.SIGKILL)
-            time.sleep(0.05)
-            continue
-        mutant, port, _ = running.pop(pid)
-        free.append(port)
-        yield mutant, status_of(os.waitstatus_to_exitcode(status))
+    try:
+        while queue or running:
+            while queue and free:
+                mutant, tests = queue.pop(0)
+                port = free.pop()
+                deadline = time.monotonic() + 60 + 4 * sum(reach.seconds[t] for t in tests)
+                running[judge(mutant, tests, port)] = (mutant, port, deadline)
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                for late, (_, _, deadline) in list(running.items()):
+                    if time.monotonic() > deadline:
+                        os.kill(late, signal.SIGKILL)  # the tests hung: a timeout, counted as caught (as mutmut)
+                time.sleep(0.05)
+                continue
+            mutant, port, _ = running.pop(pid)
+            free.append(port)
+            yield mutant, status_of(os.waitstatus_to_exitcode(status))
+    finally:  # stopped early (Ctrl-C): no fork goes on judging
+        for pid in running:
+            os.kill(pid, signal.SIGKILL)
 
 
 def main(patterns: list[str]) -> int:
