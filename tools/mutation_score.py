@@ -6,13 +6,12 @@ mutants/world-results.json), whose word replaces mutmut's for the mutants it jud
 (MUTANTS=...) did not judge are not counted."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from tools.mutation_world import RESULTS, area
+from tools.mutation_world import area, verdicts
 
 MUTMUT = Path(sys.executable).with_name("mutmut")
 BY_TYPES, BY_TESTS = {"caught by type check"}, {"killed", "timeout"}  # a mutant that hangs the tests is noticed too
@@ -75,8 +74,7 @@ def main(args: list[str]) -> int:
     if found.returncode != 0 or not found.stdout.strip():
         print(f"no mutmut results here: run `make mutate` first ({found.stderr.strip()[-200:]})", file=sys.stderr)
         return 1
-    by_world = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    final = judges(statuses(found.stdout), by_world)
+    final = judges(statuses(found.stdout), verdicts())
     if args == ["--not-caught"]:
         for name, (status, judge) in sorted(final.items()):
             if judge == "none":

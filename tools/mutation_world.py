@@ -14,10 +14,12 @@ docs/testing.md):
    up to BUDGET_S of their measured time, stopping at the first failure, on a moto server lent to its worker and
    emptied and seeded again for each mutant (tools/world.lent_world). A mutant no world test reaches stays "no tests".
 
-Results: mutants/world-results.json (name -> mutmut's status words); tools/mutation_score reads both judges.
+Verdicts: mutants/world-results.json (name -> mutmut's status words, with the digest of mutants/ they hold for); a
+stopped run goes on where it stopped. tools/mutation_score reads them with mutmut's.
 """
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -138,10 +140,12 @@ class Reach:
 
 
 def digest() -> str:
-    """Of every Python file mutmut's copy holds (mutants and tests): the stats stand until one changes."""
+    """Of every Python file mutmut's copy holds (mutants, tests, the world; not these tools): the clean run and the
+    verdicts stand until one changes."""
     sha = hashlib.sha256()
     for path in sorted(MUTANTS.rglob("*.py")):
-        if ".mypy_cache" not in path.parts:
+        if ".mypy_cache" not in path.parts and not path.name.startswith("mutation_") and \
+                "mutation_hits" not in path.parts:
             sha.update(str(path.relative_to(MUTANTS)).encode())
             sha.update(path.read_bytes())
     return sha.hexdigest()
@@ -249,7 +253,7 @@ def judged(candidates: list[str], reach: Reach, ports: list[int]) -> Iterator[tu
             while queue and free:
                 mutant, tests = queue.pop(0)
                 port = free.pop()
-                deadline = time.monotonic() + 60 + 4 * sum(reach.seconds[t] for t in tests)
+                deadline = time.monotonic() + 20 + 3 * sum(reach.seconds[t] for t in tests)
                 running[judge(mutant, tests, port)] = (mutant, port, deadline)
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
@@ -266,16 +270,27 @@ def judged(candidates: list[str], reach: Reach, ports: list[int]) -> Iterator[tu
             os.kill(pid, signal.SIGKILL)
 
 
+def verdicts(stamp: str | None = None) -> dict[str, str]:
+    """The world's verdicts kept from an earlier run over the same mutants/ (none once a file there changed)."""
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    return dict(saved.get("verdicts", {})) if saved.get("digest") == (stamp or digest()) else {}
+
+
 def main(patterns: list[str]) -> int:
     statuses = mutmut_statuses()
+    stamp = digest()
+    results = {name: status for name, status in verdicts(stamp).items() if statuses.get(name) in NOT_CAUGHT}
+    # A run goes on where the last one stopped; mutants named (MUTANTS=...) are judged again.
     candidates = sorted(name for name, status in statuses.items()
                         if status in NOT_CAUGHT and area(name) != "core"
-                        and (not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)))
-    results: dict[str, str] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results = {name: status for name, status in results.items() if statuses.get(name) in NOT_CAUGHT}
+                        and (any(fnmatch.fnmatchcase(name, p) for p in patterns) if patterns else name not in results))
+
+    def save() -> None:
+        RESULTS.write_text(json.dumps({"digest": stamp, "verdicts": results}, indent=1, sort_keys=True))
+
     if not candidates:
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True))
-        print("world's tiers: no mutant outside the core left standing by the unit tier")
+        save()
+        print("world's tiers: every mutant outside the core the unit tier left standing is judged")
         return 0
 
     # As mutmut runs its tests: mutants/ first on the path, and from inside it.
@@ -287,7 +302,6 @@ def main(patterns: list[str]) -> int:
 
     emulators = [Emulator.start() for _ in range(WORKERS)]
     try:
-        stamp = digest()
         saved = json.loads(STATS.read_text()) if STATS.exists() else {}
         if saved.get("digest") == stamp:
             reach = Reach.from_json(saved["reach"])
@@ -301,14 +315,15 @@ def main(patterns: list[str]) -> int:
 
         import pytest  # the forks inherit every test module imported once here
 
-        pytest.main([*PYTEST_ARGS, "--collect-only", "-qq", *WORLD_TESTS], plugins=[])
+        with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+            pytest.main([*PYTEST_ARGS, "--collect-only", "-qq", *WORLD_TESTS], plugins=[])
         began, counts = time.monotonic(), defaultdict(int)
         print(f"world's tiers: {len(candidates)} mutants outside the core the unit tier left standing", flush=True)
         for done, (mutant, status) in enumerate(judged(candidates, reach, [e.port for e in emulators]), 1):
             results[mutant] = status
             counts[status] += 1
             if done % 25 == 0 or done == len(candidates):
-                RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True))
+                save()
                 print(f"  {done}/{len(candidates)} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
                       flush=True)
         print(f"  done in {time.monotonic() - began:.0f} s", flush=True)
