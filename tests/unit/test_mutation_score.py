@@ -111,3 +111,12 @@ def test_an_error_outside_every_mutant_stops_the_run_and_one_in_the_originals_co
         rejected(report, {"chalicelib/m.py": MUTATED})
     in_original = json.dumps({"file": "chalicelib/m.py", "line": 2, "message": "twice", "severity": "error"})
     assert rejected(in_original, {"chalicelib/m.py": MUTATED}) == {}
+
+
+def test_the_worlds_verdicts_hold_only_for_the_mutants_they_were_given_on(tmp_path, monkeypatch) -> None:
+    from tools import mutation_world
+
+    monkeypatch.setattr(mutation_world, "RESULTS", tmp_path / "world-results.json")
+    (tmp_path / "world-results.json").write_text(json.dumps({"digest": "abc", "verdicts": {"m.x_f__mutmut_1": "killed"}}))
+    assert mutation_world.verdicts("abc") == {"m.x_f__mutmut_1": "killed"}
+    assert mutation_world.verdicts("a file changed since") == {}
