@@ -117,6 +117,7 @@ def test_the_worlds_verdicts_hold_only_for_the_mutants_they_were_given_on(tmp_pa
     from tools import mutation_world
 
     monkeypatch.setattr(mutation_world, "RESULTS", tmp_path / "world-results.json")
-    (tmp_path / "world-results.json").write_text(json.dumps({"digest": "abc", "verdicts": {"m.x_f__mutmut_1": "killed"}}))
+    kept = {"digest": "abc", "verdicts": {"m.x_f__mutmut_1": "killed"}}
+    (tmp_path / "world-results.json").write_text(json.dumps(kept))
     assert mutation_world.verdicts("abc") == {"m.x_f__mutmut_1": "killed"}
     assert mutation_world.verdicts("a file changed since") == {}
