@@ -10,9 +10,10 @@ docs/testing.md):
    tools/mutation_hits/sitecustomize.py. A failing clean run stops here: it would make every mutant look caught. Kept
    in mutants/world-stats.json until a file of mutants/ changes.
 2. Each mutant outside the core that mutmut left standing (survived, or reached by no unit test) runs in a fork of a
-   process that already imported every test, with the world tests that reach its function: fastest file first,
-   up to BUDGET_S of their measured time, stopping at the first failure, on a moto server lent to its worker and
-   emptied and seeded again for each mutant (tools/world.lent_world). A mutant no world test reaches stays "no tests".
+   process that already imported every test, with the world tests that reach its function (the fastest of each
+   file in turn, up to BUDGET_S of their measured time), stopping at the first failure, on a moto server lent to its
+   worker and emptied and seeded again for each mutant (tools/world.lent_world). A mutant no world test reaches
+   stays "no tests".
 
 Verdicts: mutants/world-results.json (name -> mutmut's status words, with the digest of mutants/ they hold for); a
 stopped run goes on where it stopped. tools/mutation_score reads them with mutmut's.
@@ -109,22 +110,26 @@ class Reach:
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def tests_for(self, mutant: str) -> list[str]:
-        """The tests that judge `mutant`: those reaching its function (the unit tier's only for the CLI: mutmut ran
-        them for the rest), fastest file first, within BUDGET_S."""
+        """The tests that judge `mutant`: of those reaching its function (the unit tier's only for the CLI: mutmut
+        ran them for the rest), the fastest of each file in turn, then the next of each, while they fit BUDGET_S
+        (one at least); run file by file, the cheapest file first (each file's fixtures set up once)."""
         reaching = {t for t in self.tests_by_function.get(function_of(mutant), set())
                     if area(mutant) == "cli" or not t.startswith("tests/unit/")}
         by_file: dict[str, list[str]] = defaultdict(list)
         for test in reaching:
             by_file[test.partition("::")[0]].append(test)
-        chosen: list[str] = []
+        files = sorted((sorted(tests, key=lambda t: (self.seconds[t], t)) for tests in by_file.values()),
+                       key=lambda tests: (sum(self.seconds[t] for t in tests), tests[0]))
+        chosen: set[str] = set()
         spent = 0.0
-        for tests in sorted(by_file.values(), key=lambda ts: (sum(self.seconds[t] for t in ts), ts[0])):
-            for test in sorted(tests, key=lambda t: (self.seconds[t], t)):
-                if chosen and spent + self.seconds[test] > BUDGET_S:
-                    return chosen
-                chosen.append(test)
-                spent += self.seconds[test]
-        return chosen
+        for rank in range(max((len(tests) for tests in files), default=0)):
+            for tests in files:
+                if rank < len(tests):
+                    if chosen and spent + self.seconds[tests[rank]] > BUDGET_S:
+                        return [t for ts in files for t in ts if t in chosen]
+                    chosen.add(tests[rank])
+                    spent += self.seconds[tests[rank]]
+        return [t for ts in files for t in ts if t in chosen]
 
     def to_json(self) -> dict[str, Any]:
         return {"tests_by_function": {k: sorted(v) for k, v in self.tests_by_function.items()},
