@@ -10,8 +10,8 @@ docs/testing.md):
    tools/mutation_hits/sitecustomize.py. A failing clean run stops here: it would make every mutant look caught. Kept
    in mutants/world-stats.json until a file of mutants/ changes.
 2. Each mutant outside the core that mutmut left standing (survived, or reached by no unit test) runs in a fork of a
-   process that already imported every test, with the world tests that reach its function (the fastest of each
-   file in turn, up to BUDGET_S of their measured time), stopping at the first failure, on a moto server lent to its
+   process that already imported every test, with the world tests that reach its function (the most specific
+   first, up to BUDGET_S of their measured time), stopping at the first failure, on a moto server lent to its
    worker and emptied and seeded again for each mutant (tools/world.lent_world). A mutant no world test reaches
    stays "no tests".
 
@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -108,28 +108,27 @@ class Reach:
     """Which world tests reach which function, and each test's measured time."""
     tests_by_function: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    _breadth: Counter[str] = field(default_factory=Counter, repr=False)  # how many functions each test reaches
 
     def tests_for(self, mutant: str) -> list[str]:
         """The tests that judge `mutant`: of those reaching its function (the unit tier's only for the CLI: mutmut
-        ran them for the rest), the fastest of each file in turn, then the next of each, while they fit BUDGET_S
-        (one at least); run file by file, the cheapest file first (each file's fixtures set up once)."""
-        reaching = {t for t in self.tests_by_function.get(function_of(mutant), set())
-                    if area(mutant) == "cli" or not t.startswith("tests/unit/")}
-        by_file: dict[str, list[str]] = defaultdict(list)
-        for test in reaching:
-            by_file[test.partition("::")[0]].append(test)
-        files = sorted((sorted(tests, key=lambda t: (self.seconds[t], t)) for tests in by_file.values()),
-                       key=lambda tests: (sum(self.seconds[t] for t in tests), tests[0]))
-        chosen: set[str] = set()
+        ran them for the rest), the most specific first (reaching the fewest functions: a storage test before an
+        API test that also stores), then the fastest, while they fit BUDGET_S (one at least); run file by file in
+        that order (each file's fixtures set up once)."""
+        if not self._breadth:
+            self._breadth.update(Counter(t for tests in self.tests_by_function.values() for t in tests))
+        reaching = sorted((t for t in self.tests_by_function.get(function_of(mutant), set())
+                           if area(mutant) == "cli" or not t.startswith("tests/unit/")),
+                          key=lambda t: (self._breadth[t], self.seconds[t], t))
+        chosen: list[str] = []
         spent = 0.0
-        for rank in range(max((len(tests) for tests in files), default=0)):
-            for tests in files:
-                if rank < len(tests):
-                    if chosen and spent + self.seconds[tests[rank]] > BUDGET_S:
-                        return [t for ts in files for t in ts if t in chosen]
-                    chosen.add(tests[rank])
-                    spent += self.seconds[tests[rank]]
-        return [t for ts in files for t in ts if t in chosen]
+        for test in reaching:
+            if chosen and spent + self.seconds[test] > BUDGET_S:
+                break
+            chosen.append(test)
+            spent += self.seconds[test]
+        files = list(dict.fromkeys(t.partition("::")[0] for t in chosen))
+        return sorted(chosen, key=lambda t: files.index(t.partition("::")[0]))
 
     def to_json(self) -> dict[str, Any]:
         return {"tests_by_function": {k: sorted(v) for k, v in self.tests_by_function.items()},

@@ -60,19 +60,22 @@ def test_areas(mutant: str, expected: str) -> None:
     assert area(mutant) == expected
 
 
-def test_a_mutant_runs_the_fastest_test_of_each_file_reaching_it_first_within_the_budget() -> None:
+def test_a_mutant_runs_the_most_specific_tests_reaching_it_first_within_the_budget() -> None:
     reach = Reach()
-    reach.tests_by_function["m.x_f"] = {"tests/a.py::t1", "tests/a.py::t2", "tests/a.py::t3", "tests/b.py::t1",
-                                        "tests/b.py::t2", "tests/c.py::t1"}
-    reach.seconds.update({"tests/a.py::t1": 0.2, "tests/a.py::t2": 0.3, "tests/a.py::t3": 0.4, "tests/b.py::t1": 1.0,
-                          "tests/b.py::t2": 2.5, "tests/c.py::t1": 3.0})
-    # files a (0.9 s in all), c (3.0), b (3.5); a1, c1, b1 (4.2 s), then a2 (4.5 s); b2 would pass 5 s
-    assert reach.tests_for("m.x_f__mutmut_7") == ["tests/a.py::t1", "tests/a.py::t2", "tests/c.py::t1",
-                                                  "tests/b.py::t1"]
+    reach.tests_by_function["m.x_f"] = {"tests/api.py::t1", "tests/api.py::t2", "tests/store.py::t1",
+                                        "tests/store.py::t2", "tests/cli.py::t1"}
+    reach.tests_by_function["m.x_other"] = {"tests/api.py::t1", "tests/api.py::t2", "tests/cli.py::t1"}
+    reach.tests_by_function["m.x_third"] = {"tests/api.py::t1"}
+    reach.seconds.update({"tests/api.py::t1": 0.4, "tests/api.py::t2": 0.2, "tests/store.py::t1": 2.0,
+                          "tests/store.py::t2": 1.5, "tests/cli.py::t1": 1.0})
+    # reaching one function: store t2 (1.5 s), store t1 (3.5 s); two: api t2 (3.7 s), cli t1 (4.7 s); api t1 (three
+    # functions, 0.4 s) would pass 5 s. Run file by file, in the order first chosen.
+    assert reach.tests_for("m.x_f__mutmut_7") == ["tests/store.py::t2", "tests/store.py::t1", "tests/api.py::t2",
+                                                  "tests/cli.py::t1"]
     assert reach.tests_for("m.x_g__mutmut_1") == []
-    reach.tests_by_function["m.x_h"] = {"tests/d.py::t1"}
-    reach.seconds["tests/d.py::t1"] = 30.0
-    assert reach.tests_for("m.x_h__mutmut_1") == ["tests/d.py::t1"]  # one test however slow
+    reach.tests_by_function["m.x_h"] = {"tests/slow.py::t1"}
+    reach.seconds["tests/slow.py::t1"] = 30.0
+    assert reach.tests_for("m.x_h__mutmut_1") == ["tests/slow.py::t1"]  # one test however slow
 
 
 def test_the_unit_tier_judges_only_the_clis_mutants_in_the_world_run() -> None:
