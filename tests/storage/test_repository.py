@@ -10,7 +10,7 @@ import pytest
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, Unprocessable
-from chalicelib.domain.requests import AccessRequest, Event, State
+from chalicelib.domain.requests import AccessRequest, Approval, Event, Extension, State
 from chalicelib.ports import IdempotencyClaim, IdempotentReplay, StaleWrite
 from tests.storage.helpers import as_person
 
@@ -245,3 +245,20 @@ def test_a_scoped_audit_reads_only_its_profiles_oldest_first_across_days_and_pag
 def test_a_cursor_from_elsewhere_is_refused(broker: Any) -> None:
     with pytest.raises(InvalidInput, match="cursor"):
         broker.repo.by_requester("s3-access", 2, "not-a-cursor")
+
+
+def test_every_field_of_approvals_and_an_extension_reads_back_as_written(broker: Any, clock: Any) -> None:
+    """What the Slack messages and the audit show of a decision (its comment, the on-call schedule and PagerDuty
+    user of an automatic approval, an extension's own round) is what the store gives back."""
+    stored = new_request(broker)
+    now = clock.advance(minutes=1)
+    written = dataclasses.replace(
+        stored, state=State.APPROVED,
+        approvals=(Approval("bob", now, "ok for the export"),
+                   Approval("on-call", now, schedule="P0SCHED1", pagerduty_user="PUSER42")),
+        extension=Extension(1800, "s3-access", now, (Approval("carol", now, "one more half hour"),)))
+    broker.repo.transition(stored, written, Event(stored.id, 2, "approved", now, "bob", "api", {}))
+
+    read = broker.repo.get(stored.id)
+
+    assert (read.approvals, read.extension) == (written.approvals, written.extension)
