@@ -11,17 +11,12 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from tools.mutation_world import area, verdicts
+from tools.mutation_world import area, statuses, verdicts
 
 MUTMUT = Path(sys.executable).with_name("mutmut")
 BY_TYPES, BY_TESTS = {"caught by type check"}, {"killed", "timeout"}  # a mutant that hangs the tests is noticed too
 NOT_JUDGED = {"not checked", "skipped", "check was interrupted by user"}
 AREAS = ["core", "app", "store", "aws", "slack", "routes", "cli", "sigv4"]
-
-
-def statuses(lines: str) -> dict[str, str]:
-    return {name.strip(): status.strip() for name, _, status in
-            (line.rpartition(": ") for line in lines.splitlines() if ": " in line)}
 
 
 def judges(by_mutmut: dict[str, str], by_world: dict[str, str]) -> dict[str, tuple[str, str]]:

@@ -61,7 +61,7 @@ AS_TEXT = ["tests/security/test_audit.py::test_no_code_path_updates_or_deletes_e
 PYTEST_ARGS = ["--rootdir=.", "-p", "no:cacheprovider", "-p", "no:randomly", "-m", "not ddblocal", "-q",
                "--tb=no", *(f"--ignore={path}" for path in LEFT_OUT), *(f"--deselect={test}" for test in AS_TEXT)]
 
-# The core: judged by mypy and the unit tier alone, as before the scope grew (setup.cfg's first lines).
+# The core: judged by mypy and the unit tier alone, as when it was all make mutate mutated (docs/testing.md).
 CORE = ["chalicelib.access_rules.*", "chalicelib.service.*", "chalicelib.domain.*", "chalicelib.slack.verify.*",
         "chalicelib.aws.links.*"]
 NOT_CAUGHT = {"survived", "no tests"}
@@ -155,11 +155,16 @@ def digest() -> str:
     return sha.hexdigest()
 
 
+def statuses(lines: str) -> dict[str, str]:
+    """`mutmut results --all true` (one `name: status` line per mutant) as {name: status}."""
+    return {name.strip(): status.strip() for name, _, status in
+            (line.rpartition(": ") for line in lines.splitlines() if ": " in line)}
+
+
 def mutmut_statuses() -> dict[str, str]:
     found = subprocess.run([str(Path(sys.executable).with_name("mutmut")), "results", "--all", "true"],
                            capture_output=True, text=True, cwd=ROOT, check=True)
-    return {name.strip(): status.strip() for name, _, status in
-            (line.rpartition(": ") for line in found.stdout.splitlines() if ": " in line)}
+    return statuses(found.stdout)
 
 
 class Recorder:

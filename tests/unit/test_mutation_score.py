@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tools.mutation_score import judges, statuses, summary
+from tools.mutation_score import judges, summary
 from tools.mutation_types import rejected
-from tools.mutation_world import Reach, area
+from tools.mutation_world import Reach, area, statuses
 
 pytestmark = pytest.mark.unit
 
