@@ -81,10 +81,9 @@ models: install  ## rewrite chalicelib/aws/models/ (slimmed botocore models) aft
 # e.g. make mutate MUTANTS='chalicelib.access_rules*'. How to read what it prints: docs/testing.md.
 .PHONY: mutate
 MUTANTS ?=
-mutate: install iam-simulate  ## mutation testing of the whole product: mypy, the unit tier, the world's tiers (not in CI); MUTANTS='chalicelib.store*'
+mutate: install iam-simulate  ## mutation testing of the whole product: mypy strict, then the tests (not in CI); MUTANTS='chalicelib.store*'
 	$(BIN)/python -m tools.mutation_types
-	$(BIN)/mutmut run $(foreach m,$(MUTANTS),'$(m)')
-	IAM_SIMULATE_DIR=$(CURDIR)/$(IAM_SIMULATE) $(BIN)/python -m tools.mutation_world $(foreach m,$(MUTANTS),'$(m)')
+	IAM_SIMULATE_DIR=$(CURDIR)/$(IAM_SIMULATE) $(BIN)/python -m tools.mutation_tests $(foreach m,$(MUTANTS),'$(m)')
 	@$(BIN)/python -m tools.mutation_score
 
 # The fast tier, the checks, and what there is: one block.

@@ -61,7 +61,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     import yaml
 
-    # make mutate's world judge lends each mutant's tests an emulator it started once (tools/mutation_world.py)
+    # make mutate lends each mutant's tests an emulator it started once (tools/mutation_tests.py)
     lent = os.environ.get("ACCESS_BROKER_TEST_WORLD_PORT")
     emulator, keys = lent_world(int(lent)) if lent else start_world()
     credentials = tmp_path_factory.mktemp("aws") / "credentials"

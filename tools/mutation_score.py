@@ -1,9 +1,8 @@
 """What `make mutate` prints last: of the mutants judged, how many were caught, over the whole product and per area.
 
-Three judges, in order: mypy strict (a mutant it rejects could not pass `make test`), the unit tier (mutmut's run,
-`mutmut results --all true`), then, outside the core, the world's tiers (tools/mutation_world.py,
-mutants/world-results.json), whose word replaces mutmut's for the mutants it judged. Mutants a narrowed run
-(MUTANTS=...) did not judge are not counted."""
+Two judges, in order: mypy strict (a mutant it rejects could not pass `make lint`; tools/mutation_types.py records
+it where `mutmut results --all true` reads it), then the tests (tools/mutation_tests.py, mutants/tests-results.json).
+Mutants no judge has judged yet (a narrowed or stopped run) are not counted."""
 from __future__ import annotations
 
 import subprocess
@@ -11,28 +10,20 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from tools.mutation_world import area, statuses, verdicts
+from tools.mutation_tests import BY_TYPES, CAUGHT, Stamp, area, kept, statuses
 
 MUTMUT = Path(sys.executable).with_name("mutmut")
-BY_TYPES, BY_TESTS = {"caught by type check"}, {"killed", "timeout"}  # a mutant that hangs the tests is noticed too
-NOT_JUDGED = {"not checked", "skipped", "check was interrupted by user"}
 AREAS = ["core", "app", "store", "aws", "slack", "routes", "cli", "sigv4"]
 
 
-def judges(by_mutmut: dict[str, str], by_world: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """Each judged mutant's final status and the judge that gave it: mypy, unit, world (or none: not caught)."""
+def judges(by_mutmut: dict[str, str], by_tests: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Each judged mutant's final status and the judge that gave it: mypy, tests, or none (not caught)."""
     final: dict[str, tuple[str, str]] = {}
     for name, status in by_mutmut.items():
-        if status in NOT_JUDGED:
-            continue
-        if status in BY_TYPES:
+        if status == BY_TYPES:
             final[name] = (status, "mypy")
-        elif status in BY_TESTS:
-            final[name] = (status, "unit")
-        elif name in by_world:
-            final[name] = (by_world[name], "world" if by_world[name] in BY_TESTS else "none")
-        else:
-            final[name] = (status, "none")
+        elif name in by_tests:
+            final[name] = (by_tests[name], "tests" if by_tests[name] in CAUGHT else "none")
     return final
 
 
@@ -50,16 +41,16 @@ def summary(final: dict[str, tuple[str, str]]) -> list[str]:
     for name in [a for a in AREAS if a in by_area]:
         c = by_area[name]
         lines.append(f"  {name:<7} {_share(sum(c.values()) - c['none'], sum(c.values())):>22}: mypy {c['mypy']}, "
-                     f"unit tier {c['unit']}, world's tiers {c['world']}, not caught {c['none']}")
+                     f"tests {c['tests']}, not caught {c['none']}")
     missed = Counter(status for status, judge in final.values() if judge == "none")
     total = Counter(judge for _, judge in final.values())
     caught = len(final) - total["none"]
     per_area = ", ".join(f"{a} {_share(sum(c.values()) - c['none'], sum(c.values()))}"
                          for a, c in ((a, by_area[a]) for a in AREAS if a in by_area))
     lines.append(f"make mutate: {caught} of {len(final)} mutants caught ({100 * caught / len(final):.1f}%): "
-                 f"{total['mypy']} by mypy strict, {total['unit']} by the unit tier, {total['world']} by the world's "
-                 f"tiers; {total['none']} not caught ({', '.join(f'{n} {s}' for s, n in sorted(missed.items()))}"
-                 f"{'' if missed else 'none'}). By area: {per_area}. List them: python -m tools.mutation_score "
+                 f"{total['mypy']} by mypy strict, {total['tests']} by the tests; {total['none']} not caught "
+                 f"({', '.join(f'{n} {s}' for s, n in sorted(missed.items())) or 'none'}). "
+                 f"By area: {per_area}. List them: python -m tools.mutation_score "
                  f"--not-caught; see one: .venv/bin/mutmut show NAME (docs/testing.md)")
     return lines
 
@@ -69,7 +60,7 @@ def main(args: list[str]) -> int:
     if found.returncode != 0 or not found.stdout.strip():
         print(f"no mutmut results here: run `make mutate` first ({found.stderr.strip()[-200:]})", file=sys.stderr)
         return 1
-    final = judges(statuses(found.stdout), verdicts())
+    final = judges(statuses(found.stdout), kept(Stamp.now())[0])
     if args == ["--not-caught"]:
         for name, (status, judge) in sorted(final.items()):
             if judge == "none":

@@ -1,11 +1,11 @@
 """make mutate's first judge: mypy strict over every mutant, as `make lint` runs it (a mutant it rejects could not
-land), recorded where mutmut keeps its verdicts so that `mutmut run` then only runs tests for the rest.
+land), recorded where mutmut keeps its verdicts; tools/mutation_tests.py then runs the tests for the rest.
 
 mutmut can run the type checker itself (`type_check_command`), but maps each error to its mutant by re-rendering
 every mutated file through libcst: over the whole product (~17,000 mutants) that took 6.5 of its minutes. Here the
 map is Python's own parser (each mutant is one function, `x_name__mutmut_N`, with its line span), in seconds.
-Generation is mutmut's own (pinned in requirements-dev.txt: the functions below are its internals); `mutmut run`
-afterwards finds every file generated and keeps the verdicts written here."""
+Generation is mutmut's own (pinned in requirements-dev.txt: the functions below are its internals); `mutmut
+results` and `mutmut show` read what is written here."""
 from __future__ import annotations
 
 import ast

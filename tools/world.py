@@ -261,8 +261,8 @@ class Emulator:
 
     @classmethod
     def lent(cls, port: int) -> Emulator:
-        """An emulator another process started and stops (make mutate's world judge lends one to each mutant's
-        tests: tools/mutation_world.py); stop() leaves it running."""
+        """An emulator another process started and stops (make mutate lends one to each mutant's
+        tests: tools/mutation_tests.py); stop() leaves it running."""
         return cls(None, port, None)
 
     def _wait_until_answering(self, deadline: float) -> None:

@@ -15,7 +15,7 @@ import yaml
 
 from tests.api.served_app import serving_catalog
 from tests.conftest import demo_catalog
-from tools.mutation_world import for_child_processes
+from tools.mutation_tests import for_child_processes
 from tools.world import REGION, SOURCE_ACCOUNT, Keys, aws_client, write_credentials_file
 
 BIN = Path(sys.executable).parent

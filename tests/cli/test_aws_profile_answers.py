@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.stub_api import active_request, stub_api
-from tools.mutation_world import for_child_processes
+from tools.mutation_tests import for_child_processes
 from tools.world import REGION, write_credentials_file
 
 ACCESS_BROKER = Path(sys.executable).parent / "access-broker"

@@ -1,5 +1,5 @@
-"""What `make mutate` prints last (tools/mutation_score.py), from mutmut's results and the world's tiers' results;
-which area a mutant counts in and which world tests judge it (tools/mutation_world.py)."""
+"""What `make mutate` prints last (tools/mutation_score.py), from mypy's verdicts (kept where mutmut keeps its) and the
+tests' (tools/mutation_tests.py); which area a mutant counts in and which tests judge it; how a fork runs them."""
 from __future__ import annotations
 
 import json
@@ -7,38 +7,41 @@ import json
 import pytest
 
 from tools.mutation_score import judges, summary
+from tools.mutation_tests import Reach, area, statuses
 from tools.mutation_types import rejected
-from tools.mutation_world import Reach, area, statuses
 
 pytestmark = pytest.mark.unit
 
 MUTMUT = """    chalicelib.service.funnel.x_due__mutmut_1: caught by type check
-    chalicelib.service.funnel.x_due__mutmut_2: killed
-    chalicelib.service.funnel.x_due__mutmut_3: timeout
-    chalicelib.service.funnel.x_due__mutmut_4: survived
-    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_1: survived
-    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_2: no tests
-    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_3: survived
-    cli.access_broker_cli.main.x_run__mutmut_1: killed
+    chalicelib.service.funnel.x_due__mutmut_2: not checked
+    chalicelib.service.funnel.x_due__mutmut_3: not checked
+    chalicelib.service.funnel.x_due__mutmut_4: not checked
+    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_1: not checked
+    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_2: not checked
+    chalicelib.store.repository.xǁRepositoryǁsave__mutmut_3: not checked
+    cli.access_broker_cli.main.x_run__mutmut_1: not checked
     cli.access_broker_cli.main.x_run__mutmut_2: not checked
 """
-WORLD = {"chalicelib.store.repository.xǁRepositoryǁsave__mutmut_1": "killed",
-         "chalicelib.store.repository.xǁRepositoryǁsave__mutmut_2": "survived"}
+TESTS = {"chalicelib.service.funnel.x_due__mutmut_2": "killed", "chalicelib.service.funnel.x_due__mutmut_3": "timeout",
+         "chalicelib.service.funnel.x_due__mutmut_4": "survived",
+         "chalicelib.store.repository.xǁRepositoryǁsave__mutmut_1": "killed",
+         "chalicelib.store.repository.xǁRepositoryǁsave__mutmut_2": "no tests",
+         "chalicelib.store.repository.xǁRepositoryǁsave__mutmut_3": "survived",
+         "cli.access_broker_cli.main.x_run__mutmut_1": "killed"}
 
 
 def test_each_judge_counts_once_and_mutants_not_judged_do_not() -> None:
-    lines = summary(judges(statuses(MUTMUT), WORLD))
+    lines = summary(judges(statuses(MUTMUT), TESTS))
     assert lines[-1].startswith(
-        "make mutate: 5 of 8 mutants caught (62.5%): 1 by mypy strict, 3 by the unit tier, 1 by the world's tiers; "
-        "3 not caught (3 survived). By area: core 3/4 (75.0%), store 1/3 (33.3%), cli 1/1 (100.0%).")
-    assert lines[0].split() == ["core", "3/4", "(75.0%):", "mypy", "1,", "unit", "tier", "2,", "world's", "tiers",
-                                "0,", "not", "caught", "1"]
+        "make mutate: 5 of 8 mutants caught (62.5%): 1 by mypy strict, 4 by the tests; "
+        "3 not caught (1 no tests, 2 survived). By area: core 3/4 (75.0%), store 1/3 (33.3%), cli 1/1 (100.0%).")
+    assert lines[0].split() == ["core", "3/4", "(75.0%):", "mypy", "1,", "tests", "2,", "not", "caught", "1"]
 
 
-def test_the_world_judges_only_what_mutmut_left_standing() -> None:
-    final = judges(statuses("    chalicelib.store.repository.x_f__mutmut_1: killed\n"),
+def test_mypys_word_stands_over_a_tests_verdict_kept_from_before() -> None:
+    final = judges(statuses("    chalicelib.store.repository.x_f__mutmut_1: caught by type check\n"),
                    {"chalicelib.store.repository.x_f__mutmut_1": "survived"})
-    assert final == {"chalicelib.store.repository.x_f__mutmut_1": ("killed", "unit")}
+    assert final == {"chalicelib.store.repository.x_f__mutmut_1": ("caught by type check", "mypy")}
 
 
 def test_a_run_that_judged_nothing_says_so() -> None:
@@ -60,7 +63,8 @@ def test_areas(mutant: str, expected: str) -> None:
     assert area(mutant) == expected
 
 
-def test_a_mutant_runs_the_most_specific_tests_reaching_it_first_within_the_budget() -> None:
+def test_a_mutant_runs_the_most_specific_tests_reaching_it_first_within_the_budget(monkeypatch) -> None:
+    monkeypatch.setattr("tools.mutation_tests.BUDGET_S", 5.0)
     reach = Reach()
     reach.tests_by_function["m.x_f"] = {"tests/api.py::t1", "tests/api.py::t2", "tests/store.py::t1",
                                         "tests/store.py::t2", "tests/cli.py::t1"}
@@ -78,12 +82,29 @@ def test_a_mutant_runs_the_most_specific_tests_reaching_it_first_within_the_budg
     assert reach.tests_for("m.x_h__mutmut_1") == ["tests/slow.py::t1"]  # one test however slow
 
 
-def test_the_unit_tier_judges_only_the_clis_mutants_in_the_world_run() -> None:
+def test_files_take_turns_and_a_test_that_caught_the_functions_last_mutant_goes_first(monkeypatch) -> None:
+    monkeypatch.setattr("tools.mutation_tests.BUDGET_S", 5.0)
     reach = Reach()
-    for function in ("chalicelib.store.repository.x_f", "access_broker_cli.main.x_run"):
-        reach.tests_by_function[function] = {"tests/unit/test_u.py::t", "tests/storage/test_s.py::t"}
+    cases = [f"tests/sigv4.py::t[{n}]" for n in range(4)]
+    reach.tests_by_function["m.x_f"] = {*cases, "tests/pages.py::t1", "tests/pages.py::t2"}
+    reach.seconds.update({**{case: 1.0 for case in cases}, "tests/pages.py::t1": 1.5, "tests/pages.py::t2": 1.5})
+    # four cases of one test would fill the budget; the other file gets its turn after the first case
+    assert reach.tests_for("m.x_f__mutmut_1") == ["tests/sigv4.py::t[0]", "tests/sigv4.py::t[1]",
+                                                  "tests/pages.py::t1", "tests/pages.py::t2"]
+    assert reach.tests_for("m.x_f__mutmut_2", first=["tests/pages.py::t2", "tests/elsewhere.py::t"]) == [
+        "tests/pages.py::t2", "tests/pages.py::t1", "tests/sigv4.py::t[0]", "tests/sigv4.py::t[1]"]
+
+
+def test_a_unit_test_reaching_a_function_goes_before_the_world_tests_that_reach_it_too() -> None:
+    reach = Reach()
+    reach.tests_by_function["chalicelib.store.repository.x_f"] = {"tests/unit/test_u.py::t",
+                                                                  "tests/storage/test_s.py::t"}
+    reach.tests_by_function["access_broker_cli.main.x_run"] = {"tests/unit/test_u.py::t", "tests/storage/test_s.py::t"}
+    reach.tests_by_function["chalicelib.store.repository.x_g"] = {"tests/storage/test_s.py::t"}
     reach.seconds.update({"tests/unit/test_u.py::t": 0.01, "tests/storage/test_s.py::t": 1.0})
-    assert reach.tests_for("chalicelib.store.repository.x_f__mutmut_1") == ["tests/storage/test_s.py::t"]
+    assert reach.tests_for("chalicelib.store.repository.x_f__mutmut_1") == ["tests/unit/test_u.py::t",
+                                                                            "tests/storage/test_s.py::t"]
+    # the CLI's mutants are named by path (cli.access_broker_cli...) and run as access_broker_cli...
     assert reach.tests_for("cli.access_broker_cli.main.x_run__mutmut_1") == ["tests/unit/test_u.py::t",
                                                                              "tests/storage/test_s.py::t"]
 
@@ -120,11 +141,35 @@ def test_an_error_outside_every_mutant_stops_the_run_and_one_in_the_originals_co
     assert rejected(in_original, {"chalicelib/m.py": MUTATED}) == {}
 
 
-def test_the_worlds_verdicts_hold_only_for_the_mutants_they_were_given_on(tmp_path, monkeypatch) -> None:
-    from tools import mutation_world
+def test_verdicts_hold_while_the_code_is_the_same_and_only_the_caught_ones_once_the_tests_change(
+        tmp_path, monkeypatch) -> None:
+    from tools import mutation_tests
+    from tools.mutation_tests import Stamp, kept
 
-    monkeypatch.setattr(mutation_world, "RESULTS", tmp_path / "world-results.json")
-    kept = {"digest": "abc", "verdicts": {"m.x_f__mutmut_1": "killed"}}
-    (tmp_path / "world-results.json").write_text(json.dumps(kept))
-    assert mutation_world.verdicts("abc") == {"m.x_f__mutmut_1": "killed"}
-    assert mutation_world.verdicts("a file changed since") == {}
+    monkeypatch.setattr(mutation_tests, "RESULTS", tmp_path / "tests-results.json")
+    (tmp_path / "tests-results.json").write_text(json.dumps({
+        "code": "c1", "whole": "w1", "verdicts": {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived"},
+        "caught_by": {"m.x_f__mutmut_1": ["tests/unit/test_m.py::t", 0.0]}}))
+    assert kept(Stamp("c1", "w1")) == ({"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived"},
+                                       {"m.x_f__mutmut_1": ("tests/unit/test_m.py::t", 0.0)})
+    assert kept(Stamp("c1", "a test added")) == ({"m.x_f__mutmut_1": "killed"},
+                                                 {"m.x_f__mutmut_1": ("tests/unit/test_m.py::t", 0.0)})
+    assert kept(Stamp("the code changed", "w1")) == ({}, {})
+
+
+def test_the_code_is_the_products_files_and_the_whole_every_file(tmp_path, monkeypatch) -> None:
+    from tools import mutation_tests
+    from tools.mutation_tests import Stamp
+
+    monkeypatch.setattr(mutation_tests, "MUTANTS", tmp_path)
+    for name in ["chalicelib/a.py", "tests/unit/test_a.py", "tools/world.py", "tools/mutation_tests.py"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    before = Stamp.now()
+    (tmp_path / "tests/unit/test_a.py").write_text("x = 2\n")
+    after_a_test = Stamp.now()
+    assert (after_a_test.code, after_a_test.whole != before.whole) == (before.code, True)
+    (tmp_path / "tools/mutation_tests.py").write_text("x = 2\n")  # this tool's own files are not judged
+    assert Stamp.now() == after_a_test
+    (tmp_path / "chalicelib/a.py").write_text("x = 2\n")
+    assert Stamp.now().code != before.code

@@ -1,5 +1,5 @@
 """Loaded first by a test's child process (the CLI) during make mutate's clean run of the world's tests
-(tools/mutation_world.py puts this directory on its PYTHONPATH): which mutated functions the process reached, written
+(tools/mutation_tests.py puts this directory on its PYTHONPATH): which mutated functions the process reached, written
 at exit to MUTATION_HITS_DIR, where the test that started it collects them. Nothing else changes."""
 import atexit
 import json

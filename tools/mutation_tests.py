@@ -1,0 +1,425 @@
+"""make mutate's second judge: the tests, for every mutant mypy strict let through (tools/mutation_types.py).
+
+One pytest session collects every test of TESTS once, in mutmut's copy (mutants/); then, without running a test
+itself, it forks:
+
+1. Once, the clean run: every test runs with mutmut's "stats" trampolines on, recording which tests reach which
+   function and how long each takes; the CLI's own processes report theirs through tools/mutation_hits/
+   sitecustomize.py. A failing clean run stops here: it would make every mutant look caught. Kept in
+   mutants/tests-stats.json until a file of mutants/ changes.
+2. Each mutant, in a fork of that collected session: the tests that reach its function (those that caught its
+   function's other mutants first, then the files in turn, the most specific first: Reach.tests_for), up to
+   BUDGET_S of their measured time, run as pytest runs them (fixtures set up and torn down) until the first
+   failure. Tests against the AWS world get a moto server
+   lent to their worker, emptied and seeded again when a mutant's first such test asks for it
+   (tools/world.lent_world). Two workers. A mutant no test reaches is "no tests"; one whose tests hang past its
+   deadline is killed with its children, a "timeout" (caught, as mutmut counts it).
+
+A fork costs milliseconds; pytest.main per mutant (as mutmut runs) costs a collection, which is most of a unit
+test's mutant. Verdicts: mutants/tests-results.json (name -> mutmut's status words, and the test that caught each),
+kept while the product's code in mutants/ is the same (the caught ones; the rest too while the tests are): a
+stopped run goes on where it stopped, and after a new test only what was not caught is judged again.
+tools/mutation_score reads them with mypy's.
+"""
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "mutants"
+STATS = MUTANTS / "tests-stats.json"
+RESULTS = MUTANTS / "tests-results.json"
+HITS_SITE = Path(__file__).resolve().parent / "mutation_hits"
+PRODUCT = ("chalicelib/", "cli/access_broker_cli/", "app.py", "tools/local_sigv4.py")  # the rest serves the tests
+WORKERS = 2
+BUDGET_S = 2.0  # of measured test time per mutant: a survivor costs about this, and its fixtures
+
+# Every tier that judges product code in this process or the CLI's. Left out: the browser's and `make run`'s tests
+# (other processes, minutes), DynamoDB Local's twins of the storage tests (moto's judge the same code), the world's
+# own tests (tests/integration judge tools/world, not the product), the deploy's (chalice package), and tests that
+# read the source as text (mutmut's copy is not the checkout: no Makefile, mutated files).
+TESTS = ["tests/unit", "tests/storage", "tests/expiry", "tests/api", "tests/slack", "tests/security", "tests/iam",
+         "tests/directory", "tests/oncall", "tests/cli", "tests/perf/test_call_counts.py",
+         "tests/integration/test_iam_directory.py"]
+LEFT_OUT = ["tests/unit/test_architecture.py", "tests/unit/test_docs_links.py",
+            "tests/api/test_console_page_in_chromium.py", "tests/api/test_console_ready_in_chromium.py",
+            "tests/oncall/test_make_run_pagerduty.py", "tests/security/test_schemathesis.py",
+            "tests/security/test_broker_policy.py"]
+AS_TEXT = ["tests/security/test_audit.py::test_no_code_path_updates_or_deletes_events",
+           "tests/iam/test_evaluator.py::test_the_harness_looks_for_the_version_make_installs"]
+# -s: the forks' output goes nowhere, and pytest's own capture would share its files between them.
+PYTEST_ARGS = ["--rootdir=.", "-p", "no:cacheprovider", "-p", "no:randomly", "-m", "not ddblocal", "-q", "-s",
+               "--tb=no", *(f"--ignore={path}" for path in LEFT_OUT), *(f"--deselect={test}" for test in AS_TEXT)]
+
+# The core: what make mutate mutated before it took the whole product, counted apart (it keeps >= 95%).
+CORE = ["chalicelib.access_rules.*", "chalicelib.service.*", "chalicelib.domain.*", "chalicelib.slack.verify.*",
+        "chalicelib.aws.links.*"]
+BY_TYPES = "caught by type check"
+CAUGHT = {"killed", "timeout"}  # a mutant that hangs the tests is noticed too
+ORDER = ["core", "sigv4", "store", "aws", "cli", "app", "slack", "routes"]  # a stopped run has whole areas
+
+
+def area(mutant: str) -> str:
+    """Where a mutant lives, as the report counts it: core, cli, sigv4, a chalicelib package, or app (the rest)."""
+    if any(fnmatch.fnmatchcase(mutant, pattern) for pattern in CORE):
+        return "core"
+    if mutant.startswith("cli.access_broker_cli."):
+        return "cli"
+    if mutant.startswith("tools."):
+        return "sigv4"
+    parts = mutant.split(".")
+    return parts[1] if len(parts) > 3 and parts[1] in {"store", "aws", "slack", "routes"} else "app"
+
+
+def as_run(mutant: str) -> str:
+    """The name the trampolines know a mutant by: mutmut names the CLI's by path (cli.access_broker_cli.main...),
+    the CLI's modules are access_broker_cli.main..."""
+    return mutant.removeprefix("cli.") if mutant.startswith("cli.access_broker_cli.") else mutant
+
+
+def function_of(mutant: str) -> str:
+    """The trampolines' name of the function a mutant changes: `module.x_name__mutmut_3` -> `module.x_name`."""
+    return as_run(mutant).rpartition("__mutmut_")[0]
+
+
+def for_child_processes() -> dict[str, str]:
+    """What a test's child process running this tree's Python (the CLI) needs to run the code the test runs: this
+    tree's cli/ first on its path; under make mutate, the mutant, and where to say what it reached."""
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent / "cli")}
+    if "MUTANT_UNDER_TEST" in os.environ:
+        env["MUTANT_UNDER_TEST"] = os.environ["MUTANT_UNDER_TEST"]
+    if "MUTATION_HITS_DIR" in os.environ:
+        env["MUTATION_HITS_DIR"] = os.environ["MUTATION_HITS_DIR"]
+        env["PYTHONPATH"] = f"{HITS_SITE}{os.pathsep}{env['PYTHONPATH']}"
+    return env
+
+
+@dataclass
+class Reach:
+    """Which world tests reach which function, and each test's measured time."""
+    tests_by_function: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    _breadth: Counter[str] = field(default_factory=Counter, repr=False)  # how many functions each test reaches
+
+    def tests_for(self, mutant: str, first: list[str] | tuple[str, ...] = ()) -> list[str]:
+        """The tests that judge `mutant`, of those reaching its function: `first` (the tests that caught its
+        function's other mutants), then one file at a time in turn, files and tests within them the most specific
+        first (reaching the fewest functions: a unit test before a storage test before an API test that also
+        stores), then the fastest; while they fit BUDGET_S (one at least). Run file by file in the order chosen
+        (each file's fixtures set up once)."""
+        if not self._breadth:
+            self._breadth.update(Counter(t for tests in self.tests_by_function.values() for t in tests))
+        reaching = self.tests_by_function.get(function_of(mutant), set())
+        by_file: dict[str, list[str]] = {}
+        for test in sorted(reaching, key=lambda t: (self._breadth[t], self.seconds[t], t)):
+            by_file.setdefault(test.partition("::")[0], []).append(test)
+        in_turn = [t for turn in zip_longest(*by_file.values()) for t in turn if t is not None]
+        ranked = list(dict.fromkeys([t for t in first if t in reaching] + in_turn))
+        chosen: list[str] = []
+        spent = 0.0
+        for test in ranked:
+            if chosen and spent + self.seconds[test] > BUDGET_S:
+                break
+            chosen.append(test)
+            spent += self.seconds[test]
+        files = list(dict.fromkeys(t.partition("::")[0] for t in chosen))
+        return sorted(chosen, key=lambda t: files.index(t.partition("::")[0]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tests_by_function": {k: sorted(v) for k, v in self.tests_by_function.items()},
+                "seconds": dict(self.seconds)}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Reach:
+        reach = cls()
+        for function, tests in doc["tests_by_function"].items():
+            reach.tests_by_function[function] = set(tests)
+        reach.seconds.update(doc["seconds"])
+        return reach
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a clean run and a verdict were made on: digests of the product's code in mutmut's copy (the mutants), and
+    of every Python file there (with the tests and the world; not these tools)."""
+    code: str
+    whole: str
+
+    @classmethod
+    def now(cls) -> Stamp:
+        code, whole = hashlib.sha256(), hashlib.sha256()
+        for path in sorted(MUTANTS.rglob("*.py")):
+            name = str(path.relative_to(MUTANTS))
+            if ".mypy_cache" in path.parts or path.name.startswith("mutation_") or "mutation_hits" in path.parts:
+                continue
+            for sha in [whole, code] if name.startswith(PRODUCT) else [whole]:
+                sha.update(name.encode())
+                sha.update(path.read_bytes())
+        return cls(code.hexdigest(), whole.hexdigest())
+
+
+def statuses(lines: str) -> dict[str, str]:
+    """`mutmut results --all true` (one `name: status` line per mutant) as {name: status}."""
+    return {name.strip(): status.strip() for name, _, status in
+            (line.rpartition(": ") for line in lines.splitlines() if ": " in line)}
+
+
+def mutmut_statuses() -> dict[str, str]:
+    found = subprocess.run([str(Path(sys.executable).with_name("mutmut")), "results", "--all", "true"],
+                           capture_output=True, text=True, cwd=ROOT, check=True)
+    return statuses(found.stdout)
+
+
+
+
+class Recorder:
+    """pytest plugin for the clean run: what each test reached, in this process and in the CLI's."""
+
+    def __init__(self, reach: Reach, hits_dir: Path) -> None:
+        self.reach, self.hits_dir = reach, hits_dir
+
+    def pytest_runtest_teardown(self, item: Any, nextitem: Any) -> None:
+        from mutmut.state import state
+
+        reached = set(state()._stats)
+        state()._stats.clear()
+        for report in self.hits_dir.glob("*.json"):
+            reached.update(json.loads(report.read_text()))
+            report.unlink()
+        for function in reached:
+            self.reach.tests_by_function[function].add(item.nodeid)
+
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
+        self.reach.seconds[item.nodeid] += call.duration  # setup, call and teardown: what rerunning it costs
+
+
+def run_items(session: Any, items: list[Any]) -> str | None:
+    """Runs `items` in this process as pytest's own loop would (each test's fixtures set up as it needs them and
+    torn down when the next no longer does), stopping at the first failure: the failing test's id, or None."""
+    for index, item in enumerate(items):
+        following = items[index + 1] if index + 1 < len(items) else None
+        item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
+        if session.testsfailed:
+            if following is not None:
+                session._setupstate.teardown_exact(None)  # what the failed test's successor would have kept
+            return str(item.nodeid)
+    return None
+
+
+def in_child(work: Any) -> int:
+    """Runs `work()` in a fork leading its own process group (a hung mutant's children die with it), its output
+    nowhere; returns the pid. The fork's exit code is work()'s."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 3
+    try:
+        os.setsid()
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, 1)
+        os.dup2(nowhere, 2)
+        code = int(work())
+    finally:
+        os._exit(code)
+
+
+def exit_code(pid: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def status_of(code: int) -> str:
+    return {0: "survived", 1: "killed"}.get(code, "timeout" if code == -signal.SIGKILL else "suspicious")
+
+
+@dataclass
+class Judge:
+    """pytest plugin: takes over the collected session's run loop (step 1, then step 2) and runs no test itself."""
+    candidates: list[str]
+    stamp: Stamp
+    ports: list[int]
+    results: dict[str, str]
+    say: Any  # print, to the terminal pytest's output does not reach
+    caught_by: dict[str, tuple[str, float]] = field(default_factory=dict)  # the test, and the seconds before it
+
+    @staticmethod
+    def _with_world(port: int) -> None:
+        os.environ["ACCESS_BROKER_TEST_WORLD_PORT"] = str(port)
+
+    def clean_run(self, session: Any) -> Reach:
+        """Step 1, in a fork; raises if a test fails without a mutant."""
+        from mutmut.mutation.trampoline import set_mutant_under_test
+
+        saved = json.loads(STATS.read_text()) if STATS.exists() else {}
+        if saved.get("whole") == self.stamp.whole:
+            return Reach.from_json(saved["reach"])
+        began = time.monotonic()
+        self.say(f"tests: the clean run records which of {len(session.items)} tests reach what")
+        reach = Reach()
+        with tempfile.TemporaryDirectory(prefix="mutation-hits-") as hits, \
+                tempfile.NamedTemporaryFile(suffix=".json") as out:
+            def run() -> int:
+                set_mutant_under_test("stats")
+                self._with_world(self.ports[0])
+                os.environ["MUTATION_HITS_DIR"] = hits
+                session.config.pluginmanager.register(Recorder(reach, Path(hits)), "mutation-recorder")
+                failed = run_items(session, session.items)
+                Path(out.name).write_text(json.dumps(reach.to_json()))
+                return 0 if failed is None else 1
+
+            code = exit_code(in_child(run))
+            if code != 0:
+                failing = "run it in mutants/ to see which: cd mutants && python -m pytest " + " ".join(TESTS)
+                raise SystemExit(f"the tests failed without a mutant (exit {code}): {failing}")
+            reach = Reach.from_json(json.loads(Path(out.name).read_text()))
+        STATS.write_text(json.dumps({"whole": self.stamp.whole, "reach": reach.to_json()}))
+        self.say(f"  done in {time.monotonic() - began:.0f} s")
+        return reach
+
+    def judge(self, session: Any, items: dict[str, Any], mutant: str, tests: list[str], port: int) -> tuple[int, int]:
+        """Step 2 for one mutant: the fork's pid, and the pipe where it says which test failed."""
+        from mutmut.mutation.trampoline import set_mutant_under_test
+
+        said, saying = os.pipe()
+
+        def run() -> int:
+            os.close(said)
+            set_mutant_under_test(as_run(mutant))
+            self._with_world(port)
+            failed = run_items(session, [items[t] for t in tests])
+            os.write(saying, (failed or "").encode())
+            return 0 if failed is None else 1
+
+        pid = in_child(run)
+        os.close(saying)
+        return pid, said
+
+    def judged(self, session: Any, reach: Reach) -> Iterator[tuple[str, str]]:
+        """Runs the candidates WORKERS at a time, each worker on its own lent world; yields (mutant, status)."""
+        items = {item.nodeid: item for item in session.items}
+        reach.tests_by_function = defaultdict(set, {f: {t for t in tests if t in items}
+                                                    for f, tests in reach.tests_by_function.items()})
+        queue = [(m, reach.tests_for(m)) for m in self.candidates]
+        for mutant, tests in [q for q in queue if not q[1]]:
+            yield mutant, "no tests"
+        # Area by area (a run stopped early leaves whole areas judged), the cheapest first within each.
+        queue = sorted([q for q in queue if q[1]],
+                       key=lambda q: (ORDER.index(area(q[0])), sum(reach.seconds[t] for t in q[1])))
+        catchers: dict[str, list[str]] = defaultdict(list)  # function -> tests that caught its mutants, latest first
+        free, running = list(self.ports), {}  # pid -> (mutant, tests, port, deadline, pipe)
+        try:
+            while queue or running:
+                while queue and free:
+                    mutant = queue.pop(0)[0]
+                    tests = reach.tests_for(mutant, catchers[function_of(mutant)])
+                    port = free.pop()
+                    deadline = time.monotonic() + 20 + 3 * sum(reach.seconds[t] for t in tests)
+                    pid, said = self.judge(session, items, mutant, tests, port)
+                    running[pid] = (mutant, tests, port, deadline, said)
+                pid, status = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    for late, (_, _, _, deadline, _) in list(running.items()):
+                        if time.monotonic() > deadline:
+                            with contextlib.suppress(ProcessLookupError):
+                                os.killpg(late, signal.SIGKILL)  # the tests hung: a timeout, caught (as mutmut)
+                    time.sleep(0.01)
+                    continue
+                if pid not in running:
+                    continue  # a grandchild the fork left behind, reparented here
+                mutant, tests, port, _, said = running.pop(pid)
+                free.append(port)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)  # what the fork's tests left running
+                failed = os.read(said, 65536).decode()
+                os.close(said)
+                if failed:
+                    known = catchers[function_of(mutant)]
+                    known[:] = [failed] + [t for t in known if t != failed]
+                    before = tests[:tests.index(failed)] if failed in tests else []
+                    self.caught_by[mutant] = (failed, round(sum(reach.seconds[t] for t in before), 3))
+                yield mutant, status_of(os.waitstatus_to_exitcode(status))
+        finally:  # stopped early (Ctrl-C): no fork goes on judging
+            for pid in running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+
+    def pytest_runtestloop(self, session: Any) -> bool:
+        reach = self.clean_run(session)
+        began, counts = time.monotonic(), Counter[str]()
+        self.say(f"tests: {len(self.candidates)} mutants mypy let through")
+        for done, (mutant, status) in enumerate(self.judged(session, reach), 1):
+            self.results[mutant] = status
+            counts[status] += 1
+            if done % 100 == 0 or done == len(self.candidates):
+                self.save()
+                self.say(f"  {done}/{len(self.candidates)} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        self.say(f"  done in {time.monotonic() - began:.0f} s")
+        return True  # the session's own loop runs nothing
+
+    def save(self) -> None:
+        RESULTS.write_text(json.dumps({"code": self.stamp.code, "whole": self.stamp.whole, "verdicts": self.results,
+                                       "caught_by": self.caught_by}, indent=1, sort_keys=True))
+
+
+def kept(stamp: Stamp) -> tuple[dict[str, str], dict[str, tuple[str, float]]]:
+    """The verdicts of an earlier run, and which test caught what, that still hold: none once the product's code
+    changed; once only the tests did, the caught ones (a new test can catch more, not less: the rest are judged
+    again)."""
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if saved.get("code") != stamp.code:
+        return {}, {}
+    same_tests = saved.get("whole") == stamp.whole
+    verdicts = {name: status for name, status in saved["verdicts"].items() if same_tests or status in CAUGHT}
+    return verdicts, {name: (test, before) for name, (test, before) in saved.get("caught_by", {}).items()
+                      if name in verdicts}
+
+
+def main(patterns: list[str]) -> int:
+    stamp = Stamp.now()
+    results, caught_by = kept(stamp)
+    # A run goes on where the last one stopped; mutants named (MUTANTS=...) are judged again.
+    candidates = sorted(name for name, status in mutmut_statuses().items()
+                        if status != BY_TYPES and (any(fnmatch.fnmatchcase(name, p) for p in patterns)
+                                                   if patterns else name not in results))
+    say = open(os.dup(1), "w", buffering=1).write  # noqa: SIM115 (the terminal's own copy, for the whole run)
+    if not candidates:
+        say("tests: every mutant mypy let through is judged\n")
+        return 0
+    # As mutmut runs its tests: mutants/ first on the path, and from inside it.
+    sys.path[:] = [str(MUTANTS), str(MUTANTS / "cli")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT]
+    for name in [m for m in sys.modules if m == "tools" or m.startswith("tools.")]:
+        del sys.modules[name]  # imported from the checkout to start this: tools.local_sigv4 must be mutmut's copy
+    os.chdir(MUTANTS)
+    import pytest
+
+    from tools.world import Emulator
+
+    emulators = [Emulator.start() for _ in range(WORKERS)]
+    try:
+        judge = Judge(candidates, stamp, [e.port for e in emulators], results, lambda line: say(line + "\n"),
+                      caught_by)
+        with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+            pytest.main([*PYTEST_ARGS, *TESTS], plugins=[judge])
+        judge.save()
+    finally:
+        for emulator in emulators:
+            emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
