@@ -46,7 +46,10 @@ RESULTS = MUTANTS / "tests-results.json"
 HITS_SITE = Path(__file__).resolve().parent / "mutation_hits"
 PRODUCT = ("chalicelib/", "cli/access_broker_cli/", "app.py", "tools/local_sigv4.py")  # the rest serves the tests
 WORKERS = 2
-BUDGET_S = 2.0  # of measured test time per mutant: a survivor costs about this, and its fixtures
+# Of measured test time per mutant: a survivor costs about their sum, and the fixtures its tests set up again.
+UNIT_BUDGET_S = 3.0  # the unit tier's tests (milliseconds each)
+BUDGET_S = 2.0  # the world's, and those that caught the function's other mutants
+UNIT = "tests/unit/"
 
 # Every tier that judges product code in this process or the CLI's. Left out: the browser's and `make run`'s tests
 # (other processes, minutes), DynamoDB Local's twins of the storage tests (moto's judge the same code), the world's
@@ -117,27 +120,36 @@ class Reach:
 
     def tests_for(self, mutant: str, first: list[str] | tuple[str, ...] = ()) -> list[str]:
         """The tests that judge `mutant`, of those reaching its function: `first` (the tests that caught its
-        function's other mutants), then one file at a time in turn, files and tests within them the most specific
-        first (reaching the fewest functions: a unit test before a storage test before an API test that also
-        stores), then the fastest; while they fit BUDGET_S (one at least). Run file by file in the order chosen
-        (each file's fixtures set up once)."""
+        function's other mutants); then the unit tests, the most specific first (reaching the fewest functions),
+        then the fastest, while they fit UNIT_BUDGET_S; then the world's tests, one file at a time in turn (a test's
+        many cases do not spend the budget alone), files and tests within them the most specific first (a storage
+        test before an API test that also stores), while they fit what `first` left of BUDGET_S. One test at
+        least. Run file by file in the order chosen (each file's fixtures set up once)."""
         if not self._breadth:
             self._breadth.update(Counter(t for tests in self.tests_by_function.values() for t in tests))
         reaching = self.tests_by_function.get(function_of(mutant), set())
+        known = [t for t in first if t in reaching]
+        ranked = sorted(set(reaching) - set(known), key=lambda t: (self._breadth[t], self.seconds[t], t))
         by_file: dict[str, list[str]] = {}
-        for test in sorted(reaching, key=lambda t: (self._breadth[t], self.seconds[t], t)):
+        for test in [t for t in ranked if not t.startswith(UNIT)]:
             by_file.setdefault(test.partition("::")[0], []).append(test)
         in_turn = [t for turn in zip_longest(*by_file.values()) for t in turn if t is not None]
-        ranked = list(dict.fromkeys([t for t in first if t in reaching] + in_turn))
+        chosen = self._within(known, BUDGET_S) if known else []
+        chosen += self._within([t for t in ranked if t.startswith(UNIT)], UNIT_BUDGET_S, bool(chosen))
+        chosen += self._within(in_turn, BUDGET_S - sum(self.seconds[t] for t in chosen if t in known), bool(chosen))
+        files = list(dict.fromkeys(t.partition("::")[0] for t in chosen))
+        return sorted(chosen, key=lambda t: files.index(t.partition("::")[0]))
+
+    def _within(self, tests: list[str], budget: float, more: bool = True) -> list[str]:
+        """The first of `tests` whose measured time fits `budget` (one at least unless `more`: others chosen)."""
         chosen: list[str] = []
         spent = 0.0
-        for test in ranked:
-            if chosen and spent + self.seconds[test] > BUDGET_S:
+        for test in tests:
+            if (chosen or more) and spent + self.seconds[test] > budget:
                 break
             chosen.append(test)
             spent += self.seconds[test]
-        files = list(dict.fromkeys(t.partition("::")[0] for t in chosen))
-        return sorted(chosen, key=lambda t: files.index(t.partition("::")[0]))
+        return chosen
 
     def to_json(self) -> dict[str, Any]:
         return {"tests_by_function": {k: sorted(v) for k, v in self.tests_by_function.items()},

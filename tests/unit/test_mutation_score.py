@@ -95,6 +95,19 @@ def test_files_take_turns_and_a_test_that_caught_the_functions_last_mutant_goes_
         "tests/pages.py::t2", "tests/pages.py::t1", "tests/sigv4.py::t[0]", "tests/sigv4.py::t[1]"]
 
 
+def test_the_unit_tier_spends_its_own_budget_before_the_worlds_tests_spend_theirs(monkeypatch) -> None:
+    monkeypatch.setattr("tools.mutation_tests.UNIT_BUDGET_S", 0.5)
+    monkeypatch.setattr("tools.mutation_tests.BUDGET_S", 2.0)
+    reach = Reach()
+    unit = [f"tests/unit/test_rules.py::t[{n}]" for n in range(8)]
+    reach.tests_by_function["m.x_f"] = {*unit, "tests/api/test_a.py::t", "tests/storage/test_s.py::t"}
+    reach.seconds.update({**{case: 0.1 for case in unit}, "tests/api/test_a.py::t": 1.5,
+                          "tests/storage/test_s.py::t": 1.0})
+    reach.tests_by_function["m.x_other"] = {"tests/api/test_a.py::t"}
+    # all the cases of the one unit file that fit 0.5 s, then the world's most specific that fit 2 s
+    assert reach.tests_for("m.x_f__mutmut_1") == [*unit[:5], "tests/storage/test_s.py::t"]
+
+
 def test_a_unit_test_reaching_a_function_goes_before_the_world_tests_that_reach_it_too() -> None:
     reach = Reach()
     reach.tests_by_function["chalicelib.store.repository.x_f"] = {"tests/unit/test_u.py::t",
