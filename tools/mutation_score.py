@@ -55,6 +55,18 @@ def summary(final: dict[str, tuple[str, str]]) -> list[str]:
     return lines
 
 
+def by_function(final: dict[str, tuple[str, str]]) -> list[str]:
+    """The mutants no judge caught, one line per function: `module.x_function: 3, 7 survived; 9 no tests`."""
+    missed: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for name, (status, judge) in final.items():
+        if judge == "none":
+            function, _, number = name.rpartition("__mutmut_")
+            missed[function][status].append(int(number))
+    return [f"{function}: " + "; ".join(f"{', '.join(map(str, sorted(numbers)))} {status}"
+                                        for status, numbers in sorted(statuses.items()))
+            for function, statuses in sorted(missed.items())]
+
+
 def main(args: list[str]) -> int:
     found = subprocess.run([str(MUTMUT), "results", "--all", "true"], capture_output=True, text=True)
     if found.returncode != 0 or not found.stdout.strip():
@@ -65,6 +77,9 @@ def main(args: list[str]) -> int:
         for name, (status, judge) in sorted(final.items()):
             if judge == "none":
                 print(f"{name}: {status}")
+        return 0
+    if args == ["--not-caught-by-function"]:
+        print("\n".join(by_function(final)))
         return 0
     print("\n".join(summary(final)))
     return 0

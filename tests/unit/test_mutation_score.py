@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tools.mutation_score import judges, summary
+from tools.mutation_score import by_function, judges, summary
 from tools.mutation_tests import Reach, area, statuses
 from tools.mutation_types import rejected
 
@@ -36,6 +36,12 @@ def test_each_judge_counts_once_and_mutants_not_judged_do_not() -> None:
         "make mutate: 5 of 8 mutants caught (62.5%): 1 by mypy strict, 4 by the tests; "
         "3 not caught (1 no tests, 2 survived). By area: core 3/4 (75.0%), store 1/3 (33.3%), cli 1/1 (100.0%).")
     assert lines[0].split() == ["core", "3/4", "(75.0%):", "mypy", "1,", "tests", "2,", "not", "caught", "1"]
+
+
+def test_what_was_not_caught_reads_one_line_per_function() -> None:
+    assert by_function(judges(statuses(MUTMUT), TESTS)) == [
+        "chalicelib.service.funnel.x_due: 4 survived",
+        "chalicelib.store.repository.xǁRepositoryǁsave: 2 no tests; 3 survived"]
 
 
 def test_mypys_word_stands_over_a_tests_verdict_kept_from_before() -> None:
