@@ -44,7 +44,7 @@ MUTANTS = ROOT / "mutants"
 STATS = MUTANTS / "tests-stats.json"
 RESULTS = MUTANTS / "tests-results.json"
 HITS_SITE = Path(__file__).resolve().parent / "mutation_hits"
-PRODUCT = ("chalicelib/", "cli/access_broker_cli/", "app.py", "tools/local_sigv4.py")  # the rest serves the tests
+PRODUCT = ("chalicelib/", "cli/access_broker_cli/", "tools/local_sigv4.py")  # what is mutated; the rest serves tests
 WORKERS = 2
 # Of measured test time per mutant: a survivor costs about their sum, and the fixtures its tests set up again.
 UNIT_BUDGET_S = 3.0  # the unit tier's tests (milliseconds each)
@@ -166,22 +166,29 @@ class Reach:
 
 @dataclass(frozen=True)
 class Stamp:
-    """What a clean run and a verdict were made on: digests of the product's code in mutmut's copy (the mutants), and
-    of every Python file there (with the tests and the world; not these tools)."""
-    code: str
+    """What a clean run and a verdict were made on: a digest of each module of the product in mutmut's copy (its
+    mutants), and one of every Python file there (with the tests and the world; not these tools)."""
+    code: dict[str, str]
     whole: str
 
     @classmethod
     def now(cls) -> Stamp:
-        code, whole = hashlib.sha256(), hashlib.sha256()
+        code, whole = {}, hashlib.sha256()
         for path in sorted(MUTANTS.rglob("*.py")):
             name = str(path.relative_to(MUTANTS))
             if ".mypy_cache" in path.parts or path.name.startswith("mutation_") or "mutation_hits" in path.parts:
                 continue
-            for sha in [whole, code] if name.startswith(PRODUCT) else [whole]:
-                sha.update(name.encode())
-                sha.update(path.read_bytes())
-        return cls(code.hexdigest(), whole.hexdigest())
+            whole.update(name.encode())
+            whole.update(path.read_bytes())
+            if name.startswith(PRODUCT):
+                code[name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")] = hashlib.sha256(
+                    path.read_bytes()).hexdigest()
+        return cls(code, whole.hexdigest())
+
+
+def module_of(mutant: str) -> str:
+    """`chalicelib.store.repository.xǁRepositoryǁget__mutmut_3` -> `chalicelib.store.repository` (mutmut's name)."""
+    return mutant.rpartition("__mutmut_")[0].rpartition(".")[0]
 
 
 def statuses(lines: str) -> dict[str, str]:
@@ -388,15 +395,16 @@ class Judge:
 
 
 def kept(stamp: Stamp) -> tuple[dict[str, str], dict[str, tuple[str, float]]]:
-    """The verdicts of an earlier run, and which test caught what, that still hold: none once the product's code
-    changed; once only the tests did, the caught ones (a new test can catch more, not less: the rest are judged
-    again)."""
+    """The verdicts of an earlier run, and which test caught what, that still hold: of the mutants whose module is
+    the same, the caught ones, and the rest too while every other file is (a new test can catch more, not less; as
+    mutmut, a change in one module is not taken to change another's verdicts)."""
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    if saved.get("code") != stamp.code:
-        return {}, {}
+    before = saved.get("code") if isinstance(saved.get("code"), dict) else {}
     same_tests = saved.get("whole") == stamp.whole
-    verdicts = {name: status for name, status in saved["verdicts"].items() if same_tests or status in CAUGHT}
-    return verdicts, {name: (test, before) for name, (test, before) in saved.get("caught_by", {}).items()
+    verdicts = {name: status for name, status in saved.get("verdicts", {}).items()
+                if before.get(module_of(name), "") == stamp.code.get(module_of(name)) and
+                (same_tests or status in CAUGHT)}
+    return verdicts, {name: (test, before_s) for name, (test, before_s) in saved.get("caught_by", {}).items()
                       if name in verdicts}
 
 

@@ -160,35 +160,40 @@ def test_an_error_outside_every_mutant_stops_the_run_and_one_in_the_originals_co
     assert rejected(in_original, {"chalicelib/m.py": MUTATED}) == {}
 
 
-def test_verdicts_hold_while_the_code_is_the_same_and_only_the_caught_ones_once_the_tests_change(
+def test_verdicts_hold_while_their_module_is_the_same_and_only_the_caught_ones_once_another_file_changed(
         tmp_path, monkeypatch) -> None:
     from tools import mutation_tests
     from tools.mutation_tests import Stamp, kept
 
     monkeypatch.setattr(mutation_tests, "RESULTS", tmp_path / "tests-results.json")
     (tmp_path / "tests-results.json").write_text(json.dumps({
-        "code": "c1", "whole": "w1", "verdicts": {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived"},
+        "code": {"m": "m1", "n": "n1"}, "whole": "w1",
+        "verdicts": {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "n.xǁCǁg__mutmut_1": "killed"},
         "caught_by": {"m.x_f__mutmut_1": ["tests/unit/test_m.py::t", 0.0]}}))
-    assert kept(Stamp("c1", "w1")) == ({"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived"},
-                                       {"m.x_f__mutmut_1": ("tests/unit/test_m.py::t", 0.0)})
-    assert kept(Stamp("c1", "a test added")) == ({"m.x_f__mutmut_1": "killed"},
-                                                 {"m.x_f__mutmut_1": ("tests/unit/test_m.py::t", 0.0)})
-    assert kept(Stamp("the code changed", "w1")) == ({}, {})
+    everything = {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "n.xǁCǁg__mutmut_1": "killed"}
+    assert kept(Stamp({"m": "m1", "n": "n1"}, "w1")) == (everything,
+                                                         {"m.x_f__mutmut_1": ("tests/unit/test_m.py::t", 0.0)})
+    assert kept(Stamp({"m": "m1", "n": "n1"}, "a test added"))[0] == {"m.x_f__mutmut_1": "killed",
+                                                                     "n.xǁCǁg__mutmut_1": "killed"}
+    assert kept(Stamp({"m": "m1", "n": "n changed"}, "w2"))[0] == {"m.x_f__mutmut_1": "killed"}
+    assert kept(Stamp({"m": "m changed", "n": "n1"}, "w3")) == ({"n.xǁCǁg__mutmut_1": "killed"}, {})
 
 
-def test_the_code_is_the_products_files_and_the_whole_every_file(tmp_path, monkeypatch) -> None:
+def test_each_module_of_the_product_has_its_digest_and_every_file_is_in_the_whole(tmp_path, monkeypatch) -> None:
     from tools import mutation_tests
     from tools.mutation_tests import Stamp
 
     monkeypatch.setattr(mutation_tests, "MUTANTS", tmp_path)
-    for name in ["chalicelib/a.py", "tests/unit/test_a.py", "tools/world.py", "tools/mutation_tests.py"]:
+    for name in ["chalicelib/a.py", "chalicelib/store/__init__.py", "cli/access_broker_cli/main.py",
+                 "tests/unit/test_a.py", "tools/world.py", "tools/mutation_tests.py"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x = 1\n")
     before = Stamp.now()
+    assert sorted(before.code) == ["chalicelib.a", "chalicelib.store", "cli.access_broker_cli.main"]
     (tmp_path / "tests/unit/test_a.py").write_text("x = 2\n")
     after_a_test = Stamp.now()
     assert (after_a_test.code, after_a_test.whole != before.whole) == (before.code, True)
     (tmp_path / "tools/mutation_tests.py").write_text("x = 2\n")  # this tool's own files are not judged
     assert Stamp.now() == after_a_test
     (tmp_path / "chalicelib/a.py").write_text("x = 2\n")
-    assert Stamp.now().code != before.code
+    assert Stamp.now().code["chalicelib.a"] != before.code["chalicelib.a"]
