@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,7 @@ PRODUCT = ("chalicelib/", "cli/access_broker_cli/", "tools/local_sigv4.py")  # w
 WORKERS = 2
 # Of measured test time per mutant: a survivor costs about their sum, and the fixtures its tests set up again.
 UNIT_BUDGET_S = 3.0  # the unit tier's tests (milliseconds each)
-BUDGET_S = 2.0  # the world's, and those that caught the function's other mutants
+BUDGET_S = 4.0  # the world's, and those that caught the function's other mutants
 UNIT = "tests/unit/"
 
 # Every tier that judges product code in this process or the CLI's. Left out: the browser's and `make run`'s tests
@@ -111,49 +112,59 @@ def for_child_processes() -> dict[str, str]:
     return env
 
 
+def file_of(test: str) -> str:
+    return test.partition("::")[0]
+
+
 @dataclass
 class Reach:
-    """Which world tests reach which function, and each test's measured time."""
+    """Which tests reach which function; each test's measured time, and each file's fixtures: what a fork sets up
+    again before the file's first test runs (measured in the clean run as that test's setup beyond the file's usual)."""
     tests_by_function: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    fixtures: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     _breadth: Counter[str] = field(default_factory=Counter, repr=False)  # how many functions each test reaches
 
     def tests_for(self, mutant: str, first: list[str] | tuple[str, ...] = ()) -> list[str]:
         """The tests that judge `mutant`, of those reaching its function: `first` (the tests that caught its
         function's other mutants); then the unit tests, the most specific first (reaching the fewest functions),
-        then the fastest, while they fit UNIT_BUDGET_S; then the world's tests, one file at a time in turn (a test's
-        many cases do not spend the budget alone), files and tests within them the most specific first (a storage
-        test before an API test that also stores), while they fit what `first` left of BUDGET_S. One test at
-        least. Run file by file in the order chosen (each file's fixtures set up once)."""
+        then the cheapest (with its file's fixtures), while they fit UNIT_BUDGET_S; then the world's tests, one file
+        at a time in turn (a test's many cases do not spend the budget alone), files and tests within them the most
+        specific first (a storage test before an API test that also stores), while they fit what `first` left of
+        BUDGET_S. A file's fixtures count once, with its first test chosen. One test at least. Run file by file in
+        the order chosen (each file's fixtures set up once)."""
         if not self._breadth:
             self._breadth.update(Counter(t for tests in self.tests_by_function.values() for t in tests))
         reaching = self.tests_by_function.get(function_of(mutant), set())
         known = [t for t in first if t in reaching]
-        ranked = sorted(set(reaching) - set(known), key=lambda t: (self._breadth[t], self.seconds[t], t))
+        ranked = sorted(set(reaching) - set(known), key=lambda t: (self._breadth[t], self.cost([t]), t))
         by_file: dict[str, list[str]] = {}
         for test in [t for t in ranked if not t.startswith(UNIT)]:
-            by_file.setdefault(test.partition("::")[0], []).append(test)
+            by_file.setdefault(file_of(test), []).append(test)
         in_turn = [t for turn in zip_longest(*by_file.values()) for t in turn if t is not None]
-        chosen = self._within(known, BUDGET_S) if known else []
-        chosen += self._within([t for t in ranked if t.startswith(UNIT)], UNIT_BUDGET_S, bool(chosen))
-        chosen += self._within(in_turn, BUDGET_S - sum(self.seconds[t] for t in chosen if t in known), bool(chosen))
-        files = list(dict.fromkeys(t.partition("::")[0] for t in chosen))
-        return sorted(chosen, key=lambda t: files.index(t.partition("::")[0]))
+        chosen = self._within(known, BUDGET_S, [])
+        chosen += self._within([t for t in ranked if t.startswith(UNIT)], UNIT_BUDGET_S, chosen)
+        chosen += self._within(in_turn, BUDGET_S - self.cost(chosen[:len(known)]), chosen)
+        files = list(dict.fromkeys(file_of(t) for t in chosen))
+        return sorted(chosen, key=lambda t: files.index(file_of(t)))
 
-    def _within(self, tests: list[str], budget: float, more: bool = True) -> list[str]:
-        """The first of `tests` whose measured time fits `budget` (one at least unless `more`: others chosen)."""
+    def cost(self, tests: list[str]) -> float:
+        """What running `tests` in a fork costs, as measured: each test, and each file's fixtures once."""
+        return sum(self.seconds[t] for t in tests) + sum(self.fixtures[f] for f in {file_of(t) for t in tests})
+
+    def _within(self, tests: list[str], budget: float, before: list[str]) -> list[str]:
+        """The first of `tests` whose cost fits `budget`, their files' fixtures counted unless a test `before` set
+        them up (one test at least when nothing is chosen before)."""
         chosen: list[str] = []
-        spent = 0.0
         for test in tests:
-            if (chosen or more) and spent + self.seconds[test] > budget:
+            if (chosen or before) and self.cost(before + chosen + [test]) - self.cost(before) > budget:
                 break
             chosen.append(test)
-            spent += self.seconds[test]
         return chosen
 
     def to_json(self) -> dict[str, Any]:
         return {"tests_by_function": {k: sorted(v) for k, v in self.tests_by_function.items()},
-                "seconds": dict(self.seconds)}
+                "seconds": dict(self.seconds), "fixtures": dict(self.fixtures)}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Reach:
@@ -161,6 +172,7 @@ class Reach:
         for function, tests in doc["tests_by_function"].items():
             reach.tests_by_function[function] = set(tests)
         reach.seconds.update(doc["seconds"])
+        reach.fixtures.update(doc.get("fixtures", {}))
         return reach
 
 
@@ -210,6 +222,7 @@ class Recorder:
 
     def __init__(self, reach: Reach, hits_dir: Path) -> None:
         self.reach, self.hits_dir = reach, hits_dir
+        self.setups: dict[str, dict[str, float]] = defaultdict(dict)  # file -> test -> its setup, in run order
 
     def pytest_runtest_teardown(self, item: Any, nextitem: Any) -> None:
         from mutmut.state import state
@@ -224,6 +237,16 @@ class Recorder:
 
     def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
         self.reach.seconds[item.nodeid] += call.duration  # setup, call and teardown: what rerunning it costs
+        if call.when == "setup":
+            self.setups[file_of(item.nodeid)][item.nodeid] = call.duration
+
+    def settle(self) -> None:
+        """Each file's fixtures: its first test's setup beyond the file's median, taken out of that test's time."""
+        for file, setups in self.setups.items():
+            first = next(iter(setups))
+            extra = max(0.0, setups[first] - statistics.median(setups.values()))
+            self.reach.fixtures[file] = extra
+            self.reach.seconds[first] -= extra
 
 
 def run_items(session: Any, items: list[Any]) -> str | None:
@@ -295,8 +318,10 @@ class Judge:
                 set_mutant_under_test("stats")
                 self._with_world(self.ports[0])
                 os.environ["MUTATION_HITS_DIR"] = hits
-                session.config.pluginmanager.register(Recorder(reach, Path(hits)), "mutation-recorder")
+                recorder = Recorder(reach, Path(hits))
+                session.config.pluginmanager.register(recorder, "mutation-recorder")
                 failed = run_items(session, session.items)
+                recorder.settle()
                 Path(out.name).write_text(json.dumps(reach.to_json()))
                 return 0 if failed is None else 1
 
@@ -337,7 +362,7 @@ class Judge:
             yield mutant, "no tests"
         # Area by area (a run stopped early leaves whole areas judged), the cheapest first within each.
         queue = sorted([q for q in queue if q[1]],
-                       key=lambda q: (ORDER.index(area(q[0])), sum(reach.seconds[t] for t in q[1])))
+                       key=lambda q: (ORDER.index(area(q[0])), reach.cost(q[1])))
         catchers: dict[str, list[str]] = defaultdict(list)  # function -> tests that caught its mutants, latest first
         free, running = list(self.ports), {}  # pid -> (mutant, tests, port, deadline, pipe)
         try:
@@ -346,7 +371,7 @@ class Judge:
                     mutant = queue.pop(0)[0]
                     tests = reach.tests_for(mutant, catchers[function_of(mutant)])
                     port = free.pop()
-                    deadline = time.monotonic() + 20 + 3 * sum(reach.seconds[t] for t in tests)
+                    deadline = time.monotonic() + 20 + 3 * reach.cost(tests)
                     pid, said = self.judge(session, items, mutant, tests, port)
                     running[pid] = (mutant, tests, port, deadline, said)
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -369,7 +394,7 @@ class Judge:
                     known = catchers[function_of(mutant)]
                     known[:] = [failed] + [t for t in known if t != failed]
                     before = tests[:tests.index(failed)] if failed in tests else []
-                    self.caught_by[mutant] = (failed, round(sum(reach.seconds[t] for t in before), 3))
+                    self.caught_by[mutant] = (failed, round(reach.cost(before), 3))
                 yield mutant, status_of(os.waitstatus_to_exitcode(status))
         finally:  # stopped early (Ctrl-C): no fork goes on judging
             for pid in running:

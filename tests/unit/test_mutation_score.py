@@ -3,6 +3,8 @@ tests' (tools/mutation_tests.py); which area a mutant counts in and which tests 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -112,6 +114,35 @@ def test_the_unit_tier_spends_its_own_budget_before_the_worlds_tests_spend_their
     reach.tests_by_function["m.x_other"] = {"tests/api/test_a.py::t"}
     # all the cases of the one unit file that fit 0.5 s, then the world's most specific that fit 2 s
     assert reach.tests_for("m.x_f__mutmut_1") == [*unit[:5], "tests/storage/test_s.py::t"]
+
+
+def test_a_files_fixtures_count_once_against_the_budget(monkeypatch) -> None:
+    monkeypatch.setattr("tools.mutation_tests.BUDGET_S", 2.0)
+    reach = Reach()
+    served = [f"tests/api/test_served.py::t{n}" for n in range(3)]
+    reach.tests_by_function["m.x_f"] = {*served, "tests/storage/test_s.py::t"}
+    reach.seconds.update({**{t: 0.2 for t in served}, "tests/storage/test_s.py::t": 0.9})
+    reach.fixtures["tests/api/test_served.py"] = 1.5  # a served app, started again in every fork
+    # files in turn: the storage test (0.9), then the served file's first (1.5 + 0.2 more than fits 2 s)
+    assert reach.tests_for("m.x_f__mutmut_1") == ["tests/storage/test_s.py::t"]
+    assert reach.cost(served) == pytest.approx(2.1)
+    reach.fixtures["tests/api/test_served.py"] = 0.4  # now the cheaper file: its tests go first
+    assert reach.tests_for("m.x_f__mutmut_1") == [*served, "tests/storage/test_s.py::t"]
+
+
+def test_the_clean_run_takes_a_files_fixtures_out_of_its_first_tests_time() -> None:
+    from tools.mutation_tests import Recorder
+
+    reach = Reach()
+    recorder = Recorder(reach, Path("/nowhere"))
+    for test, setup, call in [("tests/a.py::t1", 2.1, 0.3), ("tests/a.py::t2", 0.1, 0.2), ("tests/a.py::t3", 0.1, 0.4),
+                              ("tests/b.py::t1", 0.0, 0.1)]:
+        for when, duration in [("setup", setup), ("call", call)]:
+            recorder.pytest_runtest_makereport(SimpleNamespace(nodeid=test), SimpleNamespace(when=when,
+                                                                                               duration=duration))
+    recorder.settle()
+    assert reach.fixtures == {"tests/a.py": pytest.approx(2.0), "tests/b.py": 0.0}
+    assert reach.seconds["tests/a.py::t1"] == pytest.approx(0.4)
 
 
 def test_a_unit_test_reaching_a_function_goes_before_the_world_tests_that_reach_it_too() -> None:
