@@ -2,36 +2,56 @@
 UPDATE_EXPECTED=1 rewrites the files after a deliberate change, for review as a diff): the approval message in each
 state of a request, the requester's DMs (the grant, its end, the expiry warning, an extension's outcome), the nudges
 in the approval thread, the on-call announcement and the modals. Built from the requests the service makes on
-tests/fakes.py, at the unit tier's fixed clock, so each file is what that moment shows.
+tests/fakes.py, at the unit tier's fixed clock (tests/slack_scenes.py), so each file is what that moment shows.
 
 Beside the text, what a click depends on: the buttons carry the request's id (and the round they decide), a request
 with nothing left to decide has none, and the grant's end is shown as a time."""
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from slack_sdk.models.blocks import Block
 
-from chalicelib.catalog import parse_catalog
-from chalicelib.domain.catalog import Catalog
-from chalicelib.domain.requests import ON_CALL, AccessRequest, Approval, State
+from chalicelib.domain.requests import State
 from chalicelib.domain.rounds import extension_round
 from chalicelib.slack import blocks as b
 from chalicelib.slack.parse import ACTIONS, VIEWS, button_value
 from chalicelib.slack.texts import utc
-from tests import fakes
 from tests.expected import matches
-from tests.fakes import as_, ask, granted
+from tests.slack_scenes import (
+    Scene,
+    active,
+    active_guard_pending,
+    active_no_extensions,
+    active_two_approvals,
+    active_usable_later,
+    approved_granting,
+    break_glass,
+    cancelled,
+    channel_catalog,
+    denied,
+    denied_without_comment,
+    expired,
+    extended,
+    extension_denied,
+    extension_one_of_two,
+    extension_waiting,
+    failed,
+    on_call,
+    pending,
+    pending_one_of_two,
+    profile_gone,
+    revoked,
+    revoked_guard_pending,
+    timed_out,
+)
 
 pytestmark = pytest.mark.unit
 
 EXPECTED = Path(__file__).resolve().parents[1] / "slack" / "expected" / "messages"
-Scene = tuple[Catalog, AccessRequest]
 
 
 def shown(message: b.Message) -> dict[str, Any]:
@@ -43,173 +63,6 @@ def buttons(blocks: list[Block]) -> list[tuple[str, str]]:
     """(action_id, value) of every button of a message, in order."""
     return [(e["action_id"], e["value"]) for block in b.as_dicts(blocks) if block["type"] == "actions"
             for e in block["elements"]]
-
-
-def channel_catalog(**profile: object) -> Catalog:
-    """The demo's catalog with an approval channel and a display name, as a real profile has."""
-    return fakes.catalog(**{"approval_channel": "C01APPROVALS", "display_name": "S3 prod", **profile})
-
-
-def wired(**profile: object) -> fakes.Fakes:
-    return fakes.broker(channel_catalog(**profile))
-
-
-# -- requests in each state, as the service leaves them
-
-
-def pending() -> Scene:
-    w = wired()
-    return w.broker.catalog, ask(w)
-
-
-def pending_one_of_two() -> Scene:
-    w = wired(approvals_required=2)
-    request = w.broker.approve(as_(w, "bob"), ask(w).id, "looks fine")
-    return w.broker.catalog, request
-
-
-def approved_granting() -> Scene:
-    w = wired()
-    return w.broker.catalog, fakes.approved_not_applied(w)
-
-
-def active() -> Scene:
-    w = wired()
-    return w.broker.catalog, granted(w)
-
-
-def active_two_approvals() -> Scene:
-    w = wired(approvals_required=2)
-    return w.broker.catalog, granted(w)
-
-
-def active_guard_pending() -> Scene:
-    w = wired()
-    w.guards.unreachable = True
-    return w.broker.catalog, granted(w)
-
-
-def active_usable_later() -> Scene:
-    """A grant IAM takes a few seconds to apply everywhere (the catalog's iam_propagation)."""
-    catalog, request = active()
-    assert request.grant is not None
-    later = dataclasses.replace(request.grant, usable_at=request.grant.starts_at + timedelta(seconds=6))
-    return catalog, dataclasses.replace(request, grant=later)
-
-
-def active_no_extensions() -> Scene:
-    """A profile that allows no extensions (`extension: {allowed: false}`)."""
-    w = wired(extension={"allowed": False})
-    return w.broker.catalog, granted(w)
-
-
-def extension_waiting() -> Scene:
-    w = wired()
-    request = granted(w)
-    w.clock.advance(minutes=20)
-    return w.broker.catalog, w.broker.extend(as_(w, "s3-access"), request.id, "30m")
-
-
-def extension_one_of_two() -> Scene:
-    w = wired(approvals_required=2)
-    request = granted(w)
-    w.clock.advance(minutes=20)
-    w.broker.extend(as_(w, "s3-access"), request.id, "30m")
-    return w.broker.catalog, w.broker.approve(as_(w, "bob"), request.id)
-
-
-def extended() -> Scene:
-    w = wired()
-    request = granted(w)
-    w.broker.extend(as_(w, "s3-access"), request.id, "30m")
-    w.clock.advance(minutes=5)
-    return w.broker.catalog, w.broker.approve(as_(w, "carol"), request.id)
-
-
-def extension_denied() -> Scene:
-    w = wired()
-    request = granted(w)
-    w.broker.extend(as_(w, "s3-access"), request.id, "30m")
-    w.clock.advance(minutes=5)
-    return w.broker.catalog, w.broker.deny(as_(w, "carol"), request.id, "finish tomorrow")
-
-
-def denied() -> Scene:
-    w = wired()
-    request = ask(w)
-    w.clock.advance(minutes=3)
-    return w.broker.catalog, w.broker.deny(as_(w, "bob"), request.id, "use the read-only profile")
-
-
-def denied_without_comment() -> Scene:
-    w = wired()
-    request = ask(w)
-    w.clock.advance(minutes=3)
-    return w.broker.catalog, w.broker.deny(as_(w, "carol"), request.id)
-
-
-def cancelled() -> Scene:
-    w = wired()
-    request = ask(w)
-    w.clock.advance(minutes=2)
-    return w.broker.catalog, w.broker.cancel(as_(w, "s3-access"), request.id)
-
-
-def timed_out() -> Scene:
-    w = wired()
-    request = ask(w)
-    w.clock.advance(hours=1, minutes=1)
-    w.broker.sweep()
-    return w.broker.catalog, w.store.get(request.id)
-
-
-def expired() -> Scene:
-    w = wired()
-    request = granted(w)
-    w.clock.advance(hours=1, minutes=1)
-    w.broker.sweep()
-    return w.broker.catalog, w.store.get(request.id)
-
-
-def revoked() -> Scene:
-    w = wired()
-    request = granted(w)
-    w.clock.advance(minutes=10)
-    return w.broker.catalog, w.broker.revoke(as_(w, "s3-access"), request.id)
-
-
-def revoked_guard_pending() -> Scene:
-    w = wired()
-    request = granted(w)
-    w.clock.advance(minutes=10)
-    w.guards.unreachable = True
-    return w.broker.catalog, w.broker.revoke(as_(w, "bob"), request.id)
-
-
-def failed() -> Scene:
-    w = wired()
-    w.grants.refuse = "AccessDenied: not allowed to attach"
-    return w.broker.catalog, w.broker.approve(as_(w, "bob"), ask(w).id)
-
-
-def break_glass() -> Scene:
-    w = wired(break_glass=True)
-    return w.broker.catalog, w.broker.request_access(as_(w, "s3-access"), "s3-prod", "30m",
-                                                     "prod is down and nobody can approve now", break_glass=True)
-
-
-def on_call() -> Scene:
-    """Approved by the on-call rota: as the service records it (tests/unit/test_service_auto_approving.py)."""
-    catalog, request = active()
-    by_rota = (Approval(ON_CALL, request.created_at, "", "P0SCHED1", "PS3ACCESS"),)
-    return catalog, dataclasses.replace(request, approvals=by_rota)
-
-
-def profile_gone() -> Scene:
-    """A request whose profile a later catalog no longer has: the message still renders, with the profile's name."""
-    _, request = pending()
-    empty = parse_catalog({"source_account": "111111111111", "people": fakes.DEMO_PEOPLE, "profiles": {}})
-    return empty, request
 
 
 APPROVAL_STATES: dict[str, Callable[[], Scene]] = {
