@@ -72,7 +72,7 @@ def main(args: list[str]) -> int:
     if found.returncode != 0 or not found.stdout.strip():
         print(f"no mutmut results here: run `make mutate` first ({found.stderr.strip()[-200:]})", file=sys.stderr)
         return 1
-    final = judges(statuses(found.stdout), kept(Stamp.now())[0])
+    final = judges(statuses(found.stdout), kept(Stamp.now()).verdicts)
     if args == ["--not-caught"]:
         for name, (status, judge) in sorted(final.items()):
             if judge == "none":

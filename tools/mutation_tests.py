@@ -295,9 +295,8 @@ class Judge:
     candidates: list[str]
     stamp: Stamp
     ports: list[int]
-    results: dict[str, str]
+    earlier: Kept  # what this run adds to: verdicts, the test that caught each (and the seconds before it), stale
     say: Any  # print, to the terminal pytest's output does not reach
-    caught_by: dict[str, tuple[str, float]] = field(default_factory=dict)  # the test, and the seconds before it
     broken: bool = False  # the clean run failed: nothing judged
 
     @staticmethod
@@ -399,7 +398,7 @@ class Judge:
                     known = catchers[function_of(mutant)]
                     known[:] = [failed] + [t for t in known if t != failed]
                     before = tests[:tests.index(failed)] if failed in tests else []
-                    self.caught_by[mutant] = (failed, round(reach.cost(before), 3))
+                    self.earlier.caught_by[mutant] = (failed, round(reach.cost(before), 3))
                 yield mutant, status_of(os.waitstatus_to_exitcode(status))
         finally:  # stopped early (Ctrl-C): no fork goes on judging
             for pid in running:
@@ -414,7 +413,10 @@ class Judge:
         began, counts = time.monotonic(), Counter[str]()
         self.say(f"tests: {len(self.candidates)} mutants mypy let through")
         for done, (mutant, status) in enumerate(self.judged(session, reach), 1):
-            self.results[mutant] = status
+            self.earlier.verdicts[mutant] = status
+            self.earlier.stale.discard(mutant)
+            if status not in CAUGHT:
+                self.earlier.caught_by.pop(mutant, None)
             counts[status] += 1
             if done % 100 == 0 or done == len(self.candidates):
                 self.save()
@@ -423,31 +425,41 @@ class Judge:
         return True  # the session's own loop runs nothing
 
     def save(self) -> None:
-        RESULTS.write_text(json.dumps({"code": self.stamp.code, "whole": self.stamp.whole, "verdicts": self.results,
-                                       "caught_by": self.caught_by}, indent=1, sort_keys=True))
+        RESULTS.write_text(json.dumps({"code": self.stamp.code, "whole": self.stamp.whole,
+                                       "verdicts": self.earlier.verdicts, "caught_by": self.earlier.caught_by,
+                                       "stale": sorted(self.earlier.stale)}, indent=1, sort_keys=True))
 
 
-def kept(stamp: Stamp) -> tuple[dict[str, str], dict[str, tuple[str, float]]]:
-    """The verdicts of an earlier run, and which test caught what, that still hold: of the mutants whose module is
-    the same, the caught ones, and the rest too while every other file is (a new test can catch more, not less; as
-    mutmut, a change in one module is not taken to change another's verdicts)."""
+@dataclass
+class Kept:
+    """What an earlier run found that still holds: verdicts, which test caught what, and the mutants not caught on
+    tests that have changed since (to judge again; until then their old verdict counts: it can only understate)."""
+    verdicts: dict[str, str] = field(default_factory=dict)
+    caught_by: dict[str, tuple[str, float]] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)
+
+
+def kept(stamp: Stamp) -> Kept:
+    """The verdicts of the mutants whose module is the same as when they were judged (as mutmut, a change in one
+    module is not taken to change another's verdicts); those not caught are stale once any other file changed."""
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     before = saved.get("code") if isinstance(saved.get("code"), dict) else {}
-    same_tests = saved.get("whole") == stamp.whole
     verdicts = {name: status for name, status in saved.get("verdicts", {}).items()
-                if before.get(module_of(name), "") == stamp.code.get(module_of(name)) and
-                (same_tests or status in CAUGHT)}
-    return verdicts, {name: (test, before_s) for name, (test, before_s) in saved.get("caught_by", {}).items()
-                      if name in verdicts}
+                if before.get(module_of(name), "") == stamp.code.get(module_of(name))}
+    stale = {name for name, status in verdicts.items() if status not in CAUGHT and
+             (saved.get("whole") != stamp.whole or name in saved.get("stale", []))}
+    return Kept(verdicts, {name: (test, before_s) for name, (test, before_s) in saved.get("caught_by", {}).items()
+                           if name in verdicts}, stale)
 
 
 def main(patterns: list[str]) -> int:
     stamp = Stamp.now()
-    results, caught_by = kept(stamp)
-    # A run goes on where the last one stopped; mutants named (MUTANTS=...) are judged again.
+    earlier = kept(stamp)
+    # A run goes on where the last one stopped, and judges again what was not caught on other tests; a narrowed run
+    # (MUTANTS=...) judges what it names, and keeps the rest as it was.
     candidates = sorted(name for name, status in mutmut_statuses().items()
-                        if status != BY_TYPES and (any(fnmatch.fnmatchcase(name, p) for p in patterns)
-                                                   if patterns else name not in results))
+                        if status != BY_TYPES and (any(fnmatch.fnmatchcase(name, p) for p in patterns) if patterns
+                                                   else name not in earlier.verdicts or name in earlier.stale))
     say = open(os.dup(1), "w", buffering=1).write  # noqa: SIM115 (the terminal's own copy, for the whole run)
     if not candidates:
         say("tests: every mutant mypy let through is judged\n")
@@ -463,8 +475,7 @@ def main(patterns: list[str]) -> int:
 
     emulators = [Emulator.start() for _ in range(WORKERS)]
     try:
-        judge = Judge(candidates, stamp, [e.port for e in emulators], results, lambda line: say(line + "\n"),
-                      caught_by)
+        judge = Judge(candidates, stamp, [e.port for e in emulators], earlier, lambda line: say(line + "\n"))
         with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
             pytest.main([*PYTEST_ARGS, *TESTS], plugins=[judge])
         if judge.broken:

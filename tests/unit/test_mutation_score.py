@@ -191,23 +191,26 @@ def test_an_error_outside_every_mutant_stops_the_run_and_one_in_the_originals_co
     assert rejected(in_original, {"chalicelib/m.py": MUTATED}) == {}
 
 
-def test_verdicts_hold_while_their_module_is_the_same_and_only_the_caught_ones_once_another_file_changed(
+def test_verdicts_hold_while_their_module_is_the_same_and_those_not_caught_are_judged_again_on_new_tests(
         tmp_path, monkeypatch) -> None:
     from tools import mutation_tests
-    from tools.mutation_tests import Stamp, kept
+    from tools.mutation_tests import Kept, Stamp, kept
 
     monkeypatch.setattr(mutation_tests, "RESULTS", tmp_path / "tests-results.json")
     (tmp_path / "tests-results.json").write_text(json.dumps({
         "code": {"m": "m1", "n": "n1"}, "whole": "w1",
-        "verdicts": {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "n.xǁCǁg__mutmut_1": "killed"},
-        "caught_by": {"m.x_f__mutmut_1": ["tests/unit/test_m.py::t", 0.0]}}))
-    everything = {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "n.xǁCǁg__mutmut_1": "killed"}
-    assert kept(Stamp({"m": "m1", "n": "n1"}, "w1")) == (everything,
-                                                         {"m.x_f__mutmut_1": ("tests/unit/test_m.py::t", 0.0)})
-    assert kept(Stamp({"m": "m1", "n": "n1"}, "a test added"))[0] == {"m.x_f__mutmut_1": "killed",
-                                                                     "n.xǁCǁg__mutmut_1": "killed"}
-    assert kept(Stamp({"m": "m1", "n": "n changed"}, "w2"))[0] == {"m.x_f__mutmut_1": "killed"}
-    assert kept(Stamp({"m": "m changed", "n": "n1"}, "w3")) == ({"n.xǁCǁg__mutmut_1": "killed"}, {})
+        "verdicts": {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "n.xǁCǁg__mutmut_1": "killed",
+                     "n.xǁCǁg__mutmut_2": "no tests"},
+        "caught_by": {"m.x_f__mutmut_1": ["tests/unit/test_m.py::t", 0.0]}, "stale": ["n.xǁCǁg__mutmut_2"]}))
+    everything = {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "n.xǁCǁg__mutmut_1": "killed",
+                  "n.xǁCǁg__mutmut_2": "no tests"}
+    caught_by = {"m.x_f__mutmut_1": ("tests/unit/test_m.py::t", 0.0)}
+    # the same tree: a stale verdict (from a narrowed run) stays stale
+    assert kept(Stamp({"m": "m1", "n": "n1"}, "w1")) == Kept(everything, caught_by, {"n.xǁCǁg__mutmut_2"})
+    assert kept(Stamp({"m": "m1", "n": "n1"}, "a test added")) == Kept(
+        everything, caught_by, {"m.x_f__mutmut_2", "n.xǁCǁg__mutmut_2"})
+    assert kept(Stamp({"m": "m changed", "n": "n1"}, "w3")) == Kept(
+        {"n.xǁCǁg__mutmut_1": "killed", "n.xǁCǁg__mutmut_2": "no tests"}, {}, {"n.xǁCǁg__mutmut_2"})
 
 
 def test_each_module_of_the_product_has_its_digest_and_every_file_is_in_the_whole(tmp_path, monkeypatch) -> None:
