@@ -420,7 +420,8 @@ class Judge:
             counts[status] += 1
             if done % 100 == 0 or done == len(self.candidates):
                 self.save()
-                self.say(f"  {done}/{len(self.candidates)} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+                self.say(f"  {done}/{len(self.candidates)} in {time.monotonic() - began:.0f} s (at {area(mutant)}): "
+                         + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
         self.say(f"  done in {time.monotonic() - began:.0f} s")
         return True  # the session's own loop runs nothing
 
