@@ -28,7 +28,7 @@ from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, Grant, State
 from chalicelib.domain.rounds import REQUEST, open_round
 from chalicelib.slack.texts import approvers as approvers_text
-from chalicelib.slack.texts import escape, local_time, mention, said, utc
+from chalicelib.slack.texts import became, escape, local_time, mention, said, status, utc
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 
@@ -54,7 +54,8 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
         blocks.append(ActionsBlock(block_id="decide", elements=[
             ButtonElement(text="Approve", action_id="approve", value=value, style="primary"),
             ButtonElement(text="Deny", action_id="deny", value=value, style="danger")]))
-    text = f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} ({_state(request)})"
+    text = (f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} "
+            f"({status(request.state)})")
     return text, blocks
 
 
@@ -117,7 +118,7 @@ def ended_message(catalog: Catalog, request: AccessRequest) -> Message:
     text = f"Your request `{request.id}` for *{profile}*: {line}"
     if request.state in (State.DENIED, State.TIMED_OUT, State.FAILED):
         text += "\nYou can ask again with `/request-access`."
-    return f"Your request for {profile} is {_state(request)}", [SectionBlock(text=MarkdownTextObject(text=text))]
+    return f"Your request for {profile} {became(request.state)}", [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
 def extension_asked(catalog: Catalog, request: AccessRequest) -> Message:
@@ -286,6 +287,3 @@ def _profile_text(catalog: Catalog, request: AccessRequest) -> str:
     profile = catalog.profiles.get(request.profile)
     return escape(profile.display_name if profile else request.profile)
 
-
-def _state(request: AccessRequest) -> str:
-    return request.state.value.replace("_", " ")

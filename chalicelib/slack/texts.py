@@ -55,6 +55,32 @@ def local_time(when: datetime) -> str:
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{utc(when)}>"
 
 
+# What a request's state means to a person, said one way wherever Slack shows it (the end of a request, a list, a
+# click that came too late): (the state as a status, what became of the request as the rest of a sentence whose
+# subject is the request; "{already}" marks where "already " goes in a reply to a click that came too late).
+_STATE_WORDS: dict[State, tuple[str, str]] = {
+    State.PENDING: ("waiting for approval", "is still waiting for approval"),
+    State.APPROVED: ("approved, access being granted", "was {already}approved"),
+    State.ACTIVE: ("active", "was {already}approved"),
+    State.DENIED: ("denied", "was {already}denied"),
+    State.CANCELLED: ("cancelled", "was {already}cancelled"),
+    State.TIMED_OUT: ("timed out before anyone decided", "{already}timed out before anyone decided"),
+    State.EXPIRED: ("expired", "{already}expired"),
+    State.REVOKED: ("revoked", "was {already}revoked"),
+    State.FAILED: ("failed", "{already}failed"),
+}
+
+
+def status(state: State) -> str:
+    """The state as a status: "active", "timed out before anyone decided"."""
+    return _STATE_WORDS[state][0]
+
+
+def became(state: State, already: bool = False) -> str:
+    """What became of a request, to follow "Your request for S3 prod": "was denied", "expired", "failed"."""
+    return _STATE_WORDS[state][1].format(already="already " if already else "")
+
+
 def approvers(catalog: Catalog, request: AccessRequest) -> str:
     profile = catalog.profiles.get(request.profile)
     names = sorted(profile.approvers - {request.requester}) if profile else []

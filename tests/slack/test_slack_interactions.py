@@ -63,7 +63,7 @@ def test_the_pending_approval_message_matches_the_stored_block_kit(slack) -> Non
                             created_at=at, updated_at=at)
     text, blocks = approval_message(bootstrap.broker().catalog, request)
     assert as_dicts(blocks) == json.loads((EXPECTED / "approval_pending.json").read_text())
-    assert text == "Access request from <@U01S3ACCESS>: S3 prod for 2h (pending)"
+    assert text == "Access request from <@U01S3ACCESS>: S3 prod for 2h (waiting for approval)"
 
 
 def test_self_approval_is_refused_ephemerally_and_changes_nothing(slack) -> None:

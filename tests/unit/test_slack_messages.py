@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import Block
 from chalicelib.domain.requests import State
 from chalicelib.domain.rounds import extension_round
 from chalicelib.slack import blocks as b
+from chalicelib.slack import texts
 from chalicelib.slack.parse import ACTIONS, VIEWS, button_value
 from chalicelib.slack.texts import utc
 from tests.expected import matches
@@ -135,6 +136,16 @@ def test_the_requester_s_message_when_a_request_ends(case: str) -> None:
     message = b.ended_message(catalog, request)
     matches(EXPECTED / "ended" / f"{case}.json", shown(message))
     assert request.id in message[1][0].to_dict()["text"]["text"] and buttons(message[1]) == []
+
+
+@pytest.mark.parametrize("case", ENDINGS)
+def test_the_end_of_a_request_is_said_as_a_person_would_say_it(case: str) -> None:
+    """The notification reads as a sentence: "was denied", "timed out before anyone decided", "expired"; never a
+    state's name after "is" ("is timed out", "is failed"), nor a state's raw value."""
+    catalog, request = ENDINGS[case]()
+    text = b.ended_message(catalog, request)[0]
+    assert text == f"Your request for S3 prod {texts.became(request.state)}"
+    assert f" is {request.state.value.replace('_', ' ')}" not in text and "_" not in text
 
 
 def test_the_thread_nudge_when_an_extension_is_asked() -> None:

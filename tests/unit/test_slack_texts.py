@@ -80,6 +80,16 @@ def test_a_click_on_a_request_already_decided(case: str) -> None:
     said(f"already_{case}", texts.already_decided(catalog, request))
 
 
+@pytest.mark.parametrize("state", list(State))
+def test_every_state_has_words_a_person_would_use(state: State) -> None:
+    """One table says every state for people (texts.status, texts.became): no raw value ("timed_out"), and what
+    became of a request is a verb phrase ("was revoked", "expired"), never "is <state>"."""
+    assert "_" not in texts.status(state) and "_" not in texts.became(state)
+    assert not texts.became(state).startswith(f"is {texts.status(state)}")
+    assert texts.became(state, already=True) != texts.became(state) or state == State.PENDING
+    assert "already" in texts.became(state, already=True) or state == State.PENDING
+
+
 def test_an_unmapped_slack_user() -> None:
     said("unmapped", texts.unmapped("U09NOBODY"))
 
