@@ -28,7 +28,7 @@ from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, Grant, State
 from chalicelib.domain.rounds import REQUEST, open_round
 from chalicelib.slack.texts import approvers as approvers_text
-from chalicelib.slack.texts import became, escape, local_time, mention, said, status, utc
+from chalicelib.slack.texts import awaited, became, escape, local_time, mention, said, status, utc
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 
@@ -241,8 +241,7 @@ def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
         lines.insert(0, f":rotating_light: *Break-glass*: active without approval {local_time(request.created_at)}; "
                         f"flagged for review")
     if request.state == State.PENDING:
-        lines.append(f":hourglass_flowing_sand: Waiting for approval ({len(request.approvals)} of {need}) from "
-                     f"{approvers_text(catalog, request)}")
+        lines.append(f":hourglass_flowing_sand: Waiting for {awaited(catalog, request)}")
     elif request.state == State.APPROVED:
         lines.append(":gear: Approved; granting access now")
     elif request.state == State.ACTIVE and request.grant:
@@ -259,8 +258,7 @@ def _active_lines(catalog: Catalog, request: AccessRequest, grant: Grant) -> lis
         lines += [f":white_check_mark: Extension approved by {mention(catalog, a.by)} {local_time(a.at)}"
                   for a in extension.approvals]
         lines.append(f":hourglass: {mention(catalog, extension.requested_by)} asks for "
-                     f"*{format_duration(extension.seconds)} more* ({len(extension.approvals)} of "
-                     f"{request.approvals_required}) from {approvers_text(catalog, request)}")
+                     f"*{format_duration(extension.seconds)} more*: waiting for {awaited(catalog, request)}")
     return lines
 
 

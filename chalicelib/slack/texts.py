@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.durations import format_duration
-from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.domain.requests import AccessRequest, Approval, State
 
 COMMAND = "/request-access"
 HELP = f"""*access-broker*: time-boxed, approved access to AWS accounts.
@@ -82,18 +82,50 @@ def became(state: State, already: bool = False) -> str:
 
 
 def approvers(catalog: Catalog, request: AccessRequest) -> str:
+    """The approvers who can still act on the open round: the profile's, less the requester and whoever approved this
+    round already. "@bob or @carol" while any one of them will do, "@bob and @carol" when each one is needed."""
+    names = _can_still_approve(catalog, request)
+    if not names:
+        return "nobody (the profile has no other approver)"
+    return _joined([mention(catalog, n) for n in names], "and" if _still_needed(request) >= len(names) else "or")
+
+
+def awaited(catalog: Catalog, request: AccessRequest) -> str:
+    """What the open round still waits for, to follow "Waiting for": "approval from @bob or @carol", "2 approvals
+    from @bob and @carol", "1 more approval from @carol", "2 approvals from any of @bob, @carol and @dave"."""
+    left, names = _still_needed(request), _can_still_approve(catalog, request)
+    count = ("approval" if left == 1 else f"{left} approvals") if left == request.approvals_required else \
+        f"{left} more approval{'s' if left > 1 else ''}"
+    if 1 < left < len(names):
+        return f"{count} from any of {_joined([mention(catalog, n) for n in names], 'and')}"
+    return f"{count} from {approvers(catalog, request)}"
+
+
+def _round_approvals(request: AccessRequest) -> tuple[Approval, ...]:
+    """The approvals of the round approvers decide now: an extension's while one is asked, else the request's."""
+    return request.extension.approvals if request.extension else request.approvals
+
+
+def _still_needed(request: AccessRequest) -> int:
+    return max(1, request.approvals_required - len(_round_approvals(request)))
+
+
+def _can_still_approve(catalog: Catalog, request: AccessRequest) -> list[str]:
     profile = catalog.profiles.get(request.profile)
-    names = sorted(profile.approvers - {request.requester}) if profile else []
-    return " or ".join(mention(catalog, n) for n in names) or "nobody (the profile has no other approver)"
+    done = {a.by for a in _round_approvals(request)}
+    return sorted(profile.approvers - {request.requester} - done) if profile else []
+
+
+def _joined(names: list[str], conjunction: str) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
 def created(catalog: Catalog, request: AccessRequest) -> str:
     profile = catalog.profiles.get(request.profile)
     where = f" in <#{profile.approval_channel}>" if profile and profile.approval_channel else ""
-    needed = f"{request.approvals_required} approvals" if request.approvals_required > 1 else "approval"
     return (f":inbox_tray: Request `{request.id}` for *{escape(_display(catalog, request))}* (`{request.profile}`) "
-            f"for *{format_duration(request.duration_seconds)}*. Waiting for {needed} from "
-            f"{approvers(catalog, request)}{where}. I'll message you when it is decided.")
+            f"for *{format_duration(request.duration_seconds)}*. Waiting for {awaited(catalog, request)}{where}. "
+            f"I'll message you when it is decided.")
 
 
 def extension_asked(catalog: Catalog, request: AccessRequest) -> str:
@@ -103,7 +135,7 @@ def extension_asked(catalog: Catalog, request: AccessRequest) -> str:
         return f":arrows_clockwise: Extended: request `{request.id}` now lasts until {until}."
     seconds = request.extension.seconds if request.extension else 0
     return (f":hourglass: Asked to extend request `{request.id}` by {format_duration(seconds)}; waiting for "
-            f"{approvers(catalog, request)}. I'll message you when it is decided.")
+            f"{awaited(catalog, request)}. I'll message you when it is decided.")
 
 
 def listing(catalog: Catalog, mine: Sequence[AccessRequest], waiting: Sequence[AccessRequest] = ()) -> str:

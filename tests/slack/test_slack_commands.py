@@ -25,7 +25,7 @@ def test_request_access_creates_a_request_and_answers_ephemerally(slack) -> None
     seen = slack.seen("chat.postMessage", "C01APPROVALS")
     assert "@s3-access requests *S3 prod* for *2h*" in seen
     assert "`222222222222`" in seen and "`switch-role-for-S3`" in seen and "fixing the export" in seen
-    assert "Waiting for approval (0 of 1) from @bob or @carol" in seen
+    assert "Waiting for approval from @bob or @carol" in seen
     assert "[Approve] [Deny]" in seen
     assert [b["type"] for b in post.body["blocks"]][-1] == "actions"
 

@@ -161,12 +161,13 @@ def test_revoke_subcommand(slack) -> None:
 def test_two_approvals_show_progress(slack, catalog_file) -> None:
     catalog_file(lambda doc: doc["profiles"]["s3-prod"].update(approvals_required=2))
     request_id = slack.create()
-    assert "Waiting for approval (0 of 2)" in slack.seen("chat.postMessage", "C01APPROVALS")
+    assert "Waiting for 2 approvals from @bob and @carol" in slack.seen("chat.postMessage", "C01APPROVALS")
     slack.click("approve", request_id, as_="bob")
     slack.drain()
     message = slack.seen("chat.update", "C01APPROVALS")
     assert "Approved by @bob" in message and "(1 of 2)" in message
-    assert "Waiting for approval (1 of 2) from @bob or @carol" in message and "[Approve] [Deny]" in message
+    assert "Waiting for 1 more approval from @carol" in message and "@bob or" not in message
+    assert "[Approve] [Deny]" in message
     slack.click("approve", request_id, as_="bob")
     slack.drain()
     assert "you already approved" in slack.replies("bob")[-1]
@@ -240,7 +241,8 @@ def test_extend_asks_the_approvers_again_and_the_grant_dm_follows(slack) -> None
     slack.drain()
     assert "Asked to extend request" in slack.replies("s3-access")[-1]
     message = slack.seen("chat.update", "C01APPROVALS")
-    assert "@s3-access asks for *30m more* (0 of 1) from @bob or @carol" in message and "[Approve] [Deny]" in message
+    assert "@s3-access asks for *30m more*: waiting for approval from @bob or @carol" in message
+    assert "[Approve] [Deny]" in message
     nudge = slack.calls("chat.postMessage", "C01APPROVALS")[-1]
     assert nudge.body.get("thread_ts") and "asks to extend this grant by *30m*" in nudge.body["text"]
 

@@ -90,6 +90,36 @@ def test_every_state_has_words_a_person_would_use(state: State) -> None:
     assert "already" in texts.became(state, already=True) or state == State.PENDING
 
 
+BOB, CAROL, DAVE = "<@U01BOB>", "<@U01CAROL>", "<@U01DAVE>"
+
+
+@pytest.mark.parametrize("required, approved_by, waiting", [
+    (1, [], f"approval from {BOB}, {CAROL} or {DAVE}"),
+    (2, [], f"2 approvals from any of {BOB}, {CAROL} and {DAVE}"),
+    (2, ["bob"], f"1 more approval from {CAROL} or {DAVE}"),
+    (3, [], f"3 approvals from {BOB}, {CAROL} and {DAVE}"),
+    (3, ["carol"], f"2 more approvals from {BOB} and {DAVE}"),
+    (3, ["carol", "bob"], f"1 more approval from {DAVE}"),
+])
+@pytest.mark.parametrize("round_", ["request", "extension"])
+def test_only_approvers_who_can_still_act_are_named_as_awaited(required: int, approved_by: list[str], waiting: str,
+                                                                round_: str) -> None:
+    """Someone who approved this round already is not waited for; "or" while any one will do, "and" when each
+    one is needed, "any of" when some of them are."""
+    w = wired(approvers=["s3-approvers", "dave"], approvals_required=required)
+    request = ask(w)
+    if round_ == "extension":  # granted by all three, then a round of its own
+        for person in ["bob", "carol", "dave"][:required]:
+            request = w.broker.approve(as_(w, person), request.id)
+        request = w.broker.extend(as_(w, "s3-access"), request.id, "30m")
+        assert request.extension is not None
+    for person in approved_by:
+        request = w.broker.approve(as_(w, person), request.id)
+    assert texts.awaited(w.broker.catalog, request) == waiting
+    for person in approved_by:
+        assert texts.mention(w.broker.catalog, person) not in texts.approvers(w.broker.catalog, request)
+
+
 def test_an_unmapped_slack_user() -> None:
     said("unmapped", texts.unmapped("U09NOBODY"))
 
