@@ -94,7 +94,7 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
                  f"{_open_sessions(request)}")),
         ActionsBlock(block_id="grant", elements=[
             ButtonElement(text="Revoke now (I'm done)", action_id="revoke", value=request.id, style="danger"),
-            ButtonElement(text="Extend", action_id="extend", value=request.id)]),
+            *_extend_button(request, catalog.extendable(request.profile))]),
     ]
 
 
@@ -154,11 +154,17 @@ def expiry_warning(catalog: Catalog, request: AccessRequest, extendable: bool) -
     assert grant is not None, "an expiry warning needs a grant"
     text = (f":hourglass: Your access to *{_profile_text(catalog, request)}* (request `{request.id}`) ends at "
             f"{utc(grant.expires_at)} ({local_time(grant.expires_at)} your time).")
-    buttons = [ButtonElement(text="Extend", action_id="extend", value=request.id)] if extendable else []
+    buttons = _extend_button(request, extendable)
     buttons.append(ButtonElement(text="Revoke now (I'm done)", action_id="revoke", value=request.id, style="danger"))
     return (f"Your access to {_profile_text(catalog, request)} ends at {utc(grant.expires_at)}",
             [SectionBlock(block_id="warning", text=MarkdownTextObject(text=text)),
              ActionsBlock(block_id="grant", elements=buttons)])
+
+
+def _extend_button(request: AccessRequest, extendable: bool) -> list[ButtonElement]:
+    """Extend, where the profile allows extensions (Catalog.extendable decides it, for the grant message and for the
+    expiry warning alike)."""
+    return [ButtonElement(text="Extend", action_id="extend", value=request.id)] if extendable else []
 
 
 def request_form(profiles: list[Profile], metadata: dict[str, str]) -> View:

@@ -113,7 +113,8 @@ def test_the_requester_s_grant_message(case: str) -> None:
     matches(EXPECTED / "grant" / f"{case}.json", shown(message))
     assert request.grant is not None
     if request.state == State.ACTIVE:
-        assert buttons(message[1]) == [("revoke", request.id), ("extend", request.id)]
+        extend = [("extend", request.id)] * (case != "no_extensions")
+        assert buttons(message[1]) == [("revoke", request.id)] + extend, "Extend where the profile allows it"
         assert utc(request.grant.expires_at) in message[0], "the end, in the notification itself"
         [expiry] = [x for x in b.as_dicts(message[1]) if x.get("block_id") == "expiry"]
         assert expiry["text"]["text"].startswith(f"*Expires:* {utc(request.grant.expires_at)} (<!date^"
@@ -171,6 +172,19 @@ def test_the_expiry_warning(extendable: bool) -> None:
     matches(EXPECTED / "expiry_warning" / f"{'extendable' if extendable else 'not_extendable'}.json", shown(message))
     assert request.grant is not None and utc(request.grant.expires_at) in message[0]
     assert buttons(message[1]) == [("extend", request.id)] * extendable + [("revoke", request.id)]
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["extensions_allowed", "no_extensions"])
+def test_the_grant_message_and_the_expiry_warning_offer_extend_by_the_same_rule(allowed: bool) -> None:
+    """Both ask Catalog.extendable (the sweeper records it on the warning's event): a profile with
+    `extension: {allowed: false}` is offered Extend in neither; one gone from the catalog neither."""
+    catalog, request = active() if allowed else active_no_extensions()
+    assert catalog.extendable(request.profile) is allowed
+    granted_ = {action for action, _ in buttons(b.grant_message(catalog, request)[1])}
+    warning = {action for action, _ in buttons(b.expiry_warning(catalog, request,
+                                                                 catalog.extendable(request.profile))[1])}
+    assert ("extend" in granted_) is allowed and ("extend" in warning) is allowed
+    assert not profile_gone()[0].extendable(request.profile)
 
 
 def test_the_on_call_announcement() -> None:
