@@ -55,7 +55,7 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
             ButtonElement(text="Approve", action_id="approve", value=value, style="primary"),
             ButtonElement(text="Deny", action_id="deny", value=value, style="danger")]))
     text = (f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} "
-            f"({status(request.state)})")
+            f"({status(catalog, request)})")
     return text, blocks
 
 
@@ -118,7 +118,7 @@ def ended_message(catalog: Catalog, request: AccessRequest) -> Message:
     text = f"Your request `{request.id}` for *{profile}*: {line}"
     if request.state in (State.DENIED, State.TIMED_OUT, State.FAILED):
         text += "\nYou can ask again with `/request-access`."
-    return f"Your request for {profile} {became(request.state)}", [SectionBlock(text=MarkdownTextObject(text=text))]
+    return f"Your request for {profile} {became(catalog, request)}", [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
 def extension_asked(catalog: Catalog, request: AccessRequest) -> Message:

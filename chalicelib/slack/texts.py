@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.durations import format_duration
+from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import AccessRequest, Approval, State
 
 COMMAND = "/request-access"
@@ -55,30 +56,35 @@ def local_time(when: datetime) -> str:
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{utc(when)}>"
 
 
-# What a request's state means to a person, said one way wherever Slack shows it (the end of a request, a list, a
-# click that came too late): (the state as a status, what became of the request as the rest of a sentence whose
-# subject is the request; "{already}" marks where "already " goes in a reply to a click that came too late).
+# What a request's state means to a person, said one way wherever Slack shows it (the approval message, the end of a
+# request, a list, a click that came too late): (the state as a status, what became of the request as the rest of a
+# sentence whose subject is the request). "{by}" is where who did it goes (" by @bob"; nothing for what the broker
+# did by itself), "{already}" where "already " goes in a reply to a click that came too late.
 _STATE_WORDS: dict[State, tuple[str, str]] = {
     State.PENDING: ("waiting for approval", "is still waiting for approval"),
-    State.APPROVED: ("approved, access being granted", "was {already}approved"),
-    State.ACTIVE: ("active", "was {already}approved"),
-    State.DENIED: ("denied", "was {already}denied"),
-    State.CANCELLED: ("cancelled", "was {already}cancelled"),
+    State.APPROVED: ("approved{by}, access being granted", "was {already}approved{by}"),
+    State.ACTIVE: ("active", "was {already}approved{by}"),
+    State.DENIED: ("denied{by}", "was {already}denied{by}"),
+    State.CANCELLED: ("cancelled{by}", "was {already}cancelled{by}"),
     State.TIMED_OUT: ("timed out before anyone decided", "{already}timed out before anyone decided"),
     State.EXPIRED: ("expired", "{already}expired"),
-    State.REVOKED: ("revoked", "was {already}revoked"),
+    State.REVOKED: ("revoked{by}", "was {already}revoked{by}"),
     State.FAILED: ("failed", "{already}failed"),
 }
 
 
-def status(state: State) -> str:
-    """The state as a status: "active", "timed out before anyone decided"."""
-    return _STATE_WORDS[state][0]
+def status(catalog: Catalog, request: AccessRequest) -> str:
+    """The request's state as a status: "active", "denied by @bob", "timed out before anyone decided"."""
+    return _STATE_WORDS[request.state][0].format(by=_by(catalog, request))
 
 
-def became(state: State, already: bool = False) -> str:
-    """What became of a request, to follow "Your request for S3 prod": "was denied", "expired", "failed"."""
-    return _STATE_WORDS[state][1].format(already="already " if already else "")
+def became(catalog: Catalog, request: AccessRequest, already: bool = False) -> str:
+    """What became of a request, to follow "Your request for S3 prod": "was denied by @bob", "expired", "failed"."""
+    return _STATE_WORDS[request.state][1].format(by=_by(catalog, request), already="already " if already else "")
+
+
+def _by(catalog: Catalog, request: AccessRequest) -> str:
+    return f" by {mention(catalog, request.decided_by)}" if request.decided_by not in (None, SYSTEM) else ""
 
 
 def approvers(catalog: Catalog, request: AccessRequest) -> str:
@@ -144,23 +150,24 @@ def listing(catalog: Catalog, mine: Sequence[AccessRequest], waiting: Sequence[A
              f"You have no requests yet. Ask with `{COMMAND} <profile> [duration] <reason>`."]
     if waiting:
         parts.append("*Waiting for your decision:*\n" + "\n".join(
-            f"• {summary(catalog, r)} from {mention(catalog, r.requester)}: {said(r.reason)}" for r in waiting))
+            f"• {_asked(r)} from {mention(catalog, r.requester)}: {said(r.reason)}" for r in waiting))
     return "\n".join(parts)
 
 
 def summary(catalog: Catalog, request: AccessRequest) -> str:
-    line = f"`{request.id}` *{request.profile}* for {format_duration(request.duration_seconds)}: {request.state.value}"
+    line = f"{_asked(request)}: {status(catalog, request)}"
     if request.state == State.ACTIVE and request.grant:
         line += f" until {local_time(request.grant.expires_at)}"
-    elif request.decided_by and request.state != State.PENDING:
-        line += f" by {mention(catalog, request.decided_by)}"
     return line
+
+
+def _asked(request: AccessRequest) -> str:
+    return f"`{request.id}` *{request.profile}* for {format_duration(request.duration_seconds)}"
 
 
 def already_decided(catalog: Catalog, request: AccessRequest) -> str:
     """What a click on a request that is no longer pending answers: nothing changed."""
-    who = f" by {mention(catalog, request.decided_by)}" if request.decided_by else ""
-    return f"Request `{request.id}` is already {request.state.verb}{who}; nothing changed."
+    return f"Request `{request.id}` {became(catalog, request, already=True)}; nothing changed."
 
 
 def unmapped(user_id: str, why: str = "") -> str:

@@ -62,10 +62,11 @@ def test_help_and_list(slack) -> None:
     assert "no requests yet" in slack.command("list").json["text"]
     request_id = slack.create()
     listing = slack.command("list").json["text"]
-    assert f"`{request_id}` *s3-prod* for 1h: pending" in listing and "Waiting for your decision" not in listing
+    assert f"`{request_id}` *s3-prod* for 1h: waiting for approval" in listing
+    assert "Waiting for your decision" not in listing
     for_bob = slack.command("list", as_="bob").json["text"]
     assert "You have no requests yet" in for_bob
-    assert f"*Waiting for your decision:*\n• `{request_id}` *s3-prod* for 1h: pending from <@U01S3ACCESS>" in for_bob
+    assert f"*Waiting for your decision:*\n• `{request_id}` *s3-prod* for 1h from <@U01S3ACCESS>" in for_bob
 
 
 def test_alone_it_opens_a_form_with_the_profiles_they_may_request(slack) -> None:

@@ -94,7 +94,7 @@ def test_a_click_on_a_decided_request_says_who_decided_and_changes_nothing(slack
     slack.click("approve", request_id, as_="carol")
     slack.click("deny", request_id, as_="carol")
     slack.drain()
-    assert slack.replies("carol") == [f"Request `{request_id}` is already approved by <@U01BOB>; nothing changed."] * 2
+    assert slack.replies("carol") == [f"Request `{request_id}` was already approved by <@U01BOB>; nothing changed."] * 2
     assert bootstrap.broker().repo.get(request_id).version == before.version
     assert len(slack.calls("chat.update")) == updates
     assert slack.calls("views.open") == [], "no deny form for a decided request"
@@ -155,7 +155,12 @@ def test_revoke_subcommand(slack) -> None:
     assert f"Revoked `{request_id}`" in slack.replies("s3-access")[-1]
     slack.command(f"revoke {request_id}")
     slack.drain()
-    assert "already revoked by <@U01S3ACCESS>" in slack.replies("s3-access")[-1]
+    assert "was already revoked by <@U01S3ACCESS>" in slack.replies("s3-access")[-1]
+    slack.click("extend", request_id, as_="s3-access")  # an Extend kept on an older message
+    slack.drain()
+    assert slack.replies("s3-access")[-1] == (f":warning: Request `{request_id}` was revoked by <@U01S3ACCESS>: only "
+                                              f"an active grant can be extended.")
+    assert slack.calls("views.open") == []
 
 
 def test_two_approvals_show_progress(slack, catalog_file) -> None:

@@ -145,7 +145,7 @@ def test_the_end_of_a_request_is_said_as_a_person_would_say_it(case: str) -> Non
     state's name after "is" ("is timed out", "is failed"), nor a state's raw value."""
     catalog, request = ENDINGS[case]()
     text = b.ended_message(catalog, request)[0]
-    assert text == f"Your request for S3 prod {texts.became(request.state)}"
+    assert text == f"Your request for S3 prod {texts.became(catalog, request)}"
     assert f" is {request.state.value.replace('_', ' ')}" not in text and "_" not in text
 
 
