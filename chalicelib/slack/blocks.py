@@ -27,8 +27,8 @@ from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, Grant, State
 from chalicelib.domain.rounds import REQUEST, open_round
+from chalicelib.slack.texts import approver, awaited, became, escape, local_time, mention, said, status, utc
 from chalicelib.slack.texts import approvers as approvers_text
-from chalicelib.slack.texts import awaited, became, escape, local_time, mention, said, status, utc
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 
@@ -79,7 +79,7 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
                      f"{_open_sessions(request)}")),
             ContextBlock(block_id="status", elements=[MarkdownTextObject(text=_status_lines(catalog, request)[-1])])]
     approved = ("it is flagged for review" if request.break_glass else _on_call_approval(request) or
-                "approved by " + ", ".join(mention(catalog, a.by) for a in request.approvals))
+                "approved by " + ", ".join(approver(catalog, a) for a in request.approvals))
     kind = "break-glass access" if request.break_glass else "access"
     role = escape(request.role_arn.rsplit("/", 1)[-1])
     return f"Your access to {profile} is active until {utc(grant.expires_at)}", [
@@ -213,7 +213,7 @@ def on_call_announcement(catalog: Catalog, request: AccessRequest) -> Message:
     text = (f":rotating_light: Auto-approved: {mention(catalog, request.requester)} is on call"
             f"{_schedules(request)}, so their request for *{_profile_text(catalog, request)}* for "
             f"{format_duration(request.duration_seconds)} was approved by no human (request `{request.id}`).")
-    return (f"Auto-approved (on call): {request.requester} for {request.profile}",
+    return (f"Auto-approved (on call): {mention(catalog, request.requester)} for {_profile_text(catalog, request)}",
             [SectionBlock(block_id="on_call", text=MarkdownTextObject(text=text)),
              ContextBlock(block_id="reason", elements=[PlainTextObject(text=f"Reason: {request.reason}"[:300])])])
 
@@ -241,7 +241,7 @@ def as_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
 
 def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
     need = request.approvals_required
-    lines = [f":white_check_mark: Approved by {mention(catalog, a.by)} {local_time(a.at)} ({i} of {need})"
+    lines = [f":white_check_mark: Approved by {approver(catalog, a)} {local_time(a.at)} ({i} of {need})"
              for i, a in enumerate(request.approvals, 1)]
     if request.break_glass:
         lines.insert(0, f":rotating_light: *Break-glass*: active without approval {local_time(request.created_at)}; "
@@ -261,7 +261,7 @@ def _active_lines(catalog: Catalog, request: AccessRequest, grant: Grant) -> lis
     lines = [f":unlock: Access active until {local_time(grant.expires_at)}"]
     extension = request.extension
     if extension:
-        lines += [f":white_check_mark: Extension approved by {mention(catalog, a.by)} {local_time(a.at)}"
+        lines += [f":white_check_mark: Extension approved by {approver(catalog, a)} {local_time(a.at)}"
                   for a in extension.approvals]
         lines.append(f":hourglass: {mention(catalog, extension.requested_by)} asks for "
                      f"*{format_duration(extension.seconds)} more*: waiting for {awaited(catalog, request)}")

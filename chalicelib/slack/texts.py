@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.events import SYSTEM
-from chalicelib.domain.requests import AccessRequest, Approval, State
+from chalicelib.domain.requests import ON_CALL, AccessRequest, Approval, State
 
 COMMAND = "/request-access"
 HELP = f"""*access-broker*: time-boxed, approved access to AWS accounts.
@@ -45,6 +45,13 @@ def mention(catalog: Catalog, person_id: str | None) -> str:
     if person and person.slack_user_id:
         return f"<@{person.slack_user_id}>"
     return escape(person_id or "someone")
+
+
+def approver(catalog: Catalog, approval: Approval) -> str:
+    """Who gave an approval: a person's mention, or for an approval by no human the on-call rota and its schedule."""
+    if approval.by == ON_CALL:
+        return "the on-call rota" + (f" in PagerDuty schedule {escape(approval.schedule)}" if approval.schedule else "")
+    return mention(catalog, approval.by)
 
 
 def utc(when: datetime) -> str:
@@ -84,7 +91,10 @@ def became(catalog: Catalog, request: AccessRequest, already: bool = False) -> s
 
 
 def _by(catalog: Catalog, request: AccessRequest) -> str:
-    return f" by {mention(catalog, request.decided_by)}" if request.decided_by not in (None, SYSTEM) else ""
+    if request.decided_by in (None, SYSTEM):
+        return ""
+    approval = next((a for a in request.approvals if a.by == request.decided_by), None)
+    return f" by {approver(catalog, approval) if approval else mention(catalog, request.decided_by)}"
 
 
 def approvers(catalog: Catalog, request: AccessRequest) -> str:

@@ -191,6 +191,22 @@ def test_the_on_call_announcement() -> None:
     matches(EXPECTED / "on_call_announcement.json", shown(b.on_call_announcement(*on_call())))
 
 
+def test_an_approval_by_no_human_is_named_as_the_rest_of_the_message_names_things() -> None:
+    """The on-call rota and its schedule (texts.approver), the requester's mention and the profile's display name:
+    never the raw ids ("on-call", "s3-access", "s3-prod")."""
+    catalog, request = on_call()
+    rota = "the on-call rota in PagerDuty schedule P0SCHED1"
+    status = [e["text"] for block in b.as_dicts(b.approval_message(catalog, request)[1])
+              if block.get("block_id") == "status" for e in block["elements"]]
+    assert status[0].startswith(f":white_check_mark: Approved by {rota} <!date^")
+    text, blocks = b.on_call_announcement(catalog, request)
+    assert text == "Auto-approved (on call): <@U01S3ACCESS> for S3 prod"
+    said = text + str(b.as_dicts(blocks)) + "".join(status)
+    assert "by on-call" not in said and "s3-access for" not in said and "for s3-prod" not in said
+    assert texts.already_decided(catalog, request) == (f"Request `{request.id}` was already approved by {rota}; "
+                                                       f"nothing changed.")
+
+
 def test_the_request_form() -> None:
     catalog = channel_catalog()
     view = b.request_form(list(catalog.profiles.values()), {"channel": "C01REQUESTS"})
