@@ -33,9 +33,10 @@ from chalicelib.slack.texts import approvers as approvers_text
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 
 
-def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
+def approval_message(catalog: Catalog, request: AccessRequest, decide: bool = True) -> Message:
     """Posted to the profile's approval channel; Approve and Deny buttons while approvers have something to
-    decide (the request, or later an extension of its grant)."""
+    decide (the request, or later an extension of its grant). `decide` False: the same message without buttons,
+    for a channel that is told rather than asked (break-glass in the security channel)."""
     who, profile = mention(catalog, request.requester), _profile_text(catalog, request)
     blocks: list[Block] = [
         SectionBlock(block_id="summary", text=MarkdownTextObject(
@@ -49,7 +50,7 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
         ContextBlock(block_id="status", elements=[MarkdownTextObject(text=line)  # a context holds 10 at most
                                                   for line in _status_lines(catalog, request)[-10:]]),
     ]
-    if request.awaiting_decision:
+    if decide and request.awaiting_decision:
         value = decision_value(request)
         blocks.append(ActionsBlock(block_id="decide", elements=[
             ButtonElement(text="Approve", action_id="approve", value=value, style="primary"),
@@ -57,6 +58,11 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
     text = (f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} "
             f"({status(catalog, request)})")
     return text, blocks
+
+
+def security_copy(catalog: Catalog, request: AccessRequest) -> Message:
+    """Break-glass use as the security channel sees it, kept true like the approval message: no buttons there."""
+    return approval_message(catalog, request, decide=False)
 
 
 def decision_value(request: AccessRequest) -> str:

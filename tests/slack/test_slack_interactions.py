@@ -230,6 +230,9 @@ def test_break_glass_is_announced_to_approvers_and_security(slack, api, catalog_
         assert "[Approve]" not in seen
     assert "Access active until" in slack.seen("chat.update", "C01APPROVALS")
     assert "Your break-glass access to *S3 break-glass* is active" in slack.seen("chat.postMessage", "U01ALICE")
+    assert api.post(f"/v1/requests/{created.json['id']}/revoke", "alice", {}).status_code == 200
+    slack.drain()  # the security channel's message is updated in place too: it no longer says "active"
+    assert "Access revoked by @alice" in slack.seen("chat.update", "C01SECURITY")
 
 
 def test_extend_asks_the_approvers_again_and_the_grant_dm_follows(slack) -> None:
