@@ -190,7 +190,8 @@ def request_form(profiles: list[Profile], metadata: dict[str, str]) -> View:
 
 
 def deny_form(catalog: Catalog, request: AccessRequest, metadata: dict[str, str]) -> View:
-    return View(type="modal", callback_id="deny", title="Deny request", submit="Deny", close="Cancel",
+    title = "Deny extension" if request.extension else "Deny request"
+    return View(type="modal", callback_id="deny", title=title, submit="Deny", close="Cancel",
                 private_metadata=json.dumps(metadata), blocks=[
                     SectionBlock(text=MarkdownTextObject(text=(
                         f"Deny extending {mention(catalog, request.requester)}'s access to "

@@ -272,6 +272,7 @@ def test_an_extension_can_be_denied_with_a_reason_form(slack) -> None:
     slack.click("deny", request_id, as_="bob")
     slack.drain()
     assert "Deny extending @s3-access's access to *S3 prod* by 30m" in slack.seen("views.open")
+    assert "[Deny extension]" in slack.seen("views.open")
     slack.submit("deny", {"reason": "wrap up"}, slack.opened(), as_="bob")
     slack.drain()
     request = bootstrap.broker().repo.get(request_id)

@@ -227,6 +227,7 @@ def test_the_deny_form(case: str) -> None:
     view = b.deny_form(catalog, request, {"request_id": request.id})
     matches(EXPECTED / "forms" / f"deny_{case}.json", view.to_dict())
     assert view.callback_id in VIEWS
+    assert view.to_dict()["title"]["text"] == {"pending": "Deny request", "extension_waiting": "Deny extension"}[case]
 
 
 @pytest.mark.parametrize("case", ["active", "profile_gone"])
