@@ -171,7 +171,8 @@ def on_call() -> Scene:
     """Approved by the on-call rota: as the service records it (tests/unit/test_service_auto_approving.py)."""
     catalog, request = active()
     by_rota = (Approval(ON_CALL, request.created_at, "", "P0SCHED1", "PS3ACCESS"),)
-    return catalog, dataclasses.replace(request, approvals=by_rota)
+    return catalog, dataclasses.replace(request, approvals=by_rota, decided_by=ON_CALL,
+                                        decision_comment="on call in P0SCHED1")
 
 
 def profile_gone() -> Scene:

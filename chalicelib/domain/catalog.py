@@ -204,6 +204,13 @@ class Catalog:
     def person_by_slack_id(self, slack_user_id: str) -> Person | None:
         return next((p for p in self.people.values() if p.slack_user_id == slack_user_id), None)
 
+    def extendable(self, profile_name: str) -> bool:
+        """Whether a grant of this profile may be asked to last longer, so whether its messages offer Extend (the
+        grant message and the expiry warning): the profile allows extensions; a profile gone from the catalog
+        allows none."""
+        profile = self.profiles.get(profile_name)
+        return bool(profile and profile.extension_allowed)
+
     def requestable_by(self, person_id: str) -> list[Profile]:
         return [p for p in self.profiles.values() if person_id in p.requesters]
 

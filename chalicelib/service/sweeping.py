@@ -108,11 +108,9 @@ def sweep_due(deps: Deps, request: AccessRequest) -> str:
         return granting.expire(deps, request).state.value
     if request.state == State.APPROVED:
         return granting.apply(deps, request).state.value
-    profile = deps.catalog.profiles.get(request.profile)
     assert request.grant is not None, "only an active grant is due for its warning"
     return _nudge(deps, request, lambda r: r.warn(now), {
-        "expires_at": rfc3339(request.grant.expires_at),
-        "extendable": bool(profile and profile.extension_allowed)})
+        "expires_at": rfc3339(request.grant.expires_at), "extendable": deps.catalog.extendable(request.profile)})
 
 
 def _nudge(deps: Deps, request: AccessRequest, decide: Decide, details: dict[str, Any]) -> str:

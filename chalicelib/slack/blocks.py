@@ -27,15 +27,16 @@ from chalicelib.domain.catalog import Catalog, Profile
 from chalicelib.domain.durations import format_duration
 from chalicelib.domain.requests import AccessRequest, Grant, State
 from chalicelib.domain.rounds import REQUEST, open_round
+from chalicelib.slack.texts import approver, awaited, became, escape, local_time, mention, said, status, utc
 from chalicelib.slack.texts import approvers as approvers_text
-from chalicelib.slack.texts import escape, local_time, mention, said, utc
 
 Message = tuple[str, list[Block]]  # the notification text (fallback) and the blocks
 
 
-def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
+def approval_message(catalog: Catalog, request: AccessRequest, decide: bool = True) -> Message:
     """Posted to the profile's approval channel; Approve and Deny buttons while approvers have something to
-    decide (the request, or later an extension of its grant)."""
+    decide (the request, or later an extension of its grant). `decide` False: the same message without buttons,
+    for a channel that is told rather than asked (break-glass in the security channel)."""
     who, profile = mention(catalog, request.requester), _profile_text(catalog, request)
     blocks: list[Block] = [
         SectionBlock(block_id="summary", text=MarkdownTextObject(
@@ -49,13 +50,19 @@ def approval_message(catalog: Catalog, request: AccessRequest) -> Message:
         ContextBlock(block_id="status", elements=[MarkdownTextObject(text=line)  # a context holds 10 at most
                                                   for line in _status_lines(catalog, request)[-10:]]),
     ]
-    if request.awaiting_decision:
+    if decide and request.awaiting_decision:
         value = decision_value(request)
         blocks.append(ActionsBlock(block_id="decide", elements=[
             ButtonElement(text="Approve", action_id="approve", value=value, style="primary"),
             ButtonElement(text="Deny", action_id="deny", value=value, style="danger")]))
-    text = f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} ({_state(request)})"
+    text = (f"Access request from {who}: {profile} for {format_duration(request.duration_seconds)} "
+            f"({status(catalog, request)})")
     return text, blocks
+
+
+def security_copy(catalog: Catalog, request: AccessRequest) -> Message:
+    """Break-glass use as the security channel sees it, kept true like the approval message: no buttons there."""
+    return approval_message(catalog, request, decide=False)
 
 
 def decision_value(request: AccessRequest) -> str:
@@ -78,7 +85,7 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
                      f"{_open_sessions(request)}")),
             ContextBlock(block_id="status", elements=[MarkdownTextObject(text=_status_lines(catalog, request)[-1])])]
     approved = ("it is flagged for review" if request.break_glass else _on_call_approval(request) or
-                "approved by " + ", ".join(mention(catalog, a.by) for a in request.approvals))
+                "approved by " + ", ".join(approver(catalog, a) for a in request.approvals))
     kind = "break-glass access" if request.break_glass else "access"
     role = escape(request.role_arn.rsplit("/", 1)[-1])
     return f"Your access to {profile} is active until {utc(grant.expires_at)}", [
@@ -93,7 +100,7 @@ def grant_message(catalog: Catalog, request: AccessRequest) -> Message:
                  f"{_open_sessions(request)}")),
         ActionsBlock(block_id="grant", elements=[
             ButtonElement(text="Revoke now (I'm done)", action_id="revoke", value=request.id, style="danger"),
-            ButtonElement(text="Extend", action_id="extend", value=request.id)]),
+            *_extend_button(request, catalog.extendable(request.profile))]),
     ]
 
 
@@ -117,7 +124,7 @@ def ended_message(catalog: Catalog, request: AccessRequest) -> Message:
     text = f"Your request `{request.id}` for *{profile}*: {line}"
     if request.state in (State.DENIED, State.TIMED_OUT, State.FAILED):
         text += "\nYou can ask again with `/request-access`."
-    return f"Your request for {profile} is {_state(request)}", [SectionBlock(text=MarkdownTextObject(text=text))]
+    return f"Your request for {profile} {became(catalog, request)}", [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
 def extension_asked(catalog: Catalog, request: AccessRequest) -> Message:
@@ -153,11 +160,17 @@ def expiry_warning(catalog: Catalog, request: AccessRequest, extendable: bool) -
     assert grant is not None, "an expiry warning needs a grant"
     text = (f":hourglass: Your access to *{_profile_text(catalog, request)}* (request `{request.id}`) ends at "
             f"{utc(grant.expires_at)} ({local_time(grant.expires_at)} your time).")
-    buttons = [ButtonElement(text="Extend", action_id="extend", value=request.id)] if extendable else []
+    buttons = _extend_button(request, extendable)
     buttons.append(ButtonElement(text="Revoke now (I'm done)", action_id="revoke", value=request.id, style="danger"))
     return (f"Your access to {_profile_text(catalog, request)} ends at {utc(grant.expires_at)}",
             [SectionBlock(block_id="warning", text=MarkdownTextObject(text=text)),
              ActionsBlock(block_id="grant", elements=buttons)])
+
+
+def _extend_button(request: AccessRequest, extendable: bool) -> list[ButtonElement]:
+    """Extend, where the profile allows extensions (Catalog.extendable decides it, for the grant message and for the
+    expiry warning alike)."""
+    return [ButtonElement(text="Extend", action_id="extend", value=request.id)] if extendable else []
 
 
 def request_form(profiles: list[Profile], metadata: dict[str, str]) -> View:
@@ -177,7 +190,8 @@ def request_form(profiles: list[Profile], metadata: dict[str, str]) -> View:
 
 
 def deny_form(catalog: Catalog, request: AccessRequest, metadata: dict[str, str]) -> View:
-    return View(type="modal", callback_id="deny", title="Deny request", submit="Deny", close="Cancel",
+    title = "Deny extension" if request.extension else "Deny request"
+    return View(type="modal", callback_id="deny", title=title, submit="Deny", close="Cancel",
                 private_metadata=json.dumps(metadata), blocks=[
                     SectionBlock(text=MarkdownTextObject(text=(
                         f"Deny extending {mention(catalog, request.requester)}'s access to "
@@ -206,7 +220,7 @@ def on_call_announcement(catalog: Catalog, request: AccessRequest) -> Message:
     text = (f":rotating_light: Auto-approved: {mention(catalog, request.requester)} is on call"
             f"{_schedules(request)}, so their request for *{_profile_text(catalog, request)}* for "
             f"{format_duration(request.duration_seconds)} was approved by no human (request `{request.id}`).")
-    return (f"Auto-approved (on call): {request.requester} for {request.profile}",
+    return (f"Auto-approved (on call): {mention(catalog, request.requester)} for {_profile_text(catalog, request)}",
             [SectionBlock(block_id="on_call", text=MarkdownTextObject(text=text)),
              ContextBlock(block_id="reason", elements=[PlainTextObject(text=f"Reason: {request.reason}"[:300])])])
 
@@ -234,14 +248,13 @@ def as_dicts(blocks: list[Block]) -> list[dict[str, Any]]:
 
 def _status_lines(catalog: Catalog, request: AccessRequest) -> list[str]:
     need = request.approvals_required
-    lines = [f":white_check_mark: Approved by {mention(catalog, a.by)} {local_time(a.at)} ({i} of {need})"
+    lines = [f":white_check_mark: Approved by {approver(catalog, a)} {local_time(a.at)} ({i} of {need})"
              for i, a in enumerate(request.approvals, 1)]
     if request.break_glass:
         lines.insert(0, f":rotating_light: *Break-glass*: active without approval {local_time(request.created_at)}; "
                         f"flagged for review")
     if request.state == State.PENDING:
-        lines.append(f":hourglass_flowing_sand: Waiting for approval ({len(request.approvals)} of {need}) from "
-                     f"{approvers_text(catalog, request)}")
+        lines.append(f":hourglass_flowing_sand: Waiting for {awaited(catalog, request)}")
     elif request.state == State.APPROVED:
         lines.append(":gear: Approved; granting access now")
     elif request.state == State.ACTIVE and request.grant:
@@ -255,11 +268,10 @@ def _active_lines(catalog: Catalog, request: AccessRequest, grant: Grant) -> lis
     lines = [f":unlock: Access active until {local_time(grant.expires_at)}"]
     extension = request.extension
     if extension:
-        lines += [f":white_check_mark: Extension approved by {mention(catalog, a.by)} {local_time(a.at)}"
+        lines += [f":white_check_mark: Extension approved by {approver(catalog, a)} {local_time(a.at)}"
                   for a in extension.approvals]
         lines.append(f":hourglass: {mention(catalog, extension.requested_by)} asks for "
-                     f"*{format_duration(extension.seconds)} more* ({len(extension.approvals)} of "
-                     f"{request.approvals_required}) from {approvers_text(catalog, request)}")
+                     f"*{format_duration(extension.seconds)} more*: waiting for {awaited(catalog, request)}")
     return lines
 
 
@@ -286,6 +298,3 @@ def _profile_text(catalog: Catalog, request: AccessRequest) -> str:
     profile = catalog.profiles.get(request.profile)
     return escape(profile.display_name if profile else request.profile)
 
-
-def _state(request: AccessRequest) -> str:
-    return request.state.value.replace("_", " ")

@@ -24,6 +24,7 @@ from chalicelib.slack.blocks import (
     grant_message,
     on_call_announcement,
     reminder_message,
+    security_copy,
 )
 from chalicelib.slack.web import SlackFailure
 
@@ -69,9 +70,8 @@ class SlackNotifier:
             if nudge and once not in posted:
                 steps.append(functools.partial(self._post, request, once, channel, nudge(self.catalog, request),
                                                thread_ts=ts))
+        steps += self._break_glass_steps(request, event, posted)
         security = self.catalog.security_channel
-        if event.kind == EventKind.BREAK_GLASS_ACTIVATED and security and "security" not in posted:
-            steps.append(lambda: self._post(request, "security", security, approval_message(self.catalog, request)))
         if event.kind == EventKind.AUTO_APPROVED:  # loud: a new message in both channels, not only an update
             places = [(f"on-call:{purpose}", channel) for purpose, channel in self._approval_places(request)]
             places += [("on-call:security", security)] if security else []
@@ -80,6 +80,16 @@ class SlackNotifier:
                     steps.append(functools.partial(self._post, request, purpose, channel,
                                                    on_call_announcement(self.catalog, request)))
         return steps
+
+    def _break_glass_steps(self, request: AccessRequest, event: Event, posted: Posted) -> list[Step]:
+        """Break-glass use, told to the security channel once, and that message then kept true (updated in place
+        where its post recorded it, as the approval message is), so it never says "active" after the grant ended."""
+        security = self.catalog.security_channel
+        if "security" in posted:
+            return [functools.partial(self._keep_true, request, posted["security"], security_copy)]
+        if event.kind == EventKind.BREAK_GLASS_ACTIVATED and security:
+            return [functools.partial(self._post, request, "security", security, security_copy(self.catalog, request))]
+        return []
 
     def _requester_steps(self, request: AccessRequest, event: Event, posted: Posted) -> list[Step]:
         """The requester's DMs: the grant (kept true), its end, warnings and extension outcomes."""

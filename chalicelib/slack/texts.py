@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.durations import format_duration
-from chalicelib.domain.requests import AccessRequest, State
+from chalicelib.domain.events import SYSTEM
+from chalicelib.domain.requests import ON_CALL, AccessRequest, Approval, State
 
 COMMAND = "/request-access"
 HELP = f"""*access-broker*: time-boxed, approved access to AWS accounts.
@@ -46,6 +47,13 @@ def mention(catalog: Catalog, person_id: str | None) -> str:
     return escape(person_id or "someone")
 
 
+def approver(catalog: Catalog, approval: Approval) -> str:
+    """Who gave an approval: a person's mention, or for an approval by no human the on-call rota and its schedule."""
+    if approval.by == ON_CALL:
+        return "the on-call rota" + (f" in PagerDuty schedule {escape(approval.schedule)}" if approval.schedule else "")
+    return mention(catalog, approval.by)
+
+
 def utc(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -55,19 +63,85 @@ def local_time(when: datetime) -> str:
     return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{utc(when)}>"
 
 
+# What a request's state means to a person, said one way wherever Slack shows it (the approval message, the end of a
+# request, a list, a click that came too late): (the state as a status, what became of the request as the rest of a
+# sentence whose subject is the request). "{by}" is where who did it goes (" by @bob"; nothing for what the broker
+# did by itself), "{already}" where "already " goes in a reply to a click that came too late.
+_STATE_WORDS: dict[State, tuple[str, str]] = {
+    State.PENDING: ("waiting for approval", "is still waiting for approval"),
+    State.APPROVED: ("approved{by}, access being granted", "was {already}approved{by}"),
+    State.ACTIVE: ("active", "was {already}approved{by}"),
+    State.DENIED: ("denied{by}", "was {already}denied{by}"),
+    State.CANCELLED: ("cancelled{by}", "was {already}cancelled{by}"),
+    State.TIMED_OUT: ("timed out before anyone decided", "{already}timed out before anyone decided"),
+    State.EXPIRED: ("expired", "{already}expired"),
+    State.REVOKED: ("revoked{by}", "was {already}revoked{by}"),
+    State.FAILED: ("failed", "{already}failed"),
+}
+
+
+def status(catalog: Catalog, request: AccessRequest) -> str:
+    """The request's state as a status: "active", "denied by @bob", "timed out before anyone decided"."""
+    return _STATE_WORDS[request.state][0].format(by=_by(catalog, request))
+
+
+def became(catalog: Catalog, request: AccessRequest, already: bool = False) -> str:
+    """What became of a request, to follow "Your request for S3 prod": "was denied by @bob", "expired", "failed"."""
+    return _STATE_WORDS[request.state][1].format(by=_by(catalog, request), already="already " if already else "")
+
+
+def _by(catalog: Catalog, request: AccessRequest) -> str:
+    if request.decided_by in (None, SYSTEM):
+        return ""
+    approval = next((a for a in request.approvals if a.by == request.decided_by), None)
+    return f" by {approver(catalog, approval) if approval else mention(catalog, request.decided_by)}"
+
+
 def approvers(catalog: Catalog, request: AccessRequest) -> str:
+    """The approvers who can still act on the open round: the profile's, less the requester and whoever approved this
+    round already. "@bob or @carol" while any one of them will do, "@bob and @carol" when each one is needed."""
+    names = _can_still_approve(catalog, request)
+    if not names:
+        return "nobody (the profile has no other approver)"
+    return _joined([mention(catalog, n) for n in names], "and" if _still_needed(request) >= len(names) else "or")
+
+
+def awaited(catalog: Catalog, request: AccessRequest) -> str:
+    """What the open round still waits for, to follow "Waiting for": "approval from @bob or @carol", "2 approvals
+    from @bob and @carol", "1 more approval from @carol", "2 approvals from any of @bob, @carol and @dave"."""
+    left, names = _still_needed(request), _can_still_approve(catalog, request)
+    count = ("approval" if left == 1 else f"{left} approvals") if left == request.approvals_required else \
+        f"{left} more approval{'s' if left > 1 else ''}"
+    if 1 < left < len(names):
+        return f"{count} from any of {_joined([mention(catalog, n) for n in names], 'and')}"
+    return f"{count} from {approvers(catalog, request)}"
+
+
+def _round_approvals(request: AccessRequest) -> tuple[Approval, ...]:
+    """The approvals of the round approvers decide now: an extension's while one is asked, else the request's."""
+    return request.extension.approvals if request.extension else request.approvals
+
+
+def _still_needed(request: AccessRequest) -> int:
+    return max(1, request.approvals_required - len(_round_approvals(request)))
+
+
+def _can_still_approve(catalog: Catalog, request: AccessRequest) -> list[str]:
     profile = catalog.profiles.get(request.profile)
-    names = sorted(profile.approvers - {request.requester}) if profile else []
-    return " or ".join(mention(catalog, n) for n in names) or "nobody (the profile has no other approver)"
+    done = {a.by for a in _round_approvals(request)}
+    return sorted(profile.approvers - {request.requester} - done) if profile else []
+
+
+def _joined(names: list[str], conjunction: str) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
 def created(catalog: Catalog, request: AccessRequest) -> str:
     profile = catalog.profiles.get(request.profile)
     where = f" in <#{profile.approval_channel}>" if profile and profile.approval_channel else ""
-    needed = f"{request.approvals_required} approvals" if request.approvals_required > 1 else "approval"
     return (f":inbox_tray: Request `{request.id}` for *{escape(_display(catalog, request))}* (`{request.profile}`) "
-            f"for *{format_duration(request.duration_seconds)}*. Waiting for {needed} from "
-            f"{approvers(catalog, request)}{where}. I'll message you when it is decided.")
+            f"for *{format_duration(request.duration_seconds)}*. Waiting for {awaited(catalog, request)}{where}. "
+            f"I'll message you when it is decided.")
 
 
 def extension_asked(catalog: Catalog, request: AccessRequest) -> str:
@@ -77,7 +151,7 @@ def extension_asked(catalog: Catalog, request: AccessRequest) -> str:
         return f":arrows_clockwise: Extended: request `{request.id}` now lasts until {until}."
     seconds = request.extension.seconds if request.extension else 0
     return (f":hourglass: Asked to extend request `{request.id}` by {format_duration(seconds)}; waiting for "
-            f"{approvers(catalog, request)}. I'll message you when it is decided.")
+            f"{awaited(catalog, request)}. I'll message you when it is decided.")
 
 
 def listing(catalog: Catalog, mine: Sequence[AccessRequest], waiting: Sequence[AccessRequest] = ()) -> str:
@@ -86,23 +160,24 @@ def listing(catalog: Catalog, mine: Sequence[AccessRequest], waiting: Sequence[A
              f"You have no requests yet. Ask with `{COMMAND} <profile> [duration] <reason>`."]
     if waiting:
         parts.append("*Waiting for your decision:*\n" + "\n".join(
-            f"• {summary(catalog, r)} from {mention(catalog, r.requester)}: {said(r.reason)}" for r in waiting))
+            f"• {_asked(r)} from {mention(catalog, r.requester)}: {said(r.reason)}" for r in waiting))
     return "\n".join(parts)
 
 
 def summary(catalog: Catalog, request: AccessRequest) -> str:
-    line = f"`{request.id}` *{request.profile}* for {format_duration(request.duration_seconds)}: {request.state.value}"
+    line = f"{_asked(request)}: {status(catalog, request)}"
     if request.state == State.ACTIVE and request.grant:
         line += f" until {local_time(request.grant.expires_at)}"
-    elif request.decided_by and request.state != State.PENDING:
-        line += f" by {mention(catalog, request.decided_by)}"
     return line
+
+
+def _asked(request: AccessRequest) -> str:
+    return f"`{request.id}` *{request.profile}* for {format_duration(request.duration_seconds)}"
 
 
 def already_decided(catalog: Catalog, request: AccessRequest) -> str:
     """What a click on a request that is no longer pending answers: nothing changed."""
-    who = f" by {mention(catalog, request.decided_by)}" if request.decided_by else ""
-    return f"Request `{request.id}` is already {request.state.verb}{who}; nothing changed."
+    return f"Request `{request.id}` {became(catalog, request, already=True)}; nothing changed."
 
 
 def unmapped(user_id: str, why: str = "") -> str:

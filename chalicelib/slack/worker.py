@@ -127,9 +127,8 @@ class Worker:
                     return self._reply(job, texts.problem(exc.detail))
                 metadata["round"] = job.get("round", rounds.REQUEST)
             if job["view"] == "extend" and request.state != State.ACTIVE:
-                return self._reply(job, texts.problem(
-                    f"request {request.id} is {request.state.value.replace('_', ' ')}: "
-                    f"only an active grant can be extended"))
+                return self._reply(job, f":warning: Request `{request.id}` {texts.became(broker.catalog, request)}: "
+                                        f"only an active grant can be extended.")
             metadata["request_id"] = request.id
             form = blocks.deny_form if job["view"] == "deny" else blocks.extend_form
             view = form(broker.catalog, request, metadata)

@@ -25,7 +25,7 @@ def test_request_access_creates_a_request_and_answers_ephemerally(slack) -> None
     seen = slack.seen("chat.postMessage", "C01APPROVALS")
     assert "@s3-access requests *S3 prod* for *2h*" in seen
     assert "`222222222222`" in seen and "`switch-role-for-S3`" in seen and "fixing the export" in seen
-    assert "Waiting for approval (0 of 1) from @bob or @carol" in seen
+    assert "Waiting for approval from @bob or @carol" in seen
     assert "[Approve] [Deny]" in seen
     assert [b["type"] for b in post.body["blocks"]][-1] == "actions"
 
@@ -62,10 +62,11 @@ def test_help_and_list(slack) -> None:
     assert "no requests yet" in slack.command("list").json["text"]
     request_id = slack.create()
     listing = slack.command("list").json["text"]
-    assert f"`{request_id}` *s3-prod* for 1h: pending" in listing and "Waiting for your decision" not in listing
+    assert f"`{request_id}` *s3-prod* for 1h: waiting for approval" in listing
+    assert "Waiting for your decision" not in listing
     for_bob = slack.command("list", as_="bob").json["text"]
     assert "You have no requests yet" in for_bob
-    assert f"*Waiting for your decision:*\n• `{request_id}` *s3-prod* for 1h: pending from <@U01S3ACCESS>" in for_bob
+    assert f"*Waiting for your decision:*\n• `{request_id}` *s3-prod* for 1h from <@U01S3ACCESS>" in for_bob
 
 
 def test_alone_it_opens_a_form_with_the_profiles_they_may_request(slack) -> None:

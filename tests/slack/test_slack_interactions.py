@@ -63,7 +63,7 @@ def test_the_pending_approval_message_matches_the_stored_block_kit(slack) -> Non
                             created_at=at, updated_at=at)
     text, blocks = approval_message(bootstrap.broker().catalog, request)
     assert as_dicts(blocks) == json.loads((EXPECTED / "approval_pending.json").read_text())
-    assert text == "Access request from <@U01S3ACCESS>: S3 prod for 2h (pending)"
+    assert text == "Access request from <@U01S3ACCESS>: S3 prod for 2h (waiting for approval)"
 
 
 def test_self_approval_is_refused_ephemerally_and_changes_nothing(slack) -> None:
@@ -94,7 +94,7 @@ def test_a_click_on_a_decided_request_says_who_decided_and_changes_nothing(slack
     slack.click("approve", request_id, as_="carol")
     slack.click("deny", request_id, as_="carol")
     slack.drain()
-    assert slack.replies("carol") == [f"Request `{request_id}` is already approved by <@U01BOB>; nothing changed."] * 2
+    assert slack.replies("carol") == [f"Request `{request_id}` was already approved by <@U01BOB>; nothing changed."] * 2
     assert bootstrap.broker().repo.get(request_id).version == before.version
     assert len(slack.calls("chat.update")) == updates
     assert slack.calls("views.open") == [], "no deny form for a decided request"
@@ -155,18 +155,24 @@ def test_revoke_subcommand(slack) -> None:
     assert f"Revoked `{request_id}`" in slack.replies("s3-access")[-1]
     slack.command(f"revoke {request_id}")
     slack.drain()
-    assert "already revoked by <@U01S3ACCESS>" in slack.replies("s3-access")[-1]
+    assert "was already revoked by <@U01S3ACCESS>" in slack.replies("s3-access")[-1]
+    slack.click("extend", request_id, as_="s3-access")  # an Extend kept on an older message
+    slack.drain()
+    assert slack.replies("s3-access")[-1] == (f":warning: Request `{request_id}` was revoked by <@U01S3ACCESS>: only "
+                                              f"an active grant can be extended.")
+    assert slack.calls("views.open") == []
 
 
 def test_two_approvals_show_progress(slack, catalog_file) -> None:
     catalog_file(lambda doc: doc["profiles"]["s3-prod"].update(approvals_required=2))
     request_id = slack.create()
-    assert "Waiting for approval (0 of 2)" in slack.seen("chat.postMessage", "C01APPROVALS")
+    assert "Waiting for 2 approvals from @bob and @carol" in slack.seen("chat.postMessage", "C01APPROVALS")
     slack.click("approve", request_id, as_="bob")
     slack.drain()
     message = slack.seen("chat.update", "C01APPROVALS")
     assert "Approved by @bob" in message and "(1 of 2)" in message
-    assert "Waiting for approval (1 of 2) from @bob or @carol" in message and "[Approve] [Deny]" in message
+    assert "Waiting for 1 more approval from @carol" in message and "@bob or" not in message
+    assert "[Approve] [Deny]" in message
     slack.click("approve", request_id, as_="bob")
     slack.drain()
     assert "you already approved" in slack.replies("bob")[-1]
@@ -224,6 +230,9 @@ def test_break_glass_is_announced_to_approvers_and_security(slack, api, catalog_
         assert "[Approve]" not in seen
     assert "Access active until" in slack.seen("chat.update", "C01APPROVALS")
     assert "Your break-glass access to *S3 break-glass* is active" in slack.seen("chat.postMessage", "U01ALICE")
+    assert api.post(f"/v1/requests/{created.json['id']}/revoke", "alice", {}).status_code == 200
+    slack.drain()  # the security channel's message is updated in place too: it no longer says "active"
+    assert "Access revoked by @alice" in slack.seen("chat.update", "C01SECURITY")
 
 
 def test_extend_asks_the_approvers_again_and_the_grant_dm_follows(slack) -> None:
@@ -240,7 +249,8 @@ def test_extend_asks_the_approvers_again_and_the_grant_dm_follows(slack) -> None
     slack.drain()
     assert "Asked to extend request" in slack.replies("s3-access")[-1]
     message = slack.seen("chat.update", "C01APPROVALS")
-    assert "@s3-access asks for *30m more* (0 of 1) from @bob or @carol" in message and "[Approve] [Deny]" in message
+    assert "@s3-access asks for *30m more*: waiting for approval from @bob or @carol" in message
+    assert "[Approve] [Deny]" in message
     nudge = slack.calls("chat.postMessage", "C01APPROVALS")[-1]
     assert nudge.body.get("thread_ts") and "asks to extend this grant by *30m*" in nudge.body["text"]
 
@@ -262,6 +272,7 @@ def test_an_extension_can_be_denied_with_a_reason_form(slack) -> None:
     slack.click("deny", request_id, as_="bob")
     slack.drain()
     assert "Deny extending @s3-access's access to *S3 prod* by 30m" in slack.seen("views.open")
+    assert "[Deny extension]" in slack.seen("views.open")
     slack.submit("deny", {"reason": "wrap up"}, slack.opened(), as_="bob")
     slack.drain()
     request = bootstrap.broker().repo.get(request_id)

@@ -40,6 +40,8 @@ def test_the_person_on_call_is_told_at_once_and_granted_after_the_answer(slack, 
     for channel in ("C01APPROVALS", "C01SECURITY"):
         said = slack.seen("chat.postMessage", channel)
         assert "Auto-approved" in said and "P0SCHED1" in said and "S3 prod" in said and "paged: export job down" in said
+    message = slack.seen("chat.update", "C01APPROVALS")
+    assert "Approved by the on-call rota in PagerDuty schedule P0SCHED1" in message and "by on-call" not in message
 
 
 def test_anyone_not_on_call_waits_for_people_and_nothing_is_announced(slack, pagerduty) -> None:

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import Block
 from chalicelib.domain.requests import State
 from chalicelib.domain.rounds import extension_round
 from chalicelib.slack import blocks as b
+from chalicelib.slack import texts
 from chalicelib.slack.parse import ACTIONS, VIEWS, button_value
 from chalicelib.slack.texts import utc
 from tests.expected import matches
@@ -112,7 +113,8 @@ def test_the_requester_s_grant_message(case: str) -> None:
     matches(EXPECTED / "grant" / f"{case}.json", shown(message))
     assert request.grant is not None
     if request.state == State.ACTIVE:
-        assert buttons(message[1]) == [("revoke", request.id), ("extend", request.id)]
+        extend = [("extend", request.id)] * (case != "no_extensions")
+        assert buttons(message[1]) == [("revoke", request.id)] + extend, "Extend where the profile allows it"
         assert utc(request.grant.expires_at) in message[0], "the end, in the notification itself"
         [expiry] = [x for x in b.as_dicts(message[1]) if x.get("block_id") == "expiry"]
         assert expiry["text"]["text"].startswith(f"*Expires:* {utc(request.grant.expires_at)} (<!date^"
@@ -135,6 +137,16 @@ def test_the_requester_s_message_when_a_request_ends(case: str) -> None:
     message = b.ended_message(catalog, request)
     matches(EXPECTED / "ended" / f"{case}.json", shown(message))
     assert request.id in message[1][0].to_dict()["text"]["text"] and buttons(message[1]) == []
+
+
+@pytest.mark.parametrize("case", ENDINGS)
+def test_the_end_of_a_request_is_said_as_a_person_would_say_it(case: str) -> None:
+    """The notification reads as a sentence: "was denied", "timed out before anyone decided", "expired"; never a
+    state's name after "is" ("is timed out", "is failed"), nor a state's raw value."""
+    catalog, request = ENDINGS[case]()
+    text = b.ended_message(catalog, request)[0]
+    assert text == f"Your request for S3 prod {texts.became(catalog, request)}"
+    assert f" is {request.state.value.replace('_', ' ')}" not in text and "_" not in text
 
 
 def test_the_thread_nudge_when_an_extension_is_asked() -> None:
@@ -162,8 +174,37 @@ def test_the_expiry_warning(extendable: bool) -> None:
     assert buttons(message[1]) == [("extend", request.id)] * extendable + [("revoke", request.id)]
 
 
+@pytest.mark.parametrize("allowed", [True, False], ids=["extensions_allowed", "no_extensions"])
+def test_the_grant_message_and_the_expiry_warning_offer_extend_by_the_same_rule(allowed: bool) -> None:
+    """Both ask Catalog.extendable (the sweeper records it on the warning's event): a profile with
+    `extension: {allowed: false}` is offered Extend in neither; one gone from the catalog neither."""
+    catalog, request = active() if allowed else active_no_extensions()
+    assert catalog.extendable(request.profile) is allowed
+    granted_ = {action for action, _ in buttons(b.grant_message(catalog, request)[1])}
+    warning = {action for action, _ in buttons(b.expiry_warning(catalog, request,
+                                                                 catalog.extendable(request.profile))[1])}
+    assert ("extend" in granted_) is allowed and ("extend" in warning) is allowed
+    assert not profile_gone()[0].extendable(request.profile)
+
+
 def test_the_on_call_announcement() -> None:
     matches(EXPECTED / "on_call_announcement.json", shown(b.on_call_announcement(*on_call())))
+
+
+def test_an_approval_by_no_human_is_named_as_the_rest_of_the_message_names_things() -> None:
+    """The on-call rota and its schedule (texts.approver), the requester's mention and the profile's display name:
+    never the raw ids ("on-call", "s3-access", "s3-prod")."""
+    catalog, request = on_call()
+    rota = "the on-call rota in PagerDuty schedule P0SCHED1"
+    status = [e["text"] for block in b.as_dicts(b.approval_message(catalog, request)[1])
+              if block.get("block_id") == "status" for e in block["elements"]]
+    assert status[0].startswith(f":white_check_mark: Approved by {rota} <!date^")
+    text, blocks = b.on_call_announcement(catalog, request)
+    assert text == "Auto-approved (on call): <@U01S3ACCESS> for S3 prod"
+    said = text + str(b.as_dicts(blocks)) + "".join(status)
+    assert "by on-call" not in said and "s3-access for" not in said and "for s3-prod" not in said
+    assert texts.already_decided(catalog, request) == (f"Request `{request.id}` was already approved by {rota}; "
+                                                       f"nothing changed.")
 
 
 def test_the_request_form() -> None:
@@ -186,6 +227,7 @@ def test_the_deny_form(case: str) -> None:
     view = b.deny_form(catalog, request, {"request_id": request.id})
     matches(EXPECTED / "forms" / f"deny_{case}.json", view.to_dict())
     assert view.callback_id in VIEWS
+    assert view.to_dict()["title"]["text"] == {"pending": "Deny request", "extension_waiting": "Deny extension"}[case]
 
 
 @pytest.mark.parametrize("case", ["active", "profile_gone"])

@@ -168,6 +168,29 @@ def test_break_glass_is_told_to_the_security_channel_too() -> None:
                                                                                              "C01SECURITY"}
 
 
+@pytest.mark.parametrize("end", ["revoked", "expired"])
+def test_the_break_glass_message_in_the_security_channel_is_kept_true_to_the_end(end: str) -> None:
+    """Updated in place as the approval message is (the ts its post recorded), so it never says "active" after
+    the grant ended; and, told rather than asked, it offers no buttons, even while an extension is decided."""
+    w = in_channel(break_glass=True)
+    finish: dict[str, Callable[[], object]] = {
+        "revoked": lambda: w.broker.revoke(as_(w, "bob"), FIRST),
+        "expired": lambda: (w.clock.advance(minutes=31), w.broker.sweep())}
+    calls = life(w, [
+        ("activated", lambda: break_glass(w)),
+        ("extension", lambda: (w.clock.advance(minutes=5), w.broker.extend(as_(w, "s3-access"), FIRST, "10m"))),
+        ("ended", finish[end]),
+    ])
+    [posted] = [c for c in calls["activated"] if c["call"] == "chat.postMessage" and c["channel"] == "C01SECURITY"]
+    security = [c for step in calls.values() for c in step if c["channel"] == "C01SECURITY"]
+    assert [c for c in security if c["call"] == "chat.postMessage"] == [posted], "posted once"
+    [ts] = {c["ts"] for c in security if c["call"] == "chat.update"}
+    assert all(c["buttons"] == [] for c in security), "the security channel is told, not asked"
+    assert ["approve", "deny"] in [c["buttons"] for c in calls["extension"] if c["channel"] == "C01APPROVALS"]
+    [last] = [c for c in calls["ended"] if c["channel"] == "C01SECURITY"]
+    assert last["call"] == "chat.update" and f"({end}" in last["text"] and last["ts"] == ts
+
+
 def test_an_expiry_warning_offers_no_extend_where_the_profile_allows_none() -> None:
     w = in_channel(extension={"allowed": False})
     calls = life(w, [

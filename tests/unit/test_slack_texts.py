@@ -4,12 +4,14 @@ UPDATE_EXPECTED=1 rewrites the files after a deliberate change, for review as a 
 service makes on tests/fakes.py, at the unit tier's fixed clock."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from chalicelib.domain.events import SYSTEM
 from chalicelib.domain.requests import State
 from chalicelib.slack import texts
 from tests import fakes
@@ -29,6 +31,7 @@ from tests.slack_scenes import (
 pytestmark = pytest.mark.unit
 
 EXPECTED = Path(__file__).resolve().parents[1] / "slack" / "expected" / "texts"
+ENDED_SCENES = {"denied": denied, "timed_out": timed_out, "expired": expired}
 
 
 def said(name: str, text: str) -> None:
@@ -74,10 +77,64 @@ def test_list_for_an_approver_with_requests_waiting_for_them() -> None:
     said("list_waiting", texts.listing(w.broker.catalog, [], waiting))
 
 
-@pytest.mark.parametrize("case", ["denied", "timed_out", "expired"])
+@pytest.mark.parametrize("case", ENDED_SCENES)
 def test_a_click_on_a_request_already_decided(case: str) -> None:
-    catalog, request = {"denied": denied, "timed_out": timed_out, "expired": expired}[case]()
+    catalog, request = ENDED_SCENES[case]()
     said(f"already_{case}", texts.already_decided(catalog, request))
+
+
+@pytest.mark.parametrize("state", list(State))
+def test_every_state_has_words_a_person_would_use(state: State) -> None:
+    """One table says every state for people (texts.status, texts.became): no raw value ("timed_out"), what became
+    of a request is a verb phrase ("was revoked", "expired"), never "is <state>", and who did it is a mention, never
+    the broker itself ("by access-broker")."""
+    catalog, request = pending()
+    for decided_by in (None, "bob", SYSTEM):
+        at = dataclasses.replace(request, state=state, decided_by=decided_by)
+        for words in (texts.status(catalog, at), texts.became(catalog, at), texts.became(catalog, at, already=True)):
+            assert "_" not in words and SYSTEM not in words, words
+            assert not words.startswith(f"is {state.value}")
+        assert "already" in texts.became(catalog, at, already=True) or state == State.PENDING
+
+
+@pytest.mark.parametrize("case", ENDED_SCENES)
+def test_the_list_and_a_late_click_say_a_state_in_the_same_words(case: str) -> None:
+    catalog, request = ENDED_SCENES[case]()
+    assert texts.summary(catalog, request).endswith(f": {texts.status(catalog, request)}")
+    late = texts.became(catalog, request, already=True)
+    assert texts.already_decided(catalog, request) == f"Request `{request.id}` {late}; nothing changed."
+    for raw in ("timed_out", "by access-broker", " is already "):
+        assert raw not in texts.summary(catalog, request) + texts.already_decided(catalog, request)
+
+
+BOB, CAROL, DAVE = "<@U01BOB>", "<@U01CAROL>", "<@U01DAVE>"
+
+
+@pytest.mark.parametrize("required, approved_by, waiting", [
+    (1, [], f"approval from {BOB}, {CAROL} or {DAVE}"),
+    (2, [], f"2 approvals from any of {BOB}, {CAROL} and {DAVE}"),
+    (2, ["bob"], f"1 more approval from {CAROL} or {DAVE}"),
+    (3, [], f"3 approvals from {BOB}, {CAROL} and {DAVE}"),
+    (3, ["carol"], f"2 more approvals from {BOB} and {DAVE}"),
+    (3, ["carol", "bob"], f"1 more approval from {DAVE}"),
+])
+@pytest.mark.parametrize("round_", ["request", "extension"])
+def test_only_approvers_who_can_still_act_are_named_as_awaited(required: int, approved_by: list[str], waiting: str,
+                                                                round_: str) -> None:
+    """Someone who approved this round already is not waited for; "or" while any one will do, "and" when each
+    one is needed, "any of" when some of them are."""
+    w = wired(approvers=["s3-approvers", "dave"], approvals_required=required)
+    request = ask(w)
+    if round_ == "extension":  # granted by all three, then a round of its own
+        for person in ["bob", "carol", "dave"][:required]:
+            request = w.broker.approve(as_(w, person), request.id)
+        request = w.broker.extend(as_(w, "s3-access"), request.id, "30m")
+        assert request.extension is not None
+    for person in approved_by:
+        request = w.broker.approve(as_(w, person), request.id)
+    assert texts.awaited(w.broker.catalog, request) == waiting
+    for person in approved_by:
+        assert texts.mention(w.broker.catalog, person) not in texts.approvers(w.broker.catalog, request)
 
 
 def test_an_unmapped_slack_user() -> None:
