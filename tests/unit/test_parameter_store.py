@@ -70,7 +70,12 @@ def test_a_secret_is_read_decrypted_and_the_wire_log_is_quiet_only_meanwhile(cap
 
 def test_the_client_is_made_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[str] = []
-    monkeypatch.setattr(clients, "client", lambda service: made.append(service) or Ssm("v"))
+
+    def client(service: str) -> Ssm:
+        made.append(service)
+        return Ssm("v")
+
+    monkeypatch.setattr(clients, "client", client)
     store = ParameterStore()
     assert made == []
     assert store.get(NAME) == "v" and store.get(NAME) == "v"
