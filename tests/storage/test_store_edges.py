@@ -4,6 +4,7 @@ pages at their limits, and what the outbox and the directory's membership keep. 
 `make mutate` that survived the world's judge.)"""
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.directory import Membership
-from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.requests import AccessRequest, Event
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.requests import AccessRequest, Event, Grant, State
 from chalicelib.ports import Exclusive, IdempotencyClaim, IdempotentReplay, StaleWrite
 from chalicelib.store.locks import LEASE, WAIT, Busy, Leases
 from chalicelib.store.memberships import StoredMemberships
@@ -222,3 +223,47 @@ def test_a_busy_lease_is_waited_for_doubling_to_a_second_then_refused_by_name(br
         with pytest.raises(Busy):
             with Leases(clock=clock, sleep=lambda s: None).held("guard#role"):
                 pass
+
+
+def cursor(key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+@pytest.mark.parametrize("key", [{"pk": {"N": "1"}}, {"pk": "REQ#x"}, {"pk": {"S": 1}}, {"pk": {"S": "a", "N": "1"}},
+                                 {}, ["pk"]])
+def test_a_forged_cursor_is_a_bad_request_not_a_failure(broker: Any, key: Any) -> None:
+    with pytest.raises(InvalidInput, match="cursor"):
+        broker.repo.by_requester("s3-access", 2, cursor(key))
+
+
+def test_a_scoped_audit_cursor_holds_only_for_its_window(broker: Any, clock: Any) -> None:
+    since = clock()
+    for _ in range(3):
+        new_request(broker)
+        clock.advance(seconds=1)
+    page = broker.repo.audit_scoped(["s3-prod"], since, since + timedelta(hours=1), 1, None)
+    assert page.next
+    later = since + timedelta(days=3)
+    with pytest.raises(InvalidInput, match="cursor"):
+        broker.repo.audit_scoped(["s3-prod"], later, later + timedelta(hours=1), 1, page.next)
+
+
+def test_a_stored_transition_reads_back_its_state_and_time(broker: Any, clock: Any) -> None:
+    before = new_request(broker)
+    now = clock.advance(minutes=3)
+    broker.repo.transition(before, before.deny("bob", now).request, Event(before.id, 2, "denied", now, "bob", "api"))
+    stored = broker.repo.get(before.id)
+    assert (stored.state, stored.updated_at, stored.version) == (State.DENIED, now, 2)
+
+
+def test_a_cut_stands_until_its_due_time_and_not_at_it(broker: Any, clock: Any) -> None:
+    before = new_request(broker)
+    now = clock.advance(minutes=1)
+    grant = Grant("arn:aws:iam::222222222222:role/switch-role-for-S3",
+                  "arn:aws:iam::111111111111:policy/access-broker/local/access-broker-x", now, now + timedelta(hours=1))
+    ended = dataclasses.replace(before, state=State.REVOKED, grant=grant, ended_at=now, updated_at=now)
+    stored = broker.repo.transition(before, ended, Event(before.id, 2, "revoked", now, "bob", "api"))
+    assert stored.due_at is not None and stored.due_at > now
+    assert [r.id for r in broker.repo.standing_cuts(now)] == [before.id]
+    assert [r.id for r in broker.repo.standing_cuts(stored.due_at - timedelta(seconds=1))] == [before.id]
+    assert list(broker.repo.standing_cuts(stored.due_at)) == []
