@@ -217,3 +217,11 @@ def test_without_an_endpoint_there_is_no_world_to_ask() -> None:
 
 def test_the_world_is_asked_at_its_endpoint_without_a_trailing_slash() -> None:
     assert WorldKeys(lambda: "http://127.0.0.1:5000/")._world() == "http://127.0.0.1:5000"
+
+
+def test_a_world_that_does_not_answer_is_named_with_its_address() -> None:
+    closed = "http://127.0.0.1:9"  # the discard port: nothing listens
+    keys = WorldKeys(lambda: closed)
+    for ask in (lambda: keys.secret(USER_KEY), lambda: keys.owner(USER_KEY, SECRETS[USER_KEY], "us-east-1")):
+        with pytest.raises(WorldUnavailable, match=f"^the local AWS world at {closed} did not answer: "):
+            ask()
