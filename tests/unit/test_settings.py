@@ -82,4 +82,3 @@ def test_outside_the_local_stage_or_in_lambda_the_stub_prefix_is_ignored() -> No
     for env in ({"ACCESS_BROKER_STAGE": "dev"}, {"ACCESS_BROKER_STAGE": "local", "AWS_LAMBDA_FUNCTION_NAME": "f"}):
         settings = Settings.from_env({**env, "SLACK_LOCAL_RESPONSE_URL_PREFIX": "not even a URL"})
         assert settings.response_url_prefixes == (SLACK_RESPONSE_URL_PREFIX,)
-
