@@ -68,7 +68,7 @@ def groups(raw: Any, people: dict[str, Person], directory: DirectorySettings | N
         if not isinstance(spec, list):
             raise CatalogError(f"{key}: must be a list of person ids, {{iam_group: NAME}} or {{slack_usergroup: ID}}")
         for member in spec:
-            if member not in people:
+            if not isinstance(member, str) or member not in people:  # a mapping or a list in it: a typo, not a crash
                 raise CatalogError(f"{key}: unknown person {quote(member)}; add them under people first")
         listed[name] = frozenset(spec)
     return listed, sourced
@@ -116,6 +116,8 @@ def members(value: Any, key: str, people: dict[str, Person], groups: dict[str, f
         raise CatalogError(f"{key}: must be a non-empty list of person ids or group names")
     found: set[str] = set()
     for name in value:
+        if not isinstance(name, str):  # a mapping or a list in the list: a typo, not a crash
+            raise CatalogError(f"{key}: unknown person or group {quote(name)}")
         if name in groups:
             found |= groups[name]
         elif name in people:
