@@ -457,10 +457,10 @@ def main(patterns: list[str]) -> int:
     stamp = Stamp.now()
     earlier = kept(stamp)
     # A run goes on where the last one stopped, and judges again what was not caught on other tests; a narrowed run
-    # (MUTANTS=...) judges what it names, and keeps the rest as it was.
+    # (MUTANTS=...) does so for the mutants it names, and keeps the rest as it was.
     candidates = sorted(name for name, status in mutmut_statuses().items()
-                        if status != BY_TYPES and (any(fnmatch.fnmatchcase(name, p) for p in patterns) if patterns
-                                                   else name not in earlier.verdicts or name in earlier.stale))
+                        if status != BY_TYPES and (name not in earlier.verdicts or name in earlier.stale)
+                        and (not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)))
     say = open(os.dup(1), "w", buffering=1).write  # noqa: SIM115 (the terminal's own copy, for the whole run)
     if not candidates:
         say("tests: every mutant mypy let through is judged\n")
