@@ -48,8 +48,8 @@ HITS_SITE = Path(__file__).resolve().parent / "mutation_hits"
 PRODUCT = ("chalicelib/", "cli/access_broker_cli/", "tools/local_sigv4.py")  # what is mutated; the rest serves tests
 WORKERS = 2
 # Of measured test time per mutant: a survivor costs about their sum, and the fixtures its tests set up again.
-UNIT_BUDGET_S = 3.0  # the unit tier's tests (milliseconds each)
-BUDGET_S = 4.0  # the world's, and those that caught the function's other mutants
+UNIT_BUDGET_S = 1.5  # the unit tier's tests (milliseconds each)
+BUDGET_S = 2.5  # the world's, and those that caught the function's other mutants
 UNIT = "tests/unit/"
 
 # Every tier that judges product code in this process or the CLI's. Left out: the browser's and `make run`'s tests
