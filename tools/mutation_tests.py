@@ -130,17 +130,17 @@ class Reach:
         """The tests that judge `mutant`, of those reaching its function: `first` (the tests that caught its
         function's other mutants); then the unit tests, the most specific first (reaching the fewest functions),
         then the cheapest (with its file's fixtures), while they fit UNIT_BUDGET_S; then the world's tests, one file
-        at a time in turn (a test's many cases do not spend the budget alone), files and tests within them the most
-        specific first (a storage test before an API test that also stores), while they fit what `first` left of
-        BUDGET_S. A file's fixtures count once, with its first test chosen. One test at least. Run file by file in
-        the order chosen (each file's fixtures set up once)."""
+        at a time in turn (a test's many cases do not spend the budget alone), files and tests within them the
+        cheapest first (a test whose app runs in another process reaches little here: no measure of focus), while
+        they fit what `first` left of BUDGET_S. A file's fixtures count once, with its first test chosen. One test
+        at least. Run file by file in the order chosen (each file's fixtures set up once)."""
         if not self._breadth:
             self._breadth.update(Counter(t for tests in self.tests_by_function.values() for t in tests))
         reaching = self.tests_by_function.get(function_of(mutant), set())
         known = [t for t in first if t in reaching]
         ranked = sorted(set(reaching) - set(known), key=lambda t: (self._breadth[t], self.cost([t]), t))
         by_file: dict[str, list[str]] = {}
-        for test in [t for t in ranked if not t.startswith(UNIT)]:
+        for test in sorted([t for t in ranked if not t.startswith(UNIT)], key=lambda t: (self.cost([t]), t)):
             by_file.setdefault(file_of(test), []).append(test)
         in_turn = [t for turn in zip_longest(*by_file.values()) for t in turn if t is not None]
         chosen = self._within(known, BUDGET_S, [])
