@@ -64,7 +64,8 @@ def list_requests(args: Any, api: Api) -> Result:
 
 def show(args: Any, api: Api) -> Result:
     found = api.get(_path(args.id))
-    console = (found.get("grant") or {}).get("console_url")
+    # The link signs in only while the grant lasts: an ended grant keeps its console_url in the API's answer.
+    console = (found.get("grant") or {}).get("console_url") if found["state"] == "active" else None
     return Result(render.request(found, api.absolute(console) if console else None), found)
 
 
