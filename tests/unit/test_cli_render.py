@@ -42,7 +42,7 @@ REQUESTS = {
     "active_without_grant": request_in("active", "0j", grant=None),
     "denied": request_in("denied", "0k", grant=None, decided_by="carol", decision_comment="not this week",
                          reason="a reason that runs on and on, well beyond the forty characters of a list cell"),
-    "cancelled": request_in("cancelled", "0m", **UNDECIDED),
+    "cancelled": request_in("cancelled", "0m", **UNDECIDED, reason="restore the nightly export to the bucket"),
     "timed_out": request_in("timed_out", "0n", **UNDECIDED),
     "failed": request_in("failed", "0p", failure_reason="the role does not exist", decision_comment="go ahead"),
     "failed_without_a_reason": request_in("failed", "0s", decision_comment="go ahead"),
