@@ -101,12 +101,13 @@ def verified(recorder: Recorder, seen: Seen, region: str = "eu-west-2") -> None:
 
 def test_a_get_is_signed_for_execute_api_in_the_configured_region_and_its_query_encoded() -> None:
     with recording() as server:
-        answer = Api(server.url + "/api/").get("/v1/requests", {"state": "timed out", "next": "a+b/c=", "x~y": "-_.~"})
+        answer = Api(server.url + "/api/").get("/v1/requests", {"state": "timed out", "next": "a+b/c=", "x~y": "-_.~",
+                                                                   "a/b": "c"})
 
     assert answer == {"ok": True}
     [seen] = server.seen
     assert (seen.method, seen.body) == ("GET", None)
-    assert seen.path == "/api/v1/requests?state=timed%20out&next=a%2Bb%2Fc%3D&x~y=-_.~"
+    assert seen.path == "/api/v1/requests?state=timed%20out&next=a%2Bb%2Fc%3D&x~y=-_.~&a%2Fb=c"
     assert seen.headers["accept"] == "application/json"
     assert seen.headers["user-agent"] == f"access-broker-cli/{__version__}"
     assert "content-type" not in seen.headers
@@ -191,6 +192,7 @@ def test_a_bad_api_url_is_a_usage_error_saying_what_one_looks_like() -> None:
 @pytest.mark.parametrize("link, absolute", [
     ("/v1/console/t", "https://h.example/api/v1/console/t"),
     ("v1/console/t", "https://h.example/api/v1/console/t"),
+    ("/X-ray/t", "https://h.example/api/X-ray/t"),
     ("https://signin.aws.amazon.com/federation?x=1", "https://signin.aws.amazon.com/federation?x=1"),
 ])
 def test_a_link_is_made_absolute_against_the_api(link: str, absolute: str) -> None:
