@@ -176,8 +176,23 @@ def test_an_api_that_is_not_there_is_unreachable() -> None:
     with pytest.raises(Unreachable) as raised:
         Api(f"http://127.0.0.1:{port}/api").get("/v1/profiles")
     assert raised.value.exit_code == 4
-    assert raised.value.message.startswith(f"cannot reach the API at http://127.0.0.1:{port}/api: ")
-    assert "Connection refused" in raised.value.message
+    assert raised.value.message == (f"cannot reach the API at http://127.0.0.1:{port}/api: "
+                                    "[Errno 111] Connection refused")
+
+
+def test_an_api_that_does_not_answer_is_given_up_after_the_timeout(monkeypatch) -> None:
+    """Connected, asked, and never answered: the CLI gives up after api.TIMEOUT_S (30 s; here 0.2 s), it does not
+    hang the terminal."""
+    from access_broker_cli import api
+
+    monkeypatch.setattr(api, "TIMEOUT_S", 0.2)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(Unreachable) as raised:
+            Api(url).get("/v1/profiles")
+    assert raised.value.message == f"cannot reach the API at {url}: timed out"
 
 
 def test_a_bad_api_url_is_a_usage_error_saying_what_one_looks_like() -> None:
