@@ -160,7 +160,8 @@ def test_without_credentials_it_is_a_usage_error_naming_what_to_set(monkeypatch)
     with pytest.raises(UsageError) as raised:
         Api("https://broker.example.com").credentials()
     assert raised.value.exit_code == 2
-    assert raised.value.message.startswith("no AWS credentials found: set AWS_PROFILE")
+    assert raised.value.message == ("no AWS credentials found: set AWS_PROFILE to a profile in your AWS config or "
+                                    "credentials file (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 
 
 def test_an_unknown_profile_is_a_usage_error_too(monkeypatch) -> None:

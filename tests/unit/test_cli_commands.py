@@ -367,6 +367,26 @@ def test_aws_profile_writes_nothing_for_a_grant_it_cannot_use(found, says, monke
     assert not (tmp_path / "config").exists()
 
 
+def test_aws_profile_from_the_default_credentials_profile_names_it(monkeypatch, tmp_path, capsys, sts,
+                                                                   fixed_clock) -> None:
+    (tmp_path / "credentials").write_text("[default]\naws_access_key_id = AKIAEXAMPLEEXAMPLE01\n"
+                                          "aws_secret_access_key = made-up\n")
+    with stub_api(answering(active_request())) as api:
+        assert cli(monkeypatch, tmp_path, api.url, "aws-profile", ID, "--no-check", AWS_ACCESS_KEY_ID=None,
+                   AWS_SECRET_ACCESS_KEY=None, AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials")) == 0
+    assert "\nsource_profile = default\n" in (tmp_path / "config").read_text()
+
+
+def test_aws_profile_refuses_an_answer_that_cannot_go_into_the_file(monkeypatch, tmp_path, capsys, sts) -> None:
+    found = active_request(expires_at="tomorrow")
+    with stub_api(answering(found)) as api:
+        assert cli(monkeypatch, tmp_path, api.url, "aws-profile", ID, "--json") == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out) == found and not (tmp_path / "config").exists()
+    assert err == ("access-broker: the API's answer cannot go into an AWS config file: grant.expires_at 'tomorrow' "
+                   "is not an RFC 3339 time like 2026-12-02T00:06:34Z\n")
+
+
 def test_aws_profile_with_a_bad_name_is_a_usage_error(monkeypatch, tmp_path, capsys, sts) -> None:
     with stub_api(answering(active_request())) as api:
         assert cli(monkeypatch, tmp_path, api.url, "aws-profile", ID, "--name", "a b") == 2

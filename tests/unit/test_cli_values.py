@@ -89,5 +89,7 @@ def test_urls_it_does_not(url: str) -> None:
 def test_a_url_that_is_not_a_string_or_holds_controls_is_refused_saying_so() -> None:
     with pytest.raises(ValueError, match=r"^the link is missing or not a string \(got NoneType\)$"):
         checks.url(None, "the link")
+    with pytest.raises(ValueError, match=r"^the link is missing or not a string \(got int\)$"):
+        checks.url(42, "the link")
     with pytest.raises(ValueError, match=r"^the link 'https://h/\\x07' holds control characters$"):
         checks.url("https://h/\x07", "the link")
