@@ -377,6 +377,38 @@ def test_aws_profile_from_the_default_credentials_profile_names_it(monkeypatch, 
     assert "\nsource_profile = default\n" in (tmp_path / "config").read_text()
 
 
+def test_aws_profile_from_the_environment_drops_an_old_source_profile(monkeypatch, tmp_path, capsys, sts,
+                                                                    fixed_clock) -> None:
+    """A profile holding both would make the AWS CLI refuse it: the source it does not use goes."""
+    (tmp_path / "config").write_text("[profile s3-prod]\nsource_profile = me\n")
+    with stub_api(answering(active_request())) as api:
+        assert cli(monkeypatch, tmp_path, api.url, "aws-profile", ID, "--no-check") == 0
+    written = (tmp_path / "config").read_text()
+    assert "credential_source = Environment\n" in written and "source_profile" not in written
+
+
+def test_aws_profile_json_says_how_soon_the_profile_worked(monkeypatch, tmp_path, capsys, sts, fixed_clock) -> None:
+    monkeypatch.setattr(usable, "until_usable", lambda *args, **kwargs: 4.44)
+    with stub_api(answering(active_request())) as api:
+        assert cli(monkeypatch, tmp_path, api.url, "aws-profile", ID, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["usable_after_s"] == 4.4
+
+
+def test_aws_profile_whose_role_never_works_exits_3_with_what_it_wrote(monkeypatch, tmp_path, capsys, sts,
+                                                                      fixed_clock) -> None:
+    monkeypatch.setattr(usable, "assume_attempt", lambda session, role, name: lambda: "AccessDenied: no")
+    with stub_api(answering(active_request())) as api:
+        assert cli(monkeypatch, tmp_path, api.url, "aws-profile", ID, "--check-timeout", "0", "--json") == 3
+    out, err = capsys.readouterr()
+    written = json.loads(out)
+    assert (written["profile"], written["config_file"], written["usable_after_s"]) == ("s3-prod",
+                                                                                       str(tmp_path / "config"), None)
+    assert err.endswith(f"access-broker: wrote profile s3-prod, but your credentials still cannot assume "
+                        f"{active_request()['role_arn']} as s3-access after 0s (AccessDenied: no); IAM may still be "
+                        "catching up, so try again in a minute, or the role does not let you in: ask its owner\n")
+    assert "[profile s3-prod]" in (tmp_path / "config").read_text(), "written first: it works once IAM catches up"
+
+
 def test_aws_profile_refuses_an_answer_that_cannot_go_into_the_file(monkeypatch, tmp_path, capsys, sts) -> None:
     found = active_request(expires_at="tomorrow")
     with stub_api(answering(found)) as api:
