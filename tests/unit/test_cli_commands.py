@@ -538,3 +538,38 @@ def test_any_other_refusal_ends_at_once() -> None:
         attempt()
     assert refused.value.message == ("STS refused to let me assume arn:aws:iam::2:role/r, and waiting will not help: "
                                      "ValidationError: bad name")
+
+
+class Terminal:
+    """A terminal's standard error: what was written, in order."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.written.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_until_usable_on_a_terminal_ticks_each_second_naming_the_role_and_stss_code() -> None:
+    clock, out, naps = Clock(), Terminal(), []
+    answers = iter(["AccessDenied: User: arn:aws:iam::1:user/s3-access is not authorized"] * 4 + [None])
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        clock.sleep(seconds)
+
+    took = usable.until_usable(lambda: next(answers), "arn:aws:iam::2:role/team/switch-role", "s3-access", 120,
+                               out, now=lambda: clock.now, sleep=sleep)
+    assert took == pytest.approx(3.875)
+    assert max(naps) <= 1.0, "the progress line is rewritten at least each second"
+    lines = "".join(out.written).split("\r\x1b[K")[1:]
+    assert lines[0] == ("switch-role not usable yet: STS refuses s3-access (AccessDenied); trying again, "
+                        "waited 0:00")
+    assert lines[-2].endswith("waited 0:03") and lines[-1] == "switch-role usable after 3.9 s, waited 0:03\n"
