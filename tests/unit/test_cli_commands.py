@@ -573,3 +573,18 @@ def test_until_usable_on_a_terminal_ticks_each_second_naming_the_role_and_stss_c
     assert lines[0] == ("switch-role not usable yet: STS refuses s3-access (AccessDenied); trying again, "
                         "waited 0:00")
     assert lines[-2].endswith("waited 0:03") and lines[-1] == "switch-role usable after 3.9 s, waited 0:03\n"
+
+
+def test_the_console_script_exits_with_the_commands_code(monkeypatch, tmp_path, capsys) -> None:
+    from access_broker_cli.main import main
+
+    with stub_api(answering({"profiles": []})) as api:
+        assert cli(monkeypatch, tmp_path, api.url, "profiles") == 0  # the environment run() had
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            main(["profiles"])
+    assert exited.value.code == 0 and capsys.readouterr().out == "no profiles you may request\n"
+    monkeypatch.delenv("ACCESS_BROKER_URL")
+    with pytest.raises(SystemExit) as exited:
+        main(["profiles"])
+    assert exited.value.code == 2
