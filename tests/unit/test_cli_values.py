@@ -93,3 +93,18 @@ def test_a_url_that_is_not_a_string_or_holds_controls_is_refused_saying_so() -> 
         checks.url(42, "the link")
     with pytest.raises(ValueError, match=r"^the link 'https://h/\\x07' holds control characters$"):
         checks.url("https://h/\x07", "the link")
+
+
+def test_what_the_answer_checks_say_when_they_refuse() -> None:
+    """aws-profile prints these after "the API's answer cannot go into an AWS config file: "."""
+    with pytest.raises(ValueError) as raised:
+        checks.role_arn("arn:aws:iam::1:role/x", "grant.role_arn")
+    assert str(raised.value) == ("grant.role_arn 'arn:aws:iam::1:role/x' is not an IAM role ARN "
+                                 "(arn:<partition>:iam::<12 digits>:role/<name>)")
+    with pytest.raises(ValueError) as raised:
+        checks.request_id("r-1")
+    assert str(raised.value) == "the request id 'r-1' is not a ULID (26 characters of Crockford base32)"
+    with pytest.raises(ValueError) as raised:
+        checks.iam_user_name("a b", "the IAM user name STS gave")
+    assert str(raised.value) == ("the IAM user name STS gave 'a b' is not an IAM user name (1-64 of letters, digits "
+                                 "and +=,.@_-)")
