@@ -278,7 +278,9 @@ def test_the_wait_goes_on_through_a_network_blip_and_says_so() -> None:
 
     decided = wait.wait(get, ID, 60, out, now=lambda: clock.now, sleep=clock.sleep)
     assert decided == active_request() and polls == [1000.0, 1001.0]
-    assert out.getvalue().splitlines()[0] == f"[0:00] {ID}: cannot reach the API at https://h: timed out; trying again"
+    assert out.getvalue() == (f"[0:00] {ID}: cannot reach the API at https://h: timed out; trying again\n"
+                              f"[0:01] {ID} active until 2999-01-01T00:00:00Z (" + out.getvalue().split(" (", 1)[1])
+    assert out.getvalue().endswith(" left)\n"), "piped: a line per change, and nothing after the last"
 
 
 def test_a_wait_that_never_heard_from_the_api_ends_at_the_timeout_saying_so() -> None:
