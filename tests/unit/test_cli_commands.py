@@ -590,3 +590,13 @@ def test_the_console_script_exits_with_the_commands_code(monkeypatch, tmp_path, 
     with pytest.raises(SystemExit) as exited:
         main(["profiles"])
     assert exited.value.code == 2
+
+
+def test_the_wait_on_a_terminal_counts_the_time_waited_from_its_start() -> None:
+    clock, out = Clock(), Terminal()
+    pending = {**active_request(), "state": "pending", "grant": None, "approvals": []}
+    answers = iter([pending, pending, active_request()])
+
+    wait.wait(lambda: next(answers), ID, 60, out, now=lambda: clock.now, sleep=clock.sleep)
+    shown = [line.rsplit(", waited ", 1)[1] for line in "".join(out.written).split("\r\x1b[K")[1:]]
+    assert shown == ["0:00", "0:01", "0:01", "0:02", "0:02", "0:02\n"], "each second of sleep, and each answer"
