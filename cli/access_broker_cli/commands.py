@@ -26,7 +26,7 @@ def profiles(args: Any, api: Api) -> Result:
 
 
 def request(args: Any, api: Api) -> Result:
-    timeout_s = _seconds(args.timeout, "--timeout") if args.wait else 0
+    timeout_s = _seconds(args.timeout, "--timeout")  # a typo is said at once, with --wait or without, as for bound_s
     bound_s = _seconds(args.check_timeout, "--check-timeout")
     body: Dict[str, Any] = {"profile": args.profile, "reason": args.reason}
     if args.duration:

@@ -124,6 +124,7 @@ def test_request_posts_what_was_asked_and_prints_the_id(monkeypatch, tmp_path, c
 
 @pytest.mark.parametrize("argv, says", [
     (["--timeout", "soon", "--wait"], "access-broker: --timeout: 'soon' is not a duration"),
+    (["--timeout", "soon"], "access-broker: --timeout: 'soon' is not a duration"),
     (["--check-timeout", "later"], "access-broker: --check-timeout: 'later' is not a duration"),
 ])
 def test_a_bad_duration_is_a_usage_error_before_anything_is_asked(argv, says, monkeypatch, tmp_path, capsys) -> None:
