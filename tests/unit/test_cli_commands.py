@@ -601,3 +601,32 @@ def test_the_wait_on_a_terminal_counts_the_time_waited_from_its_start() -> None:
     wait.wait(lambda: next(answers), ID, 60, out, now=lambda: clock.now, sleep=clock.sleep)
     shown = [line.rsplit(", waited ", 1)[1] for line in "".join(out.written).split("\r\x1b[K")[1:]]
     assert shown == ["0:00", "0:01", "0:01", "0:02", "0:02", "0:02\n"], "each second of sleep, and each answer"
+
+
+def test_request_wait_hands_over_the_id_before_it_waits(monkeypatch, tmp_path) -> None:
+    """Piped into a script, the id is flushed at once: the script has it even if the wait is cut short."""
+    import sys
+
+    class Piped:
+        def __init__(self) -> None:
+            self.buffered, self.flushed = "", ""
+
+        def write(self, text: str) -> int:
+            self.buffered += text
+            return len(text)
+
+        def flush(self) -> None:
+            self.flushed, self.buffered = self.flushed + self.buffered, ""
+
+    out, flushed_when_asked = Piped(), []
+
+    def answer(method: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        if method == "GET":
+            flushed_when_asked.append(out.flushed)
+        return 200, active_request()
+
+    with stub_api(answer) as api:
+        monkeypatch.setattr(sys, "stdout", out)
+        assert cli(monkeypatch, tmp_path, api.url, "request", "s3-prod", "--reason", "why", "--wait",
+                   "--no-check") == 0
+    assert flushed_when_asked == [f"{ID}\n"]
