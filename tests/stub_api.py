@@ -21,6 +21,7 @@ Answer = Callable[[str, str, dict[str, str]], "tuple[int, Any]"]
 class StubApi:
     url: str
     asked: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    bodies: list[Any] = field(default_factory=list)  # each call's JSON body, None for a GET
 
 
 @contextmanager
@@ -30,10 +31,11 @@ def stub_api(answer: Answer) -> Iterator[StubApi]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            stub.bodies.append(None)
             self._answer("GET")
 
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            stub.bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null"))
             self._answer("POST")
 
         def _answer(self, method: str) -> None:

@@ -26,7 +26,7 @@ def profiles(args: Any, api: Api) -> Result:
 
 
 def request(args: Any, api: Api) -> Result:
-    timeout_s = _seconds(args.timeout, "--timeout") if args.wait else 0
+    timeout_s = _seconds(args.timeout, "--timeout")  # a typo is said at once, with --wait or without, as for bound_s
     bound_s = _seconds(args.check_timeout, "--check-timeout")
     body: Dict[str, Any] = {"profile": args.profile, "reason": args.reason}
     if args.duration:
@@ -64,7 +64,8 @@ def list_requests(args: Any, api: Api) -> Result:
 
 def show(args: Any, api: Api) -> Result:
     found = api.get(_path(args.id))
-    console = (found.get("grant") or {}).get("console_url")
+    # The link signs in only while the grant lasts: an ended grant keeps its console_url in the API's answer.
+    console = (found.get("grant") or {}).get("console_url") if found["state"] == "active" else None
     return Result(render.request(found, api.absolute(console) if console else None), found)
 
 

@@ -8,6 +8,9 @@ from access_broker_cli.durations import human, seconds_until
 from access_broker_cli.terminal import lines, one_line
 
 Request = Dict[str, Any]
+# States whose decided_by is who (or what) ended the request, not who decided it: the decision's comment, if any, is
+# an approver's from before ("go ahead"), not why it ended.
+ENDED_BY = ("cancelled", "timed_out", "expired", "revoked")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -48,7 +51,10 @@ def _status(request: Request) -> str:
         extension = request.get("extension")
         asked = f"; {human(extension['duration_seconds'])} more awaits approval" if extension else ""
         return f"{request['id']} active until {expires} ({human(seconds_until(expires))} left){asked}"
-    why = request.get("failure_reason") or request.get("decision_comment")
+    if state == "failed":
+        why = request.get("failure_reason")
+    else:
+        why = None if state in ENDED_BY else request.get("decision_comment")
     return f"{request['id']} {state}" + (f": {why}" if why else "")
 
 
@@ -65,7 +71,9 @@ def request(item: Request, console_url: str | None) -> str:
          + "".join(f"; {a['by']} at {a['at']}" for a in item["approvals"])),
         ("created", item["created_at"]),
     ]
-    if item.get("decided_by"):
+    if item.get("decided_by") and item["state"] in ENDED_BY:
+        fields.append(("ended by", item["decided_by"]))
+    elif item.get("decided_by"):
         fields.append(("decided by", item["decided_by"] + (f": {item['decision_comment']}"
                                                           if item.get("decision_comment") else "")))
     grant = item.get("grant")
