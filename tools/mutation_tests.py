@@ -8,16 +8,16 @@ itself, it forks:
    sitecustomize.py. A failing clean run stops here: it would make every mutant look caught. Kept in
    mutants/tests-stats.json until a file of mutants/ changes.
 2. Each mutant, in a fork of that collected session: the tests that reach its function (those that caught its
-   function's other mutants first, then the files in turn, the most specific first: Reach.tests_for), up to
-   BUDGET_S of their measured time, run as pytest runs them (fixtures set up and torn down) until the first
-   failure. Tests against the AWS world get a moto server
-   lent to their worker, emptied and seeded again when a mutant's first such test asks for it
-   (tools/world.lent_world). Two workers. A mutant no test reaches is "no tests"; one whose tests hang past its
-   deadline is killed with its children, a "timeout" (caught, as mutmut counts it).
+   function's other mutants first, then the unit tests, then the world's file by file in turn: Reach.tests_for),
+   within UNIT_BUDGET_S and BUDGET_S of their measured cost, run as pytest runs them (fixtures set up and torn
+   down) until the first failure. Tests against the AWS world get a moto server lent to their worker, emptied and
+   seeded again when a mutant's first such test asks for it (tools/world.lent_world). Two workers. A mutant no
+   test reaches is "no tests"; one whose tests hang past its deadline is killed with its children, a "timeout"
+   (caught, as mutmut counts it).
 
 A fork costs milliseconds; pytest.main per mutant (as mutmut runs) costs a collection, which is most of a unit
 test's mutant. Verdicts: mutants/tests-results.json (name -> mutmut's status words, and the test that caught each),
-kept while the product's code in mutants/ is the same (the caught ones; the rest too while the tests are): a
+kept while the mutant's module is the same (those not caught are judged again once any test changed: kept()): a
 stopped run goes on where it stopped, and after a new test only what was not caught is judged again.
 tools/mutation_score reads them with mypy's.
 """
