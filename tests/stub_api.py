@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 from access_broker_cli.main import run
+from tools import loopback
 
 # (method, path, query) -> (status, JSON body)
 Answer = Callable[[str, str, dict[str, str]], "tuple[int, Any]"]
@@ -53,16 +53,12 @@ def stub_api(answer: Answer) -> Iterator[StubApi]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
+    server = loopback.serve(Handler, "stub-api")
+    stub.url = loopback.url(server)
     try:
         yield stub
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        loopback.close(server)
 
 
 def active_request(request_id: str = "01jc0ffee0000000000000000a", *, iam_user: str = "s3-access",

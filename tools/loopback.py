@@ -10,7 +10,8 @@ def serve(handler: type[BaseHTTPRequestHandler], name: str, port: int = 0) -> Th
     """`handler` answering on 127.0.0.1:`port` (0: a free port) from a thread named `name`."""
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    # polled often: a test's own stand-in is closed at its end, and shutdown() waits for the next poll
+    threading.Thread(target=server.serve_forever, name=name, kwargs={"poll_interval": 0.02}, daemon=True).start()
     return server
 
 

@@ -7,12 +7,11 @@ import io
 import json
 import os
 import socket
-import threading
 import urllib.error
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 
 import pytest
@@ -20,7 +19,7 @@ import pytest
 from access_broker_cli import __version__
 from access_broker_cli.api import Api, _api_error
 from access_broker_cli.errors import ApiError, Refused, Unreachable, UsageError
-from tools import local_sigv4
+from tools import local_sigv4, loopback
 
 KEY, SECRET = "AKIAEXAMPLEEXAMPLE00", "made-up-secret"
 
@@ -62,16 +61,12 @@ def recording() -> Iterator[Recorder]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
+    server = loopback.serve(Handler, "recording-api")
+    recorder.url = loopback.url(server)
     try:
         yield recorder
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        loopback.close(server)
 
 
 @pytest.fixture(autouse=True)
