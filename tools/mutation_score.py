@@ -8,11 +8,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
-from tools.mutation_tests import BY_TYPES, CAUGHT, Stamp, area, kept, statuses
+from tools.mutation_tests import BY_TYPES, CAUGHT, Stamp, area, kept, mutmut_statuses
 
-MUTMUT = Path(sys.executable).with_name("mutmut")
 AREAS = ["core", "app", "store", "aws", "slack", "routes", "cli", "sigv4"]
 
 
@@ -68,11 +66,16 @@ def by_function(final: dict[str, tuple[str, str]]) -> list[str]:
 
 
 def main(args: list[str]) -> int:
-    found = subprocess.run([str(MUTMUT), "results", "--all", "true"], capture_output=True, text=True)
-    if found.returncode != 0 or not found.stdout.strip():
-        print(f"no mutmut results here: run `make mutate` first ({found.stderr.strip()[-200:]})", file=sys.stderr)
+    try:
+        by_mutmut = mutmut_statuses()
+    except subprocess.CalledProcessError as failed:
+        by_mutmut, why = {}, failed.stderr.strip()[-200:]
+    else:
+        why = "none listed"
+    if not by_mutmut:
+        print(f"no mutmut results here: run `make mutate` first ({why})", file=sys.stderr)
         return 1
-    final = judges(statuses(found.stdout), kept(Stamp.now()).verdicts)
+    final = judges(by_mutmut, kept(Stamp.now()).verdicts)
     if args == ["--not-caught"]:
         for name, (status, judge) in sorted(final.items()):
             if judge == "none":
