@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from tools.mutation_reach import Reach
 from tools.mutation_score import by_function, judges, summary
-from tools.mutation_tests import Reach, area, statuses
+from tools.mutation_tests import area, statuses
 from tools.mutation_types import rejected
 
 pytestmark = pytest.mark.unit
@@ -73,7 +74,7 @@ def test_areas(mutant: str, expected: str) -> None:
 
 def test_a_mutant_runs_the_cheapest_world_tests_reaching_it_file_by_file_in_turn_within_the_budget(
         monkeypatch) -> None:
-    monkeypatch.setattr("tools.mutation_tests.BUDGET_S", 5.0)
+    monkeypatch.setattr("tools.mutation_reach.BUDGET_S", 5.0)
     reach = Reach()
     reach.tests_by_function["m.x_f"] = {"tests/api.py::t1", "tests/api.py::t2", "tests/store.py::t1",
                                         "tests/store.py::t2", "tests/cli.py::t1"}
@@ -90,7 +91,7 @@ def test_a_mutant_runs_the_cheapest_world_tests_reaching_it_file_by_file_in_turn
 
 
 def test_files_take_turns_and_a_test_that_caught_the_functions_last_mutant_goes_first(monkeypatch) -> None:
-    monkeypatch.setattr("tools.mutation_tests.BUDGET_S", 5.0)
+    monkeypatch.setattr("tools.mutation_reach.BUDGET_S", 5.0)
     reach = Reach()
     cases = [f"tests/sigv4.py::t[{n}]" for n in range(4)]
     reach.tests_by_function["m.x_f"] = {*cases, "tests/pages.py::t1", "tests/pages.py::t2"}
@@ -103,8 +104,8 @@ def test_files_take_turns_and_a_test_that_caught_the_functions_last_mutant_goes_
 
 
 def test_the_unit_tier_spends_its_own_budget_before_the_worlds_tests_spend_theirs(monkeypatch) -> None:
-    monkeypatch.setattr("tools.mutation_tests.UNIT_BUDGET_S", 0.5)
-    monkeypatch.setattr("tools.mutation_tests.BUDGET_S", 2.0)
+    monkeypatch.setattr("tools.mutation_reach.UNIT_BUDGET_S", 0.5)
+    monkeypatch.setattr("tools.mutation_reach.BUDGET_S", 2.0)
     reach = Reach()
     unit = [f"tests/unit/test_rules.py::t[{n}]" for n in range(8)]
     reach.tests_by_function["m.x_f"] = {*unit, "tests/api/test_a.py::t", "tests/storage/test_s.py::t"}
@@ -116,7 +117,7 @@ def test_the_unit_tier_spends_its_own_budget_before_the_worlds_tests_spend_their
 
 
 def test_a_files_fixtures_count_once_against_the_budget(monkeypatch) -> None:
-    monkeypatch.setattr("tools.mutation_tests.BUDGET_S", 2.0)
+    monkeypatch.setattr("tools.mutation_reach.BUDGET_S", 2.0)
     reach = Reach()
     served = [f"tests/api/test_served.py::t{n}" for n in range(3)]
     reach.tests_by_function["m.x_f"] = {*served, "tests/storage/test_s.py::t"}
@@ -130,7 +131,7 @@ def test_a_files_fixtures_count_once_against_the_budget(monkeypatch) -> None:
 
 
 def test_the_clean_run_takes_a_files_fixtures_out_of_its_first_tests_time() -> None:
-    from tools.mutation_tests import Recorder
+    from tools.mutation_reach import Recorder
 
     reach = Reach()
     recorder = Recorder(reach, Path("/nowhere"))
