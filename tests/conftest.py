@@ -22,12 +22,17 @@ from tools.world import (
     Keys,
     aws_client,
     lent_world,
+    share_parsed_models,
     start_world,
     write_credentials_file,
 )
 
 TABLE = "access-broker-local"  # the local stage's table in .chalice/config.json
 CONSOLE_KEY = "test-console-link-key-0123456789abcdef"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    share_parsed_models()
 
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "chalicelib" / "catalog" / "demo.yaml"

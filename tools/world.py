@@ -345,6 +345,29 @@ def _tail(log: IO[bytes], limit: int = 2000) -> str:
     return log.read().decode(errors="replace")[-limit:]
 
 
+_shared_models: dict[tuple[str, ...], dict[Any, Any]] = {}
+
+
+def share_parsed_models() -> None:
+    """One parse of each botocore model per test process. botocore parses its JSON (endpoints, partitions, each
+    service's model) once per Session, and a test process makes many: boto3's default session in every fork of make
+    mutate, the product's sessions again after each reset. Loaders searching the same paths share what they parsed
+    (what one loader would return each time). Test processes only: on Lambda the product's one session per container
+    already parses each once."""
+    from botocore import loaders
+
+    if getattr(loaders.Loader.__init__, "shares_parsed_models", False):
+        return
+    own_init = loaders.Loader.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        own_init(self, *args, **kwargs)
+        self._cache = _shared_models.setdefault(tuple(self.search_paths), {})
+
+    __init__.shares_parsed_models = True  # type: ignore[attr-defined]
+    loaders.Loader.__init__ = __init__  # type: ignore[method-assign]
+
+
 def aws_client(endpoint: str, service: str, keys: Keys | None = None, account: str | None = None) -> Any:
     keys = keys or Keys("testing", "testing")  # moto accepts anything while enforcement is off
     client = boto3.client(
