@@ -126,7 +126,8 @@ class WorldKeys:
 
     def _read_secrets(self) -> dict[str, Secret]:
         try:
-            with urllib.request.urlopen(self._world() + "/moto-api/data.json", timeout=10) as response:
+            keys_and_sessions = self._world() + "/moto-api/data.json?service=iam&service=sts"  # tools/moto_dump.py
+            with urllib.request.urlopen(keys_and_sessions, timeout=10) as response:
                 models: dict[str, Any] = json.loads(response.read())
         except OSError as exc:  # urllib's errors included
             raise WorldUnavailable(f"the local AWS world at {self._world()} did not answer: {exc}") from None

@@ -183,10 +183,11 @@ _CHILD = f"""
 import logging, os, sys, threading
 # IAM conditions and cross-account trust evaluated as IAM does, a world clock and IAM's propagation delay
 # (tools/moto_conditions.py), a role's MaxSessionDuration (tools/moto_session_duration.py), IAM's pages of a
-# group's users and a user's tags (tools/moto_pages.py), user names without case (tools/moto_user_names.py), and a
-# state dump that survives a Lambda function without Docker (tools/moto_docker.py).
+# group's users and a user's tags (tools/moto_pages.py), user names without case (tools/moto_user_names.py), a
+# state dump that survives a Lambda function without Docker (tools/moto_docker.py) and dumps only the services asked
+# (tools/moto_dump.py).
 sys.path.insert(0, {str(pathlib.Path(__file__).resolve().parent.parent)!r})
-from tools import moto_conditions, moto_docker, moto_pages, moto_session_duration, moto_user_names
+from tools import moto_conditions, moto_docker, moto_dump, moto_pages, moto_session_duration, moto_user_names
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
@@ -205,6 +206,7 @@ moto_session_duration.install()
 moto_pages.install()
 moto_user_names.install()
 moto_docker.install()
+moto_dump.install()
 
 def _die(args):
     threading.__excepthook__(args)

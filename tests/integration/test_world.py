@@ -143,3 +143,21 @@ def test_the_stock_aws_cli_works_with_the_credentials_file(
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["Arn"] == f"arn:aws:iam::{SOURCE_ACCOUNT}:user/s3-access"
+
+
+def test_the_state_dump_holds_only_the_services_asked_for(endpoint: str, keys: dict[str, Keys]) -> None:
+    """tools/moto_dump.py: the local SigV4 check reads keys and sessions without dumping every table the tests made."""
+    import urllib.request
+
+    dynamodb = aws_client(endpoint, "dynamodb", keys["broker"])
+    dynamodb.create_table(TableName="dump-check", BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json?service=iam&service=sts", timeout=10) as answer:
+        asked = json.loads(answer.read())
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as answer:
+        everything = json.loads(answer.read())
+    assert sorted(asked) == ["iam", "sts"]
+    assert asked["iam"]["AccessKey"] == everything["iam"]["AccessKey"]
+    assert {key["access_key_id"] for key in asked["iam"]["AccessKey"]} >= {keys["broker"].access_key_id}
+    assert "dynamodb" in everything
