@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import gc
 import hashlib
 import json
 import os
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from tools.mutation_reach import Reach, Recorder, as_run, function_of
+from tools.mutation_reach import Reach, Recorder, as_run, file_of, function_of
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
@@ -137,6 +138,35 @@ def mutmut_statuses() -> dict[str, str]:
     return statuses(found.stdout)
 
 
+def parse_models_once() -> None:
+    """botocore's models, parsed in this process before any fork: the product's slimmed ones and the full ones the
+    tests' own clients read. Loaders share what they parsed in test processes (tools/world.share_parsed_models, from
+    the tests' conftest), so no fork parses them again."""
+    import botocore.session
+
+    from chalicelib.aws.clients import MODELS_DIR, OPERATIONS
+
+    product = botocore.session.get_session()
+    product.set_config_variable("data_path", str(MODELS_DIR))
+    for botocore_session in (product, botocore.session.get_session()):
+        for service in OPERATIONS:
+            botocore_session.create_client(service, region_name="us-east-1", aws_access_key_id="parse",
+                                           aws_secret_access_key="parse")
+
+
+def shares(items: list[Any], count: int) -> list[list[Any]]:
+    """`items` in `count` shares of about as many tests, each file whole in one (its fixtures set up once), in the
+    order collected."""
+    by_file: dict[str, list[Any]] = {}
+    for item in items:
+        by_file.setdefault(file_of(item.nodeid), []).append(item)
+    sizes, chosen = [0] * count, {}
+    for file in sorted(by_file, key=lambda f: -len(by_file[f])):
+        chosen[file] = sizes.index(min(sizes))
+        sizes[chosen[file]] += len(by_file[file])
+    return [[item for item in items if chosen[file_of(item.nodeid)] == n] for n in range(count)]
+
+
 def run_items(session: Any, items: list[Any]) -> str | None:
     """Runs `items` in this process as pytest's own loop would (each test's fixtures set up as it needs them and
     torn down when the next no longer does), stopping at the first failure: the failing test's id, or None."""
@@ -191,39 +221,50 @@ class Judge:
         os.environ["ACCESS_BROKER_TEST_WORLD_PORT"] = str(port)
 
     def clean_run(self, session: Any) -> Reach | None:
-        """Step 1, in a fork; None (and why, said) if a test fails without a mutant."""
-        from mutmut.mutation.trampoline import set_mutant_under_test
-
+        """Step 1, in WORKERS forks (each a share of the files, on its own world); None (and why, said) if a test fails
+        without a mutant."""
         saved = json.loads(STATS.read_text()) if STATS.exists() else {}
         if saved.get("whole") == self.stamp.whole:
             return Reach.from_json(saved["reach"])
         began = time.monotonic()
         self.say(f"tests: the clean run records which of {len(session.items)} tests reach what")
         reach = Reach()
-        with tempfile.TemporaryDirectory(prefix="mutation-hits-") as hits, \
-                tempfile.NamedTemporaryFile(suffix=".json") as out:
-            def run() -> int:
-                set_mutant_under_test("stats")
-                self._with_world(self.ports[0])
-                os.environ["MUTATION_HITS_DIR"] = hits
-                recorder = Recorder(reach, Path(hits))
-                session.config.pluginmanager.register(recorder, "mutation-recorder")
-                failed = run_items(session, session.items)
-                recorder.settle()
-                Path(out.name).write_text(json.dumps({"failed": failed} if failed else reach.to_json()))
-                return 0 if failed is None else 1
-
-            code = exit_code(in_child(run))
-            said = json.loads(Path(out.name).read_text() or "{}")
-            if code != 0:
-                self.say(f"the tests fail without a mutant (exit {code}; {said.get('failed', 'no test named')}): "
-                         f"every mutant would look caught. See why: cd mutants && ../.venv/bin/python -m pytest "
-                         f"{said.get('failed', ' '.join(TESTS))}")
-                return None
-            reach = Reach.from_json(said)
+        with contextlib.ExitStack() as stack:
+            runs = []
+            for items, port in zip(shares(session.items, len(self.ports)), self.ports):
+                hits = stack.enter_context(tempfile.TemporaryDirectory(prefix="mutation-hits-"))
+                out = stack.enter_context(tempfile.NamedTemporaryFile(suffix=".json"))
+                runs.append((in_child(self._recording(session, items, port, Path(hits), Path(out.name))), out.name))
+            for pid, out in runs:
+                code, said = exit_code(pid), json.loads(Path(out).read_text() or "{}")
+                if code != 0:
+                    self.say(f"the tests fail without a mutant (exit {code}; {said.get('failed', 'no test named')}): "
+                             f"every mutant would look caught. See why: cd mutants && ../.venv/bin/python -m pytest "
+                             f"{said.get('failed', ' '.join(TESTS))}")
+                    return None
+                reach.add(Reach.from_json(said))
         STATS.write_text(json.dumps({"whole": self.stamp.whole, "reach": reach.to_json()}))
         self.say(f"  done in {time.monotonic() - began:.0f} s")
         return reach
+
+    def _recording(self, session: Any, items: list[Any], port: int, hits: Path, out: Path) -> Any:
+        """A share of the clean run, as a fork runs it: `items` with mutmut's trampolines recording, on `port`'s
+        world; what they reached (or the test that failed) written to `out`."""
+        from mutmut.mutation.trampoline import set_mutant_under_test
+
+        def run() -> int:
+            set_mutant_under_test("stats")
+            self._with_world(port)
+            os.environ["MUTATION_HITS_DIR"] = str(hits)
+            reach = Reach()
+            recorder = Recorder(reach, hits)
+            session.config.pluginmanager.register(recorder, "mutation-recorder")
+            failed = run_items(session, items)
+            recorder.settle()
+            out.write_text(json.dumps({"failed": failed} if failed else reach.to_json()))
+            return 0 if failed is None else 1
+
+        return run
 
     def judge(self, session: Any, items: dict[str, Any], mutant: str, tests: list[str], port: int) -> tuple[int, int]:
         """Step 2 for one mutant: the fork's pid, and the pipe where it says which test failed."""
@@ -243,31 +284,32 @@ class Judge:
         os.close(saying)
         return pid, said
 
-    def judged(self, session: Any, reach: Reach) -> Iterator[tuple[str, str]]:
-        """Runs the candidates WORKERS at a time, each worker on its own lent world; yields (mutant, status)."""
+    def judged(self, session: Any, reach: Reach) -> Iterator[tuple[str, str, float]]:
+        """Runs the candidates WORKERS at a time, each worker on its own lent world; yields (mutant, status, the
+        seconds its fork took)."""
         items = {item.nodeid: item for item in session.items}
         reach.tests_by_function = defaultdict(set, {f: {t for t in tests if t in items}
                                                     for f, tests in reach.tests_by_function.items()})
         queue = [(m, reach.tests_for(m)) for m in self.candidates]
         for mutant, tests in [q for q in queue if not q[1]]:
-            yield mutant, "no tests"
+            yield mutant, "no tests", 0.0
         # Area by area (a run stopped early leaves whole areas judged), the cheapest first within each.
         queue = sorted([q for q in queue if q[1]],
                        key=lambda q: (ORDER.index(area(q[0])), reach.cost(q[1])))
         catchers: dict[str, list[str]] = defaultdict(list)  # function -> tests that caught its mutants, latest first
-        free, running = list(self.ports), {}  # pid -> (mutant, tests, port, deadline, pipe)
+        free, running = list(self.ports), {}  # pid -> (mutant, tests, port, deadline, pipe, started)
         try:
             while queue or running:
                 while queue and free:
                     mutant = queue.pop(0)[0]
                     tests = reach.tests_for(mutant, catchers[function_of(mutant)])
                     port = free.pop()
-                    deadline = time.monotonic() + 20 + 3 * reach.cost(tests)
+                    started = time.monotonic()
                     pid, said = self.judge(session, items, mutant, tests, port)
-                    running[pid] = (mutant, tests, port, deadline, said)
+                    running[pid] = (mutant, tests, port, started + 20 + 3 * reach.cost(tests), said, started)
                 pid, status = os.waitpid(-1, os.WNOHANG)
                 if pid == 0:
-                    for late, (_, _, _, deadline, _) in list(running.items()):
+                    for late, (_, _, _, deadline, _, _) in list(running.items()):
                         if time.monotonic() > deadline:
                             with contextlib.suppress(ProcessLookupError):
                                 os.killpg(late, signal.SIGKILL)  # the tests hung: a timeout, caught (as mutmut)
@@ -275,7 +317,7 @@ class Judge:
                     continue
                 if pid not in running:
                     continue  # a grandchild the fork left behind, reparented here
-                mutant, tests, port, _, said = running.pop(pid)
+                mutant, tests, port, _, said, started = running.pop(pid)
                 free.append(port)
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)  # what the fork's tests left running
@@ -286,20 +328,24 @@ class Judge:
                     known[:] = [failed] + [t for t in known if t != failed]
                     before = tests[:tests.index(failed)] if failed in tests else []
                     self.earlier.caught_by[mutant] = (failed, round(reach.cost(before), 3))
-                yield mutant, status_of(os.waitstatus_to_exitcode(status))
+                yield mutant, status_of(os.waitstatus_to_exitcode(status)), time.monotonic() - started
         finally:  # stopped early (Ctrl-C): no fork goes on judging
             for pid in running:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
 
     def pytest_runtestloop(self, session: Any) -> bool:
+        parse_models_once()
+        gc.collect()
+        gc.freeze()  # what the forks inherit stays as it is: no collection in a fork walks (and so copies) it
         reach = self.clean_run(session)
         if reach is None:
             self.broken = True
             return True
-        began, counts = time.monotonic(), Counter[str]()
+        began, counts, seconds = time.monotonic(), Counter[str](), Counter[str]()
         self.say(f"tests: {len(self.candidates)} mutants mypy let through")
-        for done, (mutant, status) in enumerate(self.judged(session, reach), 1):
+        for done, (mutant, status, took) in enumerate(self.judged(session, reach), 1):
+            seconds[status] += took
             self.earlier.verdicts[mutant] = status
             self.earlier.stale.discard(mutant)
             if status not in CAUGHT:
@@ -309,7 +355,9 @@ class Judge:
                 self.save()
                 self.say(f"  {done}/{len(self.candidates)} in {time.monotonic() - began:.0f} s (at {area(mutant)}): "
                          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-        self.say(f"  done in {time.monotonic() - began:.0f} s")
+        self.say(f"  done in {time.monotonic() - began:.0f} s; the forks' time: " + ", ".join(
+            f"{status} {seconds[status]:.0f} s ({seconds[status] / n:.2f} s each)"
+            for status, n in sorted(counts.items()) if seconds[status]))
         return True  # the session's own loop runs nothing
 
     def save(self) -> None:

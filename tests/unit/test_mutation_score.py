@@ -231,3 +231,15 @@ def test_each_module_of_the_product_has_its_digest_and_every_file_is_in_the_whol
     assert Stamp.now() == after_a_test
     (tmp_path / "chalicelib/a.py").write_text("x = 2\n")
     assert Stamp.now().code["chalicelib.a"] != before.code["chalicelib.a"]
+
+
+def test_the_clean_run_shares_the_tests_between_workers_each_file_whole_in_one() -> None:
+    from tools.mutation_tests import shares
+
+    items = [SimpleNamespace(nodeid=f"tests/{file}.py::t{n}") for file, count in [("a", 1), ("b", 4), ("c", 2),
+                                                                                  ("d", 2)] for n in range(count)]
+    first, second = shares(items, 2)
+    # the largest file first, each to the share with fewest tests so far; each share in the order collected
+    assert [i.nodeid for i in first] == ["tests/a.py::t0", "tests/b.py::t0", "tests/b.py::t1", "tests/b.py::t2",
+                                         "tests/b.py::t3"]
+    assert [i.nodeid for i in second] == ["tests/c.py::t0", "tests/c.py::t1", "tests/d.py::t0", "tests/d.py::t1"]
