@@ -3,10 +3,11 @@
 One pytest session collects every test of TESTS once, in mutmut's copy (mutants/); then, without running a test
 itself, it forks:
 
-1. Once, the clean run: every test runs with mutmut's "stats" trampolines on, recording which tests reach which
-   function and how long each takes; the CLI's own processes report theirs through tools/mutation_hits/
-   sitecustomize.py. A failing clean run stops here: it would make every mutant look caught. Kept in
-   mutants/tests-stats.json until a file of mutants/ changes.
+1. Once, the clean run, in WORKERS forks (each a share of the files, whole, on its own world): every test runs with
+   mutmut's "stats" trampolines on, recording which tests reach which function and how long each takes
+   (tools/mutation_reach.py); the CLI's own processes report theirs through tools/mutation_hits/sitecustomize.py. A
+   failing clean run stops here: it would make every mutant look caught. Kept in mutants/tests-stats.json until a
+   file of mutants/ changes.
 2. Each mutant, in a fork of that collected session: the tests that reach its function (those that caught its
    function's other mutants first, then the unit tests, then the world's file by file in turn: Reach.tests_for),
    within UNIT_BUDGET_S and BUDGET_S of their measured cost, run as pytest runs them (fixtures set up and torn
@@ -15,11 +16,12 @@ itself, it forks:
    test reaches is "no tests"; one whose tests hang past its deadline is killed with its children, a "timeout"
    (caught, as mutmut counts it).
 
-A fork costs milliseconds; pytest.main per mutant (as mutmut runs) costs a collection, which is most of a unit
-test's mutant. Verdicts: mutants/tests-results.json (name -> mutmut's status words, and the test that caught each),
-kept while the mutant's module is the same (those not caught are judged again once any test changed: kept()): a
-stopped run goes on where it stopped, and after a new test only what was not caught is judged again.
-tools/mutation_score reads them with mypy's.
+A fork costs milliseconds (botocore's models are parsed and the heap frozen before the first: nothing a fork
+inherits is parsed again or copied by a collection); pytest.main per mutant (as mutmut runs) costs a collection,
+which is most of a unit test's mutant. Verdicts: mutants/tests-results.json (name -> mutmut's status words, and the
+test that caught each), kept while the mutant's module is the same (those not caught are judged again once any test
+changed: kept()): a stopped run goes on where it stopped, and after a new test only what was not caught is judged
+again. tools/mutation_score reads them with mypy's.
 """
 from __future__ import annotations
 
