@@ -49,7 +49,9 @@ class Reach:
         at a time in turn (a test's many cases do not spend the budget alone), files and tests within them the
         cheapest first (a test whose app runs in another process reaches little here: no measure of focus), while
         they fit what `first` left of BUDGET_S. A file's fixtures count once, with its first test chosen. One test
-        at least. Run file by file in the order chosen (each file's fixtures set up once)."""
+        at least, and one of the world's when `first` names none (code only the world's tests reach, behind an
+        expensive fixture, is judged by one of them at least until they catch something there). Run file by file in
+        the order chosen (each file's fixtures set up once)."""
         if not self._breadth:
             self._breadth.update(Counter(t for tests in self.tests_by_function.values() for t in tests))
         reaching = self.tests_by_function.get(function_of(mutant), set())
@@ -59,9 +61,10 @@ class Reach:
         for test in sorted([t for t in ranked if not t.startswith(UNIT)], key=lambda t: (self.cost([t]), t)):
             by_file.setdefault(file_of(test), []).append(test)
         in_turn = [t for turn in zip_longest(*by_file.values()) for t in turn if t is not None]
-        chosen = self._within(known, BUDGET_S, [])
-        chosen += self._within([t for t in ranked if t.startswith(UNIT)], UNIT_BUDGET_S, chosen)
-        chosen += self._within(in_turn, BUDGET_S - self.cost(chosen[:len(known)]), chosen)
+        chosen = self._within(known, BUDGET_S, [], at_least_one=True)
+        chosen += self._within([t for t in ranked if t.startswith(UNIT)], UNIT_BUDGET_S, chosen,
+                               at_least_one=not chosen)
+        chosen += self._within(in_turn, BUDGET_S - self.cost(chosen[:len(known)]), chosen, at_least_one=not known)
         files = list(dict.fromkeys(file_of(t) for t in chosen))
         return sorted(chosen, key=lambda t: files.index(file_of(t)))
 
@@ -69,13 +72,14 @@ class Reach:
         """What running `tests` in a fork costs, as measured: each test, and each file's fixtures once."""
         return sum(self.seconds[t] for t in tests) + sum(self.fixtures[f] for f in {file_of(t) for t in tests})
 
-    def _within(self, tests: list[str], budget: float, before: list[str]) -> list[str]:
-        """The first of `tests` whose cost fits `budget`, their files' fixtures counted unless a test `before` set
-        them up (one test at least when nothing is chosen before)."""
+    def _within(self, tests: list[str], budget: float, before: list[str], at_least_one: bool) -> list[str]:
+        """Of `tests` in order, those whose cost still fits `budget` (one that would not is passed over for the next),
+        their files' fixtures counted unless a test `before` set them up; the first whatever it costs if
+        `at_least_one`."""
         chosen: list[str] = []
         for test in tests:
-            if (chosen or before) and self.cost(before + chosen + [test]) - self.cost(before) > budget:
-                break
+            if (chosen or not at_least_one) and self.cost(before + chosen + [test]) - self.cost(before) > budget:
+                continue
             chosen.append(test)
         return chosen
 

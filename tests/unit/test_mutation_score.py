@@ -243,3 +243,27 @@ def test_the_clean_run_shares_the_tests_between_workers_each_file_whole_in_one()
     assert [i.nodeid for i in first] == ["tests/a.py::t0", "tests/b.py::t0", "tests/b.py::t1", "tests/b.py::t2",
                                          "tests/b.py::t3"]
     assert [i.nodeid for i in second] == ["tests/c.py::t0", "tests/c.py::t1", "tests/d.py::t0", "tests/d.py::t1"]
+
+
+def test_one_world_test_judges_whatever_its_fixtures_cost_until_a_test_has_caught_something_there(monkeypatch) -> None:
+    monkeypatch.setattr("tools.mutation_reach.UNIT_BUDGET_S", 0.5)
+    monkeypatch.setattr("tools.mutation_reach.BUDGET_S", 1.0)
+    reach = Reach()
+    reach.tests_by_function["m.x_f"] = {"tests/unit/test_rules.py::t", "tests/cli/test_served.py::t1",
+                                        "tests/cli/test_served.py::t2"}
+    reach.seconds.update({"tests/unit/test_rules.py::t": 0.1, "tests/cli/test_served.py::t1": 0.2,
+                          "tests/cli/test_served.py::t2": 0.3})
+    reach.fixtures["tests/cli/test_served.py"] = 2.0  # a served app: more than the world's whole budget
+    assert reach.tests_for("m.x_f__mutmut_1") == ["tests/unit/test_rules.py::t", "tests/cli/test_served.py::t1"]
+    # once the unit test has caught one of the function's mutants, it alone (the world's within what is left)
+    assert reach.tests_for("m.x_f__mutmut_2", first=["tests/unit/test_rules.py::t"]) == ["tests/unit/test_rules.py::t"]
+
+
+def test_a_test_that_would_not_fit_is_passed_over_for_cheaper_ones_after_it(monkeypatch) -> None:
+    monkeypatch.setattr("tools.mutation_reach.BUDGET_S", 1.0)
+    reach = Reach()
+    cheap = [f"tests/cli/test_sigv4.py::t{n}" for n in range(3)]
+    reach.tests_by_function["m.x_f"] = {*cheap, "tests/cli/test_end_to_end.py::t"}
+    reach.seconds.update({**{t: 0.2 for t in cheap}, "tests/cli/test_end_to_end.py::t": 0.9})
+    # in turn: sigv4 t0 (0.2), end to end (1.1: passed over), sigv4 t1 (0.4), sigv4 t2 (0.6)
+    assert reach.tests_for("m.x_f__mutmut_1") == cheap
