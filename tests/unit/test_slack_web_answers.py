@@ -173,3 +173,26 @@ def test_a_reply_slack_refuses_is_raised_with_its_status(web: SlackWeb, bare: st
         web.respond(bare + "/response/bob", {"text": "done"})
     assert (failed.value.method, failed.value.error) == ("response_url", error)
 
+
+
+# -- a Slack that does not answer in time: a failure after the timeout, never a hang
+
+
+def test_a_call_slack_holds_past_the_timeout_fails_after_it(stub: SlackStub) -> None:
+    gate = stub.hold("chat.postMessage")
+    try:
+        with pytest.raises(SlackFailure) as failed:
+            SlackWeb("xoxb-unit", stub.api_url, timeout=1).call("chat.postMessage", channel="C01", text="hi")
+        assert (failed.value.method, failed.value.error) == ("chat.postMessage", "unreachable (TimeoutError)")
+    finally:
+        gate.set()
+
+
+def test_a_reply_slack_holds_past_the_timeout_fails_after_it(stub: SlackStub) -> None:
+    gate = stub.hold("response_url")
+    try:
+        with pytest.raises(SlackFailure) as failed:
+            SlackWeb("xoxb-unit", stub.api_url, timeout=1).respond(stub.response_url("bob"), {"text": "done"})
+        assert (failed.value.method, failed.value.error) == ("response_url", "unreachable (TimeoutError)")
+    finally:
+        gate.set()
