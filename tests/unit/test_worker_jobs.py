@@ -86,6 +86,7 @@ def test_slack_response_urls_are_accepted(url: str, prefixes: tuple[str, ...]) -
     "https://user@hooks.slack.com/commands/T1/2/x",
     "https://hooks.slack.com:8443/commands/T1/2/x",
     "https://hooks.slack.com\\@evil.example/x",
+    "https://hooks.slack.com/commands/T1/2/x\\..\\..\\..\\api\\chat.postMessage",  # a backslash read as a slash
     "https://hooks.slack.com/\nHost: evil.example",
     "https://hooks.slack.com/ x",
     "https://hooks.slack.com/",  # the prefix itself is no response URL
