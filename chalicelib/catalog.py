@@ -97,7 +97,8 @@ def precompile(source: bytes, path: str | Path) -> str:
         raise CatalogError(f"catalog file {path} holds a value JSON cannot carry as YAML decoded it (a date? a "
                            f"number as a key?): quote it")
     parse_catalog(raw)
-    return json.dumps({"sha256": hashlib.sha256(source).hexdigest(), "catalog": raw}, sort_keys=True)
+    # in the YAML's order: profiles are listed to people in catalog order, deployed as locally
+    return json.dumps({"sha256": hashlib.sha256(source).hexdigest(), "catalog": raw})
 
 
 def parse_catalog(raw: Any) -> Catalog:

@@ -66,6 +66,7 @@ class PagerDuty:
 
     def _get(self, path: str, query: list[tuple[str, str]], token: str,
              deadline: float) -> dict[str, Any] | LookupFailed:
+        import http.client
         import socket
         import urllib.error
         import urllib.request
@@ -74,16 +75,18 @@ class PagerDuty:
         left = deadline - time.monotonic()
         if left <= 0:
             return self._late()
-        request = urllib.request.Request(f"{self.api_url.rstrip('/')}{path}?{urlencode(query)}", headers={
-            "Authorization": f"Token token={token}", "Accept": ACCEPT, "User-Agent": "access-broker"})
         try:
+            request = urllib.request.Request(f"{self.api_url.rstrip('/')}{path}?{urlencode(query)}", headers={
+                "Authorization": f"Token token={token}", "Accept": ACCEPT, "User-Agent": "access-broker"})
             with _opener().open(request, timeout=left) as response:
                 body = response.read(4 * 1024 * 1024)
         except urllib.error.HTTPError as exc:
             return LookupFailed(_http_failure(exc))
         except (socket.timeout, TimeoutError):
             return self._late()
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, DNS, TLS, a malformed URL
+        # refused, DNS, TLS, a malformed URL (no scheme: ValueError; a port not a number: http.client's InvalidURL),
+        # an answer cut short or not HTTP (http.client's IncompleteRead, BadStatusLine)
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, (socket.timeout, TimeoutError)):
                 return self._late()

@@ -9,7 +9,8 @@ JSON file read on every request (`make run`: .local/pagerduty-oncall.json, which
 
 An entry is an email, or an object {"email": ..., "id": ..., "name": ...} (email null: a user without one). A listed
 schedule with nobody is known to PagerDuty, with no one on call. Tests can make it fail: `fail(status)` (429 with
-Retry-After, 500...), `slow(seconds)`, `not_json()`.
+Retry-After, 500...), `slow(seconds)`, `not_json()`, or answer as is (`say(body)`: an answer of a shape PagerDuty does
+not document, a proxy's error page, an answer too large).
 
     python -m tools.pagerduty_stub on-call EMAIL [--schedule ID]   # what `make on-call` runs: EMAIL on call now
     python -m tools.pagerduty_stub on-call nobody [--schedule ID]  # nobody on call in that schedule
@@ -50,13 +51,17 @@ class _Fault:
     delay_s: float = 0.0  # wait this long first
     not_json: bool = False
     retry_after: int | None = None
+    body: bytes | None = None  # answer this as is (with `status`, 200 if 0)
+    not_http: bool = False  # answer a line that is not HTTP at all (something else listening)
 
 
 @dataclass
 class PagerDutyStub:
     token: str = STUB_TOKEN
     file: Path | None = None  # who is on call, read on every request; None: set_on_call's, in memory
-    requests: list[dict[str, Any]] = field(default_factory=list)  # each GET: path, query (lists), headers, at (epoch s)
+    # each GET: path, query (lists), headers, at (epoch s), and target: the path and query as sent, before http.server
+    # makes a leading // one /
+    requests: list[dict[str, Any]] = field(default_factory=list)
     _schedules: dict[str, list[Any]] = field(default_factory=dict)
     _faults: list[_Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,6 +106,15 @@ class PagerDutyStub:
     def not_json(self, times: int = 1) -> None:
         self._faults += [_Fault(not_json=True) for _ in range(times)]
 
+    def say(self, body: Any, status: int = 200, times: int = 1, retry_after: int | None = None) -> None:
+        """The next `times` requests answer `status` with `body` as is: bytes, or anything JSON can write."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self._faults += [_Fault(status=status, retry_after=retry_after, body=raw) for _ in range(times)]
+
+    def not_http(self, times: int = 1) -> None:
+        """The next `times` requests are answered by a line that is no HTTP status line, then the connection closes."""
+        self._faults += [_Fault(not_http=True) for _ in range(times)]
+
     @property
     def pending(self) -> int:
         """Requests still being answered (a slow answer in progress)."""
@@ -121,10 +135,11 @@ class PagerDutyStub:
                 return {k: list(v) for k, v in self._schedules.items()}
         return read_file(self.file)
 
-    def answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict[str, str],
-                                                                                                 bytes]:
+    def answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str],
+               target: str = "") -> tuple[int, dict[str, str], bytes]:
         with self._lock:
-            self.requests.append({"path": path, "query": query, "headers": headers, "at": time.time()})
+            self.requests.append({"path": path, "query": query, "headers": headers, "at": time.time(),
+                                  "target": target})
             fault = self._faults.pop(0) if self._faults else _Fault()
         if fault.delay_s:
             with self._lock:
@@ -134,6 +149,11 @@ class PagerDutyStub:
                 self._pending -= 1
         if fault.not_json:
             return 200, {}, b"<html><body>502 Bad Gateway</body></html>"
+        if fault.not_http:
+            return 0, {}, b"SSH-2.0-OpenSSH_9.6\r\n"
+        if fault.body is not None:
+            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            return fault.status or 200, extra, fault.body
         if fault.status:
             body = RATE_LIMITED if fault.status == 429 else SERVER_ERROR if fault.status >= 500 else \
                 {"error": {"message": "Error", "code": 2000}}
@@ -167,8 +187,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         parsed = urlparse(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, extra, payload = self.owner.answer(parsed.path, parse_qs(parsed.query), headers)
+        sent = self.requestline.split(" ")
+        status, extra, payload = self.owner.answer(parsed.path, parse_qs(parsed.query), headers,
+                                                   sent[1] if len(sent) > 1 else self.path)
         try:
+            if not status:  # not HTTP at all
+                self.wfile.write(payload)
+                return
             self.send_response(status)
             self.send_header("Content-Type", "application/json" if payload.startswith(b"{") else "text/html")
             self.send_header("Content-Length", str(len(payload)))

@@ -66,3 +66,24 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+def test_a_line_is_compact_json_as_the_metric_filters_and_people_read_it(capsys: pytest.CaptureFixture[str]) -> None:
+    audit_log.sweep_pass(Counter({"expired": 2}), 0, 1, AT)
+    assert capsys.readouterr().out == ('{"type":"sweep","done":{"expired":2},"repaired":0,"errors":1,'
+                                       '"at":"2026-11-28T12:30:05Z"}\n')
+
+
+@pytest.mark.parametrize("write,logged", [
+    (lambda: audit_log.audit_event(Event("r-2", 1, "created", AT, "alice", "api"), "s3-prod", "pending"),
+     "audit line not written (I/O operation on closed file): audit r-2"),
+    (lambda: audit_log.sweep_pass(Counter(), 0, 0, AT),
+     "audit line not written (I/O operation on closed file): sweep "),
+])
+def test_a_failed_write_logs_why_and_which_line(monkeypatch: pytest.MonkeyPatch, caplog, write, logged) -> None:
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stdout", closed)
+    write()
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "chalicelib.audit_log"] == [
+        (logging.ERROR, logged)]

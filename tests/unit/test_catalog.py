@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chalicelib.catalog import load_catalog, parse_catalog, precompile, precompiled_path
+from chalicelib.catalog import decode_yaml, load_catalog, parse_catalog, precompile, precompiled_path
 from chalicelib.domain.errors import CatalogError
 
 DEMO = Path(__file__).resolve().parents[2] / "chalicelib" / "catalog" / "demo.yaml"
@@ -95,3 +95,25 @@ def test_precompiling_fails_the_build_on_what_json_would_change_or_an_invalid_ca
         precompile(yaml.safe_dump(doc).encode(), "team.yaml")
     with pytest.raises(CatalogError, match="profiles.s3-prod.max_duration"):
         precompile(DEMO.read_text().replace("max_duration: 4h", "max_duration: 30m").encode(), "team.yaml")
+
+
+def test_a_pyyaml_built_without_libyaml_still_decodes_the_catalog(monkeypatch):
+    """libyaml is only faster (the Lambda wheels have it; a developer's PyYAML may not): the same document loads."""
+    with_libyaml = decode_yaml(DEMO.read_bytes(), DEMO)
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    assert decode_yaml(DEMO.read_bytes(), DEMO) == with_libyaml
+    with pytest.raises(CatalogError, match="catalog file team.yaml is not valid YAML"):
+        decode_yaml(b"profiles: [", "team.yaml")
+
+
+def test_a_precompiled_catalog_lists_a_persons_profiles_in_the_yamls_order(tmp_path):
+    """The Slack request form and GET /v1/profiles list what a person may request in catalog order: deployed (read
+    from the precompiled JSON) as locally (read from the YAML), not alphabetically there only."""
+    doc = yaml.safe_load(DEMO.read_text())
+    doc["profiles"] = dict(reversed(doc["profiles"].items()))  # s3-prod-short first
+    source = tmp_path / "team.yaml"
+    source.write_text(yaml.safe_dump(doc, sort_keys=False))
+    from_yaml = [p.name for p in load_catalog(source).requestable_by("alice")]
+    precompiled_path(source).write_text(precompile(source.read_bytes(), source))
+    from_json = [p.name for p in load_catalog(source).requestable_by("alice")]
+    assert from_json == from_yaml == ["s3-prod-short", "s3-prod"]

@@ -36,6 +36,14 @@ def test_an_account_may_name_its_own_guard_role_and_external_id() -> None:
         "arn:aws:iam::222222222222:role/security/broker-guard", "s3cr3t-ish")
 
 
+def test_an_account_naming_only_its_guard_role_keeps_the_default_external_id() -> None:
+    loaded = catalog(target_accounts={"222222222222": {
+        "guard_role": "arn:aws:iam::222222222222:role/security/broker-guard"}})
+
+    assert loaded.guard_role("222222222222") == GuardRole(
+        "arn:aws:iam::222222222222:role/security/broker-guard", "access-broker-111111111111")
+
+
 @pytest.mark.parametrize(("entry", "message"), [
     ({"222222222222": {"guard_role": "arn:aws:iam::333333333333:role/access-broker-guard"}},
      "target_accounts.222222222222.guard_role: 'arn:aws:iam::333333333333:role/access-broker-guard' is not a role "

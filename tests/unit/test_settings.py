@@ -43,6 +43,12 @@ def test_each_variable_sets_its_setting() -> None:
     assert Settings.from_env({"LOCAL_IAM_PROPAGATION": "-1"}).local_iam_propagation == 0.0
 
 
+def test_only_trailing_slashes_leave_the_public_url() -> None:
+    """The links the broker sends (Slack, the console) start with it: a path ending in a letter stays whole."""
+    assert Settings.from_env({"ACCESS_BROKER_PUBLIC_URL": "https://broker.example.com/BOX/"}).public_url == \
+        "https://broker.example.com/BOX"
+
+
 def test_a_secret_is_configured_by_its_value_or_by_its_parameter() -> None:
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET_PARAMETER": "/p/signing"})
     assert settings.has_secret("SLACK_BOT_TOKEN")
