@@ -2,16 +2,22 @@
 
 Two judges, in order: mypy strict (a mutant it rejects could not pass `make lint`; tools/mutation_types.py records
 it where `mutmut results --all true` reads it), then the tests (tools/mutation_tests.py, mutants/tests-results.json).
-Mutants no judge has judged yet (a narrowed or stopped run) are not counted."""
+Mutants no judge has judged yet (a narrowed or stopped run) are not counted. Why each one not caught cannot change
+what anyone observes is written down in REASONS (mutmut's name -> why; read again when a function changes, as its
+mutants' numbers then change); `--not-caught-by-function` prints them beside each function's survivors."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from tools.mutation_tests import BY_TYPES, CAUGHT, Stamp, area, kept, mutmut_statuses
 
 AREAS = ["core", "app", "store", "aws", "slack", "routes", "cli", "sigv4"]
+REASONS = Path(__file__).resolve().parent.parent / "docs" / "mutation-reasons.json"
+NOT_READ = "not read yet"
 
 
 def judges(by_mutmut: dict[str, str], by_tests: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -53,16 +59,18 @@ def summary(final: dict[str, tuple[str, str]]) -> list[str]:
     return lines
 
 
-def by_function(final: dict[str, tuple[str, str]]) -> list[str]:
-    """The mutants no judge caught, one line per function: `module.x_function: 3, 7 survived; 9 no tests`."""
-    missed: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+def by_function(final: dict[str, tuple[str, str]], reasons: dict[str, str] | None = None) -> list[str]:
+    """The mutants no judge caught, one line per function, those with the same status and reason together:
+    `module.x_function: 3, 7 survived (why); 9 no tests (why)`; without a reason in `reasons`, NOT_READ."""
+    missed: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
     for name, (status, judge) in final.items():
         if judge == "none":
             function, _, number = name.rpartition("__mutmut_")
-            missed[function][status].append(int(number))
-    return [f"{function}: " + "; ".join(f"{', '.join(map(str, sorted(numbers)))} {status}"
-                                        for status, numbers in sorted(statuses.items()))
-            for function, statuses in sorted(missed.items())]
+            missed[function][status, (reasons or {}).get(name, NOT_READ)].append(int(number))
+    return [f"{function}: " + "; ".join(f"{', '.join(map(str, sorted(numbers)))} {status} ({why})"
+                                        for (status, why), numbers in sorted(groups.items(),
+                                                                             key=lambda g: min(g[1])))
+            for function, groups in sorted(missed.items())]
 
 
 def main(args: list[str]) -> int:
@@ -82,7 +90,8 @@ def main(args: list[str]) -> int:
                 print(f"{name}: {status}")
         return 0
     if args == ["--not-caught-by-function"]:
-        print("\n".join(by_function(final)))
+        reasons = json.loads(REASONS.read_text()) if REASONS.exists() else {}
+        print("\n".join(by_function(final, reasons)))
         return 0
     print("\n".join(summary(final)))
     return 0

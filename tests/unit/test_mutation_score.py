@@ -41,10 +41,18 @@ def test_each_judge_counts_once_and_mutants_not_judged_do_not() -> None:
     assert lines[0].split() == ["core", "3/4", "(75.0%):", "mypy", "1,", "tests", "2,", "not", "caught", "1"]
 
 
-def test_what_was_not_caught_reads_one_line_per_function() -> None:
+def test_what_was_not_caught_reads_one_line_per_function_with_why() -> None:
     assert by_function(judges(statuses(MUTMUT), TESTS)) == [
-        "chalicelib.service.funnel.x_due: 4 survived",
-        "chalicelib.store.repository.xǁRepositoryǁsave: 2 no tests; 3 survived"]
+        "chalicelib.service.funnel.x_due: 4 survived (not read yet)",
+        "chalicelib.store.repository.xǁRepositoryǁsave: 2 no tests (not read yet); 3 survived (not read yet)"]
+    final = {**judges(statuses(MUTMUT), TESTS), "chalicelib.service.funnel.x_due__mutmut_9": ("survived", "none"),
+             "chalicelib.service.funnel.x_due__mutmut_6": ("survived", "none")}
+    reasons = {"chalicelib.service.funnel.x_due__mutmut_4": "a log line's words",
+               "chalicelib.service.funnel.x_due__mutmut_9": "a log line's words",
+               "chalicelib.store.repository.xǁRepositoryǁsave__mutmut_2": "unreachable"}
+    assert by_function(final, reasons) == [
+        "chalicelib.service.funnel.x_due: 4, 9 survived (a log line's words); 6 survived (not read yet)",
+        "chalicelib.store.repository.xǁRepositoryǁsave: 2 no tests (unreachable); 3 survived (not read yet)"]
 
 
 def test_mypys_word_stands_over_a_tests_verdict_kept_from_before() -> None:
