@@ -14,7 +14,8 @@ from tests.app_on_fakes import OnFakes, serve
 
 PROBLEM = "application/problem+json"
 CREATE = "/v1/requests"
-SIGV4_DETAIL = "this route needs an IAM identity: sign the request with SigV4 (locally: send X-Local-Principal: <IAM ARN>)"
+SIGV4_DETAIL = ("this route needs an IAM identity: sign the request with SigV4 "
+                "(locally: send X-Local-Principal: <IAM ARN>)")
 
 
 @pytest.fixture
