@@ -13,8 +13,8 @@ import pytest
 
 from chalicelib.catalog import parse_catalog
 from chalicelib.domain.catalog import AutoApprove, OnCallSettings
-from chalicelib.domain.rounds import extension_round
 from chalicelib.domain.requests import State
+from chalicelib.domain.rounds import extension_round
 from chalicelib.slack.jobs import OnCallJob
 from tests import fakes
 from tests.app_on_fakes import OnFakes, serve
@@ -131,3 +131,11 @@ def test_without_its_signing_secret_slack_is_refused_and_the_log_says_why(
     assert [r.getMessage() for r in caplog.records if r.name == "chalicelib.routes.slack"] == [
         "every Slack request is refused until the signing secret can be read: SLACK_SIGNING_SECRET is not set; put "
         "it in the environment, or name its SSM parameter in SLACK_SIGNING_SECRET_PARAMETER (see README, Deploy)"]
+
+
+def test_while_the_directory_cannot_be_read_an_unknown_person_is_told_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = dataclasses.replace(fakes.catalog(), directory_unavailable="the IAM groups could not be read")
+    for served in serve(monkeypatch, fakes.broker(catalog)):
+        assert errors(served.submit("extend", {"duration": "1h"}, {"request_id": "01000000000000000000000001"},
+                                    user_id=NOBODY)) == {
+            "duration": "I can't tell who you are just now: the IAM groups could not be read."}
