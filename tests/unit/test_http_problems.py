@@ -9,6 +9,7 @@ from typing import Any, Iterator
 
 import pytest
 from chalice import Blueprint, Chalice, Response
+from chalice.local import LambdaContext
 from chalice.test import Client
 
 from chalicelib.domain.errors import Conflict
@@ -17,8 +18,7 @@ from chalicelib.routes.http import chalice_answers_as_problems, json_response, p
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-def client() -> Iterator[Any]:
+def assembled() -> Chalice:
     app, blueprint = Chalice("problems"), Blueprint("problems")
     route = routes(blueprint)
 
@@ -36,7 +36,12 @@ def client() -> Iterator[Any]:
 
     app.register_blueprint(blueprint)
     app.register_middleware(chalice_answers_as_problems(app.routes), "http")
-    with Client(app) as test_client:
+    return app
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    with Client(assembled()) as test_client:
         yield test_client.http
 
 
@@ -85,3 +90,11 @@ def test_a_body_of_another_type_is_a_415_naming_the_one_to_send(client) -> None:
 def test_a_problem_body_is_rfc_9457s_about_blank() -> None:
     assert problem_body(404, "Not found", "no such thing", id="x") == {
         "type": "about:blank", "title": "Not found", "status": 404, "detail": "no such thing", "id": "x"}
+
+
+def test_an_event_api_gateway_did_not_send_is_a_500_problem_too() -> None:
+    """Invoked by hand (`aws lambda invoke` with another event): Chalice's own "Unknown request." as problem+json."""
+    answer = assembled()({"not": "from API Gateway"}, LambdaContext("problems", 128))
+    assert (answer["statusCode"], answer["headers"]["Content-Type"]) == (500, PROBLEM)
+    assert json.loads(answer["body"]) == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                                          "detail": "Unknown request."}
