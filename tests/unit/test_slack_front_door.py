@@ -11,6 +11,7 @@ import pytest
 from chalice import Blueprint, Chalice, Response
 from chalice.test import Client
 
+from chalicelib import bootstrap
 from chalicelib.domain.errors import Forbidden
 from chalicelib.routes import slack as slack_routes
 from tests.app_on_fakes import ROOT, SIGNING_SECRET, serve
@@ -86,3 +87,14 @@ def test_a_domain_error_is_told_and_anything_else_is_an_apology(door: Door) -> N
     assert "not you" in said(door.send(FORM + b"&refuse=1"))
     assert said(door.send(FORM + b"&boom=1")) == \
         ":warning: Something went wrong on our side; it has been logged. Try again."
+
+
+def test_while_the_settings_cannot_be_read_slack_gets_a_500_problem_saying_nothing_of_why(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for served in serve(monkeypatch):
+        monkeypatch.setenv("ACCESS_BROKER_JOB_KEY", "too-short")  # Settings refuse to build: before any signature
+        bootstrap.reset()
+        response = served.command("help")
+        assert (response.status_code, response.headers["Content-Type"]) == (500, "application/problem+json")
+        assert json.loads(response.body) == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                                             "detail": "An internal server error occurred."}
