@@ -201,8 +201,8 @@ def _int(text: str, name: str, low: int, high: int) -> int:
 def _time(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:  # RFC 3339 (5.6) lets the `T` and `Z` be lowercase too
+        when = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"{name} must be an RFC 3339 time like 2026-11-28T13:00:00Z") from None
     when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
