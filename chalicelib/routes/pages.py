@@ -88,7 +88,7 @@ def console_getting_ready(grant: Grant, now: datetime) -> Response:
     url = escape(grant.switch_role_url, quote=True)
     ready = _time(grant.usable_at, "%H:%M:%S")
     said = [f"AWS takes a few seconds to apply a new grant everywhere, so the console would refuse it just now. This "
-            f"page moves on to the AWS console by itself at {ready}, in about {wait} seconds.",
+            f"page moves on to the AWS console by itself at {ready}, in about {wait} second{'' if wait == 1 else 's'}.",
             f'If it does not, <a href="{url}">open the console</a> then.']
     return _page(200, "Your access is getting ready", said, "", refresh=(wait, grant.switch_role_url))
 

@@ -45,4 +45,4 @@ def test_the_page_says_when_it_moves_on_and_links_to_the_console(far_from_utc: N
 
 def test_a_moment_away_is_a_second_away() -> None:
     html = str(console_getting_ready(grant(timedelta(milliseconds=300)), NOW).body)
-    assert "in about 1 seconds." in html and '<meta http-equiv="refresh" content="1; url=' in html
+    assert "in about 1 second." in html and '<meta http-equiv="refresh" content="1; url=' in html
