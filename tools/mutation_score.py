@@ -3,7 +3,7 @@
 Two judges, in order: mypy strict (a mutant it rejects could not pass `make lint`; tools/mutation_types.py records
 it where `mutmut results --all true` reads it), then the tests (tools/mutation_tests.py, mutants/tests-results.json).
 Mutants no judge has judged yet (a narrowed or stopped run) are not counted. Why each one not caught cannot change
-what anyone observes is written down in REASONS (mutmut's name -> why; read again when a function changes, as its
+what anyone observes is written down in REASONS (why -> mutmut's names; read again when a function changes, as its
 mutants' numbers then change); `--not-caught-by-function` prints them beside each function's survivors."""
 from __future__ import annotations
 
@@ -59,6 +59,12 @@ def summary(final: dict[str, tuple[str, str]]) -> list[str]:
     return lines
 
 
+def reasons() -> dict[str, str]:
+    """REASONS as {mutant: why}."""
+    written: dict[str, list[str]] = json.loads(REASONS.read_text()) if REASONS.exists() else {}
+    return {name: why for why, names in written.items() for name in names}
+
+
 def by_function(final: dict[str, tuple[str, str]], reasons: dict[str, str] | None = None) -> list[str]:
     """The mutants no judge caught, one line per function, those with the same status and reason together:
     `module.x_function: 3, 7 survived (why); 9 no tests (why)`; without a reason in `reasons`, NOT_READ."""
@@ -90,8 +96,7 @@ def main(args: list[str]) -> int:
                 print(f"{name}: {status}")
         return 0
     if args == ["--not-caught-by-function"]:
-        reasons = json.loads(REASONS.read_text()) if REASONS.exists() else {}
-        print("\n".join(by_function(final, reasons)))
+        print("\n".join(by_function(final, reasons())))
         return 0
     print("\n".join(summary(final)))
     return 0
