@@ -208,6 +208,18 @@ def test_auditors_and_trusted_tools_audit_everything(wired: fakes.Fakes, who: st
     assert audited(wired, caller) == [f"{s3.id}:created", f"{db.id}:created", "orphan-policy:drift_repaired"]
 
 
+def test_an_auditor_s_export_pages_through_everything(wired: fakes.Fakes) -> None:
+    made = [ask(wired), ask(wired, profile="db-prod"), ask(wired)]
+    dave = wired.broker.caller_from_arn("arn:aws:iam::111111111111:user/dave")
+    seen, cursor = [], None
+    for _ in range(len(made) + 1):
+        page = wired.broker.audit(dave, *window(wired), 1, cursor)
+        seen += [e.request_id for e in page.items]
+        if not (cursor := page.next):
+            break
+    assert seen == [r.id for r in made], "each page goes on where the last one stopped, to the end"
+
+
 def test_an_approver_s_audit_pages_through_their_profiles_only(wired: fakes.Fakes) -> None:
     s3 = ask(wired)
     ask(wired, profile="db-prod")
