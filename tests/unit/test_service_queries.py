@@ -12,6 +12,7 @@ from chalicelib.access_rules import Caller
 from chalicelib.catalog import parse_catalog
 from chalicelib.domain.catalog import Catalog
 from chalicelib.domain.errors import Forbidden, Gone, NotFound
+from chalicelib.domain.events import EventKind
 from chalicelib.domain.requests import AccessRequest, State
 from chalicelib.service import funnel
 from tests import fakes
@@ -206,6 +207,14 @@ def test_auditors_and_trusted_tools_audit_everything(wired: fakes.Fakes, who: st
                          {"policy_arn": "arn:aws:iam::1:policy/x"})
     caller = wired.broker.caller_from_arn(who if who.startswith("arn:") else f"arn:aws:iam::111111111111:user/{who}")
     assert audited(wired, caller) == [f"{s3.id}:created", f"{db.id}:created", "orphan-policy:drift_repaired"]
+
+
+def test_an_approver_reads_the_brokers_own_notes_on_their_profiles_requests(wired: fakes.Fakes) -> None:
+    s3 = ask(wired)
+    funnel.note(wired.broker.deps, s3, EventKind.NOTIFY_FAILED, {"event": "created", "error": "SlackApiError"})
+    funnel.record_repair(wired.broker.deps, s3, s3.id, "policy_restored", {"policy_arn": "arn:aws:iam::1:policy/x"})
+    assert sorted(audited(wired, as_(wired, "bob"))) == [f"{s3.id}:created", f"{s3.id}:drift_repaired",
+                                                         f"{s3.id}:notify_failed"]
 
 
 def test_an_auditor_s_export_pages_through_everything(wired: fakes.Fakes) -> None:
