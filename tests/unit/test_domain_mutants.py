@@ -15,7 +15,7 @@ from chalicelib.domain.directory import Membership
 from chalicelib.domain.durations import parse_duration
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput
 from chalicelib.domain.events import EventKind
-from chalicelib.domain.grant_policy import POLICY_PATH, is_grant, policy_document, request_id_of
+from chalicelib.domain.grant_policy import POLICY_PATH, is_grant, policy_document, policy_path, request_id_of
 from tests import fakes
 from tests.fakes import as_, ask, granted
 
@@ -33,6 +33,24 @@ def test_the_grant_policy_is_exactly_what_iam_stores() -> None:
     assert is_grant(policy_document(ROLE, NOW), {ROLE}) and not is_grant(policy_document(ROLE, NOW), set())
     assert not is_grant({"Statement": [{"Resource": ROLE}]}, {ROLE})
     assert request_id_of(f"arn:aws:iam::111111111111:policy{POLICY_PATH}access-broker-01abc") == "01abc"
+
+
+def test_a_grant_is_recognised_on_a_host_whose_clock_is_not_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` on a laptop in Berlin: drift repair must not take every grant for an impostor."""
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        assert is_grant(policy_document(ROLE, NOW), {ROLE})
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_stage_that_cannot_name_an_iam_path_is_refused_saying_why() -> None:
+    with pytest.raises(ValueError, match=r"stage 'prod stage'.*/access-broker/<stage>/.*1 to 64 letters, digits"):
+        policy_path("prod stage")
 
 
 @pytest.mark.parametrize("check, field", [
