@@ -120,6 +120,7 @@ def test_request_posts_what_was_asked_and_prints_the_id(monkeypatch, tmp_path, c
     assert [p for _, p, _ in api.asked] == ["/v1/requests"] * 2
     out = capsys.readouterr().out
     assert out.startswith(f"{ID}\n{{") and json.loads(out.split("\n", 1)[1]) == created
+    assert out.split("\n", 1)[1] == json.dumps(created, indent=2) + "\n", "--json: two spaces, ASCII only"
 
 
 @pytest.mark.parametrize("argv, says", [
@@ -131,6 +132,14 @@ def test_a_bad_duration_is_a_usage_error_before_anything_is_asked(argv, says, mo
     with stub_api(answering({})) as api:
         assert cli(monkeypatch, tmp_path, api.url, "request", "s3-prod", "--reason", "why", *argv) == 2
     assert api.asked == [] and capsys.readouterr().err.startswith(says)
+
+
+def test_aws_profile_with_a_bad_check_timeout_is_a_usage_error_before_anything_is_asked(monkeypatch, tmp_path,
+                                                                                        capsys) -> None:
+    with stub_api(answering({})) as api:
+        assert cli(monkeypatch, tmp_path, api.url, "aws-profile", ID, "--check-timeout", "later") == 2
+    assert api.asked == []
+    assert capsys.readouterr().err.startswith("access-broker: --check-timeout: 'later' is not a duration")
 
 
 @pytest.mark.parametrize("state, code", [("active", 0), ("denied", 1), ("cancelled", 3), ("timed_out", 3),
@@ -205,12 +214,14 @@ def test_console_prints_the_absolute_link_and_opens_it_when_asked(monkeypatch, t
         assert cli(monkeypatch, tmp_path, api.url, "console", ID) == 0
         assert opened == []
         assert cli(monkeypatch, tmp_path, api.url, "console", ID, "--open") == 0
+        shown = capsys.readouterr()
         works = False
         assert cli(monkeypatch, tmp_path, api.url, "console", ID, "--open", "--json") == 0
     link = f"{api.url}/v1/console/token"
     assert opened == [link, link]
+    assert shown.out == f"{link}\n{link}\n" and shown.err == "", "the browser opened: nothing to say"
     out, err = capsys.readouterr()
-    assert out.startswith(f"{link}\n{link}\n{{") and json.loads(out.split("\n", 2)[2])["console_url"] == link
+    assert json.loads(out)["console_url"] == link
     assert err == "access-broker: no browser to open; use the link below\n"
 
 
