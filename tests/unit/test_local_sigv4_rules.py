@@ -225,3 +225,33 @@ def test_a_world_that_does_not_answer_is_named_with_its_address() -> None:
     for ask in (lambda: keys.secret(USER_KEY), lambda: keys.owner(USER_KEY, SECRETS[USER_KEY], "us-east-1")):
         with pytest.raises(WorldUnavailable, match=f"^the local AWS world at {closed} did not answer: "):
             ask()
+
+
+def test_who_owns_a_key_is_asked_of_sts_as_a_form_and_a_failing_world_is_named() -> None:
+    """The world's GetCallerIdentity, as STS takes it (a form), and the words when the world answers 500: the local
+    server's 500, as API Gateway answers when its authorizer fails."""
+    import http.server
+
+    from tools import loopback
+
+    asked: list[tuple[str, str]] = []
+
+    class FailingSts(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            asked.append((self.headers.get("Content-Type", ""), body))
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = loopback.serve(FailingSts, "failing-sts")
+    try:
+        with pytest.raises(WorldUnavailable, match=r"^the local AWS world answered 500 to GetCallerIdentity$"):
+            WorldKeys(lambda: loopback.url(server)).owner(USER_KEY, Secret("secret"), "us-east-1")
+    finally:
+        loopback.close(server)
+    assert asked == [("application/x-www-form-urlencoded; charset=utf-8",
+                      "Action=GetCallerIdentity&Version=2011-06-15")]
