@@ -425,14 +425,18 @@ def test_aws_profile_whose_role_never_works_exits_3_with_what_it_wrote(monkeypat
     assert "[profile s3-prod]" in (tmp_path / "config").read_text(), "written first: it works once IAM catches up"
 
 
-def test_aws_profile_refuses_an_answer_that_cannot_go_into_the_file(monkeypatch, tmp_path, capsys, sts) -> None:
-    found = active_request(expires_at="tomorrow")
+@pytest.mark.parametrize("answer, says", [
+    ({"expires_at": "tomorrow"}, "grant.expires_at 'tomorrow' is not an RFC 3339 time like 2026-12-02T00:06:34Z\n"),
+    ({"role_arn": "switch-role-for-S3"}, "grant.role_arn 'switch-role-for-S3' is not an IAM role ARN"),
+])
+def test_aws_profile_refuses_an_answer_that_cannot_go_into_the_file(answer, says, monkeypatch, tmp_path, capsys,
+                                                                    sts) -> None:
+    found = active_request(**answer)
     with stub_api(answering(found)) as api:
         assert cli(monkeypatch, tmp_path, api.url, "aws-profile", ID, "--json") == 1
     out, err = capsys.readouterr()
     assert json.loads(out) == found and not (tmp_path / "config").exists()
-    assert err == ("access-broker: the API's answer cannot go into an AWS config file: grant.expires_at 'tomorrow' "
-                   "is not an RFC 3339 time like 2026-12-02T00:06:34Z\n")
+    assert err.startswith(f"access-broker: the API's answer cannot go into an AWS config file: {says}")
 
 
 def test_aws_profile_with_a_bad_name_is_a_usage_error(monkeypatch, tmp_path, capsys, sts) -> None:
