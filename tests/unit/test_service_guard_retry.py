@@ -180,3 +180,15 @@ def test_the_whole_role_fallback_reports_how_many_statements_the_guard_kept(wire
     assert {c.kind for c in cuts(wired, grant)} == {ROLE, EXPIRY}, "the revokes in force fold; the new grant's stays"
     (fell_back,) = [e for e in wired.store.events(grant.id) if e.kind == "session_guard_whole_role"]
     assert fell_back.details["statements"] == 2
+
+
+def test_a_retry_that_falls_back_to_the_whole_role_cut_says_the_retry_wrote_it(wired: fakes.Fakes,
+                                                                              pending_grant: AccessRequest) -> None:
+    now = wired.clock()
+    wired.guards.guards[("222222222222", pending_grant.role_arn)] = Guard(frozenset(
+        Cut(now + timedelta(minutes=n + 10), EXPIRY, f"person-{n:03d}") for n in range(80)))
+    wired.guards.unreachable = False
+    wired.clock.advance(minutes=2)
+    wired.broker.sweep(repair=False)
+    (fell_back,) = [e for e in wired.store.events(pending_grant.id) if e.kind == "session_guard_whole_role"]
+    assert fell_back.details["cut"] == "retry", "the security channel reads which write fell back"
