@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta, timezone
 
-from chalicelib.domain.requests import AccessRequest, Approval, Extension, Grant, State
+from chalicelib.domain.requests import ON_CALL, AccessRequest, Approval, Extension, Grant, State
 from chalicelib.routes.views import request_view
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
@@ -61,3 +61,15 @@ def test_a_grant_whose_policy_is_not_there_yet_is_not_shown() -> None:
 def test_a_request_never_updated_nor_failed_shows_its_creation_and_no_failure() -> None:
     view = request_view(dataclasses.replace(active(), updated_at=None, failure_reason=""))
     assert view["updated_at"] == stamp(0) and view["failure_reason"] is None
+
+
+def test_an_on_call_approval_names_the_schedule_and_pagerduty_user_as_the_contract_says() -> None:
+    auto = dataclasses.replace(active(), approvals_required=1, decided_by=ON_CALL, decision_comment="",
+                               approvals=(Approval(ON_CALL, at(1), schedule="P0SCHED1", pagerduty_user="PUSER01"),))
+    assert request_view(auto)["approvals"] == [
+        {"by": "on-call", "schedule": "P0SCHED1", "pagerduty_user": "PUSER01", "at": stamp(1)}]
+
+
+def test_once_the_session_guard_is_written_sessions_say_so() -> None:
+    view = request_view(dataclasses.replace(active(), guard_pending=False))
+    assert view["sessions"] == {"guard": "written", "end_by": stamp(63)}
