@@ -179,6 +179,11 @@ def test_unknown_groups_and_malformed_tags_give_nobody_and_are_said() -> None:
     with pytest.raises(NotFound):
         d.broker.approve(d.arn("sam"), request.id)  # sre is empty: only bob approves now
     assert d.broker.approve(d.arn("bob"), request.id).state == State.ACTIVE
+    d.iam.unavailable = "IAM answered Throttling: Rate exceeded"
+    d.later(minutes=3)
+    report = d.broker.sweep(repair=False)
+    assert report.done["directory_refresh_failed"] == 1
+    assert report.done["directory_notices"] == 4, "the last good membership's notices still stand"
 
 
 def test_a_failed_refresh_keeps_the_last_good_membership_for_a_day_then_refuses_saying_why(
