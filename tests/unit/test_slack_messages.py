@@ -8,6 +8,7 @@ Beside the text, what a click depends on: the buttons carry the request's id (an
 with nothing left to decide has none, and the grant's end is shown as a time."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,14 @@ def test_the_grant_message_and_the_expiry_warning_offer_extend_by_the_same_rule(
 
 def test_the_on_call_announcement() -> None:
     matches(EXPECTED / "on_call_announcement.json", shown(b.on_call_announcement(*on_call())))
+
+
+def test_the_on_call_announcement_cuts_a_long_reason_at_300_characters() -> None:
+    catalog, request = on_call()
+    long = dataclasses.replace(request, reason="x" * 400)
+    (said,) = [e["text"] for block in b.as_dicts(b.on_call_announcement(catalog, long)[1])
+               if block.get("block_id") == "reason" for e in block["elements"]]
+    assert said == "Reason: " + "x" * 292
 
 
 def test_an_approval_by_no_human_is_named_as_the_rest_of_the_message_names_things() -> None:
