@@ -134,5 +134,3 @@ class Recorder:
             extra = max(0.0, setups[first] - statistics.median(setups.values()))
             self.reach.fixtures[file] = extra
             self.reach.seconds[first] -= extra
-
-
