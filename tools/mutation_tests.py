@@ -74,6 +74,10 @@ CORE = ["chalicelib.access_rules.*", "chalicelib.service.*", "chalicelib.domain.
         "chalicelib.aws.links.*"]
 BY_TYPES = "caught by type check"
 CAUGHT = {"killed", "timeout"}  # a mutant that hangs the tests is noticed too
+# A fork still running this long past three times its tests' measured cost has hung (a paging loop, a poll that never
+# ends). At 20 s the run of b696ae8 spent 721 s of fork time on 32 of them; forks that finished took 0.10 s (killed)
+# and 1.42 s (survived) on average.
+HUNG_AFTER_S = 5
 ORDER = ["core", "sigv4", "store", "aws", "cli", "app", "slack", "routes"]  # a stopped run has whole areas
 
 
@@ -308,7 +312,8 @@ class Judge:
                     port = free.pop()
                     started = time.monotonic()
                     pid, said = self.judge(session, items, mutant, tests, port)
-                    running[pid] = (mutant, tests, port, started + 20 + 3 * reach.cost(tests), said, started)
+                    deadline = started + HUNG_AFTER_S + 3 * reach.cost(tests)
+                    running[pid] = (mutant, tests, port, deadline, said, started)
                 pid, status = os.waitpid(-1, os.WNOHANG)
                 if pid == 0:
                     for late, (_, _, _, deadline, _, _) in list(running.items()):
