@@ -3,30 +3,13 @@ who is on call now, every page followed, and every failure a short reason rather
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Iterator
-
-import pytest
 
 from chalicelib.domain.on_call import LookupFailed, NotOnCall, OnCallNow
 from chalicelib.pagerduty import PagerDuty, TokenUnavailable
+from tests.pagerduty_stand_in import running, stub  # noqa: F401 (fixtures)
 from tools.pagerduty_stub import STUB_TOKEN, PagerDutyStub
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[PagerDutyStub]:
-    stub = PagerDutyStub().start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def stub(running: PagerDutyStub) -> PagerDutyStub:
-    running.reset()
-    running.set_on_call("P0SCHED1")
-    running.set_on_call("P0SCHED2")
-    return running
 
 
 def client(stub: PagerDutyStub, token: str = STUB_TOKEN) -> PagerDuty:

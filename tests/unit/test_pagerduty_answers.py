@@ -7,31 +7,17 @@ from __future__ import annotations
 import json
 import socket
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from chalicelib.domain.on_call import LookupFailed, NotOnCall, OnCallNow
 from chalicelib.pagerduty import PagerDuty, TokenUnavailable
+from tests.pagerduty_stand_in import running, stub  # noqa: F401 (fixtures)
 from tools.pagerduty_stub import STUB_TOKEN, PagerDutyStub
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=timezone.utc)
 ALICE = "alice@example.com"
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[PagerDutyStub]:
-    stub = PagerDutyStub().start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def stub(running: PagerDutyStub) -> PagerDutyStub:
-    running.reset()
-    running.set_on_call("P0SCHED1")
-    running.set_on_call("P0SCHED2")
-    return running
 
 
 def client(stub: PagerDutyStub, token: str = STUB_TOKEN, api_url: str | None = None,

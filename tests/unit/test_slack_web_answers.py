@@ -12,23 +12,11 @@ from typing import Any, ClassVar
 import pytest
 
 from chalicelib.slack.web import SlackFailure, SlackWeb
+from tests.slack_stand_in import started, stub  # noqa: F401 (fixtures)
 from tools import loopback
 from tools.slack_stub import SlackStub
 
 WEB = "chalicelib.slack.web"
-
-
-@pytest.fixture(scope="module")
-def started() -> Iterator[SlackStub]:
-    stub = SlackStub().start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def stub(started: SlackStub) -> SlackStub:
-    started.reset()
-    return started
 
 
 @pytest.fixture

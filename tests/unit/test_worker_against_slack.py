@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,24 +21,12 @@ from chalicelib.slack.web import SlackWeb
 from chalicelib.slack.worker import Worker
 from tests import fakes
 from tests.fakes import MemoryOutbox, MemorySpentEnvelopes, ask, granted
+from tests.slack_stand_in import started, stub  # noqa: F401 (fixtures)
 from tools.slack_stub import SlackStub
 
 KEY = b"unit-worker-job-key-0123456789abcdef"
 WORKER = "chalicelib.slack.worker"
 NOT_SEALED = "not a sealed job: expected exactly the fields issued_at, job, signature"
-
-
-@pytest.fixture(scope="module")
-def started() -> Iterator[SlackStub]:
-    stub = SlackStub().start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def stub(started: SlackStub) -> SlackStub:
-    started.reset()
-    return started
 
 
 @pytest.fixture
